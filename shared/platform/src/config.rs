@@ -1,0 +1,539 @@
+//! Configuration: defaults in code, then an optional TOML file, then `AFTERCARE_*`
+//! environment variables (nested keys joined with `__`, e.g.
+//! `AFTERCARE_SERVICES__TICKETS__LISTEN=0.0.0.0:50061`). The defaults run the whole suite on
+//! one machine with nothing to configure. An unknown key or a malformed value fails at start
+//! with a message that names the key.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The environment variable prefix.
+pub const ENV_PREFIX: &str = "AFTERCARE_";
+/// The variable naming a configuration file (read before the other variables).
+pub const CONFIG_FILE_ENV: &str = "AFTERCARE_CONFIG";
+
+/// The whole configuration of the platform.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where SQLite databases live when a service's `database_url` is not set.
+    pub data_dir: PathBuf,
+    /// Logs, traces and metrics.
+    pub telemetry: TelemetryConfig,
+    /// Settings every gRPC server shares.
+    pub server: ServerConfig,
+    /// Database pool settings every service shares.
+    pub database: DatabaseConfig,
+    /// The event bus.
+    pub events: EventsConfig,
+    /// The gateway.
+    pub gateway: GatewayConfig,
+    /// Each service's address and database.
+    pub services: ServicesConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            telemetry: TelemetryConfig::default(),
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
+            events: EventsConfig::default(),
+            gateway: GatewayConfig::default(),
+            services: ServicesConfig::default(),
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Multi-line, coloured, for people.
+    Pretty,
+    /// One line per event, for people.
+    Compact,
+    /// One JSON object per line, for log pipelines.
+    Json,
+}
+
+/// Logs, traces and metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// `pretty`, `compact` or `json`.
+    pub log_format: LogFormat,
+    /// A `tracing` filter (`info,aftercare=debug`); `RUST_LOG` overrides it.
+    pub log_filter: String,
+    /// OTLP/gRPC endpoint for traces and metrics; unset means no export.
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` sets it too.
+    pub otlp_endpoint: Option<String>,
+    /// Where Prometheus scrapes `/metrics`; unset means no metrics endpoint.
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            log_format: LogFormat::Compact,
+            log_filter: "info".to_owned(),
+            otlp_endpoint: None,
+            metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+        }
+    }
+}
+
+/// Settings every gRPC server shares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Largest request or response message, in bytes.
+    pub max_message_bytes: usize,
+    /// Deadline applied to a call that brings none (and the ceiling for those that do).
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Calls served at once per server; more are refused with `UNAVAILABLE` rather than queued.
+    pub concurrency_limit: usize,
+    /// How long in-flight calls may take to finish after SIGTERM or Ctrl-C.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 4 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            concurrency_limit: 1024,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Database pool settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// Connections per service pool.
+    pub max_connections: u32,
+    /// How long a call waits for a free connection.
+    #[serde(with = "humantime_serde")]
+    pub acquire_timeout: Duration,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl DatabaseConfig {
+    /// The pool settings for [`crate::db::Database::connect`].
+    pub fn pool_settings(&self) -> crate::db::PoolSettings {
+        crate::db::PoolSettings {
+            max_connections: self.max_connections,
+            acquire_timeout: self.acquire_timeout,
+        }
+    }
+}
+
+/// Which event bus carries events between services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BusKind {
+    /// In memory, for all services in one process (`aftercare up`).
+    InProcess,
+    /// NATS JetStream, for services in separate processes (a cluster).
+    Nats,
+}
+
+/// The event bus and the outbox relay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsConfig {
+    /// `in_process` or `nats`.
+    pub bus: BusKind,
+    /// NATS server URL, for `bus = "nats"`.
+    pub nats_url: String,
+    /// The JetStream stream that holds every event (subjects `aftercare.>`).
+    pub stream: String,
+    /// How often the relay looks for unpublished outbox rows when nothing wakes it.
+    #[serde(with = "humantime_serde")]
+    pub relay_interval: Duration,
+    /// Outbox rows published per relay round.
+    pub relay_batch: u32,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            bus: BusKind::InProcess,
+            nats_url: "nats://127.0.0.1:4222".to_owned(),
+            stream: "AFTERCARE".to_owned(),
+            relay_interval: Duration::from_millis(500),
+            relay_batch: 256,
+        }
+    }
+}
+
+/// The gateway.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// Where the gateway listens (gRPC, gRPC-Web and REST on one port).
+    pub listen: SocketAddr,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+        }
+    }
+}
+
+/// Each service's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServicesConfig {
+    /// The tickets service.
+    pub tickets: ServiceConfig,
+    /// The customers service.
+    pub customers: ServiceConfig,
+    /// The workforce service.
+    pub workforce: ServiceConfig,
+    /// The feedback service.
+    pub feedback: ServiceConfig,
+    /// The knowledge service.
+    pub knowledge: ServiceConfig,
+}
+
+impl Default for ServicesConfig {
+    fn default() -> Self {
+        let at = |port| ServiceConfig::listening_on(SocketAddr::from(([127, 0, 0, 1], port)));
+        Self {
+            tickets: at(50061),
+            customers: at(50062),
+            workforce: at(50063),
+            feedback: at(50064),
+            knowledge: at(50065),
+        }
+    }
+}
+
+impl ServicesConfig {
+    /// The settings of the service called `name`.
+    pub fn get(&self, name: &str) -> Option<&ServiceConfig> {
+        match name {
+            "tickets" => Some(&self.tickets),
+            "customers" => Some(&self.customers),
+            "workforce" => Some(&self.workforce),
+            "feedback" => Some(&self.feedback),
+            "knowledge" => Some(&self.knowledge),
+            _ => None,
+        }
+    }
+
+    /// Every service, by name.
+    pub fn all(&self) -> [(&'static str, &ServiceConfig); 5] {
+        [
+            ("tickets", &self.tickets),
+            ("customers", &self.customers),
+            ("workforce", &self.workforce),
+            ("feedback", &self.feedback),
+            ("knowledge", &self.knowledge),
+        ]
+    }
+}
+
+/// One service's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// Where the service's gRPC server listens.
+    pub listen: SocketAddr,
+    /// How other services reach it (`http://tickets:50061` in a cluster);
+    /// defaults to `http://` + `listen`.
+    pub endpoint: Option<String>,
+    /// Its database; defaults to `sqlite://<data_dir>/<service>.db`.
+    pub database_url: Option<Secret>,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self::listening_on(SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+}
+
+impl ServiceConfig {
+    fn listening_on(listen: SocketAddr) -> Self {
+        Self {
+            listen,
+            endpoint: None,
+            database_url: None,
+        }
+    }
+
+    /// The URL other services call it on.
+    pub fn endpoint(&self) -> String {
+        self.endpoint.clone().unwrap_or_else(|| {
+            let host = if self.listen.ip().is_unspecified() {
+                "127.0.0.1".to_owned()
+            } else {
+                self.listen.ip().to_string()
+            };
+            format!("http://{host}:{}", self.listen.port())
+        })
+    }
+}
+
+impl Config {
+    /// Loads the configuration: defaults, then `file` (or the file named by `AFTERCARE_CONFIG`)
+    /// when given, then `AFTERCARE_*` environment variables; then validates it.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let env_file = std::env::var_os(CONFIG_FILE_ENV).map(PathBuf::from);
+        let file = file.map(Path::to_path_buf).or(env_file);
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = &file {
+            if !path.is_file() {
+                return Err(ConfigError(format!(
+                    "configuration file {} does not exist",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        if let Ok(endpoint) = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT") {
+            if !endpoint.is_empty() {
+                figment = figment.merge(Serialized::default("telemetry.otlp_endpoint", endpoint));
+            }
+        }
+        figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").ignore(&["config"]));
+        let config: Config = figment.extract().map_err(|err| ConfigError(describe(err)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what types alone cannot: distinct ports, non-zero limits, known URL schemes.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        let mut seen = BTreeSet::new();
+        let listeners = std::iter::once(("gateway.listen".to_owned(), self.gateway.listen)).chain(
+            self.services
+                .all()
+                .into_iter()
+                .map(|(name, service)| (format!("services.{name}.listen"), service.listen)),
+        );
+        for (key, addr) in listeners {
+            if addr.port() != 0 && !seen.insert(addr) {
+                problems.push(format!("{key}: address {addr} is used twice"));
+            }
+        }
+        for (name, service) in self.services.all() {
+            if let Some(url) = &service.database_url {
+                if let Err(err) = crate::db::Backend::from_url(url.expose()) {
+                    problems.push(format!("services.{name}.database_url: {err}"));
+                }
+            }
+            if let Some(endpoint) = &service.endpoint {
+                if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                    problems.push(format!(
+                        "services.{name}.endpoint: `{endpoint}` must start with http:// or https://"
+                    ));
+                }
+            }
+        }
+        if self.server.max_message_bytes < 1024 {
+            problems.push("server.max_message_bytes: must be at least 1024".to_owned());
+        }
+        if self.server.concurrency_limit == 0 {
+            problems.push("server.concurrency_limit: must be at least 1".to_owned());
+        }
+        if self.server.request_timeout.is_zero() {
+            problems.push("server.request_timeout: must be more than zero".to_owned());
+        }
+        if self.database.max_connections == 0 {
+            problems.push("database.max_connections: must be at least 1".to_owned());
+        }
+        if self.events.relay_batch == 0 {
+            problems.push("events.relay_batch: must be at least 1".to_owned());
+        }
+        if !(self.events.nats_url.starts_with("nats://") || self.events.nats_url.starts_with("tls://"))
+        {
+            problems.push(format!(
+                "events.nats_url: `{}` must start with nats:// or tls://",
+                self.events.nats_url
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError(problems.join("\n")))
+        }
+    }
+
+    /// The database URL of the service called `name`.
+    pub fn database_url(&self, name: &str) -> Option<Secret> {
+        let service = self.services.get(name)?;
+        Some(service.database_url.clone().unwrap_or_else(|| {
+            Secret::new(format!(
+                "sqlite://{}",
+                self.data_dir.join(format!("{name}.db")).display()
+            ))
+        }))
+    }
+}
+
+/// What is wrong with the configuration; the message names the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+fn describe(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|err| {
+            let key = err.path.join(".");
+            let origin = err
+                .metadata
+                .as_ref()
+                .map(|meta| {
+                    let source = err
+                        .metadata
+                        .as_ref()
+                        .and_then(|m| m.source.as_ref())
+                        .map(|s| format!(" ({s})"))
+                        .unwrap_or_default();
+                    format!(" from {}{source}", meta.name)
+                })
+                .unwrap_or_default();
+            if key.is_empty() {
+                format!("{}{origin}", err.kind)
+            } else {
+                format!("key `{key}`: {}{origin}", err.kind)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A value that must not be printed (a database URL with a password, a signing key).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn defaults_run_everything_on_one_machine() {
+        Jail::expect_with(|_| {
+            let config = Config::load(None).expect("defaults load");
+            assert_eq!(config.gateway.listen.port(), 50051);
+            assert_eq!(config.services.tickets.listen.port(), 50061);
+            assert_eq!(config.services.tickets.endpoint(), "http://127.0.0.1:50061");
+            assert_eq!(
+                config.database_url("tickets").unwrap().expose(),
+                "sqlite://data/tickets.db"
+            );
+            assert_eq!(config.events.bus, BusKind::InProcess);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn file_then_environment_override_defaults() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "aftercare.toml",
+                r#"
+                data_dir = "/var/lib/aftercare"
+                [services.tickets]
+                listen = "0.0.0.0:7000"
+                [server]
+                request_timeout = "5s"
+                "#,
+            )?;
+            jail.set_env("AFTERCARE_SERVICES__TICKETS__LISTEN", "0.0.0.0:7001");
+            jail.set_env("AFTERCARE_EVENTS__BUS", "nats");
+            let config = Config::load(Some(Path::new("aftercare.toml"))).expect("loads");
+            assert_eq!(config.services.tickets.listen.port(), 7001);
+            assert_eq!(config.server.request_timeout, Duration::from_secs(5));
+            assert_eq!(config.events.bus, BusKind::Nats);
+            assert_eq!(
+                config.database_url("customers").unwrap().expose(),
+                "sqlite:///var/lib/aftercare/customers.db"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_malformed_value_names_its_key() {
+        Jail::expect_with(|jail| {
+            jail.set_env("AFTERCARE_SERVICES__TICKETS__LISTEN", "not-an-address");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("services.tickets.listen"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_by_name() {
+        Jail::expect_with(|jail| {
+            jail.set_env("AFTERCARE_SERVER__MAX_MESAGE_BYTES", "10");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("max_mesage_bytes"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn conflicting_ports_and_bad_urls_are_refused() {
+        Jail::expect_with(|jail| {
+            jail.set_env("AFTERCARE_SERVICES__CUSTOMERS__LISTEN", "127.0.0.1:50061");
+            jail.set_env("AFTERCARE_SERVICES__FEEDBACK__DATABASE_URL", "mysql://x");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("services.customers.listen"), "{err}");
+            assert!(err.contains("services.feedback.database_url"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let secret = Secret::new("postgres://u:pw@h/db");
+        assert_eq!(format!("{secret:?}"), "Secret(***)");
+    }
+}

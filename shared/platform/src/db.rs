@@ -1,0 +1,360 @@
+//! One SQL layer over SQLite (the embedded default, in WAL mode) and PostgreSQL, chosen by URL.
+//!
+//! Services write their queries once against [`sqlx::Any`] with `$1, $2, …` placeholders,
+//! which both backends accept. Conventions that keep one query set portable: times are
+//! `BIGINT` UTC microseconds ([`crate::time`]), ids, enums and JSON are `TEXT`, booleans are
+//! small integers (SQLite booleans do not decode through `Any`), bytes are `BLOB` / `BYTEA`.
+//!
+//! Writes go through [`Database::begin`]. On SQLite the writer pool holds one connection, so
+//! write transactions queue in the pool instead of failing with `SQLITE_BUSY` when two of them
+//! try to upgrade their locks at once; readers use their own pool and never block the writer
+//! (WAL). On PostgreSQL both are the same pool.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::migrate::Migrator;
+use sqlx::{Any, AnyPool, Executor, Transaction};
+
+/// Which database a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file (`sqlite://path/to/file.db`).
+    Sqlite,
+    /// A PostgreSQL server (`postgres://user@host/db`).
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names.
+    pub fn from_url(url: &str) -> Result<Self, DbError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else {
+            Err(DbError::UnsupportedUrl(redact(url)))
+        }
+    }
+}
+
+/// A service's migrations, one set per backend, embedded with `sqlx::migrate!`.
+#[derive(Debug, Clone, Copy)]
+pub struct Migrations {
+    /// Migrations for SQLite (`migrations/sqlite`).
+    pub sqlite: &'static Migrator,
+    /// Migrations for PostgreSQL (`migrations/postgres`).
+    pub postgres: &'static Migrator,
+}
+
+/// Pool sizes and timeouts.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    /// Connections for reads (and, on PostgreSQL, writes).
+    pub max_connections: u32,
+    /// How long a caller waits for a free connection before failing.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A connected, migrated database.
+#[derive(Debug, Clone)]
+pub struct Database {
+    backend: Backend,
+    reader: AnyPool,
+    writer: AnyPool,
+}
+
+/// Why a database could not be opened or migrated.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The URL names neither SQLite nor PostgreSQL.
+    #[error("unsupported database url `{0}`: expected sqlite://… or postgres://…")]
+    UnsupportedUrl(String),
+    /// The SQLite file's folder could not be created.
+    #[error("cannot create the folder for the sqlite database {path}")]
+    CreateDir {
+        /// The folder.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Connecting failed.
+    #[error("cannot connect to {url}")]
+    Connect {
+        /// The URL, with any password removed.
+        url: String,
+        /// The cause.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A migration failed.
+    #[error("migrating {url} failed")]
+    Migrate {
+        /// The URL, with any password removed.
+        url: String,
+        /// The cause.
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+    /// Any other database error.
+    #[error(transparent)]
+    Sql(#[from] sqlx::Error),
+}
+
+impl Database {
+    /// Opens the database at `url` (creating a SQLite file and its folder when missing),
+    /// creates the platform's own tables (outbox, inbox) and runs the service's migrations.
+    pub async fn connect(
+        url: &str,
+        migrations: Migrations,
+        settings: PoolSettings,
+    ) -> Result<Self, DbError> {
+        let db = Self::open(url, settings).await?;
+        db.migrate(migrations).await?;
+        Ok(db)
+    }
+
+    /// Opens the database without running any migration.
+    pub async fn open(url: &str, settings: PoolSettings) -> Result<Self, DbError> {
+        install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let connect_err = |source| DbError::Connect {
+            url: redact(url),
+            source,
+        };
+        match backend {
+            Backend::Sqlite => {
+                let url = sqlite_url(url)?;
+                let options = || {
+                    AnyPoolOptions::new()
+                        .acquire_timeout(settings.acquire_timeout)
+                        .after_connect(|conn, _meta| {
+                            Box::pin(async move {
+                                for pragma in SQLITE_PRAGMAS {
+                                    conn.execute(*pragma).await?;
+                                }
+                                Ok(())
+                            })
+                        })
+                };
+                let writer = options()
+                    .max_connections(1)
+                    .connect(&url)
+                    .await
+                    .map_err(connect_err)?;
+                let reader = options()
+                    .max_connections(settings.max_connections.max(1))
+                    .connect(&url)
+                    .await
+                    .map_err(connect_err)?;
+                Ok(Self {
+                    backend,
+                    reader,
+                    writer,
+                })
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(settings.max_connections.max(2))
+                    .acquire_timeout(settings.acquire_timeout)
+                    .connect(url)
+                    .await
+                    .map_err(connect_err)?;
+                Ok(Self {
+                    backend,
+                    reader: pool.clone(),
+                    writer: pool,
+                })
+            }
+        }
+    }
+
+    /// Creates the platform tables and runs `migrations` for this backend.
+    pub async fn migrate(&self, migrations: Migrations) -> Result<(), DbError> {
+        for statement in platform_schema(self.backend) {
+            self.writer.execute(*statement).await?;
+        }
+        let migrator = match self.backend {
+            Backend::Sqlite => migrations.sqlite,
+            Backend::Postgres => migrations.postgres,
+        };
+        migrator
+            .run(&self.writer)
+            .await
+            .map_err(|source| DbError::Migrate {
+                url: self.backend_name().to_owned(),
+                source,
+            })
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    /// The pool for reads.
+    pub fn reader(&self) -> &AnyPool {
+        &self.reader
+    }
+
+    /// The pool for writes outside a transaction (prefer [`Database::begin`]).
+    pub fn writer(&self) -> &AnyPool {
+        &self.writer
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        self.writer.begin().await
+    }
+
+    /// Closes both pools, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}
+
+const SQLITE_PRAGMAS: &[&str] = &[
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 10000",
+];
+
+/// The tables the platform itself keeps in every service's database: the transactional
+/// outbox (events written with the change that caused them, published by the relay) and the
+/// inbox (event ids a consumer has handled, so a redelivery is applied once).
+fn platform_schema(backend: Backend) -> &'static [&'static str] {
+    match backend {
+        Backend::Sqlite => &[
+            "CREATE TABLE IF NOT EXISTS aftercare_outbox (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                id TEXT NOT NULL UNIQUE,
+                event_type TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                envelope BLOB NOT NULL,
+                published_at BIGINT
+            )",
+            "CREATE INDEX IF NOT EXISTS aftercare_outbox_pending
+                ON aftercare_outbox (seq) WHERE published_at IS NULL",
+            "CREATE TABLE IF NOT EXISTS aftercare_inbox (
+                consumer TEXT NOT NULL,
+                event_id TEXT NOT NULL,
+                handled_at BIGINT NOT NULL,
+                PRIMARY KEY (consumer, event_id)
+            )",
+        ],
+        Backend::Postgres => &[
+            "CREATE TABLE IF NOT EXISTS aftercare_outbox (
+                seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                id TEXT NOT NULL UNIQUE,
+                event_type TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                envelope BYTEA NOT NULL,
+                published_at BIGINT
+            )",
+            "CREATE INDEX IF NOT EXISTS aftercare_outbox_pending
+                ON aftercare_outbox (seq) WHERE published_at IS NULL",
+            "CREATE TABLE IF NOT EXISTS aftercare_inbox (
+                consumer TEXT NOT NULL,
+                event_id TEXT NOT NULL,
+                handled_at BIGINT NOT NULL,
+                PRIMARY KEY (consumer, event_id)
+            )",
+        ],
+    }
+}
+
+/// Normalises a SQLite URL: creates the file's folder and asks for the file to be created
+/// when missing (`mode=rwc`).
+fn sqlite_url(url: &str) -> Result<String, DbError> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path != ":memory:" && !path.is_empty() {
+        if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| DbError::CreateDir {
+                path: parent.to_owned(),
+                source,
+            })?;
+        }
+    }
+    let query = if query.split('&').any(|kv| kv.starts_with("mode=")) {
+        query.to_owned()
+    } else if query.is_empty() {
+        "mode=rwc".to_owned()
+    } else {
+        format!("{query}&mode=rwc")
+    };
+    Ok(format!("sqlite://{path}?{query}"))
+}
+
+/// The URL with any password replaced, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match url::Url::from_str(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_is_chosen_by_url_scheme() {
+        assert_eq!(Backend::from_url("sqlite://a.db").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::from_url("sqlite:a.db").unwrap(), Backend::Sqlite);
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert!(Backend::from_url("mysql://u@h/db").is_err());
+    }
+
+    #[test]
+    fn sqlite_url_asks_for_creation_and_keeps_options() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/x.db");
+        let url = sqlite_url(&format!("sqlite://{}", path.display())).unwrap();
+        assert!(url.ends_with("x.db?mode=rwc"), "{url}");
+        assert!(path.parent().unwrap().is_dir());
+        let url = sqlite_url("sqlite://x.db?mode=ro").unwrap();
+        assert_eq!(url, "sqlite://x.db?mode=ro");
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://app:secret@db:5432/tickets"),
+            "postgres://app:***@db:5432/tickets"
+        );
+        assert_eq!(redact("sqlite://data/t.db"), "sqlite://data/t.db");
+    }
+}

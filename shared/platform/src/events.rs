@@ -1,0 +1,1 @@
+//! Events: written by the helper.
