@@ -35,10 +35,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter(|package| !package.starts_with("google.protobuf"))
         .collect();
 
+    // `prost::Name` on every message, so events can pack payloads into `Any` by type name.
+    let mut config = tonic_prost_build::Config::new();
+    config
+        .enable_type_names()
+        .type_name_domain(["."], "type.googleapis.com");
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
-        .compile_fds(fds)?;
+        .compile_fds_with_config(fds, config)?;
 
     fs::write(out.join("packages.rs"), module_tree(&packages))?;
     Ok(())
