@@ -7,6 +7,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod server;
+pub mod service;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -1,1 +1,224 @@
-//! Server bootstrap.
+//! The gRPC server every service runs on: the standard health service (a service reports
+//! `SERVING` only once it is listening, which is after its database is migrated), reflection
+//! over every Aftercare contract, trace context and metrics per call, request ids, deadlines,
+//! a global concurrency limit that sheds load instead of queueing, and graceful shutdown.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::body::Body;
+use tonic::server::NamedService;
+use tonic::service::RoutesBuilder;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+use tower::Service;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+
+use crate::config::ServerConfig;
+use crate::telemetry::GrpcServerLayer;
+
+/// The header that carries a request id; set when the client sends none, echoed back.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// A gRPC server being assembled: the services it will serve.
+pub struct GrpcServer {
+    name: String,
+    routes: RoutesBuilder,
+    service_names: Vec<&'static str>,
+}
+
+impl GrpcServer {
+    /// A server for the service called `name` (used in logs).
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            routes: RoutesBuilder::default(),
+            service_names: Vec::new(),
+        }
+    }
+
+    /// Adds a generated tonic service; its health is reported under its full name.
+    pub fn add_service<S>(mut self, service: S) -> Self
+    where
+        S: Service<http::Request<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Response: axum::response::IntoResponse,
+        S::Future: Send + 'static,
+    {
+        self.routes.add_service(service);
+        self.service_names.push(S::NAME);
+        self
+    }
+
+    /// Binds `addr` and serves until `shutdown` is cancelled.
+    pub async fn bind(
+        self,
+        addr: SocketAddr,
+        config: &ServerConfig,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<RunningServer> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(self.serve(listener, config, shutdown).await)
+    }
+
+    /// Serves on an already bound listener until `shutdown` is cancelled. When this returns,
+    /// the server accepts calls and health reports `SERVING` for every added service.
+    pub async fn serve(
+        mut self,
+        listener: TcpListener,
+        config: &ServerConfig,
+        shutdown: CancellationToken,
+    ) -> RunningServer {
+        let local_addr = listener
+            .local_addr()
+            .expect("a bound listener has a local address");
+        let (health, health_service) = tonic_health::server::health_reporter();
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(aftercare_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
+        let reflection_v1 = reflection()
+            .build_v1()
+            .expect("the embedded descriptor sets are valid");
+        let reflection_v1alpha = reflection()
+            .build_v1alpha()
+            .expect("the embedded descriptor sets are valid");
+        self.routes
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha);
+        let routes = self.routes.routes();
+
+        let layers = tower::ServiceBuilder::new()
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(GrpcServerLayer::new())
+            .load_shed()
+            .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+                config.concurrency_limit,
+            ))
+            .into_inner();
+
+        let router = Server::builder()
+            .timeout(config.request_timeout)
+            .http2_keepalive_interval(Some(Duration::from_secs(30)))
+            .layer(layers)
+            .add_routes(routes);
+
+        for name in &self.service_names {
+            health
+                .set_service_status(*name, ServingStatus::Serving)
+                .await;
+        }
+        health.set_service_status("", ServingStatus::Serving).await;
+
+        let name = self.name;
+        tracing::info!(server = %name, addr = %local_addr, "serving");
+        let names = self.service_names;
+        let grace = config.shutdown_grace;
+        let stop = shutdown.clone();
+        let handle = tokio::spawn(async move {
+            let incoming = TcpListenerStream::new(listener);
+            let signal = {
+                let health = health.clone();
+                let names = names.clone();
+                async move {
+                    stop.cancelled().await;
+                    for name in names {
+                        health
+                            .set_service_status(name, ServingStatus::NotServing)
+                            .await;
+                    }
+                    health.set_service_status("", ServingStatus::NotServing).await;
+                }
+            };
+            let serve = router.serve_with_incoming_shutdown(incoming, signal);
+            tokio::pin!(serve);
+            let result = tokio::select! {
+                result = &mut serve => result,
+                () = after_cancel(&shutdown, grace) => {
+                    tracing::warn!(server = %name, grace = ?grace, "calls still in flight after the grace period; closing");
+                    Ok(())
+                }
+            };
+            match &result {
+                Ok(()) => tracing::info!(server = %name, "server stopped"),
+                Err(err) => tracing::error!(server = %name, error = %err, "server failed"),
+            }
+            result
+        });
+
+        RunningServer { local_addr, handle }
+    }
+}
+
+async fn after_cancel(token: &CancellationToken, grace: Duration) {
+    token.cancelled().await;
+    tokio::time::sleep(grace).await;
+}
+
+/// A server that is accepting calls.
+#[derive(Debug)]
+pub struct RunningServer {
+    local_addr: SocketAddr,
+    handle: JoinHandle<Result<(), tonic::transport::Error>>,
+}
+
+impl RunningServer {
+    /// The address it listens on (useful after binding port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Waits until the server has stopped (after its shutdown token was cancelled).
+    pub async fn stopped(self) -> Result<(), tonic::transport::Error> {
+        match self.handle.await {
+            Ok(result) => result,
+            Err(join) => {
+                tracing::error!(error = %join, "server task panicked");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C (SIGINT).
+pub fn shutdown_signal() -> impl Future<Output = ()> {
+    async {
+        let ctrl_c = async {
+            if let Err(err) = tokio::signal::ctrl_c().await {
+                tracing::error!(error = %err, "cannot listen for ctrl-c");
+                std::future::pending::<()>().await;
+            }
+        };
+        #[cfg(unix)]
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "cannot listen for sigterm");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => tracing::info!("ctrl-c received, shutting down"),
+            () = terminate => tracing::info!("sigterm received, shutting down"),
+        }
+    }
+}

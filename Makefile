@@ -1,0 +1,51 @@
+# Aftercare: the two commands a new user needs are `make run` and `make test`.
+
+CARGO ?= cargo
+BUF_VERSION := 1.75.0
+BUF ?= $(shell command -v buf 2>/dev/null || echo "npx --yes @bufbuild/buf@$(BUF_VERSION)")
+NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
+
+.PHONY: run build test test-unit lint fmt clippy buf-lint bench migrate clean
+
+## run: build and start every service in one process on embedded SQLite (./data)
+run:
+	$(CARGO) run --release --bin aftercare -- up
+
+## build: compile everything
+build:
+	$(CARGO) build --workspace --all-targets
+
+## test: every test; PostgreSQL and NATS tests run when those servers are reachable
+test:
+ifeq ($(NEXTEST),yes)
+	$(CARGO) nextest run --workspace --all-targets --no-fail-fast
+else
+	$(CARGO) test --workspace --all-targets --no-fail-fast
+endif
+
+## lint: formatting, clippy with warnings as errors, buf lint
+lint: fmt-check clippy buf-lint
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+fmt:
+	$(CARGO) fmt --all
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+buf-lint:
+	cd proto && $(BUF) lint && $(BUF) build -o /dev/null
+
+## bench: throughput and latency figures (see each crate's benches/)
+bench:
+	$(CARGO) bench --workspace
+
+## migrate: run every service's migrations against its configured database
+migrate:
+	$(CARGO) run --release --bin aftercare -- migrate
+
+clean:
+	$(CARGO) clean
+	rm -rf data

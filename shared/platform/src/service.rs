@@ -1,0 +1,170 @@
+//! How a service is started, the same way in every process: open and migrate its database,
+//! start its outbox relay, let the service build its gRPC server and background tasks, then
+//! serve. `aftercare up` does this for every service in one process on one in-process bus;
+//! `aftercare serve <name>` does it for one service on NATS JetStream.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Endpoint;
+
+use crate::config::{BusKind, Config};
+use crate::db::{Database, Migrations};
+use crate::events::{EventBus, InProcessBus, JetStreamBus, Relay, RelayWaker};
+use crate::server::{GrpcServer, RunningServer};
+use crate::telemetry::{TracedChannel, traced};
+
+/// What the platform hands a service when it starts.
+#[derive(Debug, Clone)]
+pub struct ServiceContext {
+    /// The service's name (`tickets`).
+    pub name: &'static str,
+    /// The whole configuration.
+    pub config: Arc<Config>,
+    /// The service's own, migrated database.
+    pub db: Database,
+    /// The event bus, to subscribe consumers.
+    pub bus: Arc<dyn EventBus>,
+    /// Wakes the service's outbox relay; call it after committing events.
+    pub relay: RelayWaker,
+    /// Cancelled when the process shuts down; background tasks stop on it.
+    pub shutdown: CancellationToken,
+}
+
+impl ServiceContext {
+    /// A channel to another service (by name), connected lazily, with trace context
+    /// propagation. `None` for an unknown service name.
+    pub fn channel_to(&self, service: &str) -> Option<TracedChannel> {
+        let endpoint = self.config.services.get(service)?.endpoint();
+        let channel = Endpoint::from_shared(endpoint)
+            .ok()?
+            .connect_timeout(std::time::Duration::from_secs(2))
+            .timeout(self.config.server.request_timeout)
+            .connect_lazy();
+        Some(traced(channel))
+    }
+}
+
+/// A service the platform can run.
+#[async_trait]
+pub trait ServiceDefinition: Send + Sync {
+    /// Its name, as in configuration (`tickets`).
+    fn name(&self) -> &'static str;
+
+    /// Its embedded migrations.
+    fn migrations(&self) -> Migrations;
+
+    /// Builds its gRPC server and starts its background tasks (event consumers, sweeps), which
+    /// must stop when `ctx.shutdown` is cancelled.
+    async fn build(&self, ctx: ServiceContext) -> anyhow::Result<GrpcServer>;
+}
+
+/// A service that is serving.
+#[derive(Debug)]
+pub struct RunningService {
+    name: &'static str,
+    server: RunningServer,
+    relay: JoinHandle<()>,
+    db: Database,
+}
+
+impl RunningService {
+    /// Its name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Where its gRPC server listens.
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// Its database.
+    pub fn db(&self) -> &Database {
+        &self.db
+    }
+
+    /// Waits until it has stopped (after the shutdown token was cancelled), then closes its
+    /// database.
+    pub async fn stopped(self) {
+        if let Err(err) = self.server.stopped().await {
+            tracing::error!(service = self.name, error = %err, "server stopped with an error");
+        }
+        let _ = self.relay.await;
+        self.db.close().await;
+    }
+}
+
+/// The bus the configuration asks for.
+pub async fn bus_from_config(config: &Config) -> anyhow::Result<Arc<dyn EventBus>> {
+    Ok(match config.events.bus {
+        BusKind::InProcess => Arc::new(InProcessBus::new()),
+        BusKind::Nats => Arc::new(JetStreamBus::from_config(&config.events).await?),
+    })
+}
+
+/// Opens and migrates `definition`'s database as configured.
+pub async fn open_database(
+    definition: &dyn ServiceDefinition,
+    config: &Config,
+) -> anyhow::Result<Database> {
+    let name = definition.name();
+    let url = config
+        .database_url(name)
+        .ok_or_else(|| anyhow::anyhow!("no configuration for service `{name}`"))?;
+    let db = Database::connect(
+        url.expose(),
+        definition.migrations(),
+        config.database.pool_settings(),
+    )
+    .await?;
+    Ok(db)
+}
+
+/// Starts `definition`: database, relay, server. With `listener` the server uses it (tests
+/// bind port 0); otherwise it binds the configured address.
+pub async fn start(
+    definition: &dyn ServiceDefinition,
+    config: Arc<Config>,
+    bus: Arc<dyn EventBus>,
+    listener: Option<TcpListener>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<RunningService> {
+    let name = definition.name();
+    let db = open_database(definition, &config).await?;
+    let relay = Relay::from_config(db.clone(), bus.clone(), &config.events);
+    let waker = relay.waker();
+    let ctx = ServiceContext {
+        name,
+        config: config.clone(),
+        db: db.clone(),
+        bus,
+        relay: waker,
+        shutdown: shutdown.clone(),
+    };
+    let server = definition.build(ctx).await?;
+    let relay = relay.spawn(shutdown.clone());
+    let listener = match listener {
+        Some(listener) => listener,
+        None => {
+            let addr = config
+                .services
+                .get(name)
+                .map(|service| service.listen)
+                .ok_or_else(|| anyhow::anyhow!("no configuration for service `{name}`"))?;
+            TcpListener::bind(addr)
+                .await
+                .map_err(|err| anyhow::anyhow!("service `{name}` cannot listen on {addr}: {err}"))?
+        }
+    };
+    let server = server.serve(listener, &config.server, shutdown).await;
+    Ok(RunningService {
+        name,
+        server,
+        relay,
+        db,
+    })
+}

@@ -1,0 +1,912 @@
+//! The events module against real databases (SQLite and PostgreSQL) and the real local NATS
+//! JetStream server.
+//!
+//! PostgreSQL and NATS tests are skipped with a notice when the server is unreachable, unless
+//! `AFTERCARE_REQUIRE_SERVICES=1`, in which case they fail.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use aftercare_platform::db::{Database, Migrations, PoolSettings};
+use aftercare_platform::events::{
+    self, Event, EventBus, EventHandler, Handled, InProcessBus, JetStreamBus, JetStreamSettings,
+    Relay, SubscriptionFilter,
+};
+use async_trait::async_trait;
+use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
+use sqlx::migrate::Migrator;
+use sqlx::{Any, Connection as _, Row as _, Transaction};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+use tracing_subscriber::layer::SubscriberExt as _;
+use uuid::Uuid;
+
+// ---------------------------------------------------------------------------------------------
+// Harness (local for now; to be replaced by `aftercare_platform::testing`).
+
+static NO_MIGRATIONS: Migrator = Migrator::DEFAULT;
+const MIGRATIONS: Migrations = Migrations {
+    sqlite: &NO_MIGRATIONS,
+    postgres: &NO_MIGRATIONS,
+};
+
+fn services_required() -> bool {
+    std::env::var("AFTERCARE_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+}
+
+fn skip(what: &str, why: &dyn std::fmt::Display) {
+    assert!(
+        !services_required(),
+        "{what} is required (AFTERCARE_REQUIRE_SERVICES=1) but unreachable: {why}"
+    );
+    eprintln!("skipping: {what} is unreachable ({why})");
+}
+
+/// A fresh database, removed at the end of the test.
+struct TestDb {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let url = format!("sqlite://{}", dir.path().join("events.db").display());
+        Self {
+            url,
+            _dir: Some(dir),
+            postgres: None,
+        }
+    }
+
+    async fn postgres() -> Option<Self> {
+        let admin_url = std::env::var("AFTERCARE_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let connect = sqlx::PgConnection::connect(&admin_url);
+        let mut admin = match tokio::time::timeout(Duration::from_secs(5), connect).await {
+            Ok(Ok(admin)) => admin,
+            Ok(Err(err)) => {
+                skip("PostgreSQL", &err);
+                return None;
+            }
+            Err(_) => {
+                skip("PostgreSQL", &"connection timed out");
+                return None;
+            }
+        };
+        let name = format!("aftercare_test_{}", Uuid::now_v7().simple());
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create the test database");
+        let _ = admin.close().await;
+        let (server, _) = admin_url.rsplit_once('/').expect("url ends with /<db>");
+        Some(Self {
+            url: format!("{server}/{name}"),
+            _dir: None,
+            postgres: Some((admin_url, name)),
+        })
+    }
+
+    async fn connect(&self) -> Database {
+        let db = Database::connect(&self.url, MIGRATIONS, PoolSettings::default())
+            .await
+            .expect("connect to the test database");
+        for statement in [
+            "CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY, body TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS seen (consumer TEXT NOT NULL, event_id TEXT NOT NULL, \
+             position BIGINT NOT NULL)",
+        ] {
+            sqlx::query(statement)
+                .execute(db.writer())
+                .await
+                .expect("create test table");
+        }
+        db
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else {
+            return;
+        };
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async move {
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut admin)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The NATS server, or `None` after a notice.
+async fn nats_url() -> Option<String> {
+    let url = std::env::var("AFTERCARE_TEST_NATS_URL")
+        .unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
+    match tokio::time::timeout(Duration::from_secs(5), async_nats::connect(&url)).await {
+        Ok(Ok(_client)) => Some(url),
+        Ok(Err(err)) => {
+            skip("NATS", &err);
+            None
+        }
+        Err(_) => {
+            skip("NATS", &"connection timed out");
+            None
+        }
+    }
+}
+
+/// A JetStream bus on a stream and subject prefix of its own.
+async fn jetstream_bus() -> Option<JetStreamBus> {
+    let url = nats_url().await?;
+    let unique = Uuid::now_v7().simple().to_string();
+    let settings = JetStreamSettings {
+        stream: format!("AFTERCARE_TEST_{unique}"),
+        subject_prefix: format!("aftercare_test_{unique}"),
+        max_age: Duration::from_secs(3600),
+        ack_wait: Duration::from_secs(5),
+        ..JetStreamSettings::default()
+    };
+    Some(
+        JetStreamBus::connect(&url, settings)
+            .await
+            .expect("connect to jetstream"),
+    )
+}
+
+async fn delete_stream(bus: &JetStreamBus) {
+    bus.context()
+        .delete_stream(&bus.settings().stream)
+        .await
+        .expect("delete the test stream");
+}
+
+/// Runs a test body on a fresh SQLite database and on a fresh PostgreSQL database.
+macro_rules! on_both_databases {
+    ($($name:ident => $body:ident;)*) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                let db = super::TestDb::sqlite();
+                super::$body(&db).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let Some(db) = super::TestDb::postgres().await else { return };
+                super::$body(&db).await;
+            }
+        }
+    )*};
+}
+
+/// Waits until `check` holds, failing after 10 seconds.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A payload and handlers.
+
+/// A payload message for these tests.
+#[derive(Clone, PartialEq, prost::Message)]
+struct NoteAdded {
+    #[prost(string, tag = "1")]
+    note_id: String,
+    #[prost(string, tag = "2")]
+    body: String,
+}
+
+impl prost::Name for NoteAdded {
+    const NAME: &'static str = "NoteAdded";
+    const PACKAGE: &'static str = "aftercare.test.v1";
+}
+
+/// Another payload, to test filters.
+#[derive(Clone, PartialEq, prost::Message)]
+struct NoteRemoved {
+    #[prost(string, tag = "1")]
+    note_id: String,
+}
+
+impl prost::Name for NoteRemoved {
+    const NAME: &'static str = "NoteRemoved";
+    const PACKAGE: &'static str = "aftercare.test.v1";
+}
+
+/// Adds a note and its event in one transaction; commits or rolls back.
+async fn add_note(db: &Database, body: &str, commit: bool) -> Event {
+    let mut tx = db.begin().await.expect("begin");
+    let note_id = Uuid::now_v7().to_string();
+    sqlx::query("INSERT INTO notes (id, body) VALUES ($1, $2)")
+        .bind(&note_id)
+        .bind(body)
+        .execute(&mut *tx)
+        .await
+        .expect("insert note");
+    let payload = NoteAdded {
+        note_id: note_id.clone(),
+        body: body.to_owned(),
+    };
+    let event = events::append(&mut tx, "notes", &format!("notes/{note_id}"), &payload)
+        .await
+        .expect("append event");
+    if commit {
+        tx.commit().await.expect("commit");
+    } else {
+        tx.rollback().await.expect("rollback");
+    }
+    event
+}
+
+async fn count(db: &Database, sql: &str) -> i64 {
+    sqlx::query(sql)
+        .fetch_one(db.reader())
+        .await
+        .expect("count")
+        .try_get::<i64, _>(0)
+        .expect("a count")
+}
+
+async fn counter(db: &Database, name: &str) -> i64 {
+    sqlx::query("SELECT value FROM counters WHERE name = $1")
+        .bind(name)
+        .fetch_optional(db.reader())
+        .await
+        .expect("read counter")
+        .map_or(0, |row| row.try_get::<i64, _>("value").expect("value"))
+}
+
+/// Increments the counter named after the consumer, once per handled event.
+struct CountingHandler {
+    counter: String,
+}
+
+#[async_trait]
+impl EventHandler for CountingHandler {
+    async fn handle(&self, tx: &mut Transaction<'_, Any>, _event: &Event) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO counters (name, value) VALUES ($1, 1)
+             ON CONFLICT (name) DO UPDATE SET value = counters.value + 1",
+        )
+        .bind(&self.counter)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+}
+
+/// Records the order in which a consumer sees events.
+struct RecordingHandler {
+    consumer: String,
+    position: AtomicU32,
+}
+
+impl RecordingHandler {
+    fn new(consumer: &str) -> Self {
+        Self {
+            consumer: consumer.to_owned(),
+            position: AtomicU32::new(0),
+        }
+    }
+}
+
+#[async_trait]
+impl EventHandler for RecordingHandler {
+    async fn handle(&self, tx: &mut Transaction<'_, Any>, event: &Event) -> anyhow::Result<()> {
+        let position = i64::from(self.position.fetch_add(1, Ordering::SeqCst));
+        sqlx::query("INSERT INTO seen (consumer, event_id, position) VALUES ($1, $2, $3)")
+            .bind(&self.consumer)
+            .bind(&event.id)
+            .bind(position)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+async fn seen(db: &Database, consumer: &str) -> Vec<String> {
+    sqlx::query("SELECT event_id FROM seen WHERE consumer = $1 ORDER BY position")
+        .bind(consumer)
+        .fetch_all(db.reader())
+        .await
+        .expect("read seen")
+        .iter()
+        .map(|row| row.try_get::<String, _>("event_id").expect("event id"))
+        .collect()
+}
+
+/// Fails its first `failures` calls, then counts like [`CountingHandler`].
+struct FlakyHandler {
+    failures: u32,
+    calls: Arc<AtomicU32>,
+    inner: CountingHandler,
+}
+
+#[async_trait]
+impl EventHandler for FlakyHandler {
+    async fn handle(&self, tx: &mut Transaction<'_, Any>, event: &Event) -> anyhow::Result<()> {
+        let call = self.calls.fetch_add(1, Ordering::SeqCst);
+        // The counter is written first, so a failure must roll it back.
+        self.inner.handle(tx, event).await?;
+        if call < self.failures {
+            anyhow::bail!("simulated failure on call {call}");
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outbox, relay and idempotent consumer, on both databases.
+
+on_both_databases! {
+    a_change_and_its_event_commit_together => change_and_event_commit_together;
+    a_rolled_back_change_leaves_no_event => rolled_back_change_leaves_no_event;
+    an_event_committed_but_not_relayed_is_delivered_after_a_restart =>
+        event_committed_but_not_relayed_is_delivered_after_restart;
+    a_spawned_relay_publishes_what_a_crash_left_pending =>
+        spawned_relay_publishes_what_a_crash_left_pending;
+    an_event_delivered_twice_is_applied_once => event_delivered_twice_is_applied_once;
+    a_failed_handler_leaves_no_trace_and_the_retry_applies =>
+        failed_handler_leaves_no_trace_and_retry_applies;
+    the_relay_publishes_in_order_in_batches_and_marks_rows =>
+        relay_publishes_in_order_in_batches_and_marks_rows;
+}
+
+async fn change_and_event_commit_together(test_db: &TestDb) {
+    let db = test_db.connect().await;
+    let event = add_note(&db, "hello", true).await;
+
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM notes").await, 1);
+    let row = sqlx::query(
+        "SELECT id, event_type, subject, published_at FROM aftercare_outbox",
+    )
+    .fetch_one(db.reader())
+    .await
+    .expect("the outbox row");
+    assert_eq!(row.try_get::<String, _>("id").unwrap(), event.id);
+    assert_eq!(
+        row.try_get::<String, _>("event_type").unwrap(),
+        "aftercare.test.v1.NoteAdded"
+    );
+    assert!(row.try_get::<String, _>("subject").unwrap().starts_with("notes/"));
+    assert_eq!(row.try_get::<Option<i64>, _>("published_at").unwrap(), None);
+
+    let payload: NoteAdded = events::decode_payload(&event).expect("payload");
+    assert_eq!(payload.body, "hello");
+    assert_eq!(event.source, "notes");
+    assert!(Uuid::parse_str(&event.id).is_ok_and(|id| id.get_version_num() == 7));
+}
+
+async fn rolled_back_change_leaves_no_event(test_db: &TestDb) {
+    let db = test_db.connect().await;
+    add_note(&db, "never", false).await;
+
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM notes").await, 0);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM aftercare_outbox").await, 0);
+}
+
+async fn event_committed_but_not_relayed_is_delivered_after_restart(test_db: &TestDb) {
+    // Before the "crash": the change commits, nothing is relayed.
+    let event = {
+        let db = test_db.connect().await;
+        let _bus = InProcessBus::new();
+        let event = add_note(&db, "survives", true).await;
+        db.close().await;
+        event
+    };
+
+    // After the restart: a new database handle, bus, consumer and relay.
+    let db = test_db.connect().await;
+    let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::new());
+    let cancel = CancellationToken::new();
+    let consumer = events::spawn_consumer(
+        db.clone(),
+        Arc::clone(&bus),
+        "restarted",
+        SubscriptionFilter::all(),
+        RecordingHandler::new("restarted"),
+        cancel.clone(),
+    )
+    .await
+    .expect("subscribe");
+    let relay = Relay::new(db.clone(), bus, 16, Duration::from_secs(60));
+
+    assert_eq!(relay.relay_once().await.expect("relay"), 1);
+    assert_eq!(seen(&db, "restarted").await, vec![event.id.clone()]);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM aftercare_outbox WHERE published_at IS NULL").await,
+        0
+    );
+    cancel.cancel();
+    consumer.await.expect("consumer stops");
+}
+
+async fn spawned_relay_publishes_what_a_crash_left_pending(test_db: &TestDb) {
+    let db = test_db.connect().await;
+    let pending = add_note(&db, "left behind", true).await;
+
+    let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::new());
+    let cancel = CancellationToken::new();
+    let consumer = events::spawn_consumer(
+        db.clone(),
+        Arc::clone(&bus),
+        "spawned",
+        SubscriptionFilter::all(),
+        RecordingHandler::new("spawned"),
+        cancel.clone(),
+    )
+    .await
+    .expect("subscribe");
+    // A long interval: only the start-up round and the waker can publish.
+    let relay = Relay::new(db.clone(), bus, 16, Duration::from_secs(3600));
+    let waker = relay.waker();
+    let relay_task = relay.spawn(cancel.clone());
+
+    eventually("the pending event is delivered at start", || async {
+        seen(&db, "spawned").await == vec![pending.id.clone()]
+    })
+    .await;
+
+    let woken = add_note(&db, "after commit", true).await;
+    waker.wake();
+    eventually("a woken relay publishes at once", || async {
+        seen(&db, "spawned").await == vec![pending.id.clone(), woken.id.clone()]
+    })
+    .await;
+
+    cancel.cancel();
+    relay_task.await.expect("relay stops");
+    consumer.await.expect("consumer stops");
+}
+
+async fn event_delivered_twice_is_applied_once(test_db: &TestDb) {
+    let db = test_db.connect().await;
+    let event = add_note(&db, "once", true).await;
+    let handler = CountingHandler {
+        counter: "once".to_owned(),
+    };
+
+    let first = events::handle(&db, "counter", &event, &handler).await.unwrap();
+    let second = events::handle(&db, "counter", &event, &handler).await.unwrap();
+
+    assert_eq!(first, Handled::Applied);
+    assert_eq!(second, Handled::Duplicate);
+    assert_eq!(counter(&db, "once").await, 1);
+    // Another consumer name handles it on its own.
+    let other = events::handle(&db, "auditor", &event, &handler).await.unwrap();
+    assert_eq!(other, Handled::Applied);
+    assert_eq!(counter(&db, "once").await, 2);
+}
+
+async fn failed_handler_leaves_no_trace_and_retry_applies(test_db: &TestDb) {
+    let db = test_db.connect().await;
+    let event = add_note(&db, "flaky", true).await;
+    let handler = FlakyHandler {
+        failures: 1,
+        calls: Arc::new(AtomicU32::new(0)),
+        inner: CountingHandler {
+            counter: "flaky".to_owned(),
+        },
+    };
+
+    let failed = events::handle(&db, "flaky", &event, &handler).await;
+    assert!(matches!(failed, Err(events::EventError::Handler(_))), "{failed:?}");
+    assert_eq!(counter(&db, "flaky").await, 0);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM aftercare_inbox").await, 0);
+
+    let retried = events::handle(&db, "flaky", &event, &handler).await.unwrap();
+    assert_eq!(retried, Handled::Applied);
+    assert_eq!(counter(&db, "flaky").await, 1);
+}
+
+async fn relay_publishes_in_order_in_batches_and_marks_rows(test_db: &TestDb) {
+    let db = test_db.connect().await;
+    let mut appended = Vec::new();
+    for n in 0..5 {
+        appended.push(add_note(&db, &format!("note {n}"), true).await.id);
+    }
+    let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::new());
+    let cancel = CancellationToken::new();
+    let consumer = events::spawn_consumer(
+        db.clone(),
+        Arc::clone(&bus),
+        "ordered",
+        SubscriptionFilter::all(),
+        RecordingHandler::new("ordered"),
+        cancel.clone(),
+    )
+    .await
+    .expect("subscribe");
+    let relay = Relay::new(db.clone(), bus, 2, Duration::from_secs(60));
+    let pending =
+        || count(&db, "SELECT COUNT(*) FROM aftercare_outbox WHERE published_at IS NULL");
+
+    assert_eq!(relay.relay_once().await.unwrap(), 2);
+    assert_eq!(pending().await, 3);
+    let marked: Vec<String> = sqlx::query(
+        "SELECT id FROM aftercare_outbox WHERE published_at IS NOT NULL ORDER BY seq",
+    )
+    .fetch_all(db.reader())
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| row.try_get("id").unwrap())
+    .collect();
+    assert_eq!(marked, appended[..2]);
+
+    assert_eq!(relay.relay_once().await.unwrap(), 2);
+    assert_eq!(relay.relay_once().await.unwrap(), 1);
+    assert_eq!(relay.relay_once().await.unwrap(), 0);
+    assert_eq!(pending().await, 0);
+    assert_eq!(seen(&db, "ordered").await, appended);
+
+    cancel.cancel();
+    consumer.await.expect("consumer stops");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The in-process bus.
+
+#[tokio::test]
+async fn in_process_bus_fans_out_to_each_consumer_name_and_filters_by_type() {
+    let test_db = TestDb::sqlite();
+    let db = test_db.connect().await;
+    let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::new());
+    let cancel = CancellationToken::new();
+    let everything = events::spawn_consumer(
+        db.clone(),
+        Arc::clone(&bus),
+        "everything",
+        SubscriptionFilter::all(),
+        RecordingHandler::new("everything"),
+        cancel.clone(),
+    )
+    .await
+    .unwrap();
+    let removals = events::spawn_consumer(
+        db.clone(),
+        Arc::clone(&bus),
+        "removals",
+        SubscriptionFilter::all().with_type::<NoteRemoved>(),
+        RecordingHandler::new("removals"),
+        cancel.clone(),
+    )
+    .await
+    .unwrap();
+
+    let added = add_note(&db, "to remove", true).await;
+    let removed = {
+        let mut tx = db.begin().await.unwrap();
+        let event = events::append(&mut tx, "notes", "notes/1", &NoteRemoved {
+            note_id: "1".to_owned(),
+        })
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        event
+    };
+    let relay = Relay::new(db.clone(), Arc::clone(&bus), 16, Duration::from_secs(60));
+    // publish returns once every subscribed consumer handled the event.
+    assert_eq!(relay.relay_once().await.unwrap(), 2);
+
+    assert_eq!(
+        seen(&db, "everything").await,
+        vec![added.id.clone(), removed.id.clone()]
+    );
+    assert_eq!(seen(&db, "removals").await, vec![removed.id.clone()]);
+    cancel.cancel();
+    everything.await.unwrap();
+    removals.await.unwrap();
+}
+
+#[tokio::test]
+async fn in_process_subscriptions_sharing_a_name_share_the_events() {
+    let bus = InProcessBus::new();
+    let mut first = bus.subscribe("shared", SubscriptionFilter::all()).await.unwrap();
+    let mut second = bus.subscribe("shared", SubscriptionFilter::all()).await.unwrap();
+    let event = Event {
+        id: Uuid::now_v7().to_string(),
+        r#type: "aftercare.test.v1.NoteAdded".to_owned(),
+        source: "notes".to_owned(),
+        ..Event::default()
+    };
+
+    let publisher = {
+        let bus = bus.clone();
+        let event = event.clone();
+        tokio::spawn(async move { bus.publish(&event).await })
+    };
+    let delivery = tokio::select! {
+        Some(delivery) = first.next() => delivery.unwrap(),
+        Some(delivery) = second.next() => delivery.unwrap(),
+    };
+    assert_eq!(delivery.event().id, event.id);
+    delivery.ack().await.unwrap();
+    publisher.await.unwrap().expect("published once acknowledged");
+
+    // Nothing else arrives on either subscription.
+    let more = tokio::time::timeout(Duration::from_millis(200), async {
+        tokio::select! {
+            _ = first.next() => {}
+            _ = second.next() => {}
+        }
+    })
+    .await;
+    assert!(more.is_err(), "the event was delivered twice");
+}
+
+#[tokio::test]
+async fn in_process_nak_redelivers_and_unsubscribing_fails_the_publish() {
+    let bus = InProcessBus::new();
+    let mut subscription = bus.subscribe("retrying", SubscriptionFilter::all()).await.unwrap();
+    let event = Event {
+        id: Uuid::now_v7().to_string(),
+        ..Event::default()
+    };
+    let publisher = {
+        let bus = bus.clone();
+        let event = event.clone();
+        tokio::spawn(async move { bus.publish(&event).await })
+    };
+
+    let first = subscription.next().await.unwrap().unwrap();
+    assert_eq!(first.attempt(), 1);
+    first.nak(Duration::from_millis(10)).await.unwrap();
+    let second = subscription.next().await.unwrap().unwrap();
+    assert_eq!((second.event().id.as_str(), second.attempt()), (event.id.as_str(), 2));
+    assert!(!publisher.is_finished(), "publish waits for the consumer");
+
+    // The consumer leaves without handling it: the publish fails, so the relay keeps the row.
+    drop(second);
+    drop(subscription);
+    let outcome = publisher.await.unwrap();
+    assert!(matches!(outcome, Err(events::EventError::Bus { .. })), "{outcome:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// JetStream.
+
+fn event_of<M: prost::Name>(payload: &M, source: &str) -> Event {
+    Event {
+        id: Uuid::now_v7().to_string(),
+        r#type: M::full_name(),
+        source: source.to_owned(),
+        subject: "notes/1".to_owned(),
+        time: None,
+        trace_context: HashMap::new(),
+        payload: Some(prost_types::Any::from_msg(payload).unwrap()),
+    }
+}
+
+#[tokio::test]
+async fn jetstream_delivers_to_a_durable_consumer_by_type_and_the_ack_sticks() {
+    let Some(bus) = jetstream_bus().await else { return };
+    let added = event_of(
+        &NoteAdded {
+            note_id: "1".to_owned(),
+            body: "hi".to_owned(),
+        },
+        "notes",
+    );
+    let removed = event_of(&NoteRemoved { note_id: "1".to_owned() }, "notes");
+    bus.publish(&added).await.unwrap();
+    bus.publish(&removed).await.unwrap();
+
+    // Subscribed after publishing: a durable consumer still receives what the stream holds.
+    let filter = SubscriptionFilter::all()
+        .with_type::<NoteRemoved>()
+        .from_source("notes");
+    let mut subscription = bus.subscribe("removals", filter.clone()).await.unwrap();
+    let delivery = tokio::time::timeout(Duration::from_secs(5), subscription.next())
+        .await
+        .expect("a delivery")
+        .unwrap()
+        .unwrap();
+    assert_eq!(delivery.event(), &removed);
+    assert_eq!(delivery.attempt(), 1);
+    delivery.ack().await.unwrap();
+
+    // The ack sticks: a new subscription of the same durable consumer gets nothing more.
+    drop(subscription);
+    let mut again = bus.subscribe("removals", filter).await.unwrap();
+    let more = tokio::time::timeout(Duration::from_millis(500), again.next()).await;
+    assert!(more.is_err(), "acknowledged event delivered again: {more:?}");
+    let info = bus
+        .context()
+        .get_stream(&bus.settings().stream)
+        .await
+        .unwrap()
+        .consumer_info("removals")
+        .await
+        .unwrap();
+    assert_eq!((info.num_pending, info.num_ack_pending), (0, 0));
+
+    drop(again);
+    delete_stream(&bus).await;
+}
+
+#[tokio::test]
+async fn jetstream_drops_a_duplicate_publish_and_the_consumer_applies_once() {
+    let Some(bus) = jetstream_bus().await else { return };
+    let test_db = TestDb::sqlite();
+    let db = test_db.connect().await;
+    let event = event_of(
+        &NoteAdded {
+            note_id: "1".to_owned(),
+            body: "twice".to_owned(),
+        },
+        "notes",
+    );
+
+    bus.publish(&event).await.unwrap();
+    bus.publish(&event).await.unwrap();
+    let mut stream = bus.context().get_stream(&bus.settings().stream).await.unwrap();
+    assert_eq!(stream.info().await.unwrap().state.messages, 1, "de-duplicated by id");
+
+    // Beyond the duplicate window the consumer's inbox still applies it once.
+    let handler = CountingHandler {
+        counter: "dedup".to_owned(),
+    };
+    let mut subscription = bus.subscribe("dedup", SubscriptionFilter::all()).await.unwrap();
+    let delivery = subscription.next().await.unwrap().unwrap();
+    let outcome = events::handle(&db, "dedup", delivery.event(), &handler).await.unwrap();
+    assert_eq!(outcome, Handled::Applied);
+    let again = events::handle(&db, "dedup", &event, &handler).await.unwrap();
+    assert_eq!(again, Handled::Duplicate);
+    delivery.ack().await.unwrap();
+    assert_eq!(counter(&db, "dedup").await, 1);
+
+    drop(subscription);
+    delete_stream(&bus).await;
+}
+
+#[tokio::test]
+async fn jetstream_redelivers_after_a_handler_failure_then_applies_once() {
+    let Some(bus) = jetstream_bus().await else { return };
+    let test_db = TestDb::sqlite();
+    let db = test_db.connect().await;
+    let bus_dyn: Arc<dyn EventBus> = Arc::new(bus.clone());
+    let calls = Arc::new(AtomicU32::new(0));
+    let cancel = CancellationToken::new();
+    let consumer = events::spawn_consumer(
+        db.clone(),
+        Arc::clone(&bus_dyn),
+        "flaky",
+        SubscriptionFilter::all().with_type::<NoteAdded>(),
+        FlakyHandler {
+            failures: 2,
+            calls: Arc::clone(&calls),
+            inner: CountingHandler {
+                counter: "flaky".to_owned(),
+            },
+        },
+        cancel.clone(),
+    )
+    .await
+    .unwrap();
+
+    // Through the outbox and the relay, as a service would.
+    add_note(&db, "retry me", true).await;
+    let relay = Relay::new(db.clone(), bus_dyn, 16, Duration::from_secs(60));
+    assert_eq!(relay.relay_once().await.unwrap(), 1);
+
+    eventually("the event is applied after two failures", || async {
+        counter(&db, "flaky").await == 1
+    })
+    .await;
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(counter(&db, "flaky").await, 1, "applied once");
+
+    cancel.cancel();
+    consumer.await.unwrap();
+    delete_stream(&bus).await;
+}
+
+#[tokio::test]
+async fn jetstream_delivers_an_event_left_pending_by_a_crash_after_restart() {
+    let Some(bus) = jetstream_bus().await else { return };
+    let test_db = TestDb::sqlite();
+    let event = {
+        let db = test_db.connect().await;
+        let event = add_note(&db, "crash", true).await;
+        db.close().await;
+        event
+    };
+
+    let db = test_db.connect().await;
+    let bus_dyn: Arc<dyn EventBus> = Arc::new(bus.clone());
+    let relay = Relay::new(db.clone(), Arc::clone(&bus_dyn), 16, Duration::from_secs(60));
+    assert_eq!(relay.relay_once().await.unwrap(), 1);
+    let cancel = CancellationToken::new();
+    let consumer = events::spawn_consumer(
+        db.clone(),
+        bus_dyn,
+        "late",
+        SubscriptionFilter::all(),
+        RecordingHandler::new("late"),
+        cancel.clone(),
+    )
+    .await
+    .unwrap();
+    eventually("the event arrives", || async {
+        seen(&db, "late").await == vec![event.id.clone()]
+    })
+    .await;
+
+    cancel.cancel();
+    consumer.await.unwrap();
+    delete_stream(&bus).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trace context.
+
+/// Records the trace id of the span the handler runs in.
+struct TraceRecorder(std::sync::Mutex<Option<opentelemetry::trace::TraceId>>);
+
+#[async_trait]
+impl EventHandler for TraceRecorder {
+    async fn handle(&self, _tx: &mut Transaction<'_, Any>, _event: &Event) -> anyhow::Result<()> {
+        let context = tracing::Span::current().context();
+        *self.0.lock().unwrap() = Some(context.span().span_context().trace_id());
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_event_carries_the_trace_of_its_cause_to_its_handler() {
+    opentelemetry::global::set_text_map_propagator(
+        opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+    );
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("events-test")));
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let test_db = TestDb::sqlite();
+    let db = test_db.connect().await;
+    let span = tracing::info_span!("create_note");
+    let trace_id = span.context().span().span_context().trace_id();
+    let event = add_note(&db, "traced", true).instrument(span).await;
+
+    let traceparent = event
+        .trace_context
+        .get("traceparent")
+        .expect("a traceparent in the envelope");
+    assert!(
+        traceparent.contains(&trace_id.to_string()),
+        "{traceparent} is not in trace {trace_id}"
+    );
+
+    let recorder = TraceRecorder(std::sync::Mutex::new(None));
+    events::handle(&db, "tracer", &event, &recorder).await.unwrap();
+    assert_eq!(*recorder.0.lock().unwrap(), Some(trace_id));
+}
