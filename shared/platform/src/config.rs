@@ -37,6 +37,8 @@ pub struct Config {
     pub gateway: GatewayConfig,
     /// Each service's address and database.
     pub services: ServicesConfig,
+    /// How the gateway and the services trust each other.
+    pub auth: AuthConfig,
 }
 
 impl Default for Config {
@@ -49,6 +51,7 @@ impl Default for Config {
             events: EventsConfig::default(),
             gateway: GatewayConfig::default(),
             services: ServicesConfig::default(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -203,6 +206,16 @@ impl Default for GatewayConfig {
     }
 }
 
+/// How the gateway and the services trust each other.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// The secret the gateway signs verified principals with and the services check them
+    /// with (at least 32 characters). Unset: `aftercare up` uses a random one for its single
+    /// process; `aftercare serve` refuses to start, since separate processes must share it.
+    pub principal_secret: Option<Secret>,
+}
+
 /// Each service's settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -320,7 +333,9 @@ impl Config {
             }
         }
         figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").ignore(&["config"]));
-        let config: Config = figment.extract().map_err(|err| ConfigError(describe(err)))?;
+        let config: Config = figment
+            .extract()
+            .map_err(|err| ConfigError(describe(err)))?;
         config.validate()?;
         Ok(config)
     }
@@ -366,10 +381,16 @@ impl Config {
         if self.database.max_connections == 0 {
             problems.push("database.max_connections: must be at least 1".to_owned());
         }
+        if let Some(secret) = &self.auth.principal_secret {
+            if secret.expose().len() < 32 {
+                problems.push("auth.principal_secret: must be at least 32 characters".to_owned());
+            }
+        }
         if self.events.relay_batch == 0 {
             problems.push("events.relay_batch: must be at least 1".to_owned());
         }
-        if !(self.events.nats_url.starts_with("nats://") || self.events.nats_url.starts_with("tls://"))
+        if !(self.events.nats_url.starts_with("nats://")
+            || self.events.nats_url.starts_with("tls://"))
         {
             problems.push(format!(
                 "events.nats_url: `{}` must start with nats:// or tls://",

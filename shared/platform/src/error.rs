@@ -127,9 +127,11 @@ pub fn failed_precondition(violation_type: &str, subject: &str, description: &st
     Status::with_error_details(
         Code::FailedPrecondition,
         format!("{subject}: {description}"),
-        ErrorDetails::with_precondition_failure(vec![
-            tonic_types::PreconditionViolation::new(violation_type, subject, description),
-        ]),
+        ErrorDetails::with_precondition_failure(vec![tonic_types::PreconditionViolation::new(
+            violation_type,
+            subject,
+            description,
+        )]),
     )
 }
 
@@ -180,7 +182,11 @@ mod tests {
             .map(|v| v.field.as_str())
             .collect();
         assert_eq!(fields, ["ticket.subject", "ticket.priority"]);
-        assert!(status.message().contains("ticket.subject: must not be empty"));
+        assert!(
+            status
+                .message()
+                .contains("ticket.subject: must not be empty")
+        );
     }
 
     #[test]

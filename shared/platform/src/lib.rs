@@ -2,6 +2,7 @@
 //! error details, events (outbox, relay, buses, idempotent consumers), the gRPC server
 //! bootstrap and, behind the `testing` feature, the test harness.
 
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;

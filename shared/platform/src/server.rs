@@ -140,7 +140,9 @@ impl GrpcServer {
                             .set_service_status(name, ServingStatus::NotServing)
                             .await;
                     }
-                    health.set_service_status("", ServingStatus::NotServing).await;
+                    health
+                        .set_service_status("", ServingStatus::NotServing)
+                        .await;
                 }
             };
             let serve = router.serve_with_incoming_shutdown(incoming, signal);

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Endpoint;
 
+use crate::auth::PrincipalVerifier;
 use crate::config::{BusKind, Config};
 use crate::db::{Database, Migrations};
 use crate::events::{EventBus, InProcessBus, JetStreamBus, Relay, RelayWaker};
@@ -30,6 +31,9 @@ pub struct ServiceContext {
     pub bus: Arc<dyn EventBus>,
     /// Wakes the service's outbox relay; call it after committing events.
     pub relay: RelayWaker,
+    /// Verifies the principal the gateway passes with each call, and signs the service's own
+    /// principal on calls to other services.
+    pub principals: PrincipalVerifier,
     /// Cancelled when the process shuts down; background tasks stop on it.
     pub shutdown: CancellationToken,
 }
@@ -130,6 +134,7 @@ pub async fn start(
     definition: &dyn ServiceDefinition,
     config: Arc<Config>,
     bus: Arc<dyn EventBus>,
+    principals: PrincipalVerifier,
     listener: Option<TcpListener>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<RunningService> {
@@ -143,6 +148,7 @@ pub async fn start(
         db: db.clone(),
         bus,
         relay: waker,
+        principals,
         shutdown: shutdown.clone(),
     };
     let server = definition.build(ctx).await?;

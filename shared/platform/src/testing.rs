@@ -254,6 +254,7 @@ pub struct TestService {
     channel: Channel,
     bus: std::sync::Arc<crate::events::InProcessBus>,
     config: std::sync::Arc<crate::config::Config>,
+    principals: crate::auth::PrincipalVerifier,
     shutdown: CancellationToken,
     running: Option<crate::service::RunningService>,
 }
@@ -292,10 +293,12 @@ impl TestService {
         let config = std::sync::Arc::new(config);
         let bus = std::sync::Arc::new(crate::events::InProcessBus::new());
         let shutdown = CancellationToken::new();
+        let principals = crate::auth::PrincipalVerifier::random();
         let running = crate::service::start(
             definition,
             config.clone(),
             bus.clone(),
+            principals.clone(),
             Some(listener),
             shutdown.clone(),
         )
@@ -310,6 +313,7 @@ impl TestService {
             channel,
             bus,
             config,
+            principals,
             shutdown,
             running: Some(running),
         }
@@ -322,15 +326,24 @@ impl TestService {
 
     /// The service's database, to check what was (not) written.
     pub fn db(&self) -> &Database {
-        self.running
-            .as_ref()
-            .expect("the service is running")
-            .db()
+        self.running.as_ref().expect("the service is running").db()
     }
 
     /// The in-process bus the service publishes on; subscribe to see its events.
     pub fn bus(&self) -> std::sync::Arc<crate::events::InProcessBus> {
         self.bus.clone()
+    }
+
+    /// Wraps `message` in a request carrying `principal`, signed as the gateway would.
+    pub fn request<T>(&self, principal: &crate::auth::Principal, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        self.principals.attach(principal, request.metadata_mut());
+        request
+    }
+
+    /// The verifier the service trusts (to sign principals in tests).
+    pub fn principals(&self) -> &crate::auth::PrincipalVerifier {
+        &self.principals
     }
 
     /// The configuration it runs with.

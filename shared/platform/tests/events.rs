@@ -384,18 +384,20 @@ async fn change_and_event_commit_together(test_db: &TestDb) {
     let event = add_note(&db, "hello", true).await;
 
     assert_eq!(count(&db, "SELECT COUNT(*) FROM notes").await, 1);
-    let row = sqlx::query(
-        "SELECT id, event_type, subject, published_at FROM aftercare_outbox",
-    )
-    .fetch_one(db.reader())
-    .await
-    .expect("the outbox row");
+    let row = sqlx::query("SELECT id, event_type, subject, published_at FROM aftercare_outbox")
+        .fetch_one(db.reader())
+        .await
+        .expect("the outbox row");
     assert_eq!(row.try_get::<String, _>("id").unwrap(), event.id);
     assert_eq!(
         row.try_get::<String, _>("event_type").unwrap(),
         "aftercare.test.v1.NoteAdded"
     );
-    assert!(row.try_get::<String, _>("subject").unwrap().starts_with("notes/"));
+    assert!(
+        row.try_get::<String, _>("subject")
+            .unwrap()
+            .starts_with("notes/")
+    );
     assert_eq!(row.try_get::<Option<i64>, _>("published_at").unwrap(), None);
 
     let payload: NoteAdded = events::decode_payload(&event).expect("payload");
@@ -441,7 +443,11 @@ async fn event_committed_but_not_relayed_is_delivered_after_restart(test_db: &Te
     assert_eq!(relay.relay_once().await.expect("relay"), 1);
     assert_eq!(seen(&db, "restarted").await, vec![event.id.clone()]);
     assert_eq!(
-        count(&db, "SELECT COUNT(*) FROM aftercare_outbox WHERE published_at IS NULL").await,
+        count(
+            &db,
+            "SELECT COUNT(*) FROM aftercare_outbox WHERE published_at IS NULL"
+        )
+        .await,
         0
     );
     cancel.cancel();
@@ -493,14 +499,20 @@ async fn event_delivered_twice_is_applied_once(test_db: &TestDb) {
         counter: "once".to_owned(),
     };
 
-    let first = events::handle(&db, "counter", &event, &handler).await.unwrap();
-    let second = events::handle(&db, "counter", &event, &handler).await.unwrap();
+    let first = events::handle(&db, "counter", &event, &handler)
+        .await
+        .unwrap();
+    let second = events::handle(&db, "counter", &event, &handler)
+        .await
+        .unwrap();
 
     assert_eq!(first, Handled::Applied);
     assert_eq!(second, Handled::Duplicate);
     assert_eq!(counter(&db, "once").await, 1);
     // Another consumer name handles it on its own.
-    let other = events::handle(&db, "auditor", &event, &handler).await.unwrap();
+    let other = events::handle(&db, "auditor", &event, &handler)
+        .await
+        .unwrap();
     assert_eq!(other, Handled::Applied);
     assert_eq!(counter(&db, "once").await, 2);
 }
@@ -517,11 +529,16 @@ async fn failed_handler_leaves_no_trace_and_retry_applies(test_db: &TestDb) {
     };
 
     let failed = events::handle(&db, "flaky", &event, &handler).await;
-    assert!(matches!(failed, Err(events::EventError::Handler(_))), "{failed:?}");
+    assert!(
+        matches!(failed, Err(events::EventError::Handler(_))),
+        "{failed:?}"
+    );
     assert_eq!(counter(&db, "flaky").await, 0);
     assert_eq!(count(&db, "SELECT COUNT(*) FROM aftercare_inbox").await, 0);
 
-    let retried = events::handle(&db, "flaky", &event, &handler).await.unwrap();
+    let retried = events::handle(&db, "flaky", &event, &handler)
+        .await
+        .unwrap();
     assert_eq!(retried, Handled::Applied);
     assert_eq!(counter(&db, "flaky").await, 1);
 }
@@ -545,20 +562,23 @@ async fn relay_publishes_in_order_in_batches_and_marks_rows(test_db: &TestDb) {
     .await
     .expect("subscribe");
     let relay = Relay::new(db.clone(), bus, 2, Duration::from_secs(60));
-    let pending =
-        || count(&db, "SELECT COUNT(*) FROM aftercare_outbox WHERE published_at IS NULL");
+    let pending = || {
+        count(
+            &db,
+            "SELECT COUNT(*) FROM aftercare_outbox WHERE published_at IS NULL",
+        )
+    };
 
     assert_eq!(relay.relay_once().await.unwrap(), 2);
     assert_eq!(pending().await, 3);
-    let marked: Vec<String> = sqlx::query(
-        "SELECT id FROM aftercare_outbox WHERE published_at IS NOT NULL ORDER BY seq",
-    )
-    .fetch_all(db.reader())
-    .await
-    .unwrap()
-    .iter()
-    .map(|row| row.try_get("id").unwrap())
-    .collect();
+    let marked: Vec<String> =
+        sqlx::query("SELECT id FROM aftercare_outbox WHERE published_at IS NOT NULL ORDER BY seq")
+            .fetch_all(db.reader())
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get("id").unwrap())
+            .collect();
     assert_eq!(marked, appended[..2]);
 
     assert_eq!(relay.relay_once().await.unwrap(), 2);
@@ -604,9 +624,14 @@ async fn in_process_bus_fans_out_to_each_consumer_name_and_filters_by_type() {
     let added = add_note(&db, "to remove", true).await;
     let removed = {
         let mut tx = db.begin().await.unwrap();
-        let event = events::append(&mut tx, "notes", "notes/1", &NoteRemoved {
-            note_id: "1".to_owned(),
-        })
+        let event = events::append(
+            &mut tx,
+            "notes",
+            "notes/1",
+            &NoteRemoved {
+                note_id: "1".to_owned(),
+            },
+        )
         .await
         .unwrap();
         tx.commit().await.unwrap();
@@ -629,8 +654,14 @@ async fn in_process_bus_fans_out_to_each_consumer_name_and_filters_by_type() {
 #[tokio::test]
 async fn in_process_subscriptions_sharing_a_name_share_the_events() {
     let bus = InProcessBus::new();
-    let mut first = bus.subscribe("shared", SubscriptionFilter::all()).await.unwrap();
-    let mut second = bus.subscribe("shared", SubscriptionFilter::all()).await.unwrap();
+    let mut first = bus
+        .subscribe("shared", SubscriptionFilter::all())
+        .await
+        .unwrap();
+    let mut second = bus
+        .subscribe("shared", SubscriptionFilter::all())
+        .await
+        .unwrap();
     let event = Event {
         id: Uuid::now_v7().to_string(),
         r#type: "aftercare.test.v1.NoteAdded".to_owned(),
@@ -649,7 +680,10 @@ async fn in_process_subscriptions_sharing_a_name_share_the_events() {
     };
     assert_eq!(delivery.event().id, event.id);
     delivery.ack().await.unwrap();
-    publisher.await.unwrap().expect("published once acknowledged");
+    publisher
+        .await
+        .unwrap()
+        .expect("published once acknowledged");
 
     // Nothing else arrives on either subscription.
     let more = tokio::time::timeout(Duration::from_millis(200), async {
@@ -665,7 +699,10 @@ async fn in_process_subscriptions_sharing_a_name_share_the_events() {
 #[tokio::test]
 async fn in_process_nak_redelivers_and_unsubscribing_fails_the_publish() {
     let bus = InProcessBus::new();
-    let mut subscription = bus.subscribe("retrying", SubscriptionFilter::all()).await.unwrap();
+    let mut subscription = bus
+        .subscribe("retrying", SubscriptionFilter::all())
+        .await
+        .unwrap();
     let event = Event {
         id: Uuid::now_v7().to_string(),
         ..Event::default()
@@ -680,14 +717,20 @@ async fn in_process_nak_redelivers_and_unsubscribing_fails_the_publish() {
     assert_eq!(first.attempt(), 1);
     first.nak(Duration::from_millis(10)).await.unwrap();
     let second = subscription.next().await.unwrap().unwrap();
-    assert_eq!((second.event().id.as_str(), second.attempt()), (event.id.as_str(), 2));
+    assert_eq!(
+        (second.event().id.as_str(), second.attempt()),
+        (event.id.as_str(), 2)
+    );
     assert!(!publisher.is_finished(), "publish waits for the consumer");
 
     // The consumer leaves without handling it: the publish fails, so the relay keeps the row.
     drop(second);
     drop(subscription);
     let outcome = publisher.await.unwrap();
-    assert!(matches!(outcome, Err(events::EventError::Bus { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(events::EventError::Bus { .. })),
+        "{outcome:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -707,7 +750,9 @@ fn event_of<M: prost::Name>(payload: &M, source: &str) -> Event {
 
 #[tokio::test]
 async fn jetstream_delivers_to_a_durable_consumer_by_type_and_the_ack_sticks() {
-    let Some(bus) = jetstream_bus().await else { return };
+    let Some(bus) = jetstream_bus().await else {
+        return;
+    };
     let added = event_of(
         &NoteAdded {
             note_id: "1".to_owned(),
@@ -715,7 +760,12 @@ async fn jetstream_delivers_to_a_durable_consumer_by_type_and_the_ack_sticks() {
         },
         "notes",
     );
-    let removed = event_of(&NoteRemoved { note_id: "1".to_owned() }, "notes");
+    let removed = event_of(
+        &NoteRemoved {
+            note_id: "1".to_owned(),
+        },
+        "notes",
+    );
     bus.publish(&added).await.unwrap();
     bus.publish(&removed).await.unwrap();
 
@@ -737,7 +787,10 @@ async fn jetstream_delivers_to_a_durable_consumer_by_type_and_the_ack_sticks() {
     drop(subscription);
     let mut again = bus.subscribe("removals", filter).await.unwrap();
     let more = tokio::time::timeout(Duration::from_millis(500), again.next()).await;
-    assert!(more.is_err(), "acknowledged event delivered again: {more:?}");
+    assert!(
+        more.is_err(),
+        "acknowledged event delivered again: {more:?}"
+    );
     let info = bus
         .context()
         .get_stream(&bus.settings().stream)
@@ -754,7 +807,9 @@ async fn jetstream_delivers_to_a_durable_consumer_by_type_and_the_ack_sticks() {
 
 #[tokio::test]
 async fn jetstream_drops_a_duplicate_publish_and_the_consumer_applies_once() {
-    let Some(bus) = jetstream_bus().await else { return };
+    let Some(bus) = jetstream_bus().await else {
+        return;
+    };
     let test_db = TestDb::sqlite();
     let db = test_db.connect().await;
     let event = event_of(
@@ -767,18 +822,33 @@ async fn jetstream_drops_a_duplicate_publish_and_the_consumer_applies_once() {
 
     bus.publish(&event).await.unwrap();
     bus.publish(&event).await.unwrap();
-    let mut stream = bus.context().get_stream(&bus.settings().stream).await.unwrap();
-    assert_eq!(stream.info().await.unwrap().state.messages, 1, "de-duplicated by id");
+    let mut stream = bus
+        .context()
+        .get_stream(&bus.settings().stream)
+        .await
+        .unwrap();
+    assert_eq!(
+        stream.info().await.unwrap().state.messages,
+        1,
+        "de-duplicated by id"
+    );
 
     // Beyond the duplicate window the consumer's inbox still applies it once.
     let handler = CountingHandler {
         counter: "dedup".to_owned(),
     };
-    let mut subscription = bus.subscribe("dedup", SubscriptionFilter::all()).await.unwrap();
+    let mut subscription = bus
+        .subscribe("dedup", SubscriptionFilter::all())
+        .await
+        .unwrap();
     let delivery = subscription.next().await.unwrap().unwrap();
-    let outcome = events::handle(&db, "dedup", delivery.event(), &handler).await.unwrap();
+    let outcome = events::handle(&db, "dedup", delivery.event(), &handler)
+        .await
+        .unwrap();
     assert_eq!(outcome, Handled::Applied);
-    let again = events::handle(&db, "dedup", &event, &handler).await.unwrap();
+    let again = events::handle(&db, "dedup", &event, &handler)
+        .await
+        .unwrap();
     assert_eq!(again, Handled::Duplicate);
     delivery.ack().await.unwrap();
     assert_eq!(counter(&db, "dedup").await, 1);
@@ -789,7 +859,9 @@ async fn jetstream_drops_a_duplicate_publish_and_the_consumer_applies_once() {
 
 #[tokio::test]
 async fn jetstream_redelivers_after_a_handler_failure_then_applies_once() {
-    let Some(bus) = jetstream_bus().await else { return };
+    let Some(bus) = jetstream_bus().await else {
+        return;
+    };
     let test_db = TestDb::sqlite();
     let db = test_db.connect().await;
     let bus_dyn: Arc<dyn EventBus> = Arc::new(bus.clone());
@@ -832,7 +904,9 @@ async fn jetstream_redelivers_after_a_handler_failure_then_applies_once() {
 
 #[tokio::test]
 async fn jetstream_delivers_an_event_left_pending_by_a_crash_after_restart() {
-    let Some(bus) = jetstream_bus().await else { return };
+    let Some(bus) = jetstream_bus().await else {
+        return;
+    };
     let test_db = TestDb::sqlite();
     let event = {
         let db = test_db.connect().await;
@@ -843,7 +917,12 @@ async fn jetstream_delivers_an_event_left_pending_by_a_crash_after_restart() {
 
     let db = test_db.connect().await;
     let bus_dyn: Arc<dyn EventBus> = Arc::new(bus.clone());
-    let relay = Relay::new(db.clone(), Arc::clone(&bus_dyn), 16, Duration::from_secs(60));
+    let relay = Relay::new(
+        db.clone(),
+        Arc::clone(&bus_dyn),
+        16,
+        Duration::from_secs(60),
+    );
     assert_eq!(relay.relay_once().await.unwrap(), 1);
     let cancel = CancellationToken::new();
     let consumer = events::spawn_consumer(
@@ -907,6 +986,8 @@ async fn an_event_carries_the_trace_of_its_cause_to_its_handler() {
     );
 
     let recorder = TraceRecorder(std::sync::Mutex::new(None));
-    events::handle(&db, "tracer", &event, &recorder).await.unwrap();
+    events::handle(&db, "tracer", &event, &recorder)
+        .await
+        .unwrap();
     assert_eq!(*recorder.0.lock().unwrap(), Some(trace_id));
 }

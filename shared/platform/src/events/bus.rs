@@ -83,8 +83,8 @@ impl SubscriptionFilter {
 
     /// Whether `event` passes the filter.
     pub fn matches(&self, event: &Event) -> bool {
-        (self.types.is_empty() || self.types.iter().any(|t| *t == event.r#type))
-            && (self.sources.is_empty() || self.sources.iter().any(|s| *s == event.source))
+        (self.types.is_empty() || self.types.contains(&event.r#type))
+            && (self.sources.is_empty() || self.sources.contains(&event.source))
     }
 }
 

@@ -236,9 +236,6 @@ mod tests {
     #[test]
     fn an_error_chain_names_every_cause() {
         let err = EventError::Handler(anyhow::anyhow!("row missing").into());
-        assert_eq!(
-            error_chain(&err),
-            "event handler failed: row missing"
-        );
+        assert_eq!(error_chain(&err), "event handler failed: row missing");
     }
 }

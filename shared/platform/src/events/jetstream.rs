@@ -169,17 +169,11 @@ impl EventBus for JetStreamBus {
         headers.insert(async_nats::header::NATS_MESSAGE_ID, event.id.as_str());
         let ack = self
             .context
-            .publish_with_headers(
-                subject.clone(),
-                headers,
-                Bytes::from(event.encode_to_vec()),
-            )
+            .publish_with_headers(subject.clone(), headers, Bytes::from(event.encode_to_vec()))
             .await
             .map_err(|err| EventError::bus(format!("cannot publish event {}", event.id), err))?
             .await
-            .map_err(|err| {
-                EventError::bus(format!("event {} was not stored", event.id), err)
-            })?;
+            .map_err(|err| EventError::bus(format!("event {} was not stored", event.id), err))?;
         tracing::debug!(
             event_id = %event.id,
             subject = %subject,
@@ -220,7 +214,10 @@ impl EventBus for JetStreamBus {
                 EventError::bus(format!("cannot create jetstream consumer {consumer}"), err)
             })?;
         let messages = pull.messages().await.map_err(|err| {
-            EventError::bus(format!("cannot pull for jetstream consumer {consumer}"), err)
+            EventError::bus(
+                format!("cannot pull for jetstream consumer {consumer}"),
+                err,
+            )
         })?;
         let name = consumer.to_owned();
         let deliveries = messages.filter_map(move |message| {

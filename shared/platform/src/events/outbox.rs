@@ -56,8 +56,11 @@ pub async fn append<M: Name>(
 
 /// The payload of `event` as `M`, or a decode error when it is missing or of another type.
 pub fn decode_payload<M: Name + Default>(event: &Event) -> Result<M, EventError> {
-    let payload = event.payload.as_ref().ok_or_else(|| EventError::NoPayload {
-        event_id: event.id.clone(),
-    })?;
+    let payload = event
+        .payload
+        .as_ref()
+        .ok_or_else(|| EventError::NoPayload {
+            event_id: event.id.clone(),
+        })?;
     Ok(payload.to_msg::<M>()?)
 }

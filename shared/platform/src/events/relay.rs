@@ -162,8 +162,8 @@ impl Relay {
                 };
                 if last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
                     last_purge = Some(Instant::now());
-                    let before = now_micros()
-                        - i64::try_from(RETENTION.as_micros()).unwrap_or(i64::MAX);
+                    let before =
+                        now_micros() - i64::try_from(RETENTION.as_micros()).unwrap_or(i64::MAX);
                     match self.purge_published(before).await {
                         Ok(0) => {}
                         Ok(purged) => tracing::debug!(purged, "old outbox rows deleted"),
