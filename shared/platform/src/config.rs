@@ -327,12 +327,16 @@ impl Config {
             }
             figment = figment.merge(Toml::file(path));
         }
-        if let Ok(endpoint) = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT") {
-            if !endpoint.is_empty() {
-                figment = figment.merge(Serialized::default("telemetry.otlp_endpoint", endpoint));
-            }
+        if let Ok(endpoint) = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
+            && !endpoint.is_empty()
+        {
+            figment = figment.merge(Serialized::default("telemetry.otlp_endpoint", endpoint));
         }
-        figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").ignore(&["config"]));
+        figment = figment.merge(
+            Env::prefixed(ENV_PREFIX)
+                .split("__")
+                .filter(|key| !is_reserved_env(key.as_str())),
+        );
         let config: Config = figment
             .extract()
             .map_err(|err| ConfigError(describe(err)))?;
@@ -356,17 +360,17 @@ impl Config {
             }
         }
         for (name, service) in self.services.all() {
-            if let Some(url) = &service.database_url {
-                if let Err(err) = crate::db::Backend::from_url(url.expose()) {
-                    problems.push(format!("services.{name}.database_url: {err}"));
-                }
+            if let Some(url) = &service.database_url
+                && let Err(err) = crate::db::Backend::from_url(url.expose())
+            {
+                problems.push(format!("services.{name}.database_url: {err}"));
             }
-            if let Some(endpoint) = &service.endpoint {
-                if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
-                    problems.push(format!(
-                        "services.{name}.endpoint: `{endpoint}` must start with http:// or https://"
-                    ));
-                }
+            if let Some(endpoint) = &service.endpoint
+                && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+            {
+                problems.push(format!(
+                    "services.{name}.endpoint: `{endpoint}` must start with http:// or https://"
+                ));
             }
         }
         if self.server.max_message_bytes < 1024 {
@@ -381,10 +385,10 @@ impl Config {
         if self.database.max_connections == 0 {
             problems.push("database.max_connections: must be at least 1".to_owned());
         }
-        if let Some(secret) = &self.auth.principal_secret {
-            if secret.expose().len() < 32 {
-                problems.push("auth.principal_secret: must be at least 32 characters".to_owned());
-            }
+        if let Some(secret) = &self.auth.principal_secret
+            && secret.expose().len() < 32
+        {
+            problems.push("auth.principal_secret: must be at least 32 characters".to_owned());
         }
         if self.events.relay_batch == 0 {
             problems.push("events.relay_batch: must be at least 1".to_owned());
@@ -414,6 +418,13 @@ impl Config {
             ))
         }))
     }
+}
+
+/// `AFTERCARE_*` variables that are not configuration keys: the configuration file's path and
+/// the test harness's settings (`AFTERCARE_REQUIRE_SERVICES`, `AFTERCARE_TEST_*`).
+fn is_reserved_env(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key == "config" || key == "require_services" || key.starts_with("test_")
 }
 
 /// What is wrong with the configuration; the message names the key.
@@ -473,6 +484,7 @@ impl fmt::Debug for Secret {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment's Jail closures return its (large) error type
 mod tests {
     use super::*;
     use figment::Jail;
@@ -548,6 +560,16 @@ mod tests {
             let err = Config::load(None).unwrap_err().to_string();
             assert!(err.contains("services.customers.listen"), "{err}");
             assert!(err.contains("services.feedback.database_url"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn harness_variables_are_not_configuration_keys() {
+        Jail::expect_with(|jail| {
+            jail.set_env("AFTERCARE_REQUIRE_SERVICES", "1");
+            jail.set_env("AFTERCARE_TEST_NATS_URL", "nats://127.0.0.1:4222");
+            Config::load(None).expect("harness variables are ignored");
             Ok(())
         });
     }

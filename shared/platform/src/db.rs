@@ -294,16 +294,16 @@ fn sqlite_url(url: &str) -> Result<String, DbError> {
         .or_else(|| url.strip_prefix("sqlite:"))
         .unwrap_or(url);
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    if path != ":memory:" && !path.is_empty() {
-        if let Some(parent) = Path::new(path)
+    if path != ":memory:"
+        && !path.is_empty()
+        && let Some(parent) = Path::new(path)
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(parent).map_err(|source| DbError::CreateDir {
-                path: parent.to_owned(),
-                source,
-            })?;
-        }
+    {
+        std::fs::create_dir_all(parent).map_err(|source| DbError::CreateDir {
+            path: parent.to_owned(),
+            source,
+        })?;
     }
     let query = if query.split('&').any(|kv| kv.starts_with("mode=")) {
         query.to_owned()

@@ -128,8 +128,89 @@ pub async fn open_database(
     Ok(db)
 }
 
-/// Starts `definition`: database, relay, server. With `listener` the server uses it (tests
-/// bind port 0); otherwise it binds the configured address.
+/// A service whose database is open and whose server and consumers are built, but which
+/// does not serve or relay yet. `aftercare up` prepares every service before any of them
+/// relays, so that on the in-process bus every consumer is subscribed before the first event
+/// is published.
+pub struct PreparedService {
+    name: &'static str,
+    config: Arc<Config>,
+    db: Database,
+    relay: Relay,
+    server: GrpcServer,
+    shutdown: CancellationToken,
+}
+
+impl PreparedService {
+    /// Its name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Starts the relay and serves on `listener`, or on the configured address.
+    pub async fn serve(self, listener: Option<TcpListener>) -> anyhow::Result<RunningService> {
+        let name = self.name;
+        let listener = match listener {
+            Some(listener) => listener,
+            None => {
+                let addr = self
+                    .config
+                    .services
+                    .get(name)
+                    .map(|service| service.listen)
+                    .ok_or_else(|| anyhow::anyhow!("no configuration for service `{name}`"))?;
+                TcpListener::bind(addr).await.map_err(|err| {
+                    anyhow::anyhow!("service `{name}` cannot listen on {addr}: {err}")
+                })?
+            }
+        };
+        let relay = self.relay.spawn(self.shutdown.clone());
+        let server = self
+            .server
+            .serve(listener, &self.config.server, self.shutdown)
+            .await;
+        Ok(RunningService {
+            name,
+            server,
+            relay,
+            db: self.db,
+        })
+    }
+}
+
+/// Opens `definition`'s database and builds its server and background tasks.
+pub async fn prepare(
+    definition: &dyn ServiceDefinition,
+    config: Arc<Config>,
+    bus: Arc<dyn EventBus>,
+    principals: PrincipalVerifier,
+    shutdown: CancellationToken,
+) -> anyhow::Result<PreparedService> {
+    let name = definition.name();
+    let db = open_database(definition, &config).await?;
+    let relay = Relay::from_config(db.clone(), bus.clone(), &config.events);
+    let ctx = ServiceContext {
+        name,
+        config: config.clone(),
+        db: db.clone(),
+        bus,
+        relay: relay.waker(),
+        principals,
+        shutdown: shutdown.clone(),
+    };
+    let server = definition.build(ctx).await?;
+    Ok(PreparedService {
+        name,
+        config,
+        db,
+        relay,
+        server,
+        shutdown,
+    })
+}
+
+/// Prepares and serves `definition`: database, consumers, relay, server. With `listener` the
+/// server uses it (tests bind port 0); otherwise it binds the configured address.
 pub async fn start(
     definition: &dyn ServiceDefinition,
     config: Arc<Config>,
@@ -138,39 +219,8 @@ pub async fn start(
     listener: Option<TcpListener>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<RunningService> {
-    let name = definition.name();
-    let db = open_database(definition, &config).await?;
-    let relay = Relay::from_config(db.clone(), bus.clone(), &config.events);
-    let waker = relay.waker();
-    let ctx = ServiceContext {
-        name,
-        config: config.clone(),
-        db: db.clone(),
-        bus,
-        relay: waker,
-        principals,
-        shutdown: shutdown.clone(),
-    };
-    let server = definition.build(ctx).await?;
-    let relay = relay.spawn(shutdown.clone());
-    let listener = match listener {
-        Some(listener) => listener,
-        None => {
-            let addr = config
-                .services
-                .get(name)
-                .map(|service| service.listen)
-                .ok_or_else(|| anyhow::anyhow!("no configuration for service `{name}`"))?;
-            TcpListener::bind(addr)
-                .await
-                .map_err(|err| anyhow::anyhow!("service `{name}` cannot listen on {addr}: {err}"))?
-        }
-    };
-    let server = server.serve(listener, &config.server, shutdown).await;
-    Ok(RunningService {
-        name,
-        server,
-        relay,
-        db,
-    })
+    prepare(definition, config, bus, principals, shutdown)
+        .await?
+        .serve(listener)
+        .await
 }

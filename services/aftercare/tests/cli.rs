@@ -1,0 +1,174 @@
+//! The `aftercare` process as a user meets it: every service up in one process, healthy and
+//! reflecting its contracts, stopped cleanly; configuration mistakes refused by name.
+
+use std::process::Command;
+use std::time::Duration;
+
+use aftercare::Platform;
+use aftercare_platform::config::Config;
+use tonic::transport::Endpoint;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_reflection::pb::v1::ServerReflectionRequest;
+use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+fn test_config(data_dir: &std::path::Path) -> Config {
+    let mut config = Config {
+        data_dir: data_dir.to_owned(),
+        ..Config::default()
+    };
+    config.telemetry.metrics_listen = None;
+    let any_port = "127.0.0.1:0".parse().unwrap();
+    config.gateway.listen = any_port;
+    config.services.tickets.listen = any_port;
+    config.services.customers.listen = any_port;
+    config.services.workforce.listen = any_port;
+    config.services.feedback.listen = any_port;
+    config.services.knowledge.listen = any_port;
+    config
+}
+
+async fn listed_services(addr: std::net::SocketAddr) -> Vec<String> {
+    let channel = Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = ServerReflectionClient::new(channel);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = client
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let response = responses.message().await.unwrap().unwrap();
+    match response.message_response {
+        Some(MessageResponse::ListServicesResponse(list)) => {
+            list.service.into_iter().map(|s| s.name).collect()
+        }
+        other => panic!("unexpected reflection response {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_serves_every_service_healthy_with_reflection_and_stops_cleanly() {
+    let data = tempfile::tempdir().unwrap();
+    let platform = Platform::start(test_config(data.path())).await.unwrap();
+    let endpoints = platform.endpoints();
+    assert_eq!(
+        endpoints.len(),
+        aftercare::services().len(),
+        "every built-in service is up"
+    );
+    for (name, addr) in &endpoints {
+        let channel = Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let status = HealthClient::new(channel)
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status();
+        assert_eq!(status, ServingStatus::Serving, "{name} is serving");
+        let listed = listed_services(*addr).await;
+        assert!(
+            listed
+                .iter()
+                .any(|s| s.starts_with(&format!("aftercare.{name}."))),
+            "{name} lists its own contract in reflection: {listed:?}"
+        );
+        assert!(listed.iter().any(|s| s == "grpc.health.v1.Health"));
+        assert!(
+            data.path().join(format!("{name}.db")).is_file(),
+            "{name} keeps its own SQLite database"
+        );
+    }
+    tokio::time::timeout(Duration::from_secs(5), platform.stop())
+        .await
+        .expect("stops within a few seconds");
+    for (name, addr) in endpoints {
+        let refused = Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await;
+        assert!(refused.is_err(), "{name} no longer accepts connections");
+    }
+}
+
+#[test]
+fn a_bad_configuration_value_exits_non_zero_naming_the_key() {
+    let output = Command::new(env!("CARGO_BIN_EXE_aftercare"))
+        .arg("config")
+        .env("AFTERCARE_SERVER__REQUEST_TIMEOUT", "soon")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("server.request_timeout"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_configuration_key_exits_non_zero_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("aftercare.toml");
+    std::fs::write(&file, "[services.tickets]\nlisten_addr = \"0.0.0.0:1\"\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_aftercare"))
+        .arg("--config")
+        .arg(&file)
+        .arg("config")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("listen_addr"), "{stderr}");
+}
+
+#[test]
+fn config_prints_the_effective_configuration_without_secrets() {
+    let output = Command::new(env!("CARGO_BIN_EXE_aftercare"))
+        .arg("config")
+        .env(
+            "AFTERCARE_SERVICES__TICKETS__DATABASE_URL",
+            "postgres://app:hunter2hunter2@db:5432/tickets",
+        )
+        .env(
+            "AFTERCARE_AUTH__PRINCIPAL_SECRET",
+            "a-shared-secret-of-at-least-32-characters",
+        )
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("postgres://app:***@db:5432/tickets"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("hunter2"), "{stdout}");
+    assert!(!stdout.contains("a-shared-secret"), "{stdout}");
+}
+
+#[test]
+fn serve_refuses_to_start_without_a_shared_principal_secret() {
+    let Some(name) = aftercare::services().first().map(|s| s.name()) else {
+        return;
+    };
+    let output = Command::new(env!("CARGO_BIN_EXE_aftercare"))
+        .args(["serve", name])
+        .env_remove("AFTERCARE_AUTH__PRINCIPAL_SECRET")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("auth.principal_secret"), "{stderr}");
+}
