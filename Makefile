@@ -5,7 +5,7 @@ BUF_VERSION := 1.75.0
 BUF ?= $(shell command -v buf 2>/dev/null || echo "npx --yes @bufbuild/buf@$(BUF_VERSION)")
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: run build test test-unit lint fmt clippy buf-lint bench migrate clean
+.PHONY: run build test lint fmt fmt-check clippy buf-lint k8s-lint bench migrate clean
 
 ## run: build and start every service in one process on embedded SQLite (./data)
 run:
@@ -23,8 +23,8 @@ else
 	$(CARGO) test --workspace --all-targets --no-fail-fast
 endif
 
-## lint: formatting, clippy with warnings as errors, buf lint
-lint: fmt-check clippy buf-lint
+## lint: formatting, clippy with warnings as errors, buf lint, Kubernetes manifests
+lint: fmt-check clippy buf-lint k8s-lint
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -37,6 +37,16 @@ clippy:
 
 buf-lint:
 	cd proto && $(BUF) lint && $(BUF) build -o /dev/null
+
+## k8s-lint: build every overlay with kustomize and validate it against the Kubernetes schemas
+k8s-lint:
+	@command -v kubectl >/dev/null || { echo "k8s-lint: kubectl not installed, skipped"; exit 0; }; \
+	command -v kubernetes-validate >/dev/null || pip install -q kubernetes-validate; \
+	for overlay in k8s/overlays/*/; do \
+		kubectl kustomize "$$overlay" > /tmp/aftercare-k8s.yaml && \
+		kubernetes-validate --strict --quiet /tmp/aftercare-k8s.yaml || exit 1; \
+		echo "k8s-lint: $$overlay valid"; \
+	done
 
 ## bench: throughput and latency figures (see each crate's benches/)
 bench:

@@ -196,12 +196,72 @@ impl Default for EventsConfig {
 pub struct GatewayConfig {
     /// Where the gateway listens (gRPC, gRPC-Web and REST on one port).
     pub listen: SocketAddr,
+    /// The HS256 secret development tokens are signed with (at least 32 characters); unset,
+    /// HS256 tokens are refused. `aftercare token` mints tokens with it.
+    pub jwt_secret: Option<Secret>,
+    /// A JWKS file (`{"keys": [...]}`) of the identity provider's RS256/ES256 public keys;
+    /// re-read when it changes.
+    pub jwks_file: Option<PathBuf>,
+    /// The `iss` every token must carry.
+    pub issuer: String,
+    /// The `aud` every token must carry.
+    pub audience: String,
+    /// A JSON file of API keys (`{"keys": [{"id", "sha256", "scopes", "expires"}]}`), stored
+    /// only as SHA-256 hashes (hex); re-read when it changes, so keys rotate without restart.
+    pub api_keys_file: Option<PathBuf>,
+    /// How often the API key and JWKS files are checked for changes.
+    #[serde(with = "humantime_serde")]
+    pub reload_interval: Duration,
+    /// Calls each principal (token subject or API key) may make per second, sustained.
+    pub rate_limit_per_second: u32,
+    /// Calls each principal may make at once above the sustained rate.
+    pub rate_limit_burst: u32,
+    /// How long a call may take when the client sets no shorter deadline.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Per-route timeouts, by gRPC method (`aftercare.tickets.v1.TicketService/ListTickets`),
+    /// service (`aftercare.tickets.v1.TicketService`) or package (`aftercare.tickets.v1`); the
+    /// most specific wins over `request_timeout`.
+    pub route_timeouts: std::collections::BTreeMap<String, humantime_serde::Serde<Duration>>,
+    /// How long connecting to a backend may take before the call fails with UNAVAILABLE.
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// Retries of a read (Get/List/Search) that failed with UNAVAILABLE before any response.
+    pub max_retries: u32,
+    /// Calls in progress at once; above it calls are refused at once (UNAVAILABLE).
+    pub concurrency_limit: usize,
+    /// The largest request body accepted, in bytes.
+    pub max_request_bytes: usize,
+    /// How often the backends' health is checked (what the gateway's health service reports).
+    #[serde(with = "humantime_serde")]
+    pub health_interval: Duration,
+    /// Per-role policy overrides: a role (`agent`) to the method groups (`tickets.read`,
+    /// `tickets.write`), services (`aftercare.tickets.v1.TicketService/*`), methods
+    /// (`aftercare.tickets.v1.TicketService/GetTicket`) or `*` it may call, replacing that
+    /// role's defaults.
+    pub policy: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Default for GatewayConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            jwt_secret: None,
+            jwks_file: None,
+            issuer: "aftercare".to_owned(),
+            audience: "aftercare".to_owned(),
+            api_keys_file: None,
+            reload_interval: Duration::from_secs(5),
+            rate_limit_per_second: 200,
+            rate_limit_burst: 400,
+            request_timeout: Duration::from_secs(30),
+            route_timeouts: std::collections::BTreeMap::new(),
+            connect_timeout: Duration::from_secs(1),
+            max_retries: 2,
+            concurrency_limit: 1024,
+            max_request_bytes: 4 * 1024 * 1024,
+            health_interval: Duration::from_secs(5),
+            policy: std::collections::BTreeMap::new(),
         }
     }
 }

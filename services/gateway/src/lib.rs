@@ -1,0 +1,33 @@
+//! The gateway: the one entry point of Aftercare. Native gRPC, gRPC-Web and REST/JSON
+//! (transcoded from the contracts' `google.api.http` annotations) on one port; JWT and API key
+//! authentication; a role → method policy; the verified principal passed to the services,
+//! signed; per-principal rate limits, a request size limit, a concurrency limit that sheds
+//! load; an audit log of every mutating call; health and reflection for everything behind it.
+//!
+//! ```no_run
+//! # async fn run(config: std::sync::Arc<aftercare_platform::config::Config>) -> anyhow::Result<()> {
+//! use aftercare_gateway::Gateway;
+//! use aftercare_platform::auth::PrincipalVerifier;
+//!
+//! let listener = tokio::net::TcpListener::bind(config.gateway.listen).await?;
+//! let shutdown = tokio_util::sync::CancellationToken::new();
+//! let gateway = Gateway::start(config, PrincipalVerifier::random(), listener, shutdown).await?;
+//! gateway.stopped().await;
+//! # Ok(())
+//! # }
+//! ```
+
+mod audit;
+mod auth;
+mod error;
+mod forward;
+mod grpc;
+mod health;
+mod limits;
+mod policy;
+mod rest;
+mod routes;
+mod server;
+
+pub use auth::{hash_api_key, mint_dev_token};
+pub use server::{Gateway, RunningGateway};
