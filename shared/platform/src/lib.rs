@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod query;
 pub mod server;
 pub mod service;
 pub mod telemetry;
