@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Every service this binary runs, in start order.
 pub fn services() -> Vec<Box<dyn ServiceDefinition>> {
-    Vec::new()
+    vec![Box::new(aftercare_customers::CustomersService)]
 }
 
 /// The services called `only`, or all of them.

@@ -240,6 +240,10 @@ pub struct GatewayConfig {
     /// (`aftercare.tickets.v1.TicketService/GetTicket`) or `*` it may call, replacing that
     /// role's defaults.
     pub policy: std::collections::BTreeMap<String, Vec<String>>,
+    /// Origins browsers may call the gateway from (gRPC-Web, REST), e.g.
+    /// `https://desk.example.com`, or `*` for any; empty, cross-origin calls get no CORS
+    /// headers.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Default for GatewayConfig {
@@ -262,6 +266,7 @@ impl Default for GatewayConfig {
             max_request_bytes: 4 * 1024 * 1024,
             health_interval: Duration::from_secs(5),
             policy: std::collections::BTreeMap::new(),
+            cors_allowed_origins: Vec::new(),
         }
     }
 }

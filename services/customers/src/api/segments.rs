@@ -1,0 +1,222 @@
+//! Segments: saved customer filters with counts.
+
+use aftercare_platform::auth::Principal;
+use aftercare_platform::time::{now_micros, to_timestamp};
+use aftercare_proto::aftercare::customers::v1 as pb;
+use uuid::Uuid;
+
+use super::parse::{
+    CountSegment, CreateSegment, DeleteSegment, ListSegments, SegmentRef, UpdateSegment,
+};
+use super::{Api, convert};
+use crate::domain::access::{self, Reach, may_create};
+use crate::domain::page::{Cursor, SortKey, encode_token};
+use crate::domain::segment::{Segment, SegmentSpec};
+use crate::error::Error;
+use crate::store::{self, Conn, CustomerQuery, SegmentQuery};
+
+/// Resource type of a segment, for `ResourceInfo`.
+const SEGMENT: &str = "aftercare.customers.v1.Segment";
+
+fn segment_name(id: Uuid) -> String {
+    format!("segments/{id}")
+}
+
+fn write(principal: &Principal) -> Result<(), Error> {
+    if may_create(principal) {
+        Ok(())
+    } else {
+        Err(Error::PermissionDenied(
+            "only leads, admins, services and integrations change segments",
+        ))
+    }
+}
+
+fn read(principal: &Principal) -> Result<(), Error> {
+    if access::reach(principal).is_some() {
+        Ok(())
+    } else {
+        Err(Error::PermissionDenied("customers cannot read segments"))
+    }
+}
+
+async fn load(conn: &mut Conn, id: Uuid) -> Result<Segment, Error> {
+    store::find_segment(conn, id)
+        .await?
+        .ok_or_else(|| Error::not_found(SEGMENT, segment_name(id)))
+}
+
+/// The number of non-merged customers `spec` selects, across every region.
+pub(crate) async fn count(conn: &mut Conn, id: Uuid, spec: &SegmentSpec) -> Result<i64, Error> {
+    let criteria = spec.criteria().map_err(|err| {
+        Error::state(
+            segment_name(id),
+            format!("the stored filter no longer parses: {err}"),
+        )
+    })?;
+    let query = CustomerQuery {
+        conditions: criteria.conditions,
+        text: criteria.text,
+        show_merged: false,
+        reach: Reach::All,
+        before: None,
+        limit: 0,
+    };
+    Ok(store::count_customers(conn, &query).await?)
+}
+
+pub async fn create(
+    api: &Api,
+    principal: &Principal,
+    request: CreateSegment,
+) -> Result<pb::CreateSegmentResponse, Error> {
+    write(principal)?;
+    let request_id = request.request_id.as_deref();
+    let mut tx = api.db.begin().await?;
+    if let Some(request_id) = request_id
+        && let Some(existing) = store::find_segment_by_request(&mut tx, request_id).await?
+    {
+        return Ok(pb::CreateSegmentResponse {
+            segment: Some(convert::segment(&existing)),
+        });
+    }
+    let now = now_micros();
+    let id = Uuid::now_v7();
+    let segment = Segment {
+        id,
+        customer_count: count(&mut tx, id, &request.spec).await?,
+        spec: request.spec,
+        count_time: now,
+        version: 1,
+        create_time: now,
+        update_time: now,
+    };
+    if !store::insert_segment(&mut tx, &segment, request_id).await? {
+        tx.rollback().await?;
+        let mut conn = api.db.reader().acquire().await?;
+        let existing = store::find_segment_by_request(&mut conn, request_id.unwrap_or_default())
+            .await?
+            .ok_or_else(|| Error::state("segments", "a concurrent create failed; retry"))?;
+        return Ok(pb::CreateSegmentResponse {
+            segment: Some(convert::segment(&existing)),
+        });
+    }
+    tx.commit().await?;
+    tracing::info!(segment = %segment.id, count = segment.customer_count, "segment created");
+    Ok(pb::CreateSegmentResponse {
+        segment: Some(convert::segment(&segment)),
+    })
+}
+
+pub async fn get(
+    api: &Api,
+    principal: &Principal,
+    request: SegmentRef,
+) -> Result<pb::GetSegmentResponse, Error> {
+    read(principal)?;
+    let mut conn = api.db.reader().acquire().await?;
+    let segment = load(&mut conn, request.id).await?;
+    Ok(pb::GetSegmentResponse {
+        segment: Some(convert::segment(&segment)),
+    })
+}
+
+pub async fn list(
+    api: &Api,
+    principal: &Principal,
+    request: ListSegments,
+) -> Result<pb::ListSegmentsResponse, Error> {
+    read(principal)?;
+    let size = request.page.size as usize;
+    let query = SegmentQuery {
+        conditions: request.conditions,
+        after: request.after,
+        limit: request.page.size + 1,
+    };
+    let mut conn = api.db.reader().acquire().await?;
+    let mut segments = store::list_segments(&mut conn, &query).await?;
+    let next_page_token = if segments.len() > size {
+        segments.truncate(size);
+        segments
+            .last()
+            .map(|last| {
+                let cursor = Cursor {
+                    key: Some(SortKey::Text(last.spec.display_name.clone())),
+                    id: last.id.to_string(),
+                };
+                encode_token(cursor, &request.page.fingerprint)
+            })
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    Ok(pb::ListSegmentsResponse {
+        segments: segments.iter().map(convert::segment).collect(),
+        next_page_token,
+    })
+}
+
+pub async fn update(
+    api: &Api,
+    principal: &Principal,
+    request: UpdateSegment,
+) -> Result<pb::UpdateSegmentResponse, Error> {
+    write(principal)?;
+    let mut tx = api.db.begin().await?;
+    let mut segment = load(&mut tx, request.id).await?;
+    let name = segment_name(segment.id);
+    if segment.version != request.version {
+        return Err(Error::StaleEtag(name));
+    }
+    if segment.spec.apply(request.changes) {
+        let now = now_micros();
+        segment.customer_count = count(&mut tx, segment.id, &segment.spec).await?;
+        segment.count_time = now;
+        segment.version += 1;
+        segment.update_time = now;
+        if !store::update_segment(&mut tx, &segment, request.version).await? {
+            return Err(Error::StaleEtag(name));
+        }
+        tx.commit().await?;
+        tracing::info!(segment = %segment.id, "segment updated");
+    }
+    Ok(pb::UpdateSegmentResponse {
+        segment: Some(convert::segment(&segment)),
+    })
+}
+
+pub async fn delete(
+    api: &Api,
+    principal: &Principal,
+    request: DeleteSegment,
+) -> Result<pb::DeleteSegmentResponse, Error> {
+    write(principal)?;
+    let mut tx = api.db.begin().await?;
+    let segment = load(&mut tx, request.id).await?;
+    if segment.version != request.version
+        || !store::delete_segment(&mut tx, segment.id, request.version).await?
+    {
+        return Err(Error::StaleEtag(segment_name(segment.id)));
+    }
+    tx.commit().await?;
+    tracing::info!(segment = %segment.id, "segment deleted");
+    Ok(pb::DeleteSegmentResponse {})
+}
+
+pub async fn count_now(
+    api: &Api,
+    principal: &Principal,
+    request: CountSegment,
+) -> Result<pb::GetSegmentCountResponse, Error> {
+    read(principal)?;
+    let mut tx = api.db.begin().await?;
+    let segment = load(&mut tx, request.id).await?;
+    let customer_count = count(&mut tx, segment.id, &segment.spec).await?;
+    let now = now_micros();
+    store::set_segment_count(&mut tx, segment.id, customer_count, now).await?;
+    tx.commit().await?;
+    Ok(pb::GetSegmentCountResponse {
+        customer_count,
+        count_time: Some(to_timestamp(now)),
+    })
+}

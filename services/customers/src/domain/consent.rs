@@ -1,0 +1,242 @@
+//! Contact consents: the latest decision per channel and purpose wins.
+
+use aftercare_platform::time::Micros;
+use aftercare_proto::aftercare::common::v1::{Actor, Channel};
+use uuid::Uuid;
+
+pub use aftercare_proto::aftercare::customers::v1::{
+    ConsentPurpose as Purpose, ConsentState as State,
+};
+
+/// How far in the future a decision time may be (clock skew between callers).
+const MAX_SKEW_MICROS: Micros = 60_000_000;
+
+/// A decision as a caller records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// The channel (never unspecified).
+    pub channel: Channel,
+    /// The purpose (never unspecified).
+    pub purpose: Purpose,
+    /// Granted or withdrawn.
+    pub state: State,
+    /// Where it came from; 1 to 200 characters.
+    pub source: String,
+    /// When the customer decided; `None` means now.
+    pub decide_time: Option<Micros>,
+}
+
+/// A recorded consent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    /// The customer.
+    pub customer: Uuid,
+    /// The channel.
+    pub channel: Channel,
+    /// The purpose.
+    pub purpose: Purpose,
+    /// The state.
+    pub state: State,
+    /// Where the decision came from.
+    pub source: String,
+    /// When the customer decided.
+    pub decide_time: Micros,
+    /// Who recorded it.
+    pub actor: Option<Actor>,
+    /// Version counter.
+    pub version: i64,
+    /// First recorded.
+    pub create_time: Micros,
+    /// Latest recorded.
+    pub update_time: Micros,
+}
+
+impl Consent {
+    /// The id in its resource name: `{channel}-{purpose}` in lower case (`email-marketing`).
+    pub fn id(&self) -> String {
+        consent_id(self.channel, self.purpose)
+    }
+}
+
+/// `{channel}-{purpose}` in lower case, enum prefixes dropped.
+pub fn consent_id(channel: Channel, purpose: Purpose) -> String {
+    format!(
+        "{}-{}",
+        channel.as_str_name().trim_start_matches("CHANNEL_"),
+        purpose.as_str_name().trim_start_matches("CONSENT_PURPOSE_")
+    )
+    .to_lowercase()
+}
+
+/// Why a decision is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Its decision time is in the future.
+    InFuture,
+    /// A later decision is already recorded.
+    Superseded,
+}
+
+/// Records `decision` over `existing` at `now`: the consent to store, and whether its state
+/// changed (or was recorded for the first time). A decision older than the recorded one, or
+/// in the future, is refused.
+pub fn decide(
+    customer: Uuid,
+    existing: Option<&Consent>,
+    decision: Decision,
+    actor: Actor,
+    now: Micros,
+) -> Result<(Consent, bool), Refusal> {
+    let decide_time = decision.decide_time.unwrap_or(now);
+    if decide_time > now + MAX_SKEW_MICROS {
+        return Err(Refusal::InFuture);
+    }
+    match existing {
+        Some(current) if decide_time < current.decide_time => Err(Refusal::Superseded),
+        Some(current) => {
+            let changed = current.state != decision.state;
+            let consent = Consent {
+                state: decision.state,
+                source: decision.source,
+                decide_time,
+                actor: Some(actor),
+                version: current.version + 1,
+                update_time: now,
+                ..current.clone()
+            };
+            Ok((consent, changed))
+        }
+        None => Ok((
+            Consent {
+                customer,
+                channel: decision.channel,
+                purpose: decision.purpose,
+                state: decision.state,
+                source: decision.source,
+                decide_time,
+                actor: Some(actor),
+                version: 1,
+                create_time: now,
+                update_time: now,
+            },
+            true,
+        )),
+    }
+}
+
+/// The survivor's consents after a merge: for each channel and purpose, the latest decision
+/// of either customer. Returns the ones to store for the survivor.
+pub fn merge_consents(survivor: Uuid, mine: &[Consent], theirs: &[Consent]) -> Vec<Consent> {
+    theirs
+        .iter()
+        .filter(|candidate| {
+            !mine.iter().any(|current| {
+                current.channel == candidate.channel
+                    && current.purpose == candidate.purpose
+                    && current.decide_time >= candidate.decide_time
+            })
+        })
+        .map(|candidate| Consent {
+            customer: survivor,
+            ..candidate.clone()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision(state: State, at: Option<Micros>) -> Decision {
+        Decision {
+            channel: Channel::Email,
+            purpose: Purpose::Marketing,
+            state,
+            source: "portal".into(),
+            decide_time: at,
+        }
+    }
+
+    #[test]
+    fn the_latest_decision_wins_and_older_ones_are_refused() {
+        let id = Uuid::now_v7();
+        let (first, changed) = decide(
+            id,
+            None,
+            decision(State::Granted, Some(100)),
+            Actor::default(),
+            1_000,
+        )
+        .unwrap();
+        assert!(changed);
+        assert_eq!(first.id(), "email-marketing");
+        let (same, changed) = decide(
+            id,
+            Some(&first),
+            decision(State::Granted, Some(200)),
+            Actor::default(),
+            1_000,
+        )
+        .unwrap();
+        assert!(!changed);
+        assert_eq!(same.decide_time, 200);
+        assert!(
+            decide(
+                id,
+                Some(&same),
+                decision(State::Withdrawn, Some(150)),
+                Actor::default(),
+                1_000
+            )
+            .is_err()
+        );
+        let (withdrawn, changed) = decide(
+            id,
+            Some(&same),
+            decision(State::Withdrawn, None),
+            Actor::default(),
+            1_000,
+        )
+        .unwrap();
+        assert!(changed);
+        assert_eq!(withdrawn.decide_time, 1_000);
+        assert!(
+            decide(
+                id,
+                None,
+                decision(State::Granted, Some(1_000 + 61_000_000)),
+                Actor::default(),
+                1_000
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn merging_keeps_the_latest_decision_per_channel_and_purpose() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let (mine, _) = decide(
+            a,
+            None,
+            decision(State::Granted, Some(10)),
+            Actor::default(),
+            100,
+        )
+        .unwrap();
+        let (newer, _) = decide(
+            b,
+            None,
+            decision(State::Withdrawn, Some(20)),
+            Actor::default(),
+            100,
+        )
+        .unwrap();
+        let mut other = decision(State::Granted, Some(5));
+        other.purpose = Purpose::Survey;
+        let (survey, _) = decide(b, None, other, Actor::default(), 100).unwrap();
+        let merged = merge_consents(a, &[mine], &[newer, survey]);
+        assert_eq!(merged.len(), 2);
+        assert!(merged.iter().all(|c| c.customer == a));
+        assert_eq!(merged[0].state, State::Withdrawn);
+    }
+}

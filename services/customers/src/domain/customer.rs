@@ -1,0 +1,734 @@
+//! Customers: their profile fields, the rules each field follows, and how an update changes
+//! a profile.
+
+use std::collections::BTreeMap;
+use std::str::FromStr as _;
+
+use aftercare_platform::error::FieldViolations;
+use aftercare_platform::time::Micros;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::email::normalise_email;
+use super::phone::normalise_phone;
+
+pub use aftercare_proto::aftercare::common::v1::Channel;
+pub use aftercare_proto::aftercare::customers::v1::{
+    CustomerLifecycleStage as LifecycleStage, CustomerTier as Tier,
+};
+
+/// The display name of an erased customer.
+pub const ERASED_NAME: &str = "Erased customer";
+
+/// Free-form custom attributes, ordered by key.
+pub type Attributes = BTreeMap<String, String>;
+
+/// Most emails, phones and addresses a customer has.
+const MAX_EMAILS: usize = 10;
+const MAX_PHONES: usize = 10;
+const MAX_ADDRESSES: usize = 5;
+const MAX_ATTRIBUTES: usize = 100;
+
+/// An email address of a customer (a contact detail, not an identity).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Email {
+    /// Lower-cased address.
+    pub address: String,
+    /// Free label.
+    pub label: String,
+    /// The address to contact first.
+    pub primary: bool,
+}
+
+/// A phone number of a customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Phone {
+    /// E.164 number.
+    pub number: String,
+    /// Free label.
+    pub label: String,
+    /// The number to call first.
+    pub primary: bool,
+}
+
+/// A postal address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    /// Free label.
+    pub label: String,
+    /// Addressee when not the customer.
+    pub recipient: String,
+    /// Street lines, 1 to 5.
+    pub address_lines: Vec<String>,
+    /// City.
+    pub locality: String,
+    /// State or province.
+    pub administrative_area: String,
+    /// Postal code.
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2, upper case.
+    pub country_code: String,
+    /// The default address.
+    pub primary: bool,
+}
+
+/// The fields of a customer that people set (on create, on update, from resolve hints).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    /// Name to show; 1 to 200 characters.
+    pub display_name: String,
+    /// Given name.
+    pub given_name: String,
+    /// Family name.
+    pub family_name: String,
+    /// BCP 47 tag or empty.
+    pub locale: String,
+    /// IANA time zone or empty.
+    pub time_zone: String,
+    /// Region code or empty.
+    pub region: String,
+    /// Emails.
+    pub emails: Vec<Email>,
+    /// Phones.
+    pub phones: Vec<Phone>,
+    /// Addresses.
+    pub addresses: Vec<Address>,
+    /// Organisation id.
+    pub organisation: Option<Uuid>,
+    /// Service tier.
+    pub tier: Tier,
+    /// Whether tier rules leave the tier alone.
+    pub tier_locked: bool,
+    /// Lifecycle stage.
+    pub lifecycle_stage: LifecycleStage,
+    /// Attributes the customer sees.
+    pub attributes: Attributes,
+    /// Attributes only staff see.
+    pub internal_attributes: Attributes,
+}
+
+impl Profile {
+    /// A profile with only a display name, and the defaults for everything else.
+    pub fn named(display_name: String) -> Self {
+        Self {
+            display_name,
+            given_name: String::new(),
+            family_name: String::new(),
+            locale: String::new(),
+            time_zone: String::new(),
+            region: String::new(),
+            emails: Vec::new(),
+            phones: Vec::new(),
+            addresses: Vec::new(),
+            organisation: None,
+            tier: Tier::Standard,
+            tier_locked: false,
+            lifecycle_stage: LifecycleStage::New,
+            attributes: Attributes::new(),
+            internal_attributes: Attributes::new(),
+        }
+    }
+}
+
+/// A stored customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Customer {
+    /// Its id.
+    pub id: Uuid,
+    /// The fields people set.
+    pub profile: Profile,
+    /// The channel it first came through.
+    pub origin_channel: Channel,
+    /// The survivor it was merged into.
+    pub merged_into: Option<Uuid>,
+    /// When it was merged.
+    pub merge_time: Option<Micros>,
+    /// Whether its personal data was erased.
+    pub erased: bool,
+    /// When it was erased.
+    pub erase_time: Option<Micros>,
+    /// Version counter, the etag.
+    pub version: i64,
+    /// Creation time.
+    pub create_time: Micros,
+    /// Last change.
+    pub update_time: Micros,
+}
+
+impl Customer {
+    /// A new customer with `profile`, created now.
+    pub fn new(profile: Profile, origin_channel: Channel, now: Micros) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            profile,
+            origin_channel,
+            merged_into: None,
+            merge_time: None,
+            erased: false,
+            erase_time: None,
+            version: 1,
+            create_time: now,
+            update_time: now,
+        }
+    }
+
+    /// The etag clients send back.
+    pub fn etag(&self) -> String {
+        self.version.to_string()
+    }
+
+    /// Why the customer cannot change any more, if it cannot.
+    pub fn frozen_reason(&self) -> Option<&'static str> {
+        if self.merged_into.is_some() {
+            Some("the customer was merged into another and can no longer change")
+        } else if self.erased {
+            Some("the customer was erased and can no longer change")
+        } else {
+            None
+        }
+    }
+
+    /// Removes every personal field (erasure), keeping the name, region, tier, lifecycle
+    /// stage and times for anonymised statistics; returns the paths of the fields that held
+    /// something. The caller bumps the version.
+    pub fn erase(&mut self, now: Micros) -> Vec<String> {
+        let p = &mut self.profile;
+        let mut cleared = Vec::new();
+        let mut blank = |field: &str, had: bool| {
+            if had {
+                cleared.push(field.to_owned());
+            }
+        };
+        blank("display_name", true);
+        blank("given_name", !p.given_name.is_empty());
+        blank("family_name", !p.family_name.is_empty());
+        blank("locale", !p.locale.is_empty());
+        blank("time_zone", !p.time_zone.is_empty());
+        blank("emails", !p.emails.is_empty());
+        blank("phones", !p.phones.is_empty());
+        blank("addresses", !p.addresses.is_empty());
+        blank("organisation", p.organisation.is_some());
+        blank("attributes", !p.attributes.is_empty());
+        blank("internal_attributes", !p.internal_attributes.is_empty());
+        *p = Profile {
+            region: std::mem::take(&mut p.region),
+            tier: p.tier,
+            tier_locked: p.tier_locked,
+            lifecycle_stage: p.lifecycle_stage,
+            ..Profile::named(ERASED_NAME.into())
+        };
+        self.erased = true;
+        self.erase_time = Some(now);
+        self.update_time = now;
+        cleared
+    }
+
+    /// The lower-cased text the free-text query matches: names, emails and phones.
+    pub fn search_text(&self) -> String {
+        let profile = &self.profile;
+        let mut parts = vec![
+            profile.display_name.to_lowercase(),
+            profile.given_name.to_lowercase(),
+            profile.family_name.to_lowercase(),
+        ];
+        parts.extend(profile.emails.iter().map(|email| email.address.clone()));
+        parts.extend(profile.phones.iter().map(|phone| phone.number.clone()));
+        parts.retain(|part| !part.is_empty());
+        parts.join("\n")
+    }
+
+    /// Applies `changes` (from an update) and returns the paths of the fields that changed.
+    /// The caller bumps the version and the update time when any did.
+    pub fn apply(&mut self, changes: Vec<Change>) -> Result<Vec<String>, (String, String)> {
+        let mut changed = Vec::new();
+        let profile = &mut self.profile;
+        for change in changes {
+            let path = change.path();
+            let differs = match change {
+                Change::DisplayName(v) => replace(&mut profile.display_name, v),
+                Change::GivenName(v) => replace(&mut profile.given_name, v),
+                Change::FamilyName(v) => replace(&mut profile.family_name, v),
+                Change::Locale(v) => replace(&mut profile.locale, v),
+                Change::TimeZone(v) => replace(&mut profile.time_zone, v),
+                Change::Region(v) => replace(&mut profile.region, v),
+                Change::Emails(v) => replace(&mut profile.emails, v),
+                Change::Phones(v) => replace(&mut profile.phones, v),
+                Change::Addresses(v) => replace(&mut profile.addresses, v),
+                Change::Organisation(v) => replace(&mut profile.organisation, v),
+                Change::Tier(v) => replace(&mut profile.tier, v),
+                Change::TierLocked(v) => replace(&mut profile.tier_locked, v),
+                Change::LifecycleStage(v) => replace(&mut profile.lifecycle_stage, v),
+                Change::Attributes(v) => replace(&mut profile.attributes, v),
+                Change::InternalAttributes(v) => replace(&mut profile.internal_attributes, v),
+                Change::Attribute(key, v) => set_key(&mut profile.attributes, key, v),
+                Change::InternalAttribute(key, v) => {
+                    set_key(&mut profile.internal_attributes, key, v)
+                }
+            };
+            if differs {
+                changed.push(path);
+            }
+        }
+        for (field, map) in [
+            ("attributes", &profile.attributes),
+            ("internal_attributes", &profile.internal_attributes),
+        ] {
+            if map.len() > MAX_ATTRIBUTES {
+                return Err((
+                    field.to_owned(),
+                    format!("would have more than {MAX_ATTRIBUTES} entries"),
+                ));
+            }
+        }
+        Ok(changed)
+    }
+}
+
+fn replace<T: PartialEq>(slot: &mut T, value: T) -> bool {
+    if *slot == value {
+        false
+    } else {
+        *slot = value;
+        true
+    }
+}
+
+fn set_key(map: &mut Attributes, key: String, value: Option<String>) -> bool {
+    match value {
+        Some(value) => map.insert(key, value.clone()).as_ref() != Some(&value),
+        None => map.remove(&key).is_some(),
+    }
+}
+
+/// One change an update makes, named by its update-mask path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// `display_name`
+    DisplayName(String),
+    /// `given_name`
+    GivenName(String),
+    /// `family_name`
+    FamilyName(String),
+    /// `locale`
+    Locale(String),
+    /// `time_zone`
+    TimeZone(String),
+    /// `region`
+    Region(String),
+    /// `emails`
+    Emails(Vec<Email>),
+    /// `phones`
+    Phones(Vec<Phone>),
+    /// `addresses`
+    Addresses(Vec<Address>),
+    /// `organisation`
+    Organisation(Option<Uuid>),
+    /// `tier`
+    Tier(Tier),
+    /// `tier_locked`
+    TierLocked(bool),
+    /// `lifecycle_stage`
+    LifecycleStage(LifecycleStage),
+    /// `attributes` (the whole map)
+    Attributes(Attributes),
+    /// `internal_attributes` (the whole map)
+    InternalAttributes(Attributes),
+    /// `attributes.<key>`: set, or remove when `None`
+    Attribute(String, Option<String>),
+    /// `internal_attributes.<key>`
+    InternalAttribute(String, Option<String>),
+}
+
+impl Change {
+    /// The update-mask path.
+    pub fn path(&self) -> String {
+        match self {
+            Self::DisplayName(_) => "display_name".into(),
+            Self::GivenName(_) => "given_name".into(),
+            Self::FamilyName(_) => "family_name".into(),
+            Self::Locale(_) => "locale".into(),
+            Self::TimeZone(_) => "time_zone".into(),
+            Self::Region(_) => "region".into(),
+            Self::Emails(_) => "emails".into(),
+            Self::Phones(_) => "phones".into(),
+            Self::Addresses(_) => "addresses".into(),
+            Self::Organisation(_) => "organisation".into(),
+            Self::Tier(_) => "tier".into(),
+            Self::TierLocked(_) => "tier_locked".into(),
+            Self::LifecycleStage(_) => "lifecycle_stage".into(),
+            Self::Attributes(_) => "attributes".into(),
+            Self::InternalAttributes(_) => "internal_attributes".into(),
+            Self::Attribute(key, _) => format!("attributes.{key}"),
+            Self::InternalAttribute(key, _) => format!("internal_attributes.{key}"),
+        }
+    }
+
+    /// True for the fields only staff may change: tier, internal attributes and the
+    /// business fields (stage, region, organisation).
+    pub fn staff_only(&self) -> bool {
+        matches!(
+            self,
+            Self::Tier(_)
+                | Self::TierLocked(_)
+                | Self::LifecycleStage(_)
+                | Self::Region(_)
+                | Self::Organisation(_)
+                | Self::InternalAttributes(_)
+                | Self::InternalAttribute(..)
+        )
+    }
+}
+
+/// Checks a display name: trimmed, 1 to 200 characters, no control characters.
+pub fn display_name(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err("is required".into());
+    }
+    bounded_text(value, 200)
+}
+
+/// Checks an optional text of at most `max` characters without control characters; trimmed.
+pub fn bounded_text(value: &str, max: usize) -> Result<String, String> {
+    let value = value.trim();
+    if value.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(value.to_owned())
+}
+
+/// Checks a BCP 47 language tag (`zh-CN`, `en-GB`, `de`, `zh-Hans-CN`), or empty.
+pub fn locale(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(String::new());
+    }
+    let mut subtags = value.split('-');
+    let language = subtags.next().unwrap_or_default();
+    let valid = value.len() <= 35
+        && (2..=8).contains(&language.len())
+        && language.chars().all(|c| c.is_ascii_alphabetic())
+        && subtags
+            .all(|s| (1..=8).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric()));
+    if valid {
+        Ok(value.to_owned())
+    } else {
+        Err("must be a BCP 47 language tag such as `zh-CN` or `de`".into())
+    }
+}
+
+/// Checks an IANA time zone name (`Asia/Shanghai`), or empty.
+pub fn time_zone(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() || chrono_tz::Tz::from_str(value).is_ok() {
+        Ok(value.to_owned())
+    } else {
+        Err("must be an IANA time zone such as `Europe/Berlin`".into())
+    }
+}
+
+/// Checks a region code: lower-case letters, digits and hyphens, at most 32; or empty.
+pub fn region(value: &str) -> Result<String, String> {
+    let valid = value.len() <= 32
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if valid {
+        Ok(value.to_owned())
+    } else {
+        Err("must be lower-case letters, digits and hyphens, at most 32 characters".into())
+    }
+}
+
+/// Checks an attribute map; violations are reported under `path`.
+pub fn attributes(
+    map: &std::collections::HashMap<String, String>,
+    path: &str,
+    violations: &mut FieldViolations,
+) -> Attributes {
+    if map.len() > MAX_ATTRIBUTES {
+        violations.add(path, format!("must have at most {MAX_ATTRIBUTES} entries"));
+    }
+    let mut checked = Attributes::new();
+    for (key, value) in map {
+        if let Err(err) = attribute_key(key) {
+            violations.add(format!("{path}.{key}"), err);
+        } else if let Err(err) = attribute_value(value) {
+            violations.add(format!("{path}.{key}"), err);
+        } else {
+            checked.insert(key.clone(), value.clone());
+        }
+    }
+    checked
+}
+
+/// Checks an attribute key: `[a-z][a-z0-9_]{0,63}`.
+pub fn attribute_key(key: &str) -> Result<(), String> {
+    let mut chars = key.chars();
+    let valid = key.len() <= 64
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err("keys must match [a-z][a-z0-9_]{0,63}".into())
+    }
+}
+
+/// Checks an attribute value: at most 1024 characters.
+pub fn attribute_value(value: &str) -> Result<(), String> {
+    if value.chars().count() > 1024 {
+        Err("values must be at most 1024 characters".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks and normalises emails: addresses lower-cased, unique, at most one primary.
+pub fn emails(
+    raw: impl IntoIterator<Item = (String, String, bool)>,
+    path: &str,
+    violations: &mut FieldViolations,
+) -> Vec<Email> {
+    let mut checked: Vec<Email> = Vec::new();
+    for (index, (address, label, primary)) in raw.into_iter().enumerate() {
+        if index == MAX_EMAILS {
+            violations.add(path, format!("at most {MAX_EMAILS} are allowed"));
+        }
+        let at = format!("{path}[{index}]");
+        let address = violations.check(&format!("{at}.address"), normalise_email(&address));
+        let label = violations.check(&format!("{at}.label"), bounded_text(&label, 32));
+        if let (Some(address), Some(label)) = (address, label) {
+            if checked.iter().any(|e| e.address == address) {
+                violations.add(format!("{at}.address"), "appears twice");
+            }
+            checked.push(Email {
+                address,
+                label,
+                primary,
+            });
+        }
+    }
+    if checked.iter().filter(|e| e.primary).count() > 1 {
+        violations.add(path, "at most one may be primary");
+    }
+    checked
+}
+
+/// Checks and normalises phones to E.164: unique, at most one primary.
+pub fn phones(
+    raw: impl IntoIterator<Item = (String, String, bool)>,
+    path: &str,
+    violations: &mut FieldViolations,
+) -> Vec<Phone> {
+    let mut checked: Vec<Phone> = Vec::new();
+    for (index, (number, label, primary)) in raw.into_iter().enumerate() {
+        if index == MAX_PHONES {
+            violations.add(path, format!("at most {MAX_PHONES} are allowed"));
+        }
+        let at = format!("{path}[{index}]");
+        let number = violations.check(&format!("{at}.number"), normalise_phone(&number));
+        let label = violations.check(&format!("{at}.label"), bounded_text(&label, 32));
+        if let (Some(number), Some(label)) = (number, label) {
+            if checked.iter().any(|p| p.number == number) {
+                violations.add(format!("{at}.number"), "appears twice");
+            }
+            checked.push(Phone {
+                number,
+                label,
+                primary,
+            });
+        }
+    }
+    if checked.iter().filter(|p| p.primary).count() > 1 {
+        violations.add(path, "at most one may be primary");
+    }
+    checked
+}
+
+/// Checks addresses: 1 to 5 lines, a country code, the length limits, at most one primary.
+pub fn addresses(raw: Vec<Address>, path: &str, violations: &mut FieldViolations) -> Vec<Address> {
+    if raw.len() > MAX_ADDRESSES {
+        violations.add(path, format!("at most {MAX_ADDRESSES} are allowed"));
+    }
+    let mut checked = Vec::new();
+    for (index, address) in raw.into_iter().enumerate() {
+        let at = format!("{path}[{index}]");
+        let before = violations.violations().len();
+        let mut text = |field: &str, value: &str, max: usize| {
+            violations
+                .check(&format!("{at}.{field}"), bounded_text(value, max))
+                .unwrap_or_default()
+        };
+        let label = text("label", &address.label, 32);
+        let recipient = text("recipient", &address.recipient, 200);
+        let locality = text("locality", &address.locality, 100);
+        let administrative_area = text("administrative_area", &address.administrative_area, 100);
+        let postal_code = text("postal_code", &address.postal_code, 20);
+        let mut lines = Vec::new();
+        if !(1..=5).contains(&address.address_lines.len()) {
+            violations.add(format!("{at}.address_lines"), "must have 1 to 5 lines");
+        }
+        for (line_index, line) in address.address_lines.iter().enumerate() {
+            let field = format!("{at}.address_lines[{line_index}]");
+            match bounded_text(line, 200) {
+                Ok(line) if line.is_empty() => violations.add(field, "must not be empty"),
+                Ok(line) => lines.push(line),
+                Err(err) => violations.add(field, err),
+            }
+        }
+        let country_code = address.country_code.trim().to_ascii_uppercase();
+        if country_code.len() != 2 || !country_code.chars().all(|c| c.is_ascii_uppercase()) {
+            violations.add(
+                format!("{at}.country_code"),
+                "must be an ISO 3166-1 alpha-2 code such as `CN` or `DE`",
+            );
+        }
+        if violations.violations().len() == before {
+            checked.push(Address {
+                label,
+                recipient,
+                address_lines: lines,
+                locality,
+                administrative_area,
+                postal_code,
+                country_code,
+                primary: address.primary,
+            });
+        }
+    }
+    if checked.iter().filter(|a| a.primary).count() > 1 {
+        violations.add(path, "at most one may be primary");
+    }
+    checked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn customer() -> Customer {
+        Customer::new(Profile::named("Li Wei".into()), Channel::Email, 1)
+    }
+
+    #[test]
+    fn applying_changes_reports_only_what_changed() {
+        let mut customer = customer();
+        let changed = customer
+            .apply(vec![
+                Change::DisplayName("Li Wei".into()),
+                Change::Locale("zh-CN".into()),
+                Change::Attribute("loyalty_card".into(), Some("A-1".into())),
+            ])
+            .unwrap();
+        assert_eq!(changed, ["locale", "attributes.loyalty_card"]);
+        assert_eq!(customer.profile.attributes["loyalty_card"], "A-1");
+        let changed = customer
+            .apply(vec![Change::Attribute("loyalty_card".into(), None)])
+            .unwrap();
+        assert_eq!(changed, ["attributes.loyalty_card"]);
+        assert!(customer.profile.attributes.is_empty());
+    }
+
+    #[test]
+    fn erasure_keeps_only_what_statistics_need() {
+        let mut customer = customer();
+        customer.profile.region = "cn-east".into();
+        customer.profile.tier = Tier::Vip;
+        customer.profile.locale = "zh-CN".into();
+        customer.profile.emails.push(Email {
+            address: "li@example.com".into(),
+            label: String::new(),
+            primary: true,
+        });
+        customer
+            .profile
+            .internal_attributes
+            .insert("credit_hold".into(), "no".into());
+        let cleared = customer.erase(9);
+        assert_eq!(
+            cleared,
+            ["display_name", "locale", "emails", "internal_attributes"]
+        );
+        let mut expected = Profile::named(ERASED_NAME.into());
+        expected.region = "cn-east".into();
+        expected.tier = Tier::Vip;
+        assert_eq!(customer.profile, expected);
+        assert!(customer.erased);
+        assert_eq!(customer.erase_time, Some(9));
+        assert!(!customer.search_text().contains("li@example.com"));
+    }
+
+    #[test]
+    fn attribute_maps_cannot_grow_past_the_limit() {
+        let mut customer = customer();
+        let full: Attributes = (0..100).map(|i| (format!("k{i}"), "v".into())).collect();
+        customer.apply(vec![Change::Attributes(full)]).unwrap();
+        let err = customer
+            .apply(vec![Change::Attribute("one_more".into(), Some("v".into()))])
+            .unwrap_err();
+        assert_eq!(err.0, "attributes");
+    }
+
+    #[test]
+    fn tier_and_internal_fields_are_staff_only() {
+        assert!(Change::Tier(Tier::Vip).staff_only());
+        assert!(Change::InternalAttribute("x".into(), None).staff_only());
+        assert!(!Change::DisplayName("x".into()).staff_only());
+        assert!(!Change::Attribute("x".into(), None).staff_only());
+    }
+
+    #[test]
+    fn field_rules_accept_good_values_and_refuse_bad_ones() {
+        assert_eq!(display_name("  Anna Schmidt "), Ok("Anna Schmidt".into()));
+        assert!(display_name("   ").is_err());
+        assert!(display_name(&"x".repeat(201)).is_err());
+        assert!(locale("zh-Hans-CN").is_ok());
+        assert!(locale("english please").is_err());
+        assert!(time_zone("Asia/Shanghai").is_ok());
+        assert!(time_zone("Mars/Olympus").is_err());
+        assert!(region("cn-east").is_ok());
+        assert!(region("CN East").is_err());
+        assert!(attribute_key("vip_note").is_ok());
+        assert!(attribute_key("VipNote").is_err());
+        assert!(attribute_key("1st").is_err());
+    }
+
+    #[test]
+    fn contact_lists_are_normalised_and_checked() {
+        let mut violations = FieldViolations::new();
+        let list = emails(
+            [
+                ("Li@Example.com".to_owned(), "work".to_owned(), true),
+                ("li@example.com ".to_owned(), String::new(), false),
+                ("nope".to_owned(), String::new(), false),
+            ],
+            "customer.emails",
+            &mut violations,
+        );
+        assert_eq!(list[0].address, "li@example.com");
+        let fields: Vec<_> = violations
+            .violations()
+            .iter()
+            .map(|v| v.field.clone())
+            .collect();
+        assert_eq!(
+            fields,
+            ["customer.emails[1].address", "customer.emails[2].address"]
+        );
+        let mut violations = FieldViolations::new();
+        let list = phones(
+            [
+                ("138 0013 8000".to_owned(), String::new(), true),
+                ("+49 151 1234 5678".to_owned(), String::new(), true),
+            ],
+            "customer.phones",
+            &mut violations,
+        );
+        assert_eq!(list[0].number, "+8613800138000");
+        assert_eq!(violations.violations()[0].field, "customer.phones");
+    }
+}

@@ -1,0 +1,216 @@
+//! Channel identities: how a customer is known on one channel, normalised so that one
+//! person's address always matches itself.
+
+use aftercare_platform::error::FieldViolations;
+use aftercare_platform::time::Micros;
+use uuid::Uuid;
+
+use super::customer::Channel;
+use super::email::normalise_email;
+use super::phone::normalise_phone;
+
+pub use aftercare_proto::aftercare::customers::v1::IdentityVerificationMethod as VerificationMethod;
+
+/// What makes an identity unique across the platform: channel, provider, normalised handle.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdentityKey {
+    /// The channel (never unspecified).
+    pub channel: Channel,
+    /// The network or system for chat, social and API handles; empty otherwise.
+    pub provider: String,
+    /// The normalised handle.
+    pub handle: String,
+}
+
+impl IdentityKey {
+    /// Parses a channel, handle and provider as sent, reporting problems under `path`
+    /// (`identity` gives `identity.handle`).
+    pub fn parse(
+        channel: i32,
+        handle: &str,
+        provider: &str,
+        path: &str,
+        violations: &mut FieldViolations,
+    ) -> Option<Self> {
+        let channel = match Channel::try_from(channel) {
+            Ok(Channel::Unspecified) => {
+                violations.add(format!("{path}.channel"), "is required");
+                None
+            }
+            Ok(channel) => Some(channel),
+            Err(_) => {
+                violations.add(
+                    format!("{path}.channel"),
+                    format!("unknown channel {channel}"),
+                );
+                None
+            }
+        }?;
+        let handle = violations.check(&format!("{path}.handle"), normalise_handle(channel, handle));
+        let provider = violations.check(
+            &format!("{path}.provider"),
+            normalise_provider(channel, provider),
+        );
+        Some(Self {
+            channel,
+            provider: provider?,
+            handle: handle?,
+        })
+    }
+}
+
+/// The handle as stored: emails lower-cased, phones in E.164, anything else trimmed.
+pub fn normalise_handle(channel: Channel, handle: &str) -> Result<String, String> {
+    match channel {
+        Channel::Email => normalise_email(handle),
+        Channel::Phone => normalise_phone(handle),
+        _ => {
+            let handle = handle.trim();
+            if handle.is_empty() || handle.chars().count() > 320 {
+                Err("must be 1 to 320 characters".into())
+            } else if handle.chars().any(char::is_control) {
+                Err("must not contain control characters".into())
+            } else {
+                Ok(handle.to_owned())
+            }
+        }
+    }
+}
+
+/// The provider as stored: lower-cased; only chat, social and API handles have one.
+pub fn normalise_provider(channel: Channel, provider: &str) -> Result<String, String> {
+    let provider = provider.trim().to_lowercase();
+    if provider.is_empty() {
+        return Ok(provider);
+    }
+    if !matches!(channel, Channel::Chat | Channel::Social | Channel::Api) {
+        return Err("only chat, social and API identities have a provider".into());
+    }
+    let valid = provider.len() <= 64
+        && provider
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'));
+    if valid {
+        Ok(provider)
+    } else {
+        Err("must be at most 64 letters, digits, `-`, `_` or `.`".into())
+    }
+}
+
+/// A stored identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// Its id.
+    pub id: Uuid,
+    /// The customer owning it.
+    pub customer: Uuid,
+    /// Channel, provider and handle.
+    pub key: IdentityKey,
+    /// When it was verified, and how; `None` while unverified.
+    pub verification: Option<(Micros, VerificationMethod)>,
+    /// Version counter.
+    pub version: i64,
+    /// When it was added.
+    pub create_time: Micros,
+    /// Last change.
+    pub update_time: Micros,
+}
+
+impl Identity {
+    /// A new, unverified identity of `customer`.
+    pub fn new(customer: Uuid, key: IdentityKey, now: Micros) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            customer,
+            key,
+            verification: None,
+            version: 1,
+            create_time: now,
+            update_time: now,
+        }
+    }
+
+    /// Marks it verified by `method` at `now`; verifying again keeps the first time and
+    /// method. Returns whether anything changed.
+    pub fn verify(&mut self, method: VerificationMethod, now: Micros) -> bool {
+        if self.verification.is_some() {
+            return false;
+        }
+        self.verification = Some((now, method));
+        self.version += 1;
+        self.update_time = now;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(channel: Channel, handle: &str, provider: &str) -> Result<IdentityKey, Vec<String>> {
+        let mut violations = FieldViolations::new();
+        let key = IdentityKey::parse(
+            channel as i32,
+            handle,
+            provider,
+            "identity",
+            &mut violations,
+        );
+        match key {
+            Some(key) if violations.is_empty() => Ok(key),
+            _ => Err(violations
+                .violations()
+                .iter()
+                .map(|v| v.field.clone())
+                .collect()),
+        }
+    }
+
+    #[test]
+    fn handles_are_normalised_per_channel() {
+        assert_eq!(
+            parse(Channel::Email, " Li@Example.COM", "").unwrap().handle,
+            "li@example.com"
+        );
+        assert_eq!(
+            parse(Channel::Phone, "+86 138-0013-8000", "")
+                .unwrap()
+                .handle,
+            "+8613800138000"
+        );
+        let social = parse(Channel::Social, " wxid_Li ", "WeChat").unwrap();
+        assert_eq!(
+            (social.handle.as_str(), social.provider.as_str()),
+            ("wxid_Li", "wechat")
+        );
+    }
+
+    #[test]
+    fn bad_identities_name_every_bad_field() {
+        assert_eq!(
+            parse(Channel::Unspecified, "x", "").unwrap_err(),
+            ["identity.channel"]
+        );
+        assert_eq!(
+            parse(Channel::Email, "not-an-email", "gmail").unwrap_err(),
+            ["identity.handle", "identity.provider"]
+        );
+        assert_eq!(
+            parse(Channel::Chat, "  ", "").unwrap_err(),
+            ["identity.handle"]
+        );
+    }
+
+    #[test]
+    fn verifying_twice_keeps_the_first_verification() {
+        let key = parse(Channel::Email, "li@example.com", "").unwrap();
+        let mut identity = Identity::new(Uuid::now_v7(), key, 1);
+        assert!(identity.verify(VerificationMethod::OneTimeCode, 5));
+        assert!(!identity.verify(VerificationMethod::AgentConfirmed, 9));
+        assert_eq!(
+            identity.verification,
+            Some((5, VerificationMethod::OneTimeCode))
+        );
+        assert_eq!(identity.version, 2);
+    }
+}

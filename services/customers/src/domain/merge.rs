@@ -1,0 +1,248 @@
+//! Merging a duplicate customer into a survivor: which values the survivor keeps.
+//!
+//! Whatever the policy: empty fields are filled from the other customer; emails, phones and
+//! addresses are united (the survivor's primaries stay primary); the higher tier is kept.
+//! Conflicting scalar fields and attribute keys are settled by the policy.
+
+use aftercare_platform::time::Micros;
+
+use super::customer::{Attributes, Customer, Profile};
+
+pub use aftercare_proto::aftercare::customers::v1::MergeAttributePolicy as Policy;
+
+/// What the merge does to both records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeOutcome {
+    /// The survivor after the merge (version bumped when anything changed).
+    pub survivor: Customer,
+    /// The survivor's fields that changed.
+    pub changed_fields: Vec<String>,
+    /// The merged customer after the merge: pointing at the survivor, its contact details
+    /// and attributes cleared.
+    pub merged: Customer,
+}
+
+/// Merges `merged` into `survivor` at `now` under `policy`.
+pub fn merge(survivor: &Customer, merged: &Customer, policy: Policy, now: Micros) -> MergeOutcome {
+    let take_merged = match policy {
+        Policy::PreferMerged => true,
+        Policy::PreferNewest => merged.update_time > survivor.update_time,
+        Policy::Unspecified | Policy::PreferSurvivor => false,
+    };
+    let mut next = survivor.clone();
+    let (s, m) = (&mut next.profile, &merged.profile);
+    let mut changed = Vec::new();
+    let mut text = |field: &str, mine: &mut String, theirs: &String| {
+        if !theirs.is_empty() && *mine != *theirs && (mine.is_empty() || take_merged) {
+            mine.clone_from(theirs);
+            changed.push(field.to_owned());
+        }
+    };
+    text("display_name", &mut s.display_name, &m.display_name);
+    text("given_name", &mut s.given_name, &m.given_name);
+    text("family_name", &mut s.family_name, &m.family_name);
+    text("locale", &mut s.locale, &m.locale);
+    text("time_zone", &mut s.time_zone, &m.time_zone);
+    text("region", &mut s.region, &m.region);
+    if m.organisation.is_some()
+        && s.organisation != m.organisation
+        && (s.organisation.is_none() || take_merged)
+    {
+        s.organisation = m.organisation;
+        changed.push("organisation".into());
+    }
+    if take_merged && s.lifecycle_stage != m.lifecycle_stage {
+        s.lifecycle_stage = m.lifecycle_stage;
+        changed.push("lifecycle_stage".into());
+    }
+    if (m.tier as i32) > (s.tier as i32) {
+        s.tier = m.tier;
+        changed.push("tier".into());
+    }
+    if unite(
+        &mut s.emails,
+        &m.emails,
+        |e| e.address.clone(),
+        |e| e.primary,
+        |e| e.primary = false,
+    ) {
+        changed.push("emails".into());
+    }
+    if unite(
+        &mut s.phones,
+        &m.phones,
+        |p| p.number.clone(),
+        |p| p.primary,
+        |p| p.primary = false,
+    ) {
+        changed.push("phones".into());
+    }
+    if unite(
+        &mut s.addresses,
+        &m.addresses,
+        |a| format!("{a:?}"),
+        |a| a.primary,
+        |a| a.primary = false,
+    ) {
+        changed.push("addresses".into());
+    }
+    if merge_map(&mut s.attributes, &m.attributes, take_merged) {
+        changed.push("attributes".into());
+    }
+    if merge_map(
+        &mut s.internal_attributes,
+        &m.internal_attributes,
+        take_merged,
+    ) {
+        changed.push("internal_attributes".into());
+    }
+    if !changed.is_empty() {
+        next.version += 1;
+        next.update_time = now;
+    }
+    let mut gone = merged.clone();
+    gone.merged_into = Some(survivor.id);
+    gone.merge_time = Some(now);
+    gone.profile = Profile {
+        emails: Vec::new(),
+        phones: Vec::new(),
+        addresses: Vec::new(),
+        attributes: Attributes::new(),
+        internal_attributes: Attributes::new(),
+        ..gone.profile
+    };
+    gone.version += 1;
+    gone.update_time = now;
+    MergeOutcome {
+        survivor: next,
+        changed_fields: changed,
+        merged: gone,
+    }
+}
+
+/// Adds to `mine` the items of `theirs` not already there (by `key`); added items lose
+/// their primary flag when `mine` has a primary. Returns whether anything was added.
+fn unite<T: Clone>(
+    mine: &mut Vec<T>,
+    theirs: &[T],
+    key: impl Fn(&T) -> String,
+    primary: impl Fn(&T) -> bool,
+    demote: impl Fn(&mut T),
+) -> bool {
+    let has_primary = mine.iter().any(&primary);
+    let mut added = false;
+    let mut primary_taken = has_primary;
+    for item in theirs {
+        if mine.iter().any(|existing| key(existing) == key(item)) {
+            continue;
+        }
+        let mut item = item.clone();
+        if primary(&item) {
+            if primary_taken {
+                demote(&mut item);
+            }
+            primary_taken = true;
+        }
+        mine.push(item);
+        added = true;
+    }
+    added
+}
+
+fn merge_map(mine: &mut Attributes, theirs: &Attributes, take_merged: bool) -> bool {
+    let mut changed = false;
+    for (key, value) in theirs {
+        match mine.get(key) {
+            Some(current) if current == value || !take_merged => {}
+            _ => {
+                mine.insert(key.clone(), value.clone());
+                changed = true;
+            }
+        }
+    }
+    changed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::customer::{Channel, Email, Tier};
+
+    fn customer(name: &str, update_time: Micros) -> Customer {
+        let mut customer = Customer::new(Profile::named(name.into()), Channel::Email, 1);
+        customer.update_time = update_time;
+        customer
+    }
+
+    fn email(address: &str, primary: bool) -> Email {
+        Email {
+            address: address.into(),
+            label: String::new(),
+            primary,
+        }
+    }
+
+    #[test]
+    fn empty_fields_are_filled_and_conflicts_follow_the_policy() {
+        let mut survivor = customer("Li Wei", 10);
+        survivor
+            .profile
+            .attributes
+            .insert("card".into(), "A".into());
+        let mut merged = customer("Wei Li", 20);
+        merged.profile.locale = "zh-CN".into();
+        merged.profile.attributes.insert("card".into(), "B".into());
+        merged
+            .profile
+            .attributes
+            .insert("hours".into(), "9-18".into());
+
+        let kept = merge(&survivor, &merged, Policy::PreferSurvivor, 30).survivor;
+        assert_eq!(kept.profile.display_name, "Li Wei");
+        assert_eq!(kept.profile.locale, "zh-CN");
+        assert_eq!(kept.profile.attributes["card"], "A");
+        assert_eq!(kept.profile.attributes["hours"], "9-18");
+
+        let taken = merge(&survivor, &merged, Policy::PreferMerged, 30).survivor;
+        assert_eq!(taken.profile.display_name, "Wei Li");
+        assert_eq!(taken.profile.attributes["card"], "B");
+
+        let newest = merge(&survivor, &merged, Policy::PreferNewest, 30).survivor;
+        assert_eq!(newest.profile.display_name, "Wei Li");
+        let older = merge(&merged, &survivor, Policy::PreferNewest, 30).survivor;
+        assert_eq!(older.profile.display_name, "Wei Li");
+    }
+
+    #[test]
+    fn contacts_are_united_and_the_higher_tier_kept() {
+        let mut survivor = customer("Li Wei", 10);
+        survivor.profile.emails = vec![email("li@example.com", true)];
+        let mut merged = customer("Li Wei", 10);
+        merged.profile.tier = Tier::Vip;
+        merged.profile.emails = vec![
+            email("li@example.com", false),
+            email("wei@example.com", true),
+        ];
+        let outcome = merge(&survivor, &merged, Policy::Unspecified, 30);
+        let emails = &outcome.survivor.profile.emails;
+        assert_eq!(emails.len(), 2);
+        assert!(emails[0].primary && !emails[1].primary);
+        assert_eq!(outcome.survivor.profile.tier, Tier::Vip);
+        assert_eq!(outcome.changed_fields, ["tier", "emails"]);
+        assert_eq!(outcome.survivor.version, 2);
+    }
+
+    #[test]
+    fn the_merged_record_points_at_the_survivor_and_keeps_no_contacts() {
+        let survivor = customer("Li Wei", 10);
+        let mut merged = customer("Li Wei", 10);
+        merged.profile.emails = vec![email("li@example.com", true)];
+        merged.profile.attributes.insert("card".into(), "B".into());
+        let outcome = merge(&survivor, &merged, Policy::Unspecified, 30);
+        assert_eq!(outcome.merged.merged_into, Some(survivor.id));
+        assert_eq!(outcome.merged.merge_time, Some(30));
+        assert!(outcome.merged.profile.emails.is_empty());
+        assert!(outcome.merged.profile.attributes.is_empty());
+        assert_eq!(outcome.merged.version, merged.version + 1);
+    }
+}

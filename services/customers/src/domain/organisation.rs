@@ -1,0 +1,120 @@
+//! Organisations: companies whose people are customers (B2B accounts).
+
+use aftercare_platform::time::Micros;
+use uuid::Uuid;
+
+use super::customer::{Attributes, Tier};
+use super::email::check_domain;
+
+/// The fields of an organisation people set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganisationSpec {
+    /// Name to show; 1 to 200 characters.
+    pub display_name: String,
+    /// Primary internet domain, lower-cased; unique when set.
+    pub domain: Option<String>,
+    /// Region code or empty.
+    pub region: String,
+    /// Service tier.
+    pub tier: Tier,
+    /// Custom attributes.
+    pub attributes: Attributes,
+}
+
+/// A stored organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organisation {
+    /// Its id.
+    pub id: Uuid,
+    /// Its fields.
+    pub spec: OrganisationSpec,
+    /// Version counter.
+    pub version: i64,
+    /// Created.
+    pub create_time: Micros,
+    /// Last changed.
+    pub update_time: Micros,
+}
+
+/// Checks a domain (`contoso.de`): lower-cased, no scheme; empty means none.
+pub fn domain(value: &str) -> Result<Option<String>, String> {
+    let value = value.trim().to_lowercase();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if value.contains("://") || value.contains('/') {
+        return Err("must be a bare domain such as `contoso.de`, without scheme or path".into());
+    }
+    check_domain(&value)?;
+    Ok(Some(value))
+}
+
+/// One change an update makes to an organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrganisationChange {
+    /// `display_name`
+    DisplayName(String),
+    /// `domain`
+    Domain(Option<String>),
+    /// `region`
+    Region(String),
+    /// `tier`
+    Tier(Tier),
+    /// `attributes`
+    Attributes(Attributes),
+    /// `attributes.<key>`: set, or remove when `None`
+    Attribute(String, Option<String>),
+}
+
+impl OrganisationSpec {
+    /// Applies `changes`; returns whether anything changed.
+    pub fn apply(&mut self, changes: Vec<OrganisationChange>) -> bool {
+        let before = self.clone();
+        for change in changes {
+            match change {
+                OrganisationChange::DisplayName(v) => self.display_name = v,
+                OrganisationChange::Domain(v) => self.domain = v,
+                OrganisationChange::Region(v) => self.region = v,
+                OrganisationChange::Tier(v) => self.tier = v,
+                OrganisationChange::Attributes(v) => self.attributes = v,
+                OrganisationChange::Attribute(key, Some(value)) => {
+                    self.attributes.insert(key, value);
+                }
+                OrganisationChange::Attribute(key, None) => {
+                    self.attributes.remove(&key);
+                }
+            }
+        }
+        *self != before
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains_are_bare_and_lower_cased() {
+        assert_eq!(domain(" Contoso.DE "), Ok(Some("contoso.de".into())));
+        assert_eq!(domain(""), Ok(None));
+        assert!(domain("https://contoso.de").is_err());
+        assert!(domain("contoso").is_err());
+    }
+
+    #[test]
+    fn changes_apply_and_report_whether_anything_changed() {
+        let mut spec = OrganisationSpec {
+            display_name: "Contoso".into(),
+            domain: None,
+            region: String::new(),
+            tier: Tier::Standard,
+            attributes: Attributes::new(),
+        };
+        assert!(!spec.apply(vec![OrganisationChange::DisplayName("Contoso".into())]));
+        assert!(spec.apply(vec![OrganisationChange::Attribute(
+            "contract".into(),
+            Some("C-1".into())
+        )]));
+        assert_eq!(spec.attributes["contract"], "C-1");
+    }
+}

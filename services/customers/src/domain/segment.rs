@@ -1,0 +1,139 @@
+//! Segments: saved customer filters, counted.
+
+use aftercare_platform::time::Micros;
+use uuid::Uuid;
+
+use super::customer::bounded_text;
+use super::filter::Condition;
+use super::phone::normalise_phone;
+use super::query::{CustomerField, customer_filter};
+
+/// The fields of a segment people set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentSpec {
+    /// Name to show; 1 to 200 characters.
+    pub display_name: String,
+    /// What it is for; at most 2000 characters.
+    pub description: String,
+    /// A `ListCustomers` filter.
+    pub filter: String,
+    /// A `ListCustomers` free-text query.
+    pub query: String,
+}
+
+impl SegmentSpec {
+    /// The segment's conditions and text, as `ListCustomers` would apply them.
+    pub fn criteria(&self) -> Result<Criteria, String> {
+        Ok(Criteria {
+            conditions: customer_filter(&self.filter)?,
+            text: text_query(&self.query)?,
+        })
+    }
+}
+
+/// What a segment selects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Criteria {
+    /// Filter conditions.
+    pub conditions: Vec<Condition<CustomerField>>,
+    /// Lower-cased text and its E.164 form when it reads as a phone number.
+    pub text: Option<(String, Option<String>)>,
+}
+
+/// A stored segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    /// Its id.
+    pub id: Uuid,
+    /// Its fields.
+    pub spec: SegmentSpec,
+    /// Matching customers as of `count_time`.
+    pub customer_count: i64,
+    /// When it was counted.
+    pub count_time: Micros,
+    /// Version counter.
+    pub version: i64,
+    /// Created.
+    pub create_time: Micros,
+    /// Last changed.
+    pub update_time: Micros,
+}
+
+/// Checks a segment filter: at most 2000 characters, a valid `ListCustomers` filter.
+pub fn filter(value: &str) -> Result<String, String> {
+    if value.chars().count() > 2000 {
+        return Err("must be at most 2000 characters".into());
+    }
+    customer_filter(value)?;
+    Ok(value.trim().to_owned())
+}
+
+/// Checks a segment description: at most 2000 characters.
+pub fn description(value: &str) -> Result<String, String> {
+    bounded_text(value, 2000)
+}
+
+/// Checks a free-text query: empty, or 2 to 200 characters.
+pub fn query(value: &str) -> Result<String, String> {
+    text_query(value)?;
+    Ok(value.trim().to_owned())
+}
+
+/// A free-text query as lists match it: lower-cased, with its E.164 form when it reads as
+/// a phone number.
+pub fn text_query(value: &str) -> Result<Option<(String, Option<String>)>, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        Ok(None)
+    } else if !(2..=200).contains(&value.chars().count()) {
+        Err("must be 2 to 200 characters".into())
+    } else {
+        Ok(Some((value.to_lowercase(), normalise_phone(value).ok())))
+    }
+}
+
+/// One change an update makes to a segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SegmentChange {
+    /// `display_name`
+    DisplayName(String),
+    /// `description`
+    Description(String),
+    /// `filter`
+    Filter(String),
+    /// `query`
+    Query(String),
+}
+
+impl SegmentSpec {
+    /// Applies `changes`; returns whether anything changed.
+    pub fn apply(&mut self, changes: Vec<SegmentChange>) -> bool {
+        let before = self.clone();
+        for change in changes {
+            match change {
+                SegmentChange::DisplayName(v) => self.display_name = v,
+                SegmentChange::Description(v) => self.description = v,
+                SegmentChange::Filter(v) => self.filter = v,
+                SegmentChange::Query(v) => self.query = v,
+            }
+        }
+        *self != before
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segment_filters_follow_the_list_grammar() {
+        assert!(filter("tier = VIP AND lifecycle_stage = AT_RISK").is_ok());
+        assert!(filter("tier = GOLD").is_err());
+        assert!(filter(&"x".repeat(2001)).is_err());
+        assert!(query("a").is_err());
+        assert_eq!(
+            text_query("138 0013 8000").unwrap(),
+            Some(("138 0013 8000".into(), Some("+8613800138000".into())))
+        );
+    }
+}

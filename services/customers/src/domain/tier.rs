@@ -1,0 +1,257 @@
+//! Tier rules: which tier a customer qualifies for by loyalty points or spend, and when a
+//! customer is promoted or demoted.
+
+use aftercare_platform::error::FieldViolations;
+use aftercare_platform::time::Micros;
+use uuid::Uuid;
+
+use super::customer::{Tier, display_name};
+
+pub use aftercare_proto::aftercare::customers::v1::TierRuleMetric as Metric;
+
+/// The longest window a rule may sum over: 3660 days.
+pub const MAX_WINDOW_MICROS: Micros = 3660 * 86_400 * 1_000_000;
+
+/// The fields of a rule people set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSpec {
+    /// Name to show.
+    pub display_name: String,
+    /// The tier granted (never STANDARD or unspecified).
+    pub tier: Tier,
+    /// What is measured.
+    pub metric: Metric,
+    /// Met when the measured value is >= this; > 0.
+    pub threshold: i64,
+    /// Rolling window; `None` is the whole history.
+    pub window: Option<Micros>,
+    /// Whether customers at this tier who no longer qualify are demoted.
+    pub demote: bool,
+    /// Whether the rule applies.
+    pub enabled: bool,
+}
+
+/// One change an update makes to a rule, named by its update-mask path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleChange {
+    /// `display_name`
+    DisplayName(String),
+    /// `tier`
+    Tier(Tier),
+    /// `metric`
+    Metric(Metric),
+    /// `threshold`
+    Threshold(i64),
+    /// `window`
+    Window(Option<Micros>),
+    /// `demote`
+    Demote(bool),
+    /// `enabled`
+    Enabled(bool),
+}
+
+impl RuleSpec {
+    /// Applies `changes`; returns whether anything changed.
+    pub fn apply(&mut self, changes: Vec<RuleChange>) -> bool {
+        let before = self.clone();
+        for change in changes {
+            match change {
+                RuleChange::DisplayName(v) => self.display_name = v,
+                RuleChange::Tier(v) => self.tier = v,
+                RuleChange::Metric(v) => self.metric = v,
+                RuleChange::Threshold(v) => self.threshold = v,
+                RuleChange::Window(v) => self.window = v,
+                RuleChange::Demote(v) => self.demote = v,
+                RuleChange::Enabled(v) => self.enabled = v,
+            }
+        }
+        *self != before
+    }
+}
+
+/// A stored rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TierRule {
+    /// Its id.
+    pub id: Uuid,
+    /// Its fields.
+    pub spec: RuleSpec,
+    /// Version counter.
+    pub version: i64,
+    /// Created.
+    pub create_time: Micros,
+    /// Last changed.
+    pub update_time: Micros,
+}
+
+/// Checks a granted tier: a real tier above STANDARD.
+pub fn granted_tier(value: i32, field: &str, violations: &mut FieldViolations) -> Option<Tier> {
+    match Tier::try_from(value) {
+        Ok(Tier::Unspecified) => violations.add(field, "is required"),
+        Ok(Tier::Standard) => violations.add(
+            field,
+            "STANDARD is the fallback; a rule grants a higher tier",
+        ),
+        Ok(tier) => return Some(tier),
+        Err(_) => violations.add(field, format!("unknown tier {value}")),
+    }
+    None
+}
+
+/// Checks a metric: required.
+pub fn metric(value: i32, field: &str, violations: &mut FieldViolations) -> Option<Metric> {
+    match Metric::try_from(value) {
+        Ok(Metric::Unspecified) => violations.add(field, "is required"),
+        Ok(metric) => return Some(metric),
+        Err(_) => violations.add(field, format!("unknown metric {value}")),
+    }
+    None
+}
+
+/// Checks a threshold: > 0.
+pub fn threshold(value: i64, field: &str, violations: &mut FieldViolations) -> Option<i64> {
+    if value > 0 {
+        Some(value)
+    } else {
+        violations.add(field, "must be > 0");
+        None
+    }
+}
+
+/// Checks a window: positive and at most 3660 days.
+pub fn window(
+    micros: Option<Micros>,
+    field: &str,
+    violations: &mut FieldViolations,
+) -> Option<Option<Micros>> {
+    match micros {
+        None => Some(None),
+        Some(w) if w > 0 && w <= MAX_WINDOW_MICROS => Some(Some(w)),
+        Some(_) => {
+            violations.add(field, "must be positive and at most 3660 days");
+            None
+        }
+    }
+}
+
+/// Checks a rule's display name.
+pub fn rule_name(value: &str, field: &str, violations: &mut FieldViolations) -> Option<String> {
+    violations.check(field, display_name(value))
+}
+
+/// How one rule measured for a customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Measurement {
+    /// The rule.
+    pub rule: Uuid,
+    /// The tier it grants.
+    pub tier: Tier,
+    /// The measured value.
+    pub value: i64,
+    /// Its threshold.
+    pub threshold: i64,
+    /// Whether it demotes.
+    pub demote: bool,
+}
+
+impl Measurement {
+    /// Whether the customer meets the rule.
+    pub fn met(&self) -> bool {
+        self.value >= self.threshold
+    }
+}
+
+/// The outcome of applying the rules to a customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// The tier after evaluation.
+    pub tier: Tier,
+    /// The rule that decided a change; `None` when nothing changed or the fallback applied.
+    pub rule: Option<Uuid>,
+}
+
+/// Applies `measurements` (of the rules in force) to a customer at `current`: promote to the
+/// highest tier met; demote to it only when the current tier's rule demotes; never touch a
+/// locked tier.
+pub fn evaluate(current: Tier, locked: bool, measurements: &[Measurement]) -> Outcome {
+    let unchanged = Outcome {
+        tier: current,
+        rule: None,
+    };
+    if locked {
+        return unchanged;
+    }
+    let best = measurements
+        .iter()
+        .filter(|m| m.met())
+        .max_by_key(|m| m.tier as i32);
+    let (qualifying, rule) = best.map_or((Tier::Standard, None), |m| (m.tier, Some(m.rule)));
+    let rank = |tier: Tier| tier as i32;
+    if rank(qualifying) > rank(current) {
+        return Outcome {
+            tier: qualifying,
+            rule,
+        };
+    }
+    let demotes = measurements.iter().any(|m| m.tier == current && m.demote);
+    if rank(qualifying) < rank(current) && demotes {
+        return Outcome {
+            tier: qualifying,
+            rule,
+        };
+    }
+    unchanged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(tier: Tier, value: i64, threshold: i64, demote: bool) -> Measurement {
+        Measurement {
+            rule: Uuid::now_v7(),
+            tier,
+            value,
+            threshold,
+            demote,
+        }
+    }
+
+    #[test]
+    fn customers_are_promoted_to_the_highest_tier_they_meet() {
+        let premium = rule(Tier::Premium, 600, 500, false);
+        let vip = rule(Tier::Vip, 600, 1_000, false);
+        let outcome = evaluate(Tier::Standard, false, &[premium, vip]);
+        assert_eq!(
+            outcome,
+            Outcome {
+                tier: Tier::Premium,
+                rule: Some(premium.rule)
+            }
+        );
+        let vip_met = rule(Tier::Vip, 1_200, 1_000, false);
+        assert_eq!(
+            evaluate(Tier::Standard, false, &[premium, vip_met]).tier,
+            Tier::Vip
+        );
+    }
+
+    #[test]
+    fn tiers_are_kept_unless_the_current_rule_demotes() {
+        let keeps = rule(Tier::Vip, 10, 1_000, false);
+        assert_eq!(evaluate(Tier::Vip, false, &[keeps]).tier, Tier::Vip);
+        let demotes = rule(Tier::Vip, 10, 1_000, true);
+        let premium = rule(Tier::Premium, 600, 500, false);
+        assert_eq!(
+            evaluate(Tier::Vip, false, &[demotes, premium]).tier,
+            Tier::Premium
+        );
+        assert_eq!(evaluate(Tier::Vip, false, &[demotes]).tier, Tier::Standard);
+    }
+
+    #[test]
+    fn a_locked_tier_never_changes() {
+        let vip = rule(Tier::Vip, 5_000, 1_000, false);
+        assert_eq!(evaluate(Tier::Standard, true, &[vip]).tier, Tier::Standard);
+    }
+}

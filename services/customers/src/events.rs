@@ -1,0 +1,152 @@
+//! The events the customers service publishes (through the outbox, in the transaction of
+//! the change) and the payload pieces they share; and the events it consumes to build the
+//! interaction timeline.
+
+use aftercare_platform::auth::{Principal, Role};
+use aftercare_platform::events::{Event, EventHandler, SubscriptionFilter, append};
+use aftercare_platform::time::{now_micros, to_timestamp};
+use aftercare_proto::aftercare::common::v1::{Actor, ActorType, ChannelIdentity};
+use aftercare_proto::aftercare::events::v1::CustomerSnapshot;
+use async_trait::async_trait;
+use prost::Name;
+use sqlx::{Any, Transaction};
+use uuid::Uuid;
+
+use crate::domain::customer::Customer;
+use crate::domain::identity::IdentityKey;
+use crate::domain::names::{customer_name, organisation_name, parse_name};
+use crate::domain::timeline::{self, TimelineEntry};
+use crate::error::Error;
+use crate::store;
+
+/// `Event.source` of every event this service publishes.
+pub const SOURCE: &str = "customers";
+
+/// Writes `payload` about `subject` to the outbox in `tx`.
+pub async fn publish<M: Name>(
+    tx: &mut Transaction<'static, Any>,
+    subject: &str,
+    payload: &M,
+) -> Result<(), Error> {
+    append(tx, SOURCE, subject, payload).await?;
+    Ok(())
+}
+
+/// The customer as events carry it: no contact details.
+pub fn snapshot(customer: &Customer) -> CustomerSnapshot {
+    let p = &customer.profile;
+    CustomerSnapshot {
+        name: customer_name(customer.id),
+        display_name: p.display_name.clone(),
+        locale: p.locale.clone(),
+        time_zone: p.time_zone.clone(),
+        region: p.region.clone(),
+        organisation: p.organisation.map(organisation_name).unwrap_or_default(),
+        tier: p.tier as i32,
+        tier_locked: p.tier_locked,
+        lifecycle_stage: p.lifecycle_stage as i32,
+        origin_channel: customer.origin_channel as i32,
+        merged_into: customer.merged_into.map(customer_name).unwrap_or_default(),
+        erased: customer.erased,
+        create_time: Some(to_timestamp(customer.create_time)),
+        update_time: Some(to_timestamp(customer.update_time)),
+    }
+}
+
+/// The caller as an event's actor.
+pub fn actor(principal: &Principal) -> Actor {
+    let (kind, id) = if principal.is_customer_only() {
+        (
+            ActorType::Customer,
+            principal
+                .customer
+                .clone()
+                .unwrap_or_else(|| principal.subject.clone()),
+        )
+    } else if principal.is_staff() {
+        (ActorType::Agent, principal.subject.clone())
+    } else if principal.has_role(Role::Integration) {
+        (ActorType::Integration, principal.subject.clone())
+    } else {
+        (ActorType::System, principal.subject.clone())
+    };
+    Actor {
+        r#type: kind as i32,
+        id,
+        display_name: principal.display_name.clone().unwrap_or_default(),
+    }
+}
+
+/// An identity key as events carry it.
+pub fn channel_identity(key: &IdentityKey) -> ChannelIdentity {
+    ChannelIdentity {
+        channel: key.channel as i32,
+        handle: key.handle.clone(),
+        provider: key.provider.clone(),
+    }
+}
+
+/// The name the timeline projection consumes events under (its inbox key).
+pub const TIMELINE_CONSUMER: &str = "customers-timeline";
+
+/// Builds customers' timelines from the events of every service. Idempotent: the platform's
+/// inbox skips redelivered events, and one customer has at most one entry per event.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TimelineProjection;
+
+impl TimelineProjection {
+    /// The events it consumes.
+    pub fn filter() -> SubscriptionFilter {
+        timeline::event_types().into_iter().fold(
+            SubscriptionFilter::all(),
+            SubscriptionFilter::with_type_name,
+        )
+    }
+}
+
+#[async_trait]
+impl EventHandler for TimelineProjection {
+    async fn handle(&self, tx: &mut Transaction<'_, Any>, event: &Event) -> anyhow::Result<()> {
+        let Some(interaction) = timeline::interaction(event)? else {
+            return Ok(());
+        };
+        let Ok(id) = parse_name(&interaction.customer, "customers") else {
+            tracing::warn!(event_id = %event.id, customer = %interaction.customer, "event names a malformed customer; not on any timeline");
+            return Ok(());
+        };
+        let Some(mut customer) = store::find_customer(tx, id).await? else {
+            tracing::debug!(event_id = %event.id, customer = %id, "event about an unknown customer; skipped");
+            return Ok(());
+        };
+        if let Some(survivor) = customer.merged_into {
+            match store::find_customer(tx, survivor).await? {
+                Some(found) => customer = found,
+                None => return Ok(()),
+            }
+        }
+        let now = now_micros();
+        let erased = customer.erased;
+        let entry = TimelineEntry {
+            id: Uuid::now_v7(),
+            customer: customer.id,
+            event_id: event.id.clone(),
+            source_service: event.source.clone(),
+            event_type: event.r#type.clone(),
+            subject: interaction.subject,
+            summary: if erased {
+                String::new()
+            } else {
+                interaction.summary
+            },
+            occur_time: timeline::occur_time(event, now),
+            region: interaction.region,
+            channel: interaction.channel,
+            actor: interaction.actor.filter(|_| !erased),
+            create_time: now,
+        };
+        if store::insert_timeline_entry(tx, &entry).await? {
+            tracing::debug!(customer = %customer.id, event_type = %event.r#type, "timeline entry recorded");
+        }
+        Ok(())
+    }
+}

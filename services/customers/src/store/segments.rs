@@ -1,0 +1,197 @@
+//! The `segments` table.
+
+use sqlx::Row as _;
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use super::{Conn, Where, uuid};
+use crate::domain::filter::{Condition, Scalar};
+use crate::domain::query::SegmentField;
+use crate::domain::segment::{Segment, SegmentSpec};
+
+const COLUMNS: &str = "id, display_name, description, filter, query, customer_count, count_time, \
+    version, create_time, update_time";
+
+/// Inserts `segment` unless `request_id` was used; returns whether it was inserted.
+pub async fn insert_segment(
+    conn: &mut Conn,
+    segment: &Segment,
+    request_id: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let s = &segment.spec;
+    let result = sqlx::query(
+        "INSERT INTO segments (id, request_id, display_name, description, filter, query,
+            customer_count, count_time, version, create_time, update_time)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(segment.id.to_string())
+    .bind(request_id.map(str::to_owned))
+    .bind(s.display_name.clone())
+    .bind(s.description.clone())
+    .bind(s.filter.clone())
+    .bind(s.query.clone())
+    .bind(segment.customer_count)
+    .bind(segment.count_time)
+    .bind(segment.version)
+    .bind(segment.create_time)
+    .bind(segment.update_time)
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Writes `segment` (version bumped) if the row still has `expected_version`.
+pub async fn update_segment(
+    conn: &mut Conn,
+    segment: &Segment,
+    expected_version: i64,
+) -> Result<bool, sqlx::Error> {
+    let s = &segment.spec;
+    let result = sqlx::query(
+        "UPDATE segments SET display_name = $3, description = $4, filter = $5, query = $6,
+            customer_count = $7, count_time = $8, version = $9, update_time = $10
+         WHERE id = $1 AND version = $2",
+    )
+    .bind(segment.id.to_string())
+    .bind(expected_version)
+    .bind(s.display_name.clone())
+    .bind(s.description.clone())
+    .bind(s.filter.clone())
+    .bind(s.query.clone())
+    .bind(segment.customer_count)
+    .bind(segment.count_time)
+    .bind(segment.version)
+    .bind(segment.update_time)
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Stores a fresh count (not a change of the segment: the version stays).
+pub async fn set_segment_count(
+    conn: &mut Conn,
+    id: Uuid,
+    count: i64,
+    time: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE segments SET customer_count = $2, count_time = $3 WHERE id = $1")
+        .bind(id.to_string())
+        .bind(count)
+        .bind(time)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes segment `id` if it has `expected_version`.
+pub async fn delete_segment(
+    conn: &mut Conn,
+    id: Uuid,
+    expected_version: i64,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query("DELETE FROM segments WHERE id = $1 AND version = $2")
+        .bind(id.to_string())
+        .bind(expected_version)
+        .execute(&mut *conn)
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Segment `id`.
+pub async fn find_segment(conn: &mut Conn, id: Uuid) -> Result<Option<Segment>, sqlx::Error> {
+    sqlx::query(&format!("SELECT {COLUMNS} FROM segments WHERE id = $1"))
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|row| segment_from_row(&row))
+        .transpose()
+}
+
+/// The segment created with `request_id`.
+pub async fn find_segment_by_request(
+    conn: &mut Conn,
+    request_id: &str,
+) -> Result<Option<Segment>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM segments WHERE request_id = $1"
+    ))
+    .bind(request_id.to_owned())
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(|row| segment_from_row(&row))
+    .transpose()
+}
+
+/// What `ListSegments` asks for.
+#[derive(Debug, Clone)]
+pub struct SegmentQuery {
+    /// Filter conditions.
+    pub conditions: Vec<Condition<SegmentField>>,
+    /// Only segments after this (display name, id).
+    pub after: Option<(String, String)>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// Segments by display name.
+pub async fn list_segments(
+    conn: &mut Conn,
+    query: &SegmentQuery,
+) -> Result<Vec<Segment>, sqlx::Error> {
+    let mut filter = Where::default();
+    for condition in &query.conditions {
+        let column = match condition.field {
+            SegmentField::DisplayName => "display_name",
+            SegmentField::CreateTime => "create_time",
+            SegmentField::UpdateTime => "update_time",
+        };
+        filter.compare(column, condition.op, &condition.value);
+    }
+    if let Some((name, id)) = &query.after {
+        let name = filter.arg(Scalar::Text(name.clone()));
+        let id = filter.arg(Scalar::Text(id.clone()));
+        filter.push(format!(
+            "(display_name > {name} OR (display_name = {name} AND id > {id}))"
+        ));
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM segments WHERE {} ORDER BY display_name, id LIMIT {}",
+        filter.sql(),
+        query.limit
+    );
+    filter
+        .bind(sqlx::query(&sql))
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(segment_from_row)
+        .collect()
+}
+
+fn segment_from_row(row: &AnyRow) -> Result<Segment, sqlx::Error> {
+    Ok(Segment {
+        id: uuid(&row.try_get::<String, _>("id")?, "id")?,
+        spec: SegmentSpec {
+            display_name: row.try_get("display_name")?,
+            description: row.try_get("description")?,
+            filter: row.try_get("filter")?,
+            query: row.try_get("query")?,
+        },
+        customer_count: row.try_get("customer_count")?,
+        count_time: row.try_get("count_time")?,
+        version: row.try_get("version")?,
+        create_time: row.try_get("create_time")?,
+        update_time: row.try_get("update_time")?,
+    })
+}
+
+/// Every segment's id.
+pub async fn segment_ids(conn: &mut Conn) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query("SELECT id FROM segments ORDER BY id")
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|row| uuid(&row.try_get::<String, _>("id")?, "id"))
+        .collect()
+}
