@@ -18,9 +18,9 @@ build:
 ## test: every test; PostgreSQL and NATS tests run when those servers are reachable
 test:
 ifeq ($(NEXTEST),yes)
-	$(CARGO) nextest run --workspace --all-targets --no-fail-fast
+	$(CARGO) nextest run --workspace --no-fail-fast
 else
-	$(CARGO) test --workspace --all-targets --no-fail-fast
+	$(CARGO) test --workspace --no-fail-fast
 endif
 
 ## lint: formatting, clippy with warnings as errors, buf lint, Kubernetes manifests

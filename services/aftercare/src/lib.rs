@@ -4,15 +4,26 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use aftercare_gateway::{Gateway, RunningGateway};
 use aftercare_platform::auth::PrincipalVerifier;
-use aftercare_platform::config::Config;
+use aftercare_platform::config::{Config, Secret};
 use aftercare_platform::service::{self, RunningService, ServiceDefinition};
 use anyhow::{Context as _, bail};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+/// The name `aftercare serve` knows the gateway by.
+pub const GATEWAY: &str = "gateway";
+
+/// The file, under `data_dir`, holding the development JWT secret.
+pub const DEV_JWT_SECRET_FILE: &str = "dev-jwt-secret";
 
 /// Every service this binary runs, in start order.
 pub fn services() -> Vec<Box<dyn ServiceDefinition>> {
-    vec![Box::new(aftercare_customers::CustomersService)]
+    vec![
+        Box::new(aftercare_customers::CustomersService),
+        Box::new(aftercare_tickets::TicketsService::new()),
+    ]
 }
 
 /// The services called `only`, or all of them.
@@ -21,7 +32,11 @@ pub fn select(only: Option<&str>) -> anyhow::Result<Vec<Box<dyn ServiceDefinitio
     let Some(name) = only else {
         return Ok(all);
     };
-    let known: Vec<&str> = all.iter().map(|d| d.name()).collect();
+    let known: Vec<&str> = all
+        .iter()
+        .map(|d| d.name())
+        .chain(std::iter::once(GATEWAY))
+        .collect();
     let known = known.join(", ");
     let selected: Vec<_> = all.into_iter().filter(|d| d.name() == name).collect();
     if selected.is_empty() {
@@ -55,9 +70,49 @@ fn principals(config: &Config, require_secret: bool) -> anyhow::Result<Principal
     }
 }
 
-/// Every service running in this process.
+/// When no way to authenticate callers is configured (no JWT secret, JWKS file or API keys),
+/// uses a development JWT secret kept in `<data_dir>/dev-jwt-secret` (created on first use),
+/// so that `aftercare up` and `aftercare token` agree. Returns the file's path when it did.
+pub fn use_dev_jwt_secret(config: &mut Config) -> anyhow::Result<Option<std::path::PathBuf>> {
+    let gateway = &config.gateway;
+    if gateway.jwt_secret.is_some()
+        || gateway.jwks_file.is_some()
+        || gateway.api_keys_file.is_some()
+    {
+        return Ok(None);
+    }
+    let path = config.data_dir.join(DEV_JWT_SECRET_FILE);
+    let secret = match std::fs::read_to_string(&path) {
+        Ok(secret) if secret.trim().len() >= 32 => secret.trim().to_owned(),
+        _ => {
+            std::fs::create_dir_all(&config.data_dir)
+                .with_context(|| format!("creating {}", config.data_dir.display()))?;
+            let secret = format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            );
+            write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
+            secret
+        }
+    };
+    config.gateway.jwt_secret = Some(Secret::new(secret));
+    Ok(Some(path))
+}
+
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+/// Every service running in this process, and the gateway in front of them.
 pub struct Platform {
     services: Vec<RunningService>,
+    gateway: Option<RunningGateway>,
     shutdown: CancellationToken,
 }
 
@@ -67,13 +122,33 @@ impl Platform {
     /// Every service is prepared (database migrated, consumers subscribed) before any relays
     /// its outbox, so that on the in-process bus no event is published before its consumers
     /// listen.
-    pub async fn start(config: Config) -> anyhow::Result<Self> {
+    pub async fn start(mut config: Config) -> anyhow::Result<Self> {
         let principals = principals(&config, false)?;
+        let gateway_addr = config.gateway.listen;
+        let definitions = services();
+        // Bind every listener first, so that services on port 0 (tests) are known by their
+        // real address to each other and to the gateway.
+        let mut listeners = Vec::new();
+        for definition in &definitions {
+            let name = definition.name();
+            let service = config
+                .services
+                .get_mut(name)
+                .with_context(|| format!("no configuration for service `{name}`"))?;
+            let listener = TcpListener::bind(service.listen)
+                .await
+                .with_context(|| format!("service `{name}` cannot listen on {}", service.listen))?;
+            if service.endpoint.is_none() {
+                let bound = listener.local_addr()?;
+                service.listen = bound;
+            }
+            listeners.push(listener);
+        }
         let config = Arc::new(config);
         let bus = service::bus_from_config(&config).await?;
         let shutdown = CancellationToken::new();
         let mut prepared = Vec::new();
-        for definition in services() {
+        for definition in &definitions {
             let service = service::prepare(
                 definition.as_ref(),
                 config.clone(),
@@ -86,9 +161,9 @@ impl Platform {
             prepared.push(service);
         }
         let mut services = Vec::new();
-        for service in prepared {
+        for (service, listener) in prepared.into_iter().zip(listeners) {
             let name = service.name();
-            match service.serve(None).await {
+            match service.serve(Some(listener)).await {
                 Ok(running) => services.push(running),
                 Err(err) => {
                     shutdown.cancel();
@@ -99,7 +174,32 @@ impl Platform {
                 }
             }
         }
-        Ok(Self { services, shutdown })
+        let gateway = match TcpListener::bind(gateway_addr).await {
+            Ok(listener) => Gateway::start(config, principals, listener, shutdown.clone()).await,
+            Err(err) => Err(anyhow::anyhow!(
+                "the gateway cannot listen on {gateway_addr}: {err}"
+            )),
+        };
+        let gateway = match gateway {
+            Ok(gateway) => gateway,
+            Err(err) => {
+                shutdown.cancel();
+                for running in services {
+                    running.stopped().await;
+                }
+                return Err(err);
+            }
+        };
+        Ok(Self {
+            services,
+            gateway: Some(gateway),
+            shutdown,
+        })
+    }
+
+    /// Where the gateway listens.
+    pub fn gateway_addr(&self) -> Option<SocketAddr> {
+        self.gateway.as_ref().map(RunningGateway::local_addr)
     }
 
     /// Each service's name and address.
@@ -113,6 +213,9 @@ impl Platform {
     /// Stops every service: health turns `NOT_SERVING`, in-flight calls drain, relays stop.
     pub async fn stop(self) {
         self.shutdown.cancel();
+        if let Some(gateway) = self.gateway {
+            gateway.stopped().await;
+        }
         for service in self.services {
             service.stopped().await;
         }
@@ -125,6 +228,19 @@ pub async fn serve_one(
     name: &str,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    if name == GATEWAY {
+        let principals = principals(&config, true)?;
+        let listener = TcpListener::bind(config.gateway.listen)
+            .await
+            .with_context(|| format!("the gateway cannot listen on {}", config.gateway.listen))?;
+        let token = CancellationToken::new();
+        let gateway = Gateway::start(Arc::new(config), principals, listener, token.clone()).await?;
+        tracing::info!(service = name, addr = %gateway.local_addr(), "ready");
+        shutdown.await;
+        token.cancel();
+        gateway.stopped().await;
+        return Ok(());
+    }
     let definition = select(Some(name))?
         .into_iter()
         .next()

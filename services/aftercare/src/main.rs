@@ -4,7 +4,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use aftercare::{Platform, migrate, render_config, serve_one, services};
+use std::time::Duration;
+
+use aftercare::{Platform, migrate, render_config, serve_one, services, use_dev_jwt_secret};
+use aftercare_platform::auth::Role;
 use aftercare_platform::config::Config;
 use aftercare_platform::server::shutdown_signal;
 use aftercare_platform::telemetry;
@@ -28,9 +31,9 @@ struct Cli {
 enum Command {
     /// Runs every service in one process, each on its own port and database.
     Up,
-    /// Runs one service (how a cluster runs it).
+    /// Runs one service, or the gateway (how a cluster runs them).
     Serve {
-        /// The service: one of `aftercare services`.
+        /// The service: one of `aftercare services` (`gateway` included).
         service: String,
     },
     /// Runs the migrations of every service (or of one) against its configured database.
@@ -40,8 +43,48 @@ enum Command {
     },
     /// Lists the services this binary can run.
     Services,
+    /// Mints a development token for the gateway (HS256 with `gateway.jwt_secret`, or the
+    /// development secret `aftercare up` keeps under the data folder).
+    Token {
+        /// A role (repeatable): customer, agent, specialist, lead, trainer, analyst, admin,
+        /// integration.
+        #[arg(long = "role", required = true, value_parser = parse_role)]
+        roles: Vec<Role>,
+        /// Who the token is for: `agents/…`, `customers/…` or any stable id.
+        #[arg(long)]
+        subject: String,
+        /// The region a staff member works in (`eu-west`).
+        #[arg(long)]
+        region: Option<String>,
+        /// For a customer, their resource name (`customers/…`).
+        #[arg(long)]
+        customer: Option<String>,
+        /// How long the token is valid (`30m`, `12h`).
+        #[arg(long, default_value = "12h", value_parser = humantime::parse_duration)]
+        ttl: Duration,
+    },
     /// Prints the configuration in effect (secrets hidden) and exits.
     Config,
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    let roles = [
+        Role::Customer,
+        Role::Agent,
+        Role::Specialist,
+        Role::Lead,
+        Role::Trainer,
+        Role::Analyst,
+        Role::Admin,
+        Role::Integration,
+    ];
+    roles
+        .into_iter()
+        .find(|role| role.as_str() == text)
+        .ok_or_else(|| {
+            let names: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
+            format!("unknown role `{text}` (one of {})", names.join(", "))
+        })
 }
 
 fn main() -> ExitCode {
@@ -69,13 +112,14 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
     match command {
         Command::Config => println!("{}", render_config(&config)?),
         Command::Services => {
             for definition in services() {
                 println!("{}", definition.name());
             }
+            println!("{}", aftercare::GATEWAY);
         }
         Command::Migrate { service } => {
             let _telemetry = telemetry::init(&config.telemetry, "aftercare-migrate")?;
@@ -83,20 +127,53 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 println!("{name}: migrated");
             }
         }
+        Command::Token {
+            roles,
+            subject,
+            region,
+            customer,
+            ttl,
+        } => {
+            use_dev_jwt_secret(&mut config)?;
+            let token = aftercare_gateway::mint_dev_token(
+                &config.gateway,
+                &subject,
+                &roles,
+                region.as_deref(),
+                customer.as_deref(),
+                ttl,
+            )?;
+            println!("{token}");
+        }
         Command::Up => {
             let _telemetry = telemetry::init(&config.telemetry, "aftercare")?;
+            let dev_secret = use_dev_jwt_secret(&mut config)?;
             let metrics = config.telemetry.metrics_listen;
             let platform = Platform::start(config).await?;
             println!("aftercare is up:");
-            let endpoints = platform.endpoints();
-            if endpoints.is_empty() {
-                println!("  (no services are built into this binary yet)");
+            if let Some(gateway) = platform.gateway_addr() {
+                println!(
+                    "  {:<10} {gateway}  (gRPC, gRPC-Web and REST; the entry point)",
+                    "gateway"
+                );
+                println!("  {:<10} http://{gateway}/openapi.json", "openapi");
             }
-            for (name, addr) in endpoints {
-                println!("  {name:<10} grpc://{addr}");
+            for (name, addr) in platform.endpoints() {
+                println!("  {name:<10} {addr}  (internal: calls need the gateway's principal)");
             }
             if let Some(metrics) = metrics {
                 println!("  {:<10} http://{metrics}/metrics", "metrics");
+            }
+            if let (Some(path), Some(gateway)) = (dev_secret, platform.gateway_addr()) {
+                println!();
+                println!("development tokens are signed with {}:", path.display());
+                println!(
+                    "  TOKEN=$(cargo run -q --bin aftercare -- token --role agent --subject agents/demo --region eu-west)"
+                );
+                println!("  grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" {gateway} list");
+                println!(
+                    "  curl -H \"authorization: Bearer $TOKEN\" http://{gateway}/v1/customers"
+                );
             }
             println!("press Ctrl-C to stop");
             shutdown_signal().await;

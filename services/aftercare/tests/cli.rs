@@ -106,6 +106,90 @@ async fn up_serves_every_service_healthy_with_reflection_and_stops_cleanly() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_development_token_reaches_a_service_through_the_gateway() {
+    use aftercare_proto::aftercare::customers::v1::ListCustomersRequest;
+    use aftercare_proto::aftercare::customers::v1::customer_service_client::CustomerServiceClient;
+
+    let data = tempfile::tempdir().unwrap();
+    let mut config = test_config(data.path());
+    let secret_file = aftercare::use_dev_jwt_secret(&mut config)
+        .unwrap()
+        .expect("no credentials configured: the development secret is used");
+    assert!(secret_file.is_file());
+    let token = aftercare_gateway::mint_dev_token(
+        &config.gateway,
+        "agents/demo",
+        &[aftercare_platform::auth::Role::Lead],
+        Some("eu-west"),
+        None,
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    let platform = Platform::start(config).await.unwrap();
+    let gateway = platform.gateway_addr().expect("the gateway is up");
+    let channel = Endpoint::from_shared(format!("http://{gateway}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = CustomerServiceClient::new(channel.clone());
+
+    let anonymous = client
+        .list_customers(ListCustomersRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(anonymous.code(), tonic::Code::Unauthenticated);
+
+    let mut request = tonic::Request::new(ListCustomersRequest::default());
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    client
+        .list_customers(request)
+        .await
+        .expect("a lead's development token is accepted and the call reaches customers");
+
+    let listed = listed_services(gateway).await;
+    assert!(
+        listed
+            .iter()
+            .any(|s| s == "aftercare.tickets.v1.TicketService"),
+        "the gateway reflects every contract: {listed:?}"
+    );
+    platform.stop().await;
+}
+
+#[test]
+fn token_mints_a_development_jwt_and_refuses_unknown_roles() {
+    let data = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_aftercare"))
+        .args([
+            "token",
+            "--role",
+            "agent",
+            "--subject",
+            "agents/1",
+            "--region",
+            "eu-west",
+        ])
+        .env("AFTERCARE_DATA_DIR", data.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let token = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(token.trim().split('.').count(), 3, "a JWT: {token}");
+    assert!(data.path().join(aftercare::DEV_JWT_SECRET_FILE).is_file());
+
+    let output = Command::new(env!("CARGO_BIN_EXE_aftercare"))
+        .args(["token", "--role", "wizard", "--subject", "x"])
+        .env("AFTERCARE_DATA_DIR", data.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("wizard"));
+}
+
 #[test]
 fn a_bad_configuration_value_exits_non_zero_naming_the_key() {
     let output = Command::new(env!("CARGO_BIN_EXE_aftercare"))

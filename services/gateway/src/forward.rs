@@ -1,24 +1,31 @@
 //! Forwarding a gRPC call to its backend over HTTP/2, body bytes as they are. The caller's
 //! deadline (`grpc-timeout`) and the route's timeout both bound the call; a read that fails
-//! with UNAVAILABLE before any answer is retried a few times; a backend that cannot be
-//! reached fails fast (the connect timeout) with UNAVAILABLE.
+//! with UNAVAILABLE before any answer is retried a few times, and any call whose connection
+//! was refused (so nothing was sent) is retried on another endpoint; a backend that cannot
+//! be reached fails fast (the connect timeout) with UNAVAILABLE. Calls are spread over every
+//! address the backend's host name resolves to, one HTTP/2 connection each.
+
+mod balance;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aftercare_platform::config::Config;
 use aftercare_platform::telemetry::{GrpcClientLayer, GrpcClientService};
 use bytes::Bytes;
-use http::uri::{Authority, Scheme};
+use http::uri::Scheme;
 use http::{HeaderMap, HeaderValue, Uri, Version};
 use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 use tonic::body::Body;
 use tower::{Layer as _, ServiceExt as _};
 
+use self::balance::Endpoints;
 use crate::error::GatewayError;
 use crate::routes::{BACKENDS, RpcPath};
 
@@ -43,7 +50,7 @@ type HttpClient = GrpcClientService<Client<HttpConnector, Full<Bytes>>>;
 #[derive(Debug, Clone)]
 struct Backend {
     scheme: Scheme,
-    authority: Authority,
+    endpoints: Arc<Endpoints>,
 }
 
 /// A call about to be forwarded.
@@ -72,7 +79,8 @@ pub struct Forwarder {
 
 impl Forwarder {
     /// A forwarder to the backends of `config`.
-    pub fn new(config: &Config) -> anyhow::Result<Self> {
+    /// Host names are resolved again every few seconds until `shutdown`.
+    pub fn new(config: &Config, shutdown: &CancellationToken) -> anyhow::Result<Self> {
         let mut backends = HashMap::new();
         for name in BACKENDS {
             let endpoint = config
@@ -83,8 +91,7 @@ impl Forwarder {
             let uri: Uri = endpoint
                 .parse()
                 .map_err(|err| anyhow::anyhow!("services.{name}.endpoint: {err}"))?;
-            let (Some(scheme), Some(authority)) = (uri.scheme().cloned(), uri.authority().cloned())
-            else {
+            let (Some(scheme), Some(host)) = (uri.scheme().cloned(), uri.host()) else {
                 anyhow::bail!("services.{name}.endpoint: `{endpoint}` needs a scheme and a host");
             };
             if scheme != Scheme::HTTP {
@@ -92,12 +99,16 @@ impl Forwarder {
                     "services.{name}.endpoint: the gateway reaches services over http:// (TLS is terminated in front of them)"
                 );
             }
-            backends.insert(name, Backend { scheme, authority });
+            let port = uri.port_u16().unwrap_or(80);
+            let endpoints = Endpoints::resolving(host, port, shutdown);
+            backends.insert(name, Backend { scheme, endpoints });
         }
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(config.gateway.connect_timeout));
         connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .pool_timer(TokioTimer::new())
             .http2_only(true)
             .http2_keep_alive_interval(Some(Duration::from_secs(30)))
             .pool_idle_timeout(Duration::from_secs(90))
@@ -115,30 +126,31 @@ impl Forwarder {
             .backends
             .get(call.backend)
             .ok_or_else(|| GatewayError::UnknownService(call.rpc.service.clone()))?;
-        let uri = Uri::builder()
-            .scheme(backend.scheme.clone())
-            .authority(backend.authority.clone())
-            .path_and_query(format!("/{}", call.rpc.full()))
-            .build()
-            .map_err(|err| GatewayError::InvalidArgument(format!("bad method path: {err}")))?;
+        let path = format!("/{}", call.rpc.full());
         let mut headers = call.headers;
         for name in HOP_HEADERS {
             headers.remove(name);
         }
         headers.insert("te", HeaderValue::from_static("trailers"));
-        let attempts = if call.rpc.is_retryable() {
-            self.max_retries + 1
-        } else {
-            1
-        };
         let unavailable = || GatewayError::Unavailable {
             backend: call.backend.to_owned(),
         };
+        let attempts = self.max_retries + 1;
         for attempt in 0..attempts {
             let last = attempt + 1 == attempts;
+            if backend.endpoints.len() == 0 {
+                backend.endpoints.refresh().await;
+            }
+            let addr = backend.endpoints.pick().ok_or_else(unavailable)?;
+            let uri = Uri::builder()
+                .scheme(backend.scheme.clone())
+                .authority(addr.to_string())
+                .path_and_query(path.as_str())
+                .build()
+                .map_err(|err| GatewayError::InvalidArgument(format!("bad method path: {err}")))?;
             let mut request = http::Request::new(Full::new(call.body.clone()));
             *request.method_mut() = http::Method::POST;
-            *request.uri_mut() = uri.clone();
+            *request.uri_mut() = uri;
             *request.version_mut() = Version::HTTP_2;
             *request.headers_mut() = headers.clone();
             if call.send_deadline {
@@ -152,28 +164,40 @@ impl Forwarder {
                     .await
                     .map_err(|_| GatewayError::DeadlineExceeded)?;
             match answer {
-                Ok(response) if last || !is_unavailable(response.headers()) => {
-                    return Ok(response.map(Body::new));
+                Ok(response)
+                    if !last && call.rpc.is_retryable() && is_unavailable(response.headers()) =>
+                {
+                    tracing::debug!(backend = call.backend, %addr, attempt, "backend unavailable; retrying");
                 }
-                Ok(_) => {
-                    tracing::debug!(backend = call.backend, attempt, "backend unavailable; retrying");
-                }
-                Err(err) if last => {
-                    tracing::warn!(backend = call.backend, error = %err, "cannot reach the backend");
-                    return Err(unavailable());
-                }
+                Ok(response) => return Ok(response.map(Body::new)),
                 Err(err) => {
-                    tracing::debug!(backend = call.backend, attempt, error = %err, "cannot reach the backend; retrying");
+                    // A refused connection sent nothing: any call may go to another endpoint.
+                    let refused = is_connect(err.as_ref());
+                    if refused {
+                        backend.endpoints.mark_down(addr);
+                    }
+                    let again = call.rpc.is_retryable() || (refused && backend.endpoints.len() > 1);
+                    if last || !again {
+                        tracing::warn!(backend = call.backend, %addr, error = %err, "cannot reach the backend");
+                        return Err(unavailable());
+                    }
+                    tracing::debug!(backend = call.backend, %addr, attempt, error = %err, "cannot reach the backend; retrying");
                 }
             }
             let backoff = RETRY_BACKOFF * 2u32.pow(attempt);
             if Instant::now() + backoff >= call.deadline {
-                return Err(GatewayError::DeadlineExceeded);
+                return Err(unavailable());
             }
             tokio::time::sleep(backoff).await;
         }
         Err(unavailable())
     }
+}
+
+/// True when the connection could not be made (nothing was sent).
+fn is_connect(err: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
+    err.downcast_ref::<hyper_util::client::legacy::Error>()
+        .is_some_and(hyper_util::client::legacy::Error::is_connect)
 }
 
 /// True for a trailers-only UNAVAILABLE answer (nothing was processed).

@@ -26,6 +26,7 @@ use crate::auth::{API_KEY_HEADER, Authenticator};
 use crate::error::{GatewayError, status_response};
 use crate::forward::{Forwarder, Outgoing};
 use crate::limits::RateLimits;
+use crate::observe::{Metrics, Protocol, call_span, on_end};
 use crate::policy::Policy;
 use crate::routes::RpcPath;
 
@@ -64,41 +65,51 @@ impl Service<http::Request<Body>> for GrpcPipeline {
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        let Some(rpc) = RpcPath::parse(request.uri().path()) else {
+            let status =
+                Status::unimplemented(format!("`{}` is not a gRPC method", request.uri().path()));
+            return Box::pin(std::future::ready(Ok(status_response(status))));
+        };
         let pipeline = self.pipeline.clone();
-        // The forwarded call's client span hangs under the server span current here.
-        let span = tracing::Span::current();
-        Box::pin(async move { Ok(pipeline.handle(request).await) }.instrument(span))
+        let protocol = request
+            .extensions()
+            .get::<Protocol>()
+            .copied()
+            .unwrap_or(Protocol::Grpc);
+        // The forwarded call's client span, and so the service's spans, hang under this one.
+        let span = call_span(&rpc, protocol, request.headers());
+        Box::pin(async move { Ok(pipeline.handle(rpc, protocol, request).await) }.instrument(span))
     }
 }
 
 impl Pipeline {
-    async fn handle(&self, request: http::Request<Body>) -> http::Response<Body> {
-        let Some(rpc) = RpcPath::parse(request.uri().path()) else {
-            return status_response(Status::unimplemented(format!(
-                "`{}` is not a gRPC method",
-                request.uri().path()
-            )));
-        };
-        if rpc.service.starts_with("grpc.health.") || rpc.service.starts_with("grpc.reflection.")
-        {
+    async fn handle(
+        &self,
+        rpc: RpcPath,
+        protocol: Protocol,
+        request: http::Request<Body>,
+    ) -> http::Response<Body> {
+        if rpc.service.starts_with("grpc.health.") || rpc.service.starts_with("grpc.reflection.") {
             return match self.local.clone().oneshot(request).await {
                 Ok(response) => response,
                 Err(never) => match never {},
             };
         }
+        let metrics = Metrics::start(&rpc, protocol);
         let (parts, body) = request.into_parts();
-        let principal = match self.auth.authenticate(&parts.headers) {
-            Ok(principal) => principal,
-            Err(err) => return refuse(err, AuditRecord::start(None, &rpc)),
+        let principal = self.auth.authenticate(&parts.headers);
+        let audit = AuditRecord::start(principal.as_ref().ok(), &rpc);
+        let answer = match principal {
+            Ok(principal) => self.call(&rpc, &principal, parts.headers, body).await,
+            Err(err) => Err(err),
         };
-        let audit = AuditRecord::start(Some(&principal), &rpc);
-        match self.call(&rpc, &principal, parts.headers, body).await {
-            Ok(response) => match audit {
-                Some(audit) => audit.attach(response),
-                None => response,
-            },
-            Err(err) => refuse(err, audit),
-        }
+        let response = answer.unwrap_or_else(|err| status_response(Status::from(err)));
+        on_end(response, move |code| {
+            if let Some(audit) = audit {
+                audit.finish(code);
+            }
+            metrics.finish(code);
+        })
     }
 
     async fn call(
@@ -123,7 +134,12 @@ impl Pipeline {
         let body = read_body(body, &headers, self.config.max_request_bytes).await?;
         let (deadline, send_deadline) = self.deadline(rpc, &headers);
         let mut metadata = MetadataMap::from_headers(headers);
-        for name in [PRINCIPAL_HEADER, SIGNATURE_HEADER, API_KEY_HEADER, "authorization"] {
+        for name in [
+            PRINCIPAL_HEADER,
+            SIGNATURE_HEADER,
+            API_KEY_HEADER,
+            "authorization",
+        ] {
             metadata.remove(name);
         }
         self.principals.attach(principal, &mut metadata);
@@ -147,7 +163,7 @@ impl Pipeline {
         let now = Instant::now();
         let route = [rpc.full(), rpc.service.clone(), rpc.package().to_owned()]
             .into_iter()
-            .find_map(|key| self.config.route_timeouts.get(&key).map(|t| *t.as_ref()));
+            .find_map(|key| self.config.route_timeouts.get(&key).map(|t| **t));
         let timeout = route.unwrap_or(self.config.request_timeout);
         match headers.get("grpc-timeout").and_then(parse_grpc_timeout) {
             Some(client) => (now + client.min(timeout), true),
@@ -156,17 +172,8 @@ impl Pipeline {
     }
 }
 
-/// The refusal of a call, audited when it was a mutation.
-fn refuse(err: GatewayError, audit: Option<AuditRecord>) -> http::Response<Body> {
-    let status = Status::from(err);
-    if let Some(audit) = audit {
-        audit.finish(status.code());
-    }
-    status_response(status)
-}
-
 /// The whole request body, refused past `limit` bytes.
-async fn read_body(
+pub(crate) async fn read_body(
     body: Body,
     headers: &HeaderMap,
     limit: usize,

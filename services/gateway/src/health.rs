@@ -62,7 +62,9 @@ pub fn local_services(
         ));
     }
     tokio::spawn(async move {
-        reporter.set_service_status("", ServingStatus::Serving).await;
+        reporter
+            .set_service_status("", ServingStatus::Serving)
+            .await;
     });
     Ok(routes.routes())
 }

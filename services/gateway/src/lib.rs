@@ -19,15 +19,21 @@
 
 mod audit;
 mod auth;
+mod cors;
 mod error;
 mod forward;
 mod grpc;
 mod health;
 mod limits;
+mod observe;
 mod policy;
 mod rest;
 mod routes;
 mod server;
 
 pub use auth::{hash_api_key, mint_dev_token};
+
+/// Every contract's descriptors with their options intact (`google.api.http` included), for
+/// REST transcoding and the OpenAPI document.
+const DESCRIPTOR_SET: &[u8] = aftercare_proto::FILE_DESCRIPTOR_SET;
 pub use server::{Gateway, RunningGateway};

@@ -42,7 +42,9 @@ impl Rule {
         }
         if let Some((service, method)) = rule.split_once('/') {
             if service.is_empty() || method.is_empty() {
-                return Err(format!("`{rule}` is not `<service>/<method>` or `<service>/*`"));
+                return Err(format!(
+                    "`{rule}` is not `<service>/<method>` or `<service>/*`"
+                ));
             }
             return Ok(if method == "*" {
                 Self::Service(service.to_owned())
@@ -51,9 +53,7 @@ impl Rule {
             });
         }
         match rule.split_once('.') {
-            Some((area, kind))
-                if !area.is_empty() && matches!(kind, "read" | "write" | "*") =>
-            {
+            Some((area, kind)) if !area.is_empty() && matches!(kind, "read" | "write" | "*") => {
                 Ok(Self::Group {
                     area: area.to_owned(),
                     kind: kind.to_owned(),

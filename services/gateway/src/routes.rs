@@ -24,7 +24,9 @@ impl RpcPath {
     pub fn parse(path: &str) -> Option<Self> {
         let (service, method) = path.strip_prefix('/')?.split_once('/')?;
         let valid = |s: &str| {
-            !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
         };
         (valid(service) && valid(method) && !method.contains('.') && service.contains('.')).then(
             || Self {
@@ -132,12 +134,23 @@ mod tests {
             Some("workforce")
         );
         assert_eq!(path("/grpc.health.v1.Health/Check").backend(), None);
-        assert_eq!(path("/aftercare.billing.v1.BillService/GetBill").backend(), None);
+        assert_eq!(
+            path("/aftercare.billing.v1.BillService/GetBill").backend(),
+            None
+        );
     }
 
     #[test]
     fn malformed_paths_are_not_methods() {
-        for bad in ["", "/", "/GetTicket", "/a.B/", "/a.B/C/D", "/a b.C/D", "/nodots/Get"] {
+        for bad in [
+            "",
+            "/",
+            "/GetTicket",
+            "/a.B/",
+            "/a.B/C/D",
+            "/a b.C/D",
+            "/nodots/Get",
+        ] {
             assert_eq!(RpcPath::parse(bad), None, "{bad}");
         }
     }
@@ -145,15 +158,42 @@ mod tests {
     #[test]
     fn methods_fall_into_read_and_write_groups_per_area() {
         let cases = [
-            ("aftercare.tickets.v1.TicketService/GetTicket", "tickets.read"),
-            ("aftercare.tickets.v1.TicketService/CreateMessage", "tickets.write"),
-            ("aftercare.tickets.v1.TicketService/WatchTickets", "tickets.read"),
-            ("aftercare.tickets.v1.SlaService/ListSlaPolicies", "sla.read"),
-            ("aftercare.tickets.v1.AfterSalesService/CancelAfterSalesCase", "after_sales.write"),
-            ("aftercare.customers.v1.CustomerService/MergeCustomers", "customers.write"),
-            ("aftercare.workforce.v1.TrainingService/ListCourses", "training.read"),
-            ("aftercare.knowledge.v1.KnowledgeService/SearchArticles", "knowledge.read"),
-            ("aftercare.feedback.v1.FeedbackService/SubmitResponse", "feedback.write"),
+            (
+                "aftercare.tickets.v1.TicketService/GetTicket",
+                "tickets.read",
+            ),
+            (
+                "aftercare.tickets.v1.TicketService/CreateMessage",
+                "tickets.write",
+            ),
+            (
+                "aftercare.tickets.v1.TicketService/WatchTickets",
+                "tickets.read",
+            ),
+            (
+                "aftercare.tickets.v1.SlaService/ListSlaPolicies",
+                "sla.read",
+            ),
+            (
+                "aftercare.tickets.v1.AfterSalesService/CancelAfterSalesCase",
+                "after_sales.write",
+            ),
+            (
+                "aftercare.customers.v1.CustomerService/MergeCustomers",
+                "customers.write",
+            ),
+            (
+                "aftercare.workforce.v1.TrainingService/ListCourses",
+                "training.read",
+            ),
+            (
+                "aftercare.knowledge.v1.KnowledgeService/SearchArticles",
+                "knowledge.read",
+            ),
+            (
+                "aftercare.feedback.v1.FeedbackService/SubmitResponse",
+                "feedback.write",
+            ),
         ];
         for (method, group) in cases {
             assert_eq!(path(&format!("/{method}")).group(), group, "{method}");

@@ -323,6 +323,18 @@ impl ServicesConfig {
         }
     }
 
+    /// The settings of the service called `name`, to change.
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut ServiceConfig> {
+        match name {
+            "tickets" => Some(&mut self.tickets),
+            "customers" => Some(&mut self.customers),
+            "workforce" => Some(&mut self.workforce),
+            "feedback" => Some(&mut self.feedback),
+            "knowledge" => Some(&mut self.knowledge),
+            _ => None,
+        }
+    }
+
     /// Every service, by name.
     pub fn all(&self) -> [(&'static str, &ServiceConfig); 5] {
         [

@@ -124,7 +124,9 @@ mod tests {
             hash_api_key("gone")
         );
         let keys = keys(&file);
-        assert!(matches!(keys.verify("old"), Err(GatewayError::Unauthenticated(m)) if m.contains("expired")));
+        assert!(
+            matches!(keys.verify("old"), Err(GatewayError::Unauthenticated(m)) if m.contains("expired"))
+        );
         assert!(keys.verify("gone").is_err());
     }
 

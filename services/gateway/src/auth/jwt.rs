@@ -238,7 +238,10 @@ mod tests {
             Duration::from_secs(60),
         )
         .unwrap();
-        let principal = JwtVerifier::new(&config, None).unwrap().verify(&token).unwrap();
+        let principal = JwtVerifier::new(&config, None)
+            .unwrap()
+            .verify(&token)
+            .unwrap();
         assert_eq!(principal.subject, "customers/7");
         assert_eq!(principal.roles, vec![Role::Customer]);
         assert_eq!(principal.customer.as_deref(), Some("customers/7"));
@@ -268,14 +271,16 @@ mod tests {
             ..GatewayConfig::default()
         };
         assert!(JwtVerifier::new(&config, None).is_err());
-        assert!(mint_dev_token(
-            &GatewayConfig::default(),
-            "x",
-            &[Role::Admin],
-            None,
-            None,
-            Duration::from_secs(1)
-        )
-        .is_err());
+        assert!(
+            mint_dev_token(
+                &GatewayConfig::default(),
+                "x",
+                &[Role::Admin],
+                None,
+                None,
+                Duration::from_secs(1)
+            )
+            .is_err()
+        );
     }
 }

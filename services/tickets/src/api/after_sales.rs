@@ -1,0 +1,814 @@
+//! `AfterSalesService`: after-sales cases of tickets. Customers open, read and confirm the
+//! cases of their own tickets; review, arrangement, completion and cancellation need staff.
+
+use aftercare_platform::auth::Principal;
+use aftercare_platform::error::FieldViolations;
+use aftercare_platform::time::{from_timestamp, now_micros, to_timestamp};
+use aftercare_proto::aftercare::tickets::v1 as pb;
+use aftercare_proto::aftercare::tickets::v1::after_sales_service_server::AfterSalesService;
+use chrono::NaiveDate;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use super::TicketApi;
+use super::parse::attachments;
+use crate::convert;
+use crate::domain::{
+    Access, Action, Actor, Address, AfterSalesCase, AfterSalesPolicy, AgentName, Application,
+    Arrangement, CaseState, Comparison, Completion, Filter, PageSize, PageToken, PolicyCheck,
+    Product, ReviewDraft, ServiceCentre, ServiceType, Ticket, TicketId, WireEnum, actor_of,
+    fingerprint,
+};
+use crate::error::{Error, Result};
+use crate::store::{self, CaseCondition, CaseCreated};
+
+const CASE: &str = "aftercare.tickets.v1.AfterSalesCase";
+const DAY: i64 = 86_400_000_000;
+
+/// The `AfterSalesService` implementation.
+#[derive(Debug, Clone)]
+pub struct AfterSalesApi {
+    tickets: TicketApi,
+    policy: AfterSalesPolicy,
+}
+
+impl AfterSalesApi {
+    /// The handlers, sharing the tickets' database and principals.
+    pub fn new(tickets: TicketApi, policy: AfterSalesPolicy) -> Self {
+        Self { tickets, policy }
+    }
+}
+
+fn bounded(v: &mut FieldViolations, field: &str, value: &str, min: usize, max: usize) -> String {
+    let count = value.trim().chars().count();
+    if count < min || count > max {
+        v.add(field, format!("must be {min} to {max} characters"));
+    }
+    value.trim().to_owned()
+}
+
+fn date(v: &mut FieldViolations, field: &str, value: &str) -> Option<NaiveDate> {
+    let parsed = NaiveDate::parse_from_str(value, "%Y-%m-%d").ok();
+    if parsed.is_none() {
+        v.add(field, "must be a date, YYYY-MM-DD");
+    }
+    parsed
+}
+
+fn case_name(name: &str) -> Result<(TicketId, Uuid)> {
+    name.split_once("/afterSalesCases/")
+        .and_then(|(t, c)| Some((TicketId::parse_name(t).ok()?, Uuid::parse_str(c).ok()?)))
+        .ok_or_else(|| Error::invalid("name", "must be `tickets/{ticket}/afterSalesCases/{case}`"))
+}
+
+fn actor_to(actor: &Option<Actor>) -> Option<aftercare_proto::aftercare::common::v1::Actor> {
+    actor.as_ref().map(convert::actor)
+}
+
+fn attachments_to(list: &[crate::domain::Attachment]) -> Vec<pb::Attachment> {
+    list.iter()
+        .map(|a| pb::Attachment {
+            uri: a.uri.clone(),
+            file_name: a.file_name.clone(),
+            content_type: a.content_type.clone(),
+            size_bytes: a.size_bytes,
+        })
+        .collect()
+}
+
+fn day(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn case_to_proto(c: &AfterSalesCase) -> pb::AfterSalesCase {
+    let a = &c.application;
+    pb::AfterSalesCase {
+        name: c.name(),
+        customer: c.customer.clone(),
+        region: c.region.clone(),
+        state: convert::wire(c.state),
+        service_type: convert::wire(c.service_type()),
+        application: Some(pb::AfterSalesApplication {
+            requested_service_type: convert::wire(a.requested),
+            product: Some(pb::Product {
+                product_line: a.product.product_line.clone(),
+                model: a.product.model.clone(),
+                serial_number: a.product.serial_number.clone(),
+            }),
+            purchase_date: day(a.purchase_date),
+            purchase_reference: a.purchase_reference.clone(),
+            problem_description: a.problem.clone(),
+            attachments: attachments_to(&a.attachments),
+        }),
+        review: c.review.as_ref().map(|r| pb::AfterSalesReview {
+            decision: if r.eligible {
+                pb::EligibilityDecision::Eligible as i32
+            } else {
+                pb::EligibilityDecision::NotEligible as i32
+            },
+            warranty_check: convert::wire(r.warranty_check),
+            warranty_end_date: day(r.warranty_end),
+            return_window_check: convert::wire(r.return_check),
+            return_window_end_date: day(r.return_end),
+            approved_service_type: convert::wire(r.approved),
+            chargeable: r.chargeable,
+            reason: r.reason.clone(),
+            reviewer: Some(convert::actor(&r.reviewer)),
+            review_time: Some(to_timestamp(r.time)),
+        }),
+        arrangement: c.arrangement.as_ref().map(|r| pb::AfterSalesArrangement {
+            service_type: convert::wire(r.service_type),
+            appointment_start_time: r.appointment.map(|a| to_timestamp(a.0)),
+            appointment_end_time: r.appointment.map(|a| to_timestamp(a.1)),
+            address: r.address.as_ref().map(|a| pb::PostalAddress {
+                region_code: a.region_code.clone(),
+                postal_code: a.postal_code.clone(),
+                administrative_area: a.administrative_area.clone(),
+                locality: a.locality.clone(),
+                sublocality: a.sublocality.clone(),
+                address_lines: a.address_lines.clone(),
+                recipient: a.recipient.clone(),
+                phone_number: a.phone_number.clone(),
+            }),
+            service_centre: r.service_centre.clone(),
+            technician: r.technician.clone(),
+            carrier: r.carrier.clone(),
+            tracking_number: r.tracking_number.clone(),
+            instructions: r.instructions.clone(),
+            arranged_by: actor_to(&r.arranged_by),
+            arrange_time: Some(to_timestamp(r.time)),
+        }),
+        completion: c.completion.as_ref().map(|r| pb::AfterSalesCompletion {
+            outcome: r.outcome.clone(),
+            replacement_serial_number: r.replacement_serial_number.clone(),
+            refund_reference: r.refund_reference.clone(),
+            attachments: attachments_to(&r.attachments),
+            completed_by: actor_to(&r.completed_by),
+            complete_time: Some(to_timestamp(r.time)),
+        }),
+        confirmation: c.confirmation.as_ref().map(|r| pb::AfterSalesConfirmation {
+            satisfied: r.satisfied,
+            comment: r.comment.clone(),
+            confirmed_by: actor_to(&r.confirmed_by),
+            confirm_time: Some(to_timestamp(r.time)),
+        }),
+        cancel_reason: c.cancel_reason.clone(),
+        steps: c
+            .steps
+            .iter()
+            .map(|s| pb::AfterSalesStep {
+                step_kind: convert::wire(s.kind),
+                state: convert::wire(s.state),
+                actor: Some(convert::actor(&s.actor)),
+                summary: s.summary.clone(),
+                create_time: Some(to_timestamp(s.time)),
+            })
+            .collect(),
+        etag: c.etag(),
+        create_time: Some(to_timestamp(c.create_time)),
+        update_time: Some(to_timestamp(c.update_time)),
+    }
+}
+
+fn application(
+    v: &mut FieldViolations,
+    a: Option<&pb::AfterSalesApplication>,
+    today: NaiveDate,
+) -> Option<Application> {
+    let Some(a) = a else {
+        v.add("after_sales_case.application", "is required");
+        return None;
+    };
+    let f = |name: &str| format!("after_sales_case.application.{name}");
+    let requested = ServiceType::from_rank(a.requested_service_type);
+    if requested.is_none() {
+        v.add(f("requested_service_type"), "is required");
+    }
+    let product = a.product.clone().unwrap_or_default();
+    let model = bounded(v, &f("product.model"), &product.model, 1, 64);
+    let serial = bounded(
+        v,
+        &f("product.serial_number"),
+        &product.serial_number,
+        1,
+        64,
+    );
+    let line = bounded(v, &f("product.product_line"), &product.product_line, 0, 64);
+    let purchase_date = date(v, &f("purchase_date"), &a.purchase_date);
+    if purchase_date.is_some_and(|d| d > today) {
+        v.add(f("purchase_date"), "must not be in the future");
+    }
+    let purchase_reference = bounded(v, &f("purchase_reference"), &a.purchase_reference, 0, 128);
+    let problem = bounded(
+        v,
+        &f("problem_description"),
+        &a.problem_description,
+        1,
+        5_000,
+    );
+    let files = attachments(v, &f("attachments"), &a.attachments);
+    Some(Application {
+        requested: requested?,
+        product: Product {
+            product_line: line,
+            model,
+            serial_number: serial,
+        },
+        purchase_date: purchase_date?,
+        purchase_reference,
+        problem,
+        attachments: files,
+    })
+}
+
+fn check(v: &mut FieldViolations, field: &str, number: i32) -> Option<PolicyCheck> {
+    let parsed = PolicyCheck::from_rank(number);
+    if number != 0 && parsed.is_none() {
+        v.add(field, "unknown value");
+    }
+    parsed
+}
+
+fn review(v: &mut FieldViolations, r: Option<&pb::AfterSalesReview>) -> Option<ReviewDraft> {
+    let Some(r) = r else {
+        v.add("review", "is required");
+        return None;
+    };
+    let eligible = match pb::EligibilityDecision::try_from(r.decision) {
+        Ok(pb::EligibilityDecision::Eligible) => Some(true),
+        Ok(pb::EligibilityDecision::NotEligible) => Some(false),
+        _ => {
+            v.add("review.decision", "must be ELIGIBLE or NOT_ELIGIBLE");
+            None
+        }
+    };
+    let reason = bounded(v, "review.reason", &r.reason, 0, 2_000);
+    if eligible == Some(false) && reason.is_empty() {
+        v.add("review.reason", "is required when not eligible");
+    }
+    let optional_date = |v: &mut FieldViolations, field: &str, text: &str| {
+        (!text.is_empty()).then(|| date(v, field, text)).flatten()
+    };
+    let approved = ServiceType::from_rank(r.approved_service_type);
+    if r.approved_service_type != 0 && approved.is_none() {
+        v.add("review.approved_service_type", "unknown value");
+    }
+    Some(ReviewDraft {
+        eligible: eligible?,
+        warranty_check: check(v, "review.warranty_check", r.warranty_check),
+        warranty_end: optional_date(v, "review.warranty_end_date", &r.warranty_end_date),
+        return_check: check(v, "review.return_window_check", r.return_window_check),
+        return_end: optional_date(
+            v,
+            "review.return_window_end_date",
+            &r.return_window_end_date,
+        ),
+        approved,
+        chargeable: r.chargeable,
+        reason,
+    })
+}
+
+fn address(v: &mut FieldViolations, a: &pb::PostalAddress) -> Address {
+    let f = |name: &str| format!("arrangement.address.{name}");
+    if a.region_code.len() != 2 || !a.region_code.chars().all(|c| c.is_ascii_uppercase()) {
+        v.add(
+            f("region_code"),
+            "must be a CLDR region code such as CN or DE",
+        );
+    }
+    if !(1..=5).contains(&a.address_lines.len()) {
+        v.add(f("address_lines"), "give 1 to 5 lines");
+    }
+    for (i, line) in a.address_lines.iter().enumerate() {
+        bounded(v, &f(&format!("address_lines[{i}]")), line, 1, 200);
+    }
+    Address {
+        region_code: a.region_code.clone(),
+        postal_code: bounded(v, &f("postal_code"), &a.postal_code, 0, 32),
+        administrative_area: bounded(v, &f("administrative_area"), &a.administrative_area, 0, 100),
+        locality: bounded(v, &f("locality"), &a.locality, 0, 100),
+        sublocality: bounded(v, &f("sublocality"), &a.sublocality, 0, 100),
+        address_lines: a
+            .address_lines
+            .iter()
+            .map(|l| l.trim().to_owned())
+            .collect(),
+        recipient: bounded(v, &f("recipient"), &a.recipient, 0, 200),
+        phone_number: bounded(v, &f("phone_number"), &a.phone_number, 0, 32),
+    }
+}
+
+fn arrangement(
+    v: &mut FieldViolations,
+    a: Option<&pb::AfterSalesArrangement>,
+) -> Option<Arrangement> {
+    let Some(a) = a else {
+        v.add("arrangement", "is required");
+        return None;
+    };
+    let service_type = ServiceType::from_rank(a.service_type);
+    if service_type.is_none() {
+        v.add("arrangement.service_type", "is required");
+    }
+    let start = a.appointment_start_time.as_ref().and_then(from_timestamp);
+    let end = a.appointment_end_time.as_ref().and_then(from_timestamp);
+    let appointment = match (start, end) {
+        (Some(start), Some(end)) if end > start && end - start <= DAY => Some((start, end)),
+        (None, None) => None,
+        _ => {
+            v.add(
+                "arrangement.appointment_end_time",
+                "must follow the start, at most 24 hours later",
+            );
+            None
+        }
+    };
+    let on_site = service_type == Some(ServiceType::OnSiteVisit);
+    if on_site && appointment.is_none() && start.is_none() {
+        v.add(
+            "arrangement.appointment_start_time",
+            "is required for an on-site visit",
+        );
+    }
+    if on_site && a.address.is_none() {
+        v.add("arrangement.address", "is required for an on-site visit");
+    }
+    let address = a.address.as_ref().map(|x| address(v, x));
+    if !a.service_centre.is_empty() {
+        v.check(
+            "arrangement.service_centre",
+            ServiceCentre::parse(&a.service_centre),
+        );
+    }
+    if !a.technician.is_empty() {
+        v.check("arrangement.technician", AgentName::parse(&a.technician));
+    }
+    Some(Arrangement {
+        service_type: service_type?,
+        appointment,
+        address,
+        service_centre: a.service_centre.clone(),
+        technician: a.technician.clone(),
+        carrier: bounded(v, "arrangement.carrier", &a.carrier, 0, 64),
+        tracking_number: bounded(v, "arrangement.tracking_number", &a.tracking_number, 0, 128),
+        instructions: bounded(v, "arrangement.instructions", &a.instructions, 0, 2_000),
+        arranged_by: None,
+        time: 0,
+    })
+}
+
+fn completion(v: &mut FieldViolations, c: Option<&pb::AfterSalesCompletion>) -> Option<Completion> {
+    let Some(c) = c else {
+        v.add("completion", "is required");
+        return None;
+    };
+    Some(Completion {
+        outcome: bounded(v, "completion.outcome", &c.outcome, 1, 5_000),
+        replacement_serial_number: bounded(
+            v,
+            "completion.replacement_serial_number",
+            &c.replacement_serial_number,
+            0,
+            64,
+        ),
+        refund_reference: bounded(
+            v,
+            "completion.refund_reference",
+            &c.refund_reference,
+            0,
+            128,
+        ),
+        attachments: attachments(v, "completion.attachments", &c.attachments),
+        completed_by: None,
+        time: 0,
+    })
+}
+
+fn etag(v: &mut FieldViolations, etag: &str) {
+    if etag.is_empty() {
+        v.add("etag", "is required");
+    }
+}
+
+type Reply<T> = std::result::Result<Response<T>, Status>;
+
+impl AfterSalesApi {
+    async fn case(
+        &self,
+        principal: &Principal,
+        action: Action,
+        name: &str,
+    ) -> Result<(Ticket, AfterSalesCase)> {
+        let (ticket, id) = case_name(name)?;
+        let access = TicketApi::access(principal, action)?;
+        let ticket = self.tickets.visible(&access, ticket).await?;
+        let case = store::get_case(&self.tickets.db, ticket.id, id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                resource_type: CASE,
+                name: name.to_owned(),
+            })?;
+        Ok((ticket, case))
+    }
+
+    /// Loads the case, applies `step` (already validated input) and saves it.
+    async fn step(
+        &self,
+        principal: &Principal,
+        action: Action,
+        name: &str,
+        step: impl FnOnce(
+            &mut AfterSalesCase,
+            Actor,
+            i64,
+        ) -> std::result::Result<(), crate::domain::DomainError>,
+    ) -> Result<pb::AfterSalesCase> {
+        let (ticket, mut case) = self.case(principal, action, name).await?;
+        let previous = case.state;
+        step(&mut case, actor_of(principal), now_micros())
+            .map_err(|e| Error::from_domain(e, name))?;
+        let kind = case
+            .steps
+            .last()
+            .map_or(crate::domain::StepKind::Application, |s| s.kind);
+        let case = store::save_case(
+            &self.tickets.db,
+            case,
+            &ticket,
+            previous,
+            kind,
+            &actor_of(principal),
+        )
+        .await?;
+        self.tickets.relay.wake();
+        Ok(case_to_proto(&case))
+    }
+
+    fn principal<T>(&self, request: &Request<T>) -> Result<Principal> {
+        self.tickets.principal(request)
+    }
+}
+
+#[tonic::async_trait]
+impl AfterSalesService for AfterSalesApi {
+    #[tracing::instrument(skip_all, fields(ticket = %request.get_ref().parent))]
+    async fn create_after_sales_case(
+        &self,
+        request: Request<pb::CreateAfterSalesCaseRequest>,
+    ) -> Reply<pb::CreateAfterSalesCaseResponse> {
+        let principal = self.principal(&request)?;
+        let r = request.into_inner();
+        let mut v = FieldViolations::new();
+        let ticket = v.check("parent", TicketId::parse_name(&r.parent));
+        let today = chrono::Utc::now().date_naive();
+        let application = application(
+            &mut v,
+            r.after_sales_case
+                .as_ref()
+                .and_then(|c| c.application.as_ref()),
+            today,
+        );
+        let request_id = (!r.request_id.is_empty())
+            .then(|| {
+                v.check(
+                    "request_id",
+                    Uuid::parse_str(&r.request_id)
+                        .map(|u| u.to_string())
+                        .map_err(|_| "must be a UUID"),
+                )
+            })
+            .flatten();
+        let (Some(ticket), Some(application)) = (ticket, application) else {
+            return Err(Error::Invalid(v).into());
+        };
+        if !v.is_empty() {
+            return Err(Error::Invalid(v).into());
+        }
+        let access = TicketApi::access(&principal, Action::Reply)?;
+        let ticket = self.tickets.visible(&access, ticket).await?;
+        if let Some(request_id) = &request_id
+            && let Some(existing) = store::case_by_request_id(&self.tickets.db, request_id).await?
+        {
+            return Ok(Response::new(pb::CreateAfterSalesCaseResponse {
+                after_sales_case: Some(case_to_proto(&existing)),
+            }));
+        }
+        if ticket.status == crate::domain::Status::Closed {
+            return Err(Error::FailedPrecondition {
+                violation: "STATE",
+                subject: ticket.name(),
+                description: "a closed ticket takes no after-sales case".into(),
+            }
+            .into());
+        }
+        let actor = actor_of(&principal);
+        let case = AfterSalesCase::apply(
+            ticket.id,
+            ticket.customer.to_string(),
+            ticket.region.to_string(),
+            application,
+            actor.clone(),
+            now_micros(),
+        );
+        let case = match store::create_case(
+            &self.tickets.db,
+            &case,
+            &ticket,
+            request_id.as_deref(),
+            &actor,
+        )
+        .await?
+        {
+            CaseCreated::New(case) => {
+                self.tickets.relay.wake();
+                case
+            }
+            CaseCreated::Existing(case) => case,
+            CaseCreated::Full => {
+                return Err(Error::FailedPrecondition {
+                    violation: "CASE_LIMIT",
+                    subject: ticket.name(),
+                    description: "a ticket has at most 20 after-sales cases".into(),
+                }
+                .into());
+            }
+        };
+        Ok(Response::new(pb::CreateAfterSalesCaseResponse {
+            after_sales_case: Some(case_to_proto(&case)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(case = %request.get_ref().name))]
+    async fn get_after_sales_case(
+        &self,
+        request: Request<pb::GetAfterSalesCaseRequest>,
+    ) -> Reply<pb::GetAfterSalesCaseResponse> {
+        let principal = self.principal(&request)?;
+        let (_, case) = self
+            .case(&principal, Action::Read, &request.get_ref().name)
+            .await?;
+        Ok(Response::new(pb::GetAfterSalesCaseResponse {
+            after_sales_case: Some(case_to_proto(&case)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(ticket = %request.get_ref().parent))]
+    async fn list_after_sales_cases(
+        &self,
+        request: Request<pb::ListAfterSalesCasesRequest>,
+    ) -> Reply<pb::ListAfterSalesCasesResponse> {
+        let principal = self.principal(&request)?;
+        let r = request.into_inner();
+        let mut v = FieldViolations::new();
+        let ticket = if r.parent == "tickets/-" {
+            None
+        } else {
+            v.check("parent", TicketId::parse_name(&r.parent))
+        };
+        let size = v.check("page_size", PageSize::parse(r.page_size));
+        let filter = v
+            .check("filter", Filter::parse(&r.filter))
+            .unwrap_or_default();
+        let mut conditions = Vec::new();
+        for c in &filter.conditions {
+            let text = c.value.text().to_owned();
+            let equality = |v: &mut FieldViolations| {
+                let ok = c.op.is_equality();
+                if !ok {
+                    v.add("filter", format!("`{}` accepts = and != only", c.field));
+                }
+                ok
+            };
+            match c.field.as_str() {
+                "state" | "service_type" => {
+                    let known = if c.field == "state" {
+                        CaseState::parse(&text).is_some()
+                    } else {
+                        ServiceType::parse(&text).is_some()
+                    };
+                    if !known {
+                        v.add("filter", format!("`{text}` is not a {}", c.field));
+                    } else if equality(&mut v) {
+                        let column = if c.field == "state" {
+                            "state"
+                        } else {
+                            "service_type"
+                        };
+                        conditions.push(CaseCondition::Text(column, c.op == Comparison::Eq, text));
+                    }
+                }
+                "customer"
+                | "region"
+                | "technician"
+                | "arrangement.technician"
+                | "service_centre"
+                | "arrangement.service_centre" => {
+                    let column = match c.field.as_str() {
+                        "customer" => "customer",
+                        "region" => "region",
+                        "technician" | "arrangement.technician" => "technician",
+                        _ => "service_centre",
+                    };
+                    match c.value.quoted() {
+                        Ok(value) if equality(&mut v) => conditions.push(CaseCondition::Text(
+                            column,
+                            c.op == Comparison::Eq,
+                            value.to_owned(),
+                        )),
+                        Ok(_) => {}
+                        Err(e) => v.add("filter", e),
+                    }
+                }
+                "create_time" | "update_time" | "appointment_start_time" => {
+                    let column = match c.field.as_str() {
+                        "create_time" => "create_time",
+                        "update_time" => "update_time",
+                        _ => "appointment_start_time",
+                    };
+                    match c.value.time() {
+                        Ok(_) if c.op.is_equality() => {
+                            v.add(
+                                "filter",
+                                format!("`{}` accepts <, <=, > and >= only", c.field),
+                            );
+                        }
+                        Ok(time) => conditions.push(CaseCondition::Time(column, c.op, time)),
+                        Err(e) => v.add("filter", e),
+                    }
+                }
+                other => v.add("filter", format!("unknown field `{other}`")),
+            }
+        }
+        if !matches!(r.order_by.trim(), "" | "create_time") {
+            v.add("order_by", "must be create_time");
+        }
+        let print = fingerprint(&[&r.filter, &r.parent]);
+        let after = (!r.page_token.is_empty())
+            .then(|| v.check("page_token", PageToken::decode(&r.page_token, print)))
+            .flatten();
+        let Some(size) = size else {
+            return Err(Error::Invalid(v).into());
+        };
+        if !v.is_empty() || (ticket.is_none() && r.parent != "tickets/-") {
+            return Err(Error::Invalid(v).into());
+        }
+        let access = TicketApi::access(&principal, Action::Read)?;
+        if let Some(ticket) = ticket {
+            self.tickets.visible(&access, ticket).await?;
+        }
+        let scope = if ticket.is_some() {
+            Access::All
+        } else {
+            access
+        };
+        let limit = size.get();
+        let mut cases = store::list_cases(
+            &self.tickets.db,
+            &scope,
+            ticket,
+            &conditions,
+            after.as_ref(),
+            limit,
+        )
+        .await?;
+        let next_page_token = super::next_token(&mut cases, limit, |c| {
+            PageToken {
+                key: c.create_time,
+                id: c.id.to_string(),
+            }
+            .encode(print)
+        });
+        Ok(Response::new(pb::ListAfterSalesCasesResponse {
+            after_sales_cases: cases.iter().map(case_to_proto).collect(),
+            next_page_token,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(case = %request.get_ref().name))]
+    async fn review_after_sales_case(
+        &self,
+        request: Request<pb::ReviewAfterSalesCaseRequest>,
+    ) -> Reply<pb::ReviewAfterSalesCaseResponse> {
+        let principal = self.principal(&request)?;
+        let r = request.into_inner();
+        let mut v = FieldViolations::new();
+        etag(&mut v, &r.etag);
+        let draft = review(&mut v, r.review.as_ref());
+        let (Some(draft), true) = (draft, v.is_empty()) else {
+            return Err(Error::Invalid(v).into());
+        };
+        let policy = self.policy;
+        let today = chrono::Utc::now().date_naive();
+        let case = self
+            .step(&principal, Action::Manage, &r.name, |c, actor, now| {
+                c.review(&r.etag, draft, policy, today, actor, now)
+            })
+            .await?;
+        Ok(Response::new(pb::ReviewAfterSalesCaseResponse {
+            after_sales_case: Some(case),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(case = %request.get_ref().name))]
+    async fn arrange_after_sales_case(
+        &self,
+        request: Request<pb::ArrangeAfterSalesCaseRequest>,
+    ) -> Reply<pb::ArrangeAfterSalesCaseResponse> {
+        let principal = self.principal(&request)?;
+        let r = request.into_inner();
+        let mut v = FieldViolations::new();
+        etag(&mut v, &r.etag);
+        let arrangement = arrangement(&mut v, r.arrangement.as_ref());
+        let (Some(arrangement), true) = (arrangement, v.is_empty()) else {
+            return Err(Error::Invalid(v).into());
+        };
+        let case = self
+            .step(&principal, Action::Manage, &r.name, |c, actor, now| {
+                c.arrange(&r.etag, arrangement, actor, now)
+            })
+            .await?;
+        Ok(Response::new(pb::ArrangeAfterSalesCaseResponse {
+            after_sales_case: Some(case),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(case = %request.get_ref().name))]
+    async fn complete_after_sales_case(
+        &self,
+        request: Request<pb::CompleteAfterSalesCaseRequest>,
+    ) -> Reply<pb::CompleteAfterSalesCaseResponse> {
+        let principal = self.principal(&request)?;
+        let r = request.into_inner();
+        let mut v = FieldViolations::new();
+        etag(&mut v, &r.etag);
+        let completion = completion(&mut v, r.completion.as_ref());
+        let (Some(completion), true) = (completion, v.is_empty()) else {
+            return Err(Error::Invalid(v).into());
+        };
+        let case = self
+            .step(&principal, Action::Manage, &r.name, |c, actor, now| {
+                c.complete(&r.etag, completion, actor, now)
+            })
+            .await?;
+        Ok(Response::new(pb::CompleteAfterSalesCaseResponse {
+            after_sales_case: Some(case),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(case = %request.get_ref().name))]
+    async fn confirm_after_sales_case(
+        &self,
+        request: Request<pb::ConfirmAfterSalesCaseRequest>,
+    ) -> Reply<pb::ConfirmAfterSalesCaseResponse> {
+        let principal = self.principal(&request)?;
+        let r = request.into_inner();
+        let mut v = FieldViolations::new();
+        etag(&mut v, &r.etag);
+        let Some(confirmation) = r.confirmation else {
+            v.add("confirmation", "is required");
+            return Err(Error::Invalid(v).into());
+        };
+        let comment = bounded(
+            &mut v,
+            "confirmation.comment",
+            &confirmation.comment,
+            0,
+            2_000,
+        );
+        if !v.is_empty() {
+            return Err(Error::Invalid(v).into());
+        }
+        let case = self
+            .step(&principal, Action::Reply, &r.name, |c, actor, now| {
+                c.confirm(&r.etag, confirmation.satisfied, comment, actor, now)
+            })
+            .await?;
+        Ok(Response::new(pb::ConfirmAfterSalesCaseResponse {
+            after_sales_case: Some(case),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(case = %request.get_ref().name))]
+    async fn cancel_after_sales_case(
+        &self,
+        request: Request<pb::CancelAfterSalesCaseRequest>,
+    ) -> Reply<pb::CancelAfterSalesCaseResponse> {
+        let principal = self.principal(&request)?;
+        let r = request.into_inner();
+        let mut v = FieldViolations::new();
+        etag(&mut v, &r.etag);
+        let reason = bounded(&mut v, "reason", &r.reason, 1, 1_000);
+        if !v.is_empty() {
+            return Err(Error::Invalid(v).into());
+        }
+        let case = self
+            .step(&principal, Action::Manage, &r.name, |c, actor, now| {
+                c.cancel(&r.etag, reason, actor, now)
+            })
+            .await?;
+        Ok(Response::new(pb::CancelAfterSalesCaseResponse {
+            after_sales_case: Some(case),
+        }))
+    }
+}

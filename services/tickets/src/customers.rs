@@ -1,0 +1,129 @@
+//! The customers service, as the tickets service uses it: resolving a channel identity to
+//! a customer (found or created), with the tickets service's own principal.
+
+use aftercare_platform::auth::{Principal, PrincipalVerifier};
+use aftercare_platform::telemetry::TracedChannel;
+use aftercare_proto::aftercare::common::v1 as common;
+use aftercare_proto::aftercare::customers::v1 as pb;
+use aftercare_proto::aftercare::customers::v1::customer_service_client::CustomerServiceClient;
+use tonic::Code;
+
+use crate::convert;
+use crate::domain::{ChannelIdentity, CustomerName, Region, TicketCustomer};
+use crate::error::{Error, Result};
+
+/// A client of the customers service.
+#[derive(Debug, Clone)]
+pub struct CustomerDirectory {
+    client: CustomerServiceClient<TracedChannel>,
+    principals: PrincipalVerifier,
+}
+
+impl CustomerDirectory {
+    /// A directory calling through `channel`, signing the tickets service's principal with
+    /// `principals`.
+    pub fn new(channel: TracedChannel, principals: PrincipalVerifier) -> Self {
+        Self {
+            client: CustomerServiceClient::new(channel),
+            principals,
+        }
+    }
+
+    /// Attaches `identity` to `customer` (nothing to do when it is already theirs);
+    /// `FAILED_PRECONDITION` when another customer owns it.
+    pub async fn attach(&self, customer: &CustomerName, identity: &ChannelIdentity) -> Result<()> {
+        let mut request = tonic::Request::new(pb::AddIdentityRequest {
+            parent: customer.to_string(),
+            identity: Some(pb::CustomerIdentity {
+                channel: convert::wire(identity.channel),
+                handle: identity.handle.clone(),
+                provider: identity.provider.clone(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        });
+        self.principals
+            .attach(&Principal::service("tickets"), request.metadata_mut());
+        match self.client.clone().add_identity(request).await {
+            Ok(_) => Ok(()),
+            Err(status) => Err(match status.code() {
+                Code::AlreadyExists => Error::FailedPrecondition {
+                    violation: "IDENTITY_OWNER",
+                    subject: customer.to_string(),
+                    description: "the customer identity belongs to another customer".into(),
+                },
+                Code::NotFound => Error::invalid("ticket.customer", "names no customer"),
+                Code::InvalidArgument => Error::invalid(
+                    "ticket.customer_identity",
+                    format!("the customers service refused it: {}", status.message()),
+                ),
+                _ => Error::Unavailable {
+                    what: "the customers service",
+                    source: Box::new(status),
+                },
+            }),
+        }
+    }
+
+    /// The customer owning `identity`, created (with `display_name` and `region` as hints)
+    /// when unknown.
+    pub async fn resolve(
+        &self,
+        identity: &ChannelIdentity,
+        display_name: &str,
+        region: Option<&Region>,
+    ) -> Result<TicketCustomer> {
+        let mut request = tonic::Request::new(pb::ResolveIdentityRequest {
+            identity: Some(common::ChannelIdentity {
+                channel: convert::wire(identity.channel),
+                handle: identity.handle.clone(),
+                provider: identity.provider.clone(),
+            }),
+            hints: Some(pb::ResolveIdentityHints {
+                display_name: display_name.to_owned(),
+                region: region.map(ToString::to_string).unwrap_or_default(),
+                ..Default::default()
+            }),
+            lookup_only: false,
+        });
+        self.principals
+            .attach(&Principal::service("tickets"), request.metadata_mut());
+        let response = self
+            .client
+            .clone()
+            .resolve_identity(request)
+            .await
+            .map_err(|status| match status.code() {
+                Code::InvalidArgument => Error::invalid(
+                    "ticket.customer_identity",
+                    format!("the customers service refused it: {}", status.message()),
+                ),
+                _ => Error::Unavailable {
+                    what: "the customers service",
+                    source: Box::new(status),
+                },
+            })?
+            .into_inner();
+        let customer = response.customer.unwrap_or_default();
+        let name = CustomerName::parse(&customer.name).map_err(|e| Error::Unavailable {
+            what: "the customers service",
+            source: format!("it returned a bad customer name: {e}").into(),
+        })?;
+        let tier = pb::CustomerTier::try_from(customer.tier)
+            .ok()
+            .filter(|t| *t != pb::CustomerTier::Unspecified)
+            .map(|t| {
+                t.as_str_name()
+                    .trim_start_matches("CUSTOMER_TIER_")
+                    .to_owned()
+            })
+            .unwrap_or_else(|| "STANDARD".to_owned());
+        Ok(TicketCustomer {
+            name,
+            display_name: customer.display_name,
+            tier,
+            region: Region::parse(&customer.region).ok(),
+            created: response.created,
+        })
+    }
+}

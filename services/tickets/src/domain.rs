@@ -1,0 +1,38 @@
+//! The rules of tickets, with no I/O: value types parsed at the edge, the status machine,
+//! the classifier, who may see and do what, and the business-time arithmetic of SLAs.
+
+mod access;
+mod after_sales;
+mod calendar;
+mod classifier;
+mod filter;
+mod html;
+mod sla;
+mod stats;
+mod status;
+mod ticket;
+mod values;
+
+pub use access::{Access, Action, actor_of};
+pub use after_sales::{
+    Address, AfterSalesCase, AfterSalesPolicy, Application, Arrangement, Completion, ReviewDraft,
+};
+pub use aftercare_platform::query::{
+    Comparison, Condition, Filter, PageSize, PageToken, fingerprint,
+};
+pub use calendar::{BusinessCalendar, CalendarResource, DAY, Holiday, MINUTE, OpenInterval};
+pub use classifier::ClassificationSource;
+pub use filter::{FieldValue, TicketCriterion, TicketField, ticket_criteria};
+pub use sla::{Conditions, EscalationRule, RuleAction, SlaPolicy, SlaSetup, Target};
+pub use stats::{Dimension, DurationSummary, Figures, Interval, StatRow, figures, group};
+pub use status::Transition;
+pub use ticket::{
+    Actor, ActorKind, Attachment, Change, ChannelIdentity, DomainError, FieldChange, MessageDraft,
+    NewTicket, Product, Sla, SlaState, Ticket, TicketCustomer, TicketMessage, TicketPatch,
+};
+pub use values::{
+    AgentName, CaseState, Channel, CustomerName, EscalationLevel, ExternalId, Kind, LanguageCode,
+    LinkType, MessageFormat, PolicyCheck, Priority, Region, ServiceCentre, ServiceType, SlaTrigger,
+    Status, StepKind, SubKind, Tag, Tags, TeamName, TextField, TicketId, Visibility, Weekday,
+    WireEnum,
+};

@@ -1,0 +1,200 @@
+//! Who may see and do what with tickets:
+//!
+//! - a customer creates tickets for themselves, replies publicly, and reads their own
+//!   tickets and public replies only (never internal notes, history or internal fields);
+//! - agents, specialists and trainers work the tickets of their own region (trainers and
+//!   analysts only read);
+//! - leads and admins, and other Aftercare services, reach every ticket;
+//! - an integration reads with the `tickets.read` scope and writes with `tickets.write`.
+
+use aftercare_platform::auth::{Principal, Role};
+
+use super::ticket::{Actor, ActorKind};
+use super::values::{CustomerName, Region};
+
+/// The scope an integration needs to read tickets.
+pub const READ_SCOPE: &str = "tickets.read";
+/// The scope an integration needs to create and change tickets.
+pub const WRITE_SCOPE: &str = "tickets.write";
+
+/// What the caller wants to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Read tickets and public replies.
+    Read,
+    /// Read internal notes and history.
+    ReadInternal,
+    /// Create a ticket.
+    Create,
+    /// Write a message.
+    Reply,
+    /// Change a ticket (status, assignment, tags, …).
+    Manage,
+}
+
+/// The tickets a caller reaches for an action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// Only this customer's tickets, and nothing internal.
+    Customer(CustomerName),
+    /// Only tickets of this region.
+    Region(Region),
+    /// Every ticket.
+    All,
+}
+
+impl Access {
+    /// The caller's reach for `action`, or `None` when it may not do it at all.
+    pub fn of(principal: &Principal, action: Action) -> Option<Self> {
+        let writes = matches!(action, Action::Create | Action::Reply | Action::Manage);
+        if principal.has_any_role(&[Role::Service, Role::Admin, Role::Lead]) {
+            return Some(Self::All);
+        }
+        if principal.has_any_role(&[Role::Agent, Role::Specialist]) {
+            return Self::region_of(principal);
+        }
+        if principal.has_any_role(&[Role::Trainer]) && !writes {
+            return Self::region_of(principal);
+        }
+        if principal.has_role(Role::Analyst) && !writes {
+            return Some(Self::All);
+        }
+        if principal.has_role(Role::Integration) {
+            let scope = if writes { WRITE_SCOPE } else { READ_SCOPE };
+            let allowed = principal.has_scope(scope) || principal.has_scope(WRITE_SCOPE);
+            return allowed.then_some(Self::All);
+        }
+        if principal.has_role(Role::Customer)
+            && matches!(action, Action::Read | Action::Create | Action::Reply)
+        {
+            let customer = principal.customer.as_deref()?;
+            return CustomerName::parse(customer).ok().map(Self::Customer);
+        }
+        None
+    }
+
+    fn region_of(principal: &Principal) -> Option<Self> {
+        let region = principal.region.as_deref()?;
+        Region::parse(region).ok().map(Self::Region)
+    }
+
+    /// Whether a ticket of `customer` in `region` is within reach.
+    pub fn reaches(&self, customer: &CustomerName, region: &Region) -> bool {
+        match self {
+            Self::Customer(own) => own == customer,
+            Self::Region(own) => own == region,
+            Self::All => true,
+        }
+    }
+
+    /// True for a customer, who never sees internal notes or fields.
+    pub fn is_customer(&self) -> bool {
+        matches!(self, Self::Customer(_))
+    }
+}
+
+/// The actor a principal acts as, for history, messages and events.
+pub fn actor_of(principal: &Principal) -> Actor {
+    let kind = if principal.has_role(Role::Service) {
+        ActorKind::System
+    } else if principal.is_staff() {
+        ActorKind::Agent
+    } else if principal.has_role(Role::Integration) {
+        ActorKind::Integration
+    } else {
+        ActorKind::Customer
+    };
+    let id = match kind {
+        ActorKind::Customer => principal
+            .customer
+            .clone()
+            .unwrap_or_else(|| principal.subject.clone()),
+        _ => principal.subject.clone(),
+    };
+    Actor {
+        kind,
+        id,
+        display_name: principal.display_name.clone().unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(roles: &[Role], region: Option<&str>, customer: Option<&str>) -> Principal {
+        Principal {
+            subject: "subject".into(),
+            roles: roles.to_vec(),
+            region: region.map(Into::into),
+            customer: customer.map(Into::into),
+            scopes: vec![],
+            display_name: None,
+        }
+    }
+
+    #[test]
+    fn customers_reach_their_own_tickets_and_cannot_manage() {
+        let customer = principal(&[Role::Customer], None, Some("customers/c1"));
+        let access = Access::of(&customer, Action::Read).unwrap();
+        let own = CustomerName::parse("customers/c1").unwrap();
+        let other = CustomerName::parse("customers/c2").unwrap();
+        let region = Region::parse("eu-west").unwrap();
+        assert!(access.reaches(&own, &region));
+        assert!(!access.reaches(&other, &region));
+        assert!(access.is_customer());
+        assert!(Access::of(&customer, Action::Create).is_some());
+        assert!(Access::of(&customer, Action::Reply).is_some());
+        assert_eq!(Access::of(&customer, Action::Manage), None);
+        assert_eq!(Access::of(&customer, Action::ReadInternal), None);
+    }
+
+    #[test]
+    fn agents_reach_their_region_and_leads_everything() {
+        let agent = principal(&[Role::Agent], Some("eu-west"), None);
+        let access = Access::of(&agent, Action::Manage).unwrap();
+        let customer = CustomerName::parse("customers/c1").unwrap();
+        assert!(access.reaches(&customer, &Region::parse("eu-west").unwrap()));
+        assert!(!access.reaches(&customer, &Region::parse("cn-east").unwrap()));
+        let lead = principal(&[Role::Lead], None, None);
+        assert_eq!(Access::of(&lead, Action::Manage), Some(Access::All));
+        let agent_without_region = principal(&[Role::Agent], None, None);
+        assert_eq!(Access::of(&agent_without_region, Action::Read), None);
+    }
+
+    #[test]
+    fn analysts_and_trainers_only_read() {
+        let analyst = principal(&[Role::Analyst], None, None);
+        assert_eq!(Access::of(&analyst, Action::Read), Some(Access::All));
+        assert_eq!(Access::of(&analyst, Action::Manage), None);
+        let trainer = principal(&[Role::Trainer], Some("eu-west"), None);
+        assert!(Access::of(&trainer, Action::ReadInternal).is_some());
+        assert_eq!(Access::of(&trainer, Action::Reply), None);
+    }
+
+    #[test]
+    fn integrations_need_scopes() {
+        let mut integration = principal(&[Role::Integration], None, None);
+        assert_eq!(Access::of(&integration, Action::Read), None);
+        integration.scopes = vec![READ_SCOPE.into()];
+        assert_eq!(Access::of(&integration, Action::Read), Some(Access::All));
+        assert_eq!(Access::of(&integration, Action::Create), None);
+        integration.scopes = vec![WRITE_SCOPE.into()];
+        assert_eq!(Access::of(&integration, Action::Create), Some(Access::All));
+        assert_eq!(Access::of(&integration, Action::Read), Some(Access::All));
+    }
+
+    #[test]
+    fn actors_follow_roles() {
+        let service = Principal::service("feedback");
+        assert_eq!(actor_of(&service).kind, ActorKind::System);
+        let customer = principal(&[Role::Customer], None, Some("customers/c1"));
+        let actor = actor_of(&customer);
+        assert_eq!(
+            (actor.kind, actor.id.as_str()),
+            (ActorKind::Customer, "customers/c1")
+        );
+        let agent = principal(&[Role::Agent], Some("eu-west"), None);
+        assert_eq!(actor_of(&agent).kind, ActorKind::Agent);
+    }
+}

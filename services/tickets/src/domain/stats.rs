@@ -1,0 +1,348 @@
+//! Ticket statistics: volumes, response and resolution times, SLA compliance and backlog
+//! over the tickets created in a range, in total and grouped.
+//!
+//! Figures are of the tickets as they are now: `backlog` counts those still open at the
+//! time of the query, and a ticket reopened and not yet resolved again does not count as
+//! resolved (its resolution time was cleared on reopen). Business-time durations are those
+//! recorded on the ticket (its calendar, paused time excluded).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
+
+use super::values::{Channel, Kind, Priority, Status};
+
+/// What statistics need of one ticket.
+#[derive(Debug, Clone)]
+pub struct StatRow {
+    /// Created (UTC microseconds).
+    pub create_time: i64,
+    /// Region.
+    pub region: String,
+    /// Channel.
+    pub channel: Channel,
+    /// Kind.
+    pub kind: Kind,
+    /// Priority.
+    pub priority: Priority,
+    /// Team (empty: none).
+    pub team: String,
+    /// Status.
+    pub status: Status,
+    /// First public agent reply.
+    pub first_response_time: Option<i64>,
+    /// Last resolution.
+    pub resolve_time: Option<i64>,
+    /// Reopened at least once.
+    pub reopened: bool,
+    /// Has an SLA policy.
+    pub has_sla: bool,
+    /// First-response target missed.
+    pub first_response_breached: bool,
+    /// Resolution target missed.
+    pub resolution_breached: bool,
+    /// Business time to the first response, paused time excluded.
+    pub first_response_business: Option<i64>,
+    /// Business time to resolution, paused time excluded.
+    pub resolution_business: Option<i64>,
+}
+
+/// A dimension to group by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Dimension {
+    /// Region.
+    Region,
+    /// Channel.
+    Channel,
+    /// Kind.
+    Kind,
+    /// Priority.
+    Priority,
+    /// Team.
+    Team,
+    /// Time bucket.
+    Period,
+}
+
+/// A bucket size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interval {
+    /// An hour.
+    Hour,
+    /// A UTC day.
+    Day,
+    /// An ISO week (from Monday, UTC).
+    Week,
+    /// A calendar month (UTC).
+    Month,
+}
+
+impl Interval {
+    /// The start of the bucket holding `micros`.
+    pub fn floor(self, micros: i64) -> i64 {
+        let t = DateTime::<Utc>::from_timestamp_micros(micros).unwrap_or_default();
+        let day = t.date_naive();
+        let start = match self {
+            Self::Hour => return micros - micros.rem_euclid(3_600_000_000),
+            Self::Day => day,
+            Self::Week => day - Duration::days(i64::from(day.weekday().num_days_from_monday())),
+            Self::Month => day.with_day(1).unwrap_or(day),
+        };
+        Utc.from_utc_datetime(&start.and_hms_opt(0, 0, 0).unwrap_or_default())
+            .timestamp_micros()
+    }
+
+    /// The start of the bucket after the one starting at `start`.
+    pub fn next(self, start: i64) -> i64 {
+        match self {
+            Self::Hour => start + 3_600_000_000,
+            Self::Day => start + 86_400_000_000,
+            Self::Week => start + 7 * 86_400_000_000,
+            Self::Month => {
+                let t = DateTime::<Utc>::from_timestamp_micros(start).unwrap_or_default();
+                let (y, m) = if t.month() == 12 {
+                    (t.year() + 1, 1)
+                } else {
+                    (t.year(), t.month() + 1)
+                };
+                Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0)
+                    .single()
+                    .map_or(start, |t| t.timestamp_micros())
+            }
+        }
+    }
+
+    /// How many buckets `[start, end)` spans.
+    pub fn buckets(self, start: i64, end: i64) -> usize {
+        let mut count = 0;
+        let mut at = self.floor(start);
+        while at < end && count <= 100_000 {
+            count += 1;
+            at = self.next(at);
+        }
+        count
+    }
+}
+
+/// Durations in microseconds, summarised.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DurationSummary {
+    /// How many.
+    pub count: i64,
+    /// Mean.
+    pub average: i64,
+    /// Median.
+    pub p50: i64,
+    /// 90th percentile.
+    pub p90: i64,
+}
+
+fn summarise(mut values: Vec<i64>) -> DurationSummary {
+    if values.is_empty() {
+        return DurationSummary::default();
+    }
+    values.sort_unstable();
+    let at = |p: f64| values[((values.len() - 1) as f64 * p).round() as usize];
+    DurationSummary {
+        count: values.len() as i64,
+        average: values.iter().sum::<i64>() / values.len() as i64,
+        p50: at(0.5),
+        p90: at(0.9),
+    }
+}
+
+/// Figures for a set of tickets.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Figures {
+    /// Created.
+    pub created: i64,
+    /// Resolved.
+    pub resolved: i64,
+    /// Closed without resolution.
+    pub closed_unresolved: i64,
+    /// Reopened at least once.
+    pub reopened: i64,
+    /// Still open.
+    pub backlog: i64,
+    /// Time to first response.
+    pub first_response: DurationSummary,
+    /// Time to resolution.
+    pub resolution: DurationSummary,
+    /// First-response targets met / decided.
+    pub first_response_compliance: f64,
+    /// Resolution targets met / decided.
+    pub resolution_compliance: f64,
+    /// Every target met / decided.
+    pub compliance: f64,
+    /// Tickets with a missed target.
+    pub breached: i64,
+}
+
+fn ratio(met: i64, decided: i64) -> f64 {
+    if decided == 0 {
+        0.0
+    } else {
+        met as f64 / decided as f64
+    }
+}
+
+/// The figures of `rows`, durations in wall-clock time (`calendar_time`) or business time.
+pub fn figures(rows: &[&StatRow], calendar_time: bool) -> Figures {
+    let mut f = Figures {
+        created: rows.len() as i64,
+        ..Figures::default()
+    };
+    let (mut fr, mut res) = (Vec::new(), Vec::new());
+    let (mut fr_met, mut fr_decided, mut res_met, mut res_decided, mut all_met, mut all_decided) =
+        (0, 0, 0, 0, 0, 0);
+    for row in rows {
+        let resolved = row.resolve_time.is_some();
+        f.resolved += i64::from(resolved);
+        f.closed_unresolved += i64::from(row.status == Status::Closed && !resolved);
+        f.reopened += i64::from(row.reopened);
+        f.backlog += i64::from(row.status.is_open());
+        let measure = |at: Option<i64>, business: Option<i64>| {
+            if calendar_time {
+                at.map(|at| at - row.create_time)
+            } else {
+                business.or(at.map(|at| at - row.create_time))
+            }
+        };
+        fr.extend(measure(
+            row.first_response_time,
+            row.first_response_business,
+        ));
+        res.extend(measure(row.resolve_time, row.resolution_business));
+        if row.has_sla {
+            let breached = row.first_response_breached || row.resolution_breached;
+            f.breached += i64::from(breached);
+            if row.first_response_breached || row.first_response_time.is_some() {
+                fr_decided += 1;
+                fr_met += i64::from(!row.first_response_breached);
+            }
+            if row.resolution_breached || resolved {
+                res_decided += 1;
+                res_met += i64::from(!row.resolution_breached);
+            }
+            if breached || resolved {
+                all_decided += 1;
+                all_met += i64::from(!breached);
+            }
+        }
+    }
+    f.first_response = summarise(fr);
+    f.resolution = summarise(res);
+    f.first_response_compliance = ratio(fr_met, fr_decided);
+    f.resolution_compliance = ratio(res_met, res_decided);
+    f.compliance = ratio(all_met, all_decided);
+    f
+}
+
+/// Groups `rows` by `dimensions` (periods by `interval`), in key order.
+pub fn group<'a>(
+    rows: &'a [StatRow],
+    dimensions: &[Dimension],
+    interval: Interval,
+) -> BTreeMap<Vec<(Dimension, String, i64)>, Vec<&'a StatRow>> {
+    let mut groups: BTreeMap<Vec<(Dimension, String, i64)>, Vec<&StatRow>> = BTreeMap::new();
+    for row in rows {
+        let key = dimensions
+            .iter()
+            .map(|d| match d {
+                Dimension::Region => (*d, row.region.clone(), 0),
+                Dimension::Channel => (
+                    *d,
+                    String::new(),
+                    i64::from(super::WireEnum::rank(row.channel)),
+                ),
+                Dimension::Kind => (
+                    *d,
+                    String::new(),
+                    i64::from(super::WireEnum::rank(row.kind)),
+                ),
+                Dimension::Priority => (
+                    *d,
+                    String::new(),
+                    i64::from(super::WireEnum::rank(row.priority)),
+                ),
+                Dimension::Team => (*d, row.team.clone(), 0),
+                Dimension::Period => (*d, String::new(), interval.floor(row.create_time)),
+            })
+            .collect();
+        groups.entry(key).or_default().push(row);
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: i64 = 3_600_000_000;
+    const T0: i64 = 1_764_028_800_000_000; // 2025-11-25T00:00:00Z, a Tuesday
+
+    fn row(status: Status, fr: Option<i64>, resolved: Option<i64>, breached: bool) -> StatRow {
+        StatRow {
+            create_time: T0,
+            region: "eu-west".into(),
+            channel: Channel::Web,
+            kind: Kind::Inquiry,
+            priority: Priority::Normal,
+            team: String::new(),
+            status,
+            first_response_time: fr.map(|h| T0 + h * HOUR),
+            resolve_time: resolved.map(|h| T0 + h * HOUR),
+            reopened: false,
+            has_sla: true,
+            first_response_breached: breached,
+            resolution_breached: false,
+            first_response_business: None,
+            resolution_business: None,
+        }
+    }
+
+    #[test]
+    fn figures_count_volumes_times_and_compliance() {
+        let rows = [
+            row(Status::Resolved, Some(1), Some(4), false),
+            row(Status::Open, Some(3), None, true),
+            row(Status::Closed, None, None, false),
+            row(Status::New, None, None, false),
+        ];
+        let refs: Vec<&StatRow> = rows.iter().collect();
+        let f = figures(&refs, true);
+        assert_eq!(
+            (f.created, f.resolved, f.closed_unresolved, f.backlog),
+            (4, 1, 1, 2)
+        );
+        assert_eq!(f.first_response.count, 2);
+        assert_eq!(f.first_response.average, 2 * HOUR);
+        assert_eq!(f.resolution.p50, 4 * HOUR);
+        assert!((f.first_response_compliance - 0.5).abs() < 1e-9);
+        assert!((f.compliance - 0.5).abs() < 1e-9);
+        assert_eq!(f.breached, 1);
+    }
+
+    #[test]
+    fn buckets_follow_the_calendar() {
+        assert_eq!(Interval::Day.floor(T0 + 5 * HOUR), T0);
+        assert_eq!(Interval::Week.floor(T0), T0 - 24 * HOUR);
+        assert_eq!(
+            Interval::Month.next(Interval::Month.floor(T0)),
+            1_764_547_200_000_000
+        );
+        assert_eq!(Interval::Day.buckets(T0, T0 + 48 * HOUR), 2);
+        assert_eq!(Interval::Hour.buckets(T0, T0 + 1), 1);
+    }
+
+    #[test]
+    fn rows_group_by_dimension_in_key_order() {
+        let mut a = row(Status::New, None, None, false);
+        a.region = "cn-east".into();
+        let b = row(Status::New, None, None, false);
+        let rows = [b, a];
+        let groups = group(&rows, &[Dimension::Region], Interval::Day);
+        let keys: Vec<String> = groups.keys().map(|k| k[0].1.clone()).collect();
+        assert_eq!(keys, ["cn-east", "eu-west"]);
+    }
+}

@@ -1,0 +1,157 @@
+//! The tickets service: intake from every channel, classification, the ticket lifecycle,
+//! replies and internal notes, history, and the events other services react to.
+//!
+//! `TicketsService` is its [`ServiceDefinition`]: the `aftercare` binary and the tests start
+//! it the same way.
+
+mod api;
+mod convert;
+mod customers;
+mod domain;
+mod error;
+mod events;
+mod store;
+mod sweep;
+
+use std::time::Duration;
+
+use aftercare_platform::auth::PrincipalVerifier;
+use aftercare_platform::db::Migrations;
+use aftercare_platform::server::GrpcServer;
+use aftercare_platform::service::{ServiceContext, ServiceDefinition};
+use aftercare_platform::telemetry::traced;
+use aftercare_proto::aftercare::tickets::v1::after_sales_service_server::AfterSalesServiceServer;
+use aftercare_proto::aftercare::tickets::v1::sla_service_server::SlaServiceServer;
+use aftercare_proto::aftercare::tickets::v1::ticket_service_server::TicketServiceServer;
+use async_trait::async_trait;
+use sqlx::migrate::Migrator;
+
+pub use error::Error;
+
+static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The service's migrations, per backend.
+pub static MIGRATIONS: Migrations = Migrations {
+    sqlite: &SQLITE,
+    postgres: &POSTGRES,
+};
+
+/// How many committed changes a slow watcher may fall behind before it misses some.
+const FEED_CAPACITY: usize = 1_024;
+
+/// Where the customers service is reached, when not as configured.
+#[derive(Debug, Clone)]
+pub struct CustomersEndpoint {
+    /// A channel to it.
+    pub channel: tonic::transport::Channel,
+    /// The verifier whose secret it trusts, to sign the tickets service's principal.
+    pub principals: PrincipalVerifier,
+}
+
+/// How often the SLA sweep runs unless told otherwise.
+pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(10);
+
+/// How long a ticket stays `RESOLVED` before it is closed, unless told otherwise.
+pub const DEFAULT_AUTO_CLOSE_AFTER: Duration = Duration::from_secs(7 * 24 * 3_600);
+
+/// The tickets service.
+#[derive(Debug, Clone)]
+pub struct TicketsService {
+    customers: Option<CustomersEndpoint>,
+    sweep_interval: Duration,
+    auto_close_after: Duration,
+}
+
+impl Default for TicketsService {
+    fn default() -> Self {
+        Self {
+            customers: None,
+            sweep_interval: DEFAULT_SWEEP_INTERVAL,
+            auto_close_after: DEFAULT_AUTO_CLOSE_AFTER,
+        }
+    }
+}
+
+impl TicketsService {
+    /// The service reaching the customers service as configured
+    /// (`services.customers.endpoint`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The service reaching the customers service at `endpoint` instead (tests start each
+    /// service with its own address and secret).
+    pub fn with_customers(self, endpoint: CustomersEndpoint) -> Self {
+        Self {
+            customers: Some(endpoint),
+            ..self
+        }
+    }
+
+    /// The service with its SLA sweep running every `interval` (tests use a short one).
+    pub fn with_sweep_interval(self, interval: Duration) -> Self {
+        Self {
+            sweep_interval: interval,
+            ..self
+        }
+    }
+}
+
+#[async_trait]
+impl ServiceDefinition for TicketsService {
+    fn name(&self) -> &'static str {
+        "tickets"
+    }
+
+    fn migrations(&self) -> Migrations {
+        MIGRATIONS
+    }
+
+    async fn build(&self, ctx: ServiceContext) -> anyhow::Result<GrpcServer> {
+        let customers = match &self.customers {
+            Some(endpoint) => customers::CustomerDirectory::new(
+                traced(endpoint.channel.clone()),
+                endpoint.principals.clone(),
+            ),
+            None => customers::CustomerDirectory::new(
+                ctx.channel_to("customers")
+                    .ok_or_else(|| anyhow::anyhow!("no configuration for service `customers`"))?,
+                ctx.principals.clone(),
+            ),
+        };
+        let feed = events::ChangeFeed::new(FEED_CAPACITY);
+        let sweep = sweep::Sweep {
+            db: ctx.db.clone(),
+            relay: ctx.relay.clone(),
+            feed: feed.clone(),
+            auto_close_after: self.auto_close_after,
+        };
+        tokio::spawn(sweep.run(self.sweep_interval, ctx.shutdown.clone()));
+        let api = api::TicketApi::new(
+            ctx.db.clone(),
+            ctx.relay.clone(),
+            ctx.principals.clone(),
+            customers,
+            feed,
+            ctx.shutdown.clone(),
+        );
+        let limit = ctx.config.server.max_message_bytes;
+        let after_sales = AfterSalesServiceServer::new(api::AfterSalesApi::new(
+            api.clone(),
+            domain::AfterSalesPolicy::default(),
+        ))
+        .max_decoding_message_size(limit)
+        .max_encoding_message_size(limit);
+        let tickets = TicketServiceServer::new(api)
+            .max_decoding_message_size(limit)
+            .max_encoding_message_size(limit);
+        let sla = SlaServiceServer::new(api::SlaApi::new(ctx.db.clone(), ctx.principals.clone()))
+            .max_decoding_message_size(limit)
+            .max_encoding_message_size(limit);
+        Ok(GrpcServer::new(ctx.name)
+            .add_service(tickets)
+            .add_service(sla)
+            .add_service(after_sales))
+    }
+}

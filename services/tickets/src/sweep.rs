@@ -1,0 +1,125 @@
+//! The SLA sweep: a background task that, every interval, reads the tickets whose next SLA
+//! threshold or due time has passed (an index range scan on `sla_next_check`, so its cost
+//! follows the tickets due, not the tickets open), marks them at risk or breached, fires
+//! their policies' escalation rules, and publishes the events — as the system actor. It also
+//! closes tickets left `RESOLVED` longer than the auto-close period (default 7 days).
+
+use std::time::Duration;
+
+use aftercare_platform::db::Database;
+use aftercare_platform::events::RelayWaker;
+use aftercare_platform::time::now_micros;
+use tokio_util::sync::CancellationToken;
+
+use crate::domain::{Actor, ActorKind};
+use crate::error::{Error, Result};
+use crate::events::ChangeFeed;
+use crate::store;
+
+/// Tickets handled per round; a backlog is worked off in consecutive rounds.
+const BATCH: u32 = 500;
+
+/// The sweep's dependencies.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    /// The database.
+    pub db: Database,
+    /// Wakes the outbox relay.
+    pub relay: RelayWaker,
+    /// The watch feed.
+    pub feed: ChangeFeed,
+    /// How long a ticket stays `RESOLVED` before it is closed.
+    pub auto_close_after: Duration,
+}
+
+fn system() -> Actor {
+    Actor {
+        kind: ActorKind::System,
+        id: "services/tickets".to_owned(),
+        display_name: "SLA sweep".to_owned(),
+    }
+}
+
+impl Sweep {
+    /// Runs until `shutdown`, a round every `interval`.
+    pub async fn run(self, interval: Duration, shutdown: CancellationToken) {
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(interval) => {}
+            }
+            loop {
+                let now = now_micros();
+                let swept = self.round(now).await;
+                let closed = self.auto_close(now).await;
+                match swept.and_then(|swept| closed.map(|closed| swept.max(closed))) {
+                    Ok(handled) if handled == BATCH as usize => continue,
+                    Ok(_) => break,
+                    Err(err) => {
+                        tracing::warn!(error = %aftercare_platform::error::cause_chain(&err), "sla sweep round failed");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Closes up to a batch of tickets resolved before the auto-close period; returns how
+    /// many it looked at.
+    pub async fn auto_close(&self, now: i64) -> Result<usize> {
+        let period = i64::try_from(self.auto_close_after.as_micros()).unwrap_or(i64::MAX);
+        let due =
+            store::tickets_resolved_before(&self.db, now.saturating_sub(period), BATCH).await?;
+        let actor = system();
+        for mut ticket in due.iter().cloned() {
+            let Ok(changes) = ticket.transition(
+                crate::domain::Transition::Close { with_reason: true },
+                "closed automatically after resolution",
+                now,
+            ) else {
+                continue;
+            };
+            match store::save_ticket(&self.db, ticket, changes, &actor, None).await {
+                Ok((ticket, committed)) => {
+                    self.relay.wake();
+                    self.feed.send(&ticket, &actor, committed);
+                }
+                Err(Error::StaleEtag(_) | Error::NotFound { .. }) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(due.len())
+    }
+
+    /// One round at `now`; returns how many tickets it looked at.
+    pub async fn round(&self, now: i64) -> Result<usize> {
+        let due = store::tickets_due_for_sweep(&self.db, now, BATCH).await?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let policies = store::all_policies(&self.db).await?;
+        let actor = system();
+        for mut ticket in due.iter().cloned() {
+            let policy = ticket
+                .sla
+                .policy
+                .as_ref()
+                .and_then(|name| policies.iter().find(|p| &p.name() == name));
+            let changes = ticket.sweep_sla(policy, now);
+            if changes.is_empty() {
+                continue;
+            }
+            match store::save_ticket(&self.db, ticket, changes, &actor, None).await {
+                Ok((ticket, committed)) => {
+                    tracing::info!(ticket = %ticket.name(), "sla state changed");
+                    self.relay.wake();
+                    self.feed.send(&ticket, &actor, committed);
+                }
+                // Changed meanwhile: the next round sees the fresh ticket.
+                Err(Error::StaleEtag(_) | Error::NotFound { .. }) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(due.len())
+    }
+}

@@ -1,0 +1,161 @@
+//! Starting the service and talking to it.
+
+use aftercare_customers::CustomersService;
+use aftercare_platform::auth::{Principal, Role};
+use aftercare_platform::testing::{TestDatabase, TestService};
+use aftercare_proto::aftercare::common::v1 as common;
+use aftercare_proto::aftercare::tickets::v1 as pb;
+use aftercare_proto::aftercare::tickets::v1::ticket_service_client::TicketServiceClient;
+use aftercare_tickets::{CustomersEndpoint, TicketsService};
+use tonic::transport::Channel;
+use tonic_types::StatusExt;
+
+/// The tickets service and the customers service it calls.
+pub struct App {
+    pub tickets: TestService,
+    pub client: TicketServiceClient<Channel>,
+    _customers: TestService,
+    _databases: (TestDatabase, TestDatabase),
+}
+
+/// Starts the customers service (on SQLite) and the tickets service on `db`.
+pub async fn spawn_app(db: TestDatabase) -> App {
+    let customers_db = TestDatabase::sqlite();
+    let customers = TestService::start(&CustomersService, &customers_db).await;
+    let definition = TicketsService::new()
+        .with_sweep_interval(std::time::Duration::from_millis(100))
+        .with_customers(CustomersEndpoint {
+            channel: customers.channel(),
+            principals: customers.principals().clone(),
+        });
+    let tickets = TestService::start(&definition, &db).await;
+    let client = TicketServiceClient::new(tickets.channel());
+    App {
+        tickets,
+        client,
+        _customers: customers,
+        _databases: (db, customers_db),
+    }
+}
+
+impl App {
+    /// `message` sent as `principal`.
+    pub fn req<T>(&self, principal: &Principal, message: T) -> tonic::Request<T> {
+        self.tickets.request(principal, message)
+    }
+
+    /// How many rows `table` holds.
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(self.tickets.db().reader())
+            .await
+            .expect("count rows")
+    }
+
+    /// Creates a ticket for `customer` (a resource name) as `principal`.
+    pub async fn create(&self, principal: &Principal, ticket: pb::Ticket) -> pb::Ticket {
+        self.client
+            .clone()
+            .create_ticket(self.req(
+                principal,
+                pb::CreateTicketRequest {
+                    ticket: Some(ticket),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("create a ticket")
+            .into_inner()
+            .ticket
+            .expect("a ticket")
+    }
+
+    /// Reads a ticket as `principal`.
+    pub async fn get(
+        &self,
+        principal: &Principal,
+        name: &str,
+    ) -> Result<pb::Ticket, tonic::Status> {
+        self.client
+            .clone()
+            .get_ticket(self.req(principal, pb::GetTicketRequest { name: name.into() }))
+            .await
+            .map(|r| r.into_inner().ticket.expect("a ticket"))
+    }
+}
+
+/// A ticket for an existing customer in `region`.
+pub fn ticket(customer: &str, region: &str, subject: &str) -> pb::Ticket {
+    pb::Ticket {
+        customer: customer.into(),
+        channel: common::Channel::Web as i32,
+        subject: subject.into(),
+        description: format!("{subject}: details of the problem"),
+        region: region.into(),
+        ..Default::default()
+    }
+}
+
+fn principal(
+    subject: &str,
+    roles: &[Role],
+    region: Option<&str>,
+    customer: Option<&str>,
+) -> Principal {
+    Principal {
+        subject: subject.into(),
+        roles: roles.to_vec(),
+        region: region.map(Into::into),
+        customer: customer.map(Into::into),
+        scopes: Vec::new(),
+        display_name: Some(subject.into()),
+    }
+}
+
+/// An agent of `region`.
+pub fn agent(id: &str, region: &str) -> Principal {
+    principal(&format!("agents/{id}"), &[Role::Agent], Some(region), None)
+}
+
+/// A team lead (every region).
+pub fn lead() -> Principal {
+    principal("agents/lead", &[Role::Lead], None, None)
+}
+
+/// The customer `customers/{id}`.
+pub fn customer(id: &str) -> Principal {
+    let name = format!("customers/{id}");
+    principal(&name, &[Role::Customer], None, Some(&name))
+}
+
+/// An integration with `scopes`.
+pub fn integration(scopes: &[&str]) -> Principal {
+    let mut p = principal("keys/erp", &[Role::Integration], None, None);
+    p.scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
+    p
+}
+
+/// The field paths of an `INVALID_ARGUMENT` status.
+pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    status
+        .get_error_details()
+        .bad_request()
+        .expect("a BadRequest detail")
+        .field_violations
+        .iter()
+        .map(|v| v.field.clone())
+        .collect()
+}
+
+/// The precondition violation type of a `FAILED_PRECONDITION` status.
+pub fn precondition(status: &tonic::Status) -> String {
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition, "{status:?}");
+    status
+        .get_error_details()
+        .precondition_failure()
+        .expect("a PreconditionFailure detail")
+        .violations[0]
+        .r#type
+        .clone()
+}
