@@ -4,17 +4,25 @@
 //!
 //! `cargo bench -p aftercare-tickets` (set `TICKETS_BENCH_N` to change the number of calls
 //! per measurement, default 1,000). Every loop is bounded; only 127.0.0.1 is contacted.
+//! The tickets name 100 real customers of a customers service (on SQLite) started
+//! alongside, created before measuring.
 
 use std::time::{Duration, Instant};
 
+use aftercare_customers::CustomersService;
 use aftercare_platform::auth::{Principal, Role};
 use aftercare_platform::testing::{TestDatabase, TestService};
 use aftercare_proto::aftercare::common::v1 as common;
+use aftercare_proto::aftercare::customers::v1 as customers_pb;
+use aftercare_proto::aftercare::customers::v1::customer_service_client::CustomerServiceClient;
 use aftercare_proto::aftercare::tickets::v1 as pb;
 use aftercare_proto::aftercare::tickets::v1::ticket_service_client::TicketServiceClient;
-use aftercare_tickets::TicketsService;
+use aftercare_tickets::{CustomersEndpoint, TicketsService};
 
 const CONCURRENCY: usize = 8;
+
+/// How many customers the tickets are spread over.
+const CUSTOMERS: usize = 100;
 
 fn lead() -> Principal {
     Principal {
@@ -27,10 +35,10 @@ fn lead() -> Principal {
     }
 }
 
-fn new_ticket(i: usize) -> pb::CreateTicketRequest {
+fn new_ticket(customers: &[String], i: usize) -> pb::CreateTicketRequest {
     pb::CreateTicketRequest {
         ticket: Some(pb::Ticket {
-            customer: format!("customers/c{}", i % 100),
+            customer: customers[i % customers.len()].clone(),
             channel: common::Channel::Web as i32,
             subject: format!("Washing machine {i} won't turn on"),
             description: "Since yesterday it shows E3 and does not start. 洗衣机无法开机。".into(),
@@ -105,12 +113,19 @@ async fn bench(db: TestDatabase, n: usize) {
         aftercare_platform::db::Backend::Sqlite => "sqlite",
         aftercare_platform::db::Backend::Postgres => "postgres",
     };
-    let service = TestService::start(&TicketsService::new(), &db).await;
+    let customers_db = TestDatabase::sqlite();
+    let customers_service = TestService::start(&CustomersService, &customers_db).await;
+    let customers = create_customers(&customers_service).await;
+    let definition = TicketsService::new().with_customers(CustomersEndpoint {
+        channel: customers_service.channel(),
+        principals: customers_service.principals().clone(),
+    });
+    let service = TestService::start(&definition, &db).await;
     let client = TicketServiceClient::new(service.channel());
     let lead = lead();
     // Requests are signed up front (signing is the gateway's cost, not the service's).
     let creates: Vec<_> = (0..n)
-        .map(|i| service.request(&lead, new_ticket(i)))
+        .map(|i| service.request(&lead, new_ticket(&customers, i)))
         .collect();
     let creates = std::sync::Arc::new(std::sync::Mutex::new(
         creates.into_iter().map(Some).collect::<Vec<_>>(),
@@ -173,7 +188,10 @@ async fn bench(db: TestDatabase, n: usize) {
                 &lead,
                 pb::ListTicketsRequest {
                     page_size: 50,
-                    filter: format!("customer = \"customers/c{}\" AND status = NEW", i % 100),
+                    filter: format!(
+                        "customer = \"{}\" AND status = NEW",
+                        customers[i % customers.len()]
+                    ),
                     ..Default::default()
                 },
             ))
@@ -220,6 +238,41 @@ async fn bench(db: TestDatabase, n: usize) {
     };
     raw.report(backend);
     service.stop().await;
+    customers_service.stop().await;
+}
+
+/// Resolves `CUSTOMERS` email identities to (new) customers, as the tickets service does,
+/// returning their names.
+async fn create_customers(customers: &TestService) -> Vec<String> {
+    let client = CustomerServiceClient::new(customers.channel());
+    let mut names = Vec::with_capacity(CUSTOMERS);
+    for i in 0..CUSTOMERS {
+        let request = customers.request(
+            &Principal::service("tickets"),
+            customers_pb::ResolveIdentityRequest {
+                identity: Some(common::ChannelIdentity {
+                    channel: common::Channel::Email as i32,
+                    handle: format!("bench-{i}@example.com"),
+                    provider: String::new(),
+                }),
+                hints: Some(customers_pb::ResolveIdentityHints {
+                    display_name: format!("Bench customer {i}"),
+                    ..Default::default()
+                }),
+                lookup_only: false,
+            },
+        );
+        let customer = client
+            .clone()
+            .resolve_identity(request)
+            .await
+            .expect("resolve a customer")
+            .into_inner()
+            .customer
+            .expect("a customer");
+        names.push(customer.name);
+    }
+    names
 }
 
 fn main() {

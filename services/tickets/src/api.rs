@@ -23,7 +23,7 @@ use tonic::{Request, Response, Status};
 use crate::convert;
 use crate::customers::CustomerDirectory;
 use crate::domain::{
-    Access, Action, Actor, BusinessCalendar, Change, CustomerName, DomainError, PageToken, Ticket,
+    Access, Action, Actor, BusinessCalendar, Change, DomainError, PageToken, Ticket,
     TicketCustomer, TicketId, TicketMessage, Transition, Visibility, actor_of,
 };
 use crate::error::{Error, MESSAGE, Result};
@@ -166,25 +166,18 @@ impl TicketApi {
         access: &Access,
         command: &CreateTicket,
     ) -> Result<TicketCustomer> {
-        let named = |name: CustomerName| TicketCustomer {
-            name,
-            display_name: command.customer_display_name.clone(),
-            tier: String::new(),
-            region: None,
-            created: false,
-        };
         match (access, &command.customer) {
             (Access::Customer(own), CustomerRef::Name(name)) if own != name => Err(
                 Error::PermissionDenied("a customer may only open tickets for themselves".into()),
             ),
-            (Access::Customer(own), CustomerRef::Identity(_)) => Ok(named(own.clone())),
+            (Access::Customer(own), CustomerRef::Identity(_)) => self.customers.get(own).await,
             (_, CustomerRef::Name(name)) => {
                 // Both given: the identity is attached to the customer (or refused when it
                 // belongs to another).
                 if let Some(identity) = &command.ticket.identity {
                     self.customers.attach(name, identity).await?;
                 }
-                Ok(named(name.clone()))
+                self.customers.get(name).await
             }
             (_, CustomerRef::Identity(identity)) => {
                 self.customers

@@ -104,26 +104,59 @@ impl CustomerDirectory {
                 },
             })?
             .into_inner();
-        let customer = response.customer.unwrap_or_default();
-        let name = CustomerName::parse(&customer.name).map_err(|e| Error::Unavailable {
-            what: "the customers service",
-            source: format!("it returned a bad customer name: {e}").into(),
-        })?;
-        let tier = pb::CustomerTier::try_from(customer.tier)
-            .ok()
-            .filter(|t| *t != pb::CustomerTier::Unspecified)
-            .map(|t| {
-                t.as_str_name()
-                    .trim_start_matches("CUSTOMER_TIER_")
-                    .to_owned()
-            })
-            .unwrap_or_else(|| "STANDARD".to_owned());
-        Ok(TicketCustomer {
-            name,
-            display_name: customer.display_name,
-            tier,
-            region: Region::parse(&customer.region).ok(),
-            created: response.created,
-        })
+        ticket_customer(response.customer.unwrap_or_default(), response.created)
     }
+
+    /// The customer `name` (or, when merged, the survivor it was merged into);
+    /// `INVALID_ARGUMENT` on `ticket.customer` when there is no such customer.
+    pub async fn get(&self, name: &CustomerName) -> Result<TicketCustomer> {
+        let mut request = tonic::Request::new(pb::GetCustomerRequest {
+            name: name.to_string(),
+            resolve_merged: true,
+        });
+        self.principals
+            .attach(&Principal::service("tickets"), request.metadata_mut());
+        let customer = self
+            .client
+            .clone()
+            .get_customer(request)
+            .await
+            .map_err(|status| match status.code() {
+                Code::NotFound | Code::InvalidArgument => {
+                    Error::invalid("ticket.customer", "names no customer")
+                }
+                _ => Error::Unavailable {
+                    what: "the customers service",
+                    source: Box::new(status),
+                },
+            })?
+            .into_inner()
+            .customer
+            .unwrap_or_default();
+        ticket_customer(customer, false)
+    }
+}
+
+/// The ticket's view of `customer` as the customers service returned it.
+fn ticket_customer(customer: pb::Customer, created: bool) -> Result<TicketCustomer> {
+    let name = CustomerName::parse(&customer.name).map_err(|e| Error::Unavailable {
+        what: "the customers service",
+        source: format!("it returned a bad customer name: {e}").into(),
+    })?;
+    let tier = pb::CustomerTier::try_from(customer.tier)
+        .ok()
+        .filter(|t| *t != pb::CustomerTier::Unspecified)
+        .map(|t| {
+            t.as_str_name()
+                .trim_start_matches("CUSTOMER_TIER_")
+                .to_owned()
+        })
+        .unwrap_or_else(|| "STANDARD".to_owned());
+    Ok(TicketCustomer {
+        name,
+        display_name: customer.display_name,
+        tier,
+        region: Region::parse(&customer.region).ok(),
+        created,
+    })
 }

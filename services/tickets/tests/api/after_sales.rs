@@ -9,7 +9,7 @@ use aftercare_proto::aftercare::events::v1 as ev;
 use aftercare_proto::aftercare::tickets::v1 as pb;
 use aftercare_proto::aftercare::tickets::v1::after_sales_service_client::AfterSalesServiceClient;
 
-use super::support::{App, bad_fields, customer, lead, precondition, spawn_app, ticket};
+use super::support::{App, bad_fields, lead, precondition, spawn_app, ticket};
 
 use pb::AfterSalesCaseState as S;
 
@@ -57,7 +57,7 @@ async fn a_case_runs_from_application_to_confirmation(db: TestDatabase) {
         .await
         .unwrap();
     let t = app
-        .create(&customer("c1"), ticket("", "eu-west", "Washer broken"))
+        .create(&app.customer("c1"), ticket("", "eu-west", "Washer broken"))
         .await;
     let mut cases = client(&app);
     let today = chrono::Utc::now()
@@ -66,7 +66,7 @@ async fn a_case_runs_from_application_to_confirmation(db: TestDatabase) {
         .to_string();
     let created = cases
         .create_after_sales_case(app.req(
-            &customer("c1"),
+            &app.customer("c1"),
             pb::CreateAfterSalesCaseRequest {
                 parent: t.name.clone(),
                 after_sales_case: Some(application(&today)),
@@ -79,7 +79,7 @@ async fn a_case_runs_from_application_to_confirmation(db: TestDatabase) {
         .after_sales_case
         .unwrap();
     assert_eq!(created.state, S::Applied as i32);
-    assert_eq!(created.customer, "customers/c1");
+    assert_eq!(created.customer, app.name("c1"));
     // The customer cannot review; reviewing needs the current etag.
     let review = pb::AfterSalesReview {
         decision: pb::EligibilityDecision::Eligible as i32,
@@ -87,7 +87,7 @@ async fn a_case_runs_from_application_to_confirmation(db: TestDatabase) {
     };
     let status = cases
         .review_after_sales_case(app.req(
-            &customer("c1"),
+            &app.customer("c1"),
             pb::ReviewAfterSalesCaseRequest {
                 name: created.name.clone(),
                 etag: created.etag.clone(),
@@ -194,7 +194,7 @@ async fn a_case_runs_from_application_to_confirmation(db: TestDatabase) {
         .unwrap();
     let confirmed = cases
         .confirm_after_sales_case(app.req(
-            &customer("c1"),
+            &app.customer("c1"),
             pb::ConfirmAfterSalesCaseRequest {
                 name: created.name.clone(),
                 etag: completed.etag.clone(),
@@ -267,7 +267,7 @@ async fn a_case_runs_from_application_to_confirmation(db: TestDatabase) {
     assert_eq!(states.last(), Some(&(S::Confirmed as i32)));
     let listed = cases
         .list_after_sales_cases(app.req(
-            &customer("c1"),
+            &app.customer("c1"),
             pb::ListAfterSalesCasesRequest {
                 parent: "tickets/-".into(),
                 filter: "state = CONFIRMED".into(),
@@ -321,7 +321,7 @@ async fn a_case_runs_from_application_to_confirmation(db: TestDatabase) {
     assert_eq!(bad_fields(&status), ["filter", "filter"]);
     let others = cases
         .list_after_sales_cases(app.req(
-            &customer("c2"),
+            &app.customer("c2"),
             pb::ListAfterSalesCasesRequest {
                 parent: "tickets/-".into(),
                 ..Default::default()
@@ -337,7 +337,7 @@ async fn a_case_runs_from_application_to_confirmation(db: TestDatabase) {
 async fn bad_applications_and_arrangements_name_every_field(db: TestDatabase) {
     let app = spawn_app(db).await;
     let t = app
-        .create(&lead(), ticket("customers/c1", "eu-west", "Washer"))
+        .create(&lead(), ticket(app.name("c1"), "eu-west", "Washer"))
         .await;
     let mut cases = client(&app);
     let bad = pb::AfterSalesCase {

@@ -5,13 +5,13 @@ use aftercare_platform::on_both_databases;
 use aftercare_platform::testing::TestDatabase;
 use aftercare_proto::aftercare::tickets::v1 as pb;
 
-use super::support::{agent, customer, integration, lead, spawn_app, ticket};
+use super::support::{agent, integration, lead, spawn_app, ticket};
 
 async fn a_customer_sees_only_their_own_tickets_without_internal_fields(db: TestDatabase) {
     let app = spawn_app(db).await;
     let own = app
         .create(
-            &customer("c1"),
+            &app.customer("c1"),
             pb::Ticket {
                 tags: vec!["ignored".into()],
                 assignee: "agents/x".into(),
@@ -19,10 +19,10 @@ async fn a_customer_sees_only_their_own_tickets_without_internal_fields(db: Test
             },
         )
         .await;
-    assert_eq!(own.customer, "customers/c1");
+    assert_eq!(own.customer, app.name("c1"));
     assert!(own.tags.is_empty() && own.assignee.is_empty());
     let other = app
-        .create(&lead(), ticket("customers/c2", "eu-west", "Their kettle"))
+        .create(&lead(), ticket(app.name("c2"), "eu-west", "Their kettle"))
         .await;
     let tagged = app
         .client
@@ -41,16 +41,16 @@ async fn a_customer_sees_only_their_own_tickets_without_internal_fields(db: Test
         .ticket
         .unwrap();
     assert_eq!(tagged.tags, ["vip"]);
-    let seen = app.get(&customer("c1"), &own.name).await.unwrap();
+    let seen = app.get(&app.customer("c1"), &own.name).await.unwrap();
     assert!(seen.tags.is_empty());
     assert!(seen.classification.is_none());
     assert_eq!(seen.escalation_level, 0);
-    let status = app.get(&customer("c1"), &other.name).await.unwrap_err();
+    let status = app.get(&app.customer("c1"), &other.name).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::NotFound);
     let listed = app
         .client
         .clone()
-        .list_tickets(app.req(&customer("c1"), pb::ListTicketsRequest::default()))
+        .list_tickets(app.req(&app.customer("c1"), pb::ListTicketsRequest::default()))
         .await
         .unwrap()
         .into_inner()
@@ -64,9 +64,9 @@ async fn a_customer_sees_only_their_own_tickets_without_internal_fields(db: Test
         .client
         .clone()
         .create_ticket(app.req(
-            &customer("c1"),
+            &app.customer("c1"),
             pb::CreateTicketRequest {
-                ticket: Some(ticket("customers/c2", "eu-west", "Not mine")),
+                ticket: Some(ticket(app.name("c2"), "eu-west", "Not mine")),
                 ..Default::default()
             },
         ))
@@ -77,7 +77,7 @@ async fn a_customer_sees_only_their_own_tickets_without_internal_fields(db: Test
         .client
         .clone()
         .resolve_ticket(app.req(
-            &customer("c1"),
+            &app.customer("c1"),
             pb::ResolveTicketRequest {
                 name: own.name.clone(),
                 etag: seen.etag.clone(),
@@ -91,7 +91,7 @@ async fn a_customer_sees_only_their_own_tickets_without_internal_fields(db: Test
         .client
         .clone()
         .list_ticket_history(app.req(
-            &customer("c1"),
+            &app.customer("c1"),
             pb::ListTicketHistoryRequest {
                 parent: own.name.clone(),
                 ..Default::default()
@@ -105,10 +105,10 @@ async fn a_customer_sees_only_their_own_tickets_without_internal_fields(db: Test
 async fn agents_work_their_own_region_and_leads_every_region(db: TestDatabase) {
     let app = spawn_app(db).await;
     let east = app
-        .create(&lead(), ticket("customers/c1", "cn-east", "East"))
+        .create(&lead(), ticket(app.name("c1"), "cn-east", "East"))
         .await;
     let west = app
-        .create(&lead(), ticket("customers/c1", "eu-west", "West"))
+        .create(&lead(), ticket(app.name("c1"), "eu-west", "West"))
         .await;
     let agent = agent("a1", "eu-west");
     assert!(app.get(&agent, &west.name).await.is_ok());
@@ -145,7 +145,7 @@ async fn agents_work_their_own_region_and_leads_every_region(db: TestDatabase) {
 async fn integrations_act_by_their_scopes(db: TestDatabase) {
     let app = spawn_app(db).await;
     let t = app
-        .create(&lead(), ticket("customers/c1", "eu-west", "ERP order"))
+        .create(&lead(), ticket(app.name("c1"), "eu-west", "ERP order"))
         .await;
     let reader = integration(&["tickets.read"]);
     assert!(app.get(&reader, &t.name).await.is_ok());
@@ -155,7 +155,7 @@ async fn integrations_act_by_their_scopes(db: TestDatabase) {
         .create_ticket(app.req(
             &reader,
             pb::CreateTicketRequest {
-                ticket: Some(ticket("customers/c1", "eu-west", "x")),
+                ticket: Some(ticket(app.name("c1"), "eu-west", "x")),
                 ..Default::default()
             },
         ))
@@ -169,7 +169,7 @@ async fn integrations_act_by_their_scopes(db: TestDatabase) {
     );
     let writer = integration(&["tickets.write"]);
     let made = app
-        .create(&writer, ticket("customers/c1", "eu-west", "From the ERP"))
+        .create(&writer, ticket(app.name("c1"), "eu-west", "From the ERP"))
         .await;
     assert_eq!(made.creator.unwrap().id, "keys/erp");
     assert_eq!(

@@ -131,7 +131,7 @@ async fn kind_priority_and_language_are_inferred_and_recorded(db: TestDatabase) 
             &lead(),
             pb::Ticket {
                 description: "电暖器插上电后冒烟，有烧焦的味道，很危险！".into(),
-                ..ticket("customers/c1", "cn-east", "电暖器冒烟了")
+                ..ticket(app.name("c1"), "cn-east", "电暖器冒烟了")
             },
         )
         .await;
@@ -161,7 +161,7 @@ async fn kind_priority_and_language_are_inferred_and_recorded(db: TestDatabase) 
                 kind: pb::TicketKind::Complaint as i32,
                 priority: pb::TicketPriority::Low as i32,
                 language_code: "en".into(),
-                ..ticket("customers/c1", "cn-east", "Hello")
+                ..ticket(app.name("c1"), "cn-east", "Hello")
             },
         )
         .await;
@@ -187,7 +187,7 @@ async fn concurrent_retries_with_one_request_id_make_one_ticket(db: TestDatabase
         let request = app.req(
             &lead(),
             pb::CreateTicketRequest {
-                ticket: Some(ticket("customers/c1", "eu-west", "Printer jams")),
+                ticket: Some(ticket(app.name("c1"), "eu-west", "Printer jams")),
                 request_id: request_id.clone(),
                 ..Default::default()
             },
@@ -281,7 +281,7 @@ async fn every_bad_field_is_named_and_nothing_is_written(db: TestDatabase) {
     let mismatched = pb::Ticket {
         kind: pb::TicketKind::Inquiry as i32,
         sub_kind: pb::TicketSubKind::Repair as i32,
-        ..ticket("customers/c1", "eu-west", "Repair")
+        ..ticket(app.name("c1"), "eu-west", "Repair")
     };
     let status = app
         .client
@@ -339,7 +339,7 @@ async fn creating_publishes_ticket_created_through_the_outbox(db: TestDatabase) 
     let created = app
         .create(
             &agent("a1", "eu-west"),
-            ticket("customers/c1", "eu-west", "Where is my parcel"),
+            ticket(app.name("c1"), "eu-west", "Where is my parcel"),
         )
         .await;
     let delivery = tokio::time::timeout(Duration::from_secs(5), events.next())
@@ -364,7 +364,7 @@ async fn an_agent_creates_tickets_in_their_own_region_only(db: TestDatabase) {
             &agent,
             pb::Ticket {
                 region: String::new(),
-                ..ticket("customers/c1", "", "No region")
+                ..ticket(app.name("c1"), "", "No region")
             },
         )
         .await;
@@ -375,7 +375,7 @@ async fn an_agent_creates_tickets_in_their_own_region_only(db: TestDatabase) {
         .create_ticket(app.req(
             &agent,
             pb::CreateTicketRequest {
-                ticket: Some(ticket("customers/c1", "cn-east", "Elsewhere")),
+                ticket: Some(ticket(app.name("c1"), "cn-east", "Elsewhere")),
                 ..Default::default()
             },
         ))
@@ -385,7 +385,34 @@ async fn an_agent_creates_tickets_in_their_own_region_only(db: TestDatabase) {
     assert_eq!(app.count("tickets").await, 1);
 }
 
+async fn naming_a_customer_that_does_not_exist_is_refused_and_writes_nothing(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    for (principal, customer) in [
+        (lead(), "customers/0190f3c4-0000-7000-8000-000000000000"),
+        (lead(), "customers/nobody"),
+        (agent("a1", "eu-west"), "customers/nobody"),
+    ] {
+        let status = app
+            .client
+            .clone()
+            .create_ticket(app.req(
+                &principal,
+                pb::CreateTicketRequest {
+                    ticket: Some(ticket(customer, "eu-west", "Ghost")),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(bad_fields(&status), ["ticket.customer"], "{customer}");
+    }
+    assert_eq!(app.count("tickets").await, 0);
+    assert_eq!(app.count("ticket_history").await, 0);
+    assert_eq!(app.count("aftercare_outbox").await, 0);
+}
+
 on_both_databases!(
+    naming_a_customer_that_does_not_exist_is_refused_and_writes_nothing,
     a_channel_identity_is_resolved_to_one_customer_across_tickets,
     an_identity_given_with_a_customer_is_attached_or_refused,
     kind_priority_and_language_are_inferred_and_recorded,

@@ -72,7 +72,7 @@ async fn reopen(app: &App, t: &pb::Ticket) -> Result<pb::Ticket, tonic::Status> 
 }
 
 async fn new_ticket(app: &App) -> pb::Ticket {
-    app.create(&lead(), ticket("customers/c1", "eu-west", "Fridge is warm"))
+    app.create(&lead(), ticket(app.name("c1"), "eu-west", "Fridge is warm"))
         .await
 }
 

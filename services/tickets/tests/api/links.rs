@@ -27,10 +27,10 @@ async fn links(app: &App, parent: &str) -> Vec<pb::TicketLink> {
 async fn a_link_is_seen_from_both_tickets_and_removed_from_both(db: TestDatabase) {
     let app = spawn_app(db).await;
     let a = app
-        .create(&lead(), ticket("customers/c1", "eu-west", "First"))
+        .create(&lead(), ticket(app.name("c1"), "eu-west", "First"))
         .await;
     let b = app
-        .create(&lead(), ticket("customers/c1", "eu-west", "Second"))
+        .create(&lead(), ticket(app.name("c1"), "eu-west", "Second"))
         .await;
     let mut client = app.client.clone();
     let link = client
@@ -121,7 +121,7 @@ async fn a_link_is_seen_from_both_tickets_and_removed_from_both(db: TestDatabase
 async fn a_follow_up_is_linked_when_created(db: TestDatabase) {
     let app = spawn_app(db).await;
     let first = app
-        .create(&lead(), ticket("customers/c1", "eu-west", "Broken"))
+        .create(&lead(), ticket(app.name("c1"), "eu-west", "Broken"))
         .await;
     let follow_up = app
         .client
@@ -129,7 +129,7 @@ async fn a_follow_up_is_linked_when_created(db: TestDatabase) {
         .create_ticket(app.req(
             &lead(),
             pb::CreateTicketRequest {
-                ticket: Some(ticket("customers/c1", "eu-west", "Still broken")),
+                ticket: Some(ticket(app.name("c1"), "eu-west", "Still broken")),
                 follow_up_of: first.name.clone(),
                 ..Default::default()
             },
@@ -151,7 +151,7 @@ async fn a_follow_up_is_linked_when_created(db: TestDatabase) {
         .create_ticket(app.req(
             &lead(),
             pb::CreateTicketRequest {
-                ticket: Some(ticket("customers/c2", "eu-west", "Other person")),
+                ticket: Some(ticket(app.name("c2"), "eu-west", "Other person")),
                 follow_up_of: first.name.clone(),
                 ..Default::default()
             },
@@ -164,19 +164,19 @@ async fn a_follow_up_is_linked_when_created(db: TestDatabase) {
 async fn merging_moves_messages_closes_sources_and_is_all_or_nothing(db: TestDatabase) {
     let app = spawn_app(db).await;
     let target = app
-        .create(&lead(), ticket("customers/c1", "eu-west", "Printer"))
+        .create(&lead(), ticket(app.name("c1"), "eu-west", "Printer"))
         .await;
     let source = app
         .create(
             &lead(),
             pb::Ticket {
                 tags: vec!["printer".into()],
-                ..ticket("customers/c1", "eu-west", "Printer again")
+                ..ticket(app.name("c1"), "eu-west", "Printer again")
             },
         )
         .await;
     let stranger = app
-        .create(&lead(), ticket("customers/c2", "eu-west", "Someone else"))
+        .create(&lead(), ticket(app.name("c2"), "eu-west", "Someone else"))
         .await;
     let mut client = app.client.clone();
     client

@@ -37,7 +37,7 @@ async fn filters_select_by_every_documented_kind_of_field(db: TestDatabase) {
             pb::Ticket {
                 priority: pb::TicketPriority::Urgent as i32,
                 tags: vec!["vip".into()],
-                ..ticket("customers/c1", "eu-west", "Sparks from socket")
+                ..ticket(app.name("c1"), "eu-west", "Sparks from socket")
             },
         )
         .await;
@@ -47,7 +47,7 @@ async fn filters_select_by_every_documented_kind_of_field(db: TestDatabase) {
             pb::Ticket {
                 priority: pb::TicketPriority::Low as i32,
                 assignee: "agents/a1".into(),
-                ..ticket("customers/c2", "cn-east", "Colour options")
+                ..ticket(app.name("c2"), "cn-east", "Colour options")
             },
         )
         .await;
@@ -66,7 +66,16 @@ async fn filters_select_by_every_documented_kind_of_field(db: TestDatabase) {
         [low.name.as_str()]
     );
     assert_eq!(
-        names(list(&app, "customer = \"customers/c1\"", "", 0, "").await),
+        names(
+            list(
+                &app,
+                &format!("customer = \"{}\"", app.name("c1")),
+                "",
+                0,
+                ""
+            )
+            .await
+        ),
         [urgent.name.as_str()]
     );
     assert_eq!(
@@ -133,7 +142,7 @@ async fn pages_are_stable_while_tickets_are_added(db: TestDatabase) {
         made.push(
             app.create(
                 &lead(),
-                ticket("customers/c1", "eu-west", &format!("Ticket {i}")),
+                ticket(app.name("c1"), "eu-west", &format!("Ticket {i}")),
             )
             .await
             .name,
@@ -148,7 +157,7 @@ async fn pages_are_stable_while_tickets_are_added(db: TestDatabase) {
         seen.extend(page.tickets.into_iter().map(|t| t.name));
         app.create(
             &lead(),
-            ticket("customers/c9", "eu-west", "Arrives meanwhile"),
+            ticket(app.name("c9"), "eu-west", "Arrives meanwhile"),
         )
         .await;
         if page.next_page_token.is_empty() {
@@ -160,7 +169,14 @@ async fn pages_are_stable_while_tickets_are_added(db: TestDatabase) {
     let unique: std::collections::HashSet<&String> = seen.iter().collect();
     assert_eq!(unique.len(), seen.len(), "no ticket twice");
     // Newest first by default; a token is bound to its query.
-    let newest = list(&app, "customer = \"customers/c1\"", "", 2, "").await;
+    let newest = list(
+        &app,
+        &format!("customer = \"{}\"", app.name("c1")),
+        "",
+        2,
+        "",
+    )
+    .await;
     assert_eq!(newest.tickets[0].name, made[6]);
     let status = app
         .client

@@ -4,7 +4,7 @@ use aftercare_platform::on_both_databases;
 use aftercare_platform::testing::TestDatabase;
 use aftercare_proto::aftercare::tickets::v1 as pb;
 
-use super::support::{App, agent, bad_fields, customer, lead, precondition, spawn_app, ticket};
+use super::support::{App, agent, bad_fields, lead, precondition, spawn_app, ticket};
 
 fn reply(parent: &str, visibility: pb::MessageVisibility, body: &str) -> pb::CreateMessageRequest {
     pb::CreateMessageRequest {
@@ -36,8 +36,8 @@ async fn the_first_public_agent_reply_sets_the_first_response_and_opens_the_tick
     let app = spawn_app(db).await;
     let t = app
         .create(
-            &customer("c1"),
-            ticket("customers/c1", "eu-west", "Dryer smells"),
+            &app.customer("c1"),
+            ticket(app.name("c1"), "eu-west", "Dryer smells"),
         )
         .await;
     let agent = agent("a1", "eu-west");
@@ -106,7 +106,7 @@ async fn a_customer_reply_reopens_a_resolved_ticket_and_closed_tickets_take_no_m
 ) {
     let app = spawn_app(db).await;
     let t = app
-        .create(&lead(), ticket("customers/c1", "eu-west", "Oven door"))
+        .create(&lead(), ticket(app.name("c1"), "eu-west", "Oven door"))
         .await;
     let resolved = app
         .client
@@ -126,7 +126,7 @@ async fn a_customer_reply_reopens_a_resolved_ticket_and_closed_tickets_take_no_m
         .unwrap();
     let answer = send(
         &app,
-        &customer("c1"),
+        &app.customer("c1"),
         reply(&t.name, pb::MessageVisibility::Public, "Still broken"),
     )
     .await
@@ -159,7 +159,7 @@ async fn a_customer_reply_reopens_a_resolved_ticket_and_closed_tickets_take_no_m
     assert_ne!(closed.etag, resolved.etag);
     let status = send(
         &app,
-        &customer("c1"),
+        &app.customer("c1"),
         reply(&t.name, pb::MessageVisibility::Public, "Hello?"),
     )
     .await
@@ -170,7 +170,10 @@ async fn a_customer_reply_reopens_a_resolved_ticket_and_closed_tickets_take_no_m
 async fn customers_write_public_replies_only_and_never_see_internal_notes(db: TestDatabase) {
     let app = spawn_app(db).await;
     let t = app
-        .create(&customer("c1"), ticket("customers/c1", "eu-west", "Kettle"))
+        .create(
+            &app.customer("c1"),
+            ticket(app.name("c1"), "eu-west", "Kettle"),
+        )
         .await;
     let note = send(
         &app,
@@ -188,7 +191,7 @@ async fn customers_write_public_replies_only_and_never_see_internal_notes(db: Te
     .unwrap();
     let status = send(
         &app,
-        &customer("c1"),
+        &app.customer("c1"),
         reply(&t.name, pb::MessageVisibility::Internal, "sneaky"),
     )
     .await
@@ -197,7 +200,7 @@ async fn customers_write_public_replies_only_and_never_see_internal_notes(db: Te
     let mut client = app.client.clone();
     let seen = client
         .list_messages(app.req(
-            &customer("c1"),
+            &app.customer("c1"),
             pb::ListMessagesRequest {
                 parent: t.name.clone(),
                 ..Default::default()
@@ -211,7 +214,7 @@ async fn customers_write_public_replies_only_and_never_see_internal_notes(db: Te
     assert_eq!(seen[0].body, "We are on it");
     let status = client
         .get_message(app.req(
-            &customer("c1"),
+            &app.customer("c1"),
             pb::GetMessageRequest {
                 name: note.message.as_ref().unwrap().name.clone(),
             },
@@ -266,7 +269,7 @@ async fn customers_write_public_replies_only_and_never_see_internal_notes(db: Te
 async fn a_message_retried_with_its_request_id_is_written_once(db: TestDatabase) {
     let app = spawn_app(db).await;
     let t = app
-        .create(&lead(), ticket("customers/c1", "eu-west", "Toaster"))
+        .create(&lead(), ticket(app.name("c1"), "eu-west", "Toaster"))
         .await;
     let mut request = reply(&t.name, pb::MessageVisibility::Public, "On our way");
     request.request_id = uuid::Uuid::new_v4().to_string();
@@ -284,7 +287,7 @@ async fn a_message_retried_with_its_request_id_is_written_once(db: TestDatabase)
 async fn bad_messages_name_every_field(db: TestDatabase) {
     let app = spawn_app(db).await;
     let t = app
-        .create(&lead(), ticket("customers/c1", "eu-west", "Mixer"))
+        .create(&lead(), ticket(app.name("c1"), "eu-west", "Mixer"))
         .await;
     let request = pb::CreateMessageRequest {
         parent: t.name.clone(),

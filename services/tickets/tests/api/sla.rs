@@ -420,7 +420,7 @@ async fn a_matching_policy_gives_due_times_and_a_pause_moves_them(db: TestDataba
     let app = spawn_app(db).await;
     let p = create_policy(&app, policy(60, 600, 0, vec![])).await;
     let t = app
-        .create(&lead(), ticket("customers/c1", "eu-west", "Fridge"))
+        .create(&lead(), ticket(app.name("c1"), "eu-west", "Fridge"))
         .await;
     let s = t.sla.clone().unwrap();
     assert_eq!(s.policy, p.name);
@@ -430,7 +430,7 @@ async fn a_matching_policy_gives_due_times_and_a_pause_moves_them(db: TestDataba
     assert_eq!(s.resolution_due_time.unwrap().seconds, created + 36_000);
     // Another region matches no policy.
     let other = app
-        .create(&lead(), ticket("customers/c1", "cn-east", "Fridge"))
+        .create(&lead(), ticket(app.name("c1"), "cn-east", "Fridge"))
         .await;
     assert_eq!(other.sla.unwrap().state, pb::SlaState::None as i32);
     // Paused for a while, then resumed: the due times move on by the pause.
@@ -530,7 +530,7 @@ async fn the_sweep_marks_at_risk_and_breached_and_escalates_by_policy(db: TestDa
     // 1 % of a minute: at risk after 0.6 s.
     create_policy(&app, policy(1, 10, 1, rules)).await;
     let t = app
-        .create(&lead(), ticket("customers/c1", "eu-west", "Heater"))
+        .create(&lead(), ticket(app.name("c1"), "eu-west", "Heater"))
         .await;
     assert_eq!(t.priority, pb::TicketPriority::Normal as i32);
     let at_risk = next(&mut events).await;
@@ -639,7 +639,50 @@ async fn calendars_page_in_region_and_centre_order(db: TestDatabase) {
     assert_eq!(seen, ["cn-east", "eu-west", "us-east"]);
 }
 
+async fn a_named_customer_brings_their_tier_and_a_tier_policy_applies(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let vip = app
+        .new_customer(
+            "Vera",
+            aftercare_proto::aftercare::customers::v1::CustomerTier::Vip,
+        )
+        .await;
+    let p = create_policy(
+        &app,
+        pb::SlaPolicy {
+            display_name: "VIP".into(),
+            conditions: Some(pb::SlaPolicyConditions {
+                customer_tiers: vec!["VIP".into()],
+                ..Default::default()
+            }),
+            ..policy(30, 300, 0, vec![])
+        },
+    )
+    .await;
+    let t = app
+        .create(&lead(), ticket(&vip, "cn-east", "Dishwasher leaks"))
+        .await;
+    assert_eq!(t.customer, vip);
+    assert_eq!(t.customer_tier, "VIP");
+    assert_eq!(t.customer_display_name, "Vera");
+    let s = t.sla.unwrap();
+    assert_eq!(s.policy, p.name);
+    assert_eq!(s.state, pb::SlaState::OnTrack as i32);
+    let created = t.create_time.unwrap().seconds;
+    assert_eq!(s.first_response_due_time.unwrap().seconds, created + 1_800);
+    // A customer of another tier matches no policy.
+    let other = app
+        .create(
+            &lead(),
+            ticket(app.name("c1"), "cn-east", "Dishwasher leaks"),
+        )
+        .await;
+    assert_ne!(other.customer_tier, "VIP");
+    assert_eq!(other.sla.unwrap().state, pb::SlaState::None as i32);
+}
+
 on_both_databases!(
+    a_named_customer_brings_their_tier_and_a_tier_policy_applies,
     calendars_page_in_region_and_centre_order,
     policies_and_calendars_are_created_read_listed_updated_and_deleted,
     bad_policies_and_calendars_name_every_field,

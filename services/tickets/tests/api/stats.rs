@@ -25,11 +25,11 @@ async fn statistics_count_volumes_times_and_backlog_by_dimension(db: TestDatabas
         nanos: 0,
     };
     let west = app
-        .create(&lead(), ticket("customers/c1", "eu-west", "West one"))
+        .create(&lead(), ticket(app.name("c1"), "eu-west", "West one"))
         .await;
-    app.create(&lead(), ticket("customers/c1", "eu-west", "West two"))
+    app.create(&lead(), ticket(app.name("c1"), "eu-west", "West two"))
         .await;
-    app.create(&lead(), ticket("customers/c2", "cn-east", "East"))
+    app.create(&lead(), ticket(app.name("c2"), "cn-east", "East"))
         .await;
     let mut client = app.client.clone();
     let replied = client

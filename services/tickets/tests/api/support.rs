@@ -4,9 +4,12 @@ use aftercare_customers::CustomersService;
 use aftercare_platform::auth::{Principal, Role};
 use aftercare_platform::testing::{TestDatabase, TestService};
 use aftercare_proto::aftercare::common::v1 as common;
+use aftercare_proto::aftercare::customers::v1 as customers_pb;
+use aftercare_proto::aftercare::customers::v1::customer_service_client::CustomerServiceClient;
 use aftercare_proto::aftercare::tickets::v1 as pb;
 use aftercare_proto::aftercare::tickets::v1::ticket_service_client::TicketServiceClient;
 use aftercare_tickets::{CustomersEndpoint, TicketsService};
+use std::collections::HashMap;
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
@@ -14,7 +17,9 @@ use tonic_types::StatusExt;
 pub struct App {
     pub tickets: TestService,
     pub client: TicketServiceClient<Channel>,
-    _customers: TestService,
+    pub customers: TestService,
+    /// The real customer created for each label the tests use ("c1", "c2", "c9").
+    names: HashMap<&'static str, String>,
     _databases: (TestDatabase, TestDatabase),
 }
 
@@ -30,15 +35,65 @@ pub async fn spawn_app(db: TestDatabase) -> App {
         });
     let tickets = TestService::start(&definition, &db).await;
     let client = TicketServiceClient::new(tickets.channel());
-    App {
+    let mut app = App {
         tickets,
         client,
-        _customers: customers,
+        customers,
+        names: HashMap::new(),
         _databases: (db, customers_db),
+    };
+    for label in CUSTOMERS {
+        let name = app
+            .new_customer(label, customers_pb::CustomerTier::Unspecified)
+            .await;
+        app.names.insert(label, name);
     }
+    app
 }
 
+/// The labels of the customers every app starts with.
+const CUSTOMERS: [&str; 3] = ["c1", "c2", "c9"];
+
 impl App {
+    /// The resource name of the customer labelled `label`.
+    pub fn name(&self, label: &str) -> &str {
+        self.names
+            .get(label)
+            .unwrap_or_else(|| panic!("no customer labelled {label}"))
+    }
+
+    /// The principal of the customer labelled `label`.
+    pub fn customer(&self, label: &str) -> Principal {
+        customer_principal(self.name(label))
+    }
+
+    /// Creates a customer in the customers service (as a lead) with `display_name` and
+    /// `tier`, returning its resource name.
+    pub async fn new_customer(
+        &self,
+        display_name: &str,
+        tier: customers_pb::CustomerTier,
+    ) -> String {
+        CustomerServiceClient::new(self.customers.channel())
+            .create_customer(self.customers.request(
+                &lead(),
+                customers_pb::CreateCustomerRequest {
+                    customer: Some(customers_pb::Customer {
+                        display_name: display_name.into(),
+                        tier: tier as i32,
+                        ..Default::default()
+                    }),
+                    request_id: String::new(),
+                },
+            ))
+            .await
+            .expect("a lead creates a customer")
+            .into_inner()
+            .customer
+            .expect("a customer")
+            .name
+    }
+
     /// `message` sent as `principal`.
     pub fn req<T>(&self, principal: &Principal, message: T) -> tonic::Request<T> {
         self.tickets.request(principal, message)
@@ -122,10 +177,9 @@ pub fn lead() -> Principal {
     principal("agents/lead", &[Role::Lead], None, None)
 }
 
-/// The customer `customers/{id}`.
-pub fn customer(id: &str) -> Principal {
-    let name = format!("customers/{id}");
-    principal(&name, &[Role::Customer], None, Some(&name))
+/// The customer named `name` (`customers/{id}`).
+pub fn customer_principal(name: &str) -> Principal {
+    principal(name, &[Role::Customer], None, Some(name))
 }
 
 /// An integration with `scopes`.

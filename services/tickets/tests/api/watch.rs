@@ -7,7 +7,7 @@ use aftercare_platform::testing::TestDatabase;
 use aftercare_proto::aftercare::tickets::v1 as pb;
 use futures::StreamExt;
 
-use super::support::{agent, customer, lead, spawn_app, ticket};
+use super::support::{agent, lead, spawn_app, ticket};
 
 use pb::TicketChangeType as C;
 
@@ -22,9 +22,9 @@ async fn next(stream: &mut tonic::Streaming<pb::WatchTicketsResponse>) -> pb::Wa
 async fn a_watcher_gets_the_queue_then_its_live_changes_only(db: TestDatabase) {
     let app = spawn_app(db).await;
     let existing = app
-        .create(&lead(), ticket("customers/c1", "eu-west", "Already there"))
+        .create(&lead(), ticket(app.name("c1"), "eu-west", "Already there"))
         .await;
-    app.create(&lead(), ticket("customers/c1", "cn-east", "Other region"))
+    app.create(&lead(), ticket(app.name("c1"), "cn-east", "Other region"))
         .await;
     let mut stream = app
         .client
@@ -48,10 +48,10 @@ async fn a_watcher_gets_the_queue_then_its_live_changes_only(db: TestDatabase) {
         C::InitialComplete as i32
     );
 
-    app.create(&lead(), ticket("customers/c1", "cn-east", "Not watched"))
+    app.create(&lead(), ticket(app.name("c1"), "cn-east", "Not watched"))
         .await;
     let created = app
-        .create(&lead(), ticket("customers/c1", "eu-west", "Watched"))
+        .create(&lead(), ticket(app.name("c1"), "eu-west", "Watched"))
         .await;
     let change = next(&mut stream).await;
     assert_eq!(change.change_type, C::Created as i32);
@@ -89,7 +89,7 @@ async fn an_assignment_out_of_the_queue_is_sent_so_the_client_can_drop_it(db: Te
             &lead(),
             pb::Ticket {
                 team: "teams/ovens".into(),
-                ..ticket("customers/c1", "eu-west", "Oven")
+                ..ticket(app.name("c1"), "eu-west", "Oven")
             },
         )
         .await;
@@ -129,7 +129,7 @@ async fn customers_cannot_watch_queues(db: TestDatabase) {
     let status = app
         .client
         .clone()
-        .watch_tickets(app.req(&customer("c1"), pb::WatchTicketsRequest::default()))
+        .watch_tickets(app.req(&app.customer("c1"), pb::WatchTicketsRequest::default()))
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::PermissionDenied);
