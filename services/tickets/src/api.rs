@@ -129,7 +129,7 @@ impl TicketApi {
                 && ticket.sla.first_response_business.is_none())
                 || (ticket.sla.resolve_time.is_some() && ticket.sla.resolution_business.is_none());
             if resumed || timed {
-                let calendar = self.calendar_named(ticket.sla.calendar.as_deref()).await?;
+                let calendar = self.calendar_of(&ticket).await?;
                 let now = ticket.update_time;
                 if resumed && ticket.sla.policy.is_some() {
                     ticket.resume_sla(&calendar, paused_at.unwrap_or(now), now);
@@ -147,18 +147,14 @@ impl TicketApi {
         }
     }
 
-    /// The business calendar called `name` (around the clock when none, or when it was
-    /// deleted since).
-    async fn calendar_named(&self, name: Option<&str>) -> Result<BusinessCalendar> {
-        let id = name
-            .and_then(|n| n.strip_prefix("businessCalendars/"))
-            .and_then(|id| uuid::Uuid::parse_str(id).ok());
-        Ok(match id {
-            Some(id) => store::get_calendar(&self.db, id)
-                .await?
+    /// The business calendar counting `ticket`'s SLA: the one it recorded, else (deleted
+    /// since) its service centre's, else its region's, else around the clock in UTC.
+    async fn calendar_of(&self, ticket: &Ticket) -> Result<BusinessCalendar> {
+        let calendars = store::all_calendars(&self.db).await?;
+        Ok(
+            crate::domain::fallback_calendar(&calendars, ticket.sla.calendar.as_deref(), ticket)
                 .map_or_else(BusinessCalendar::around_the_clock, |c| c.calendar()),
-            None => BusinessCalendar::around_the_clock(),
-        })
+        )
     }
 
     async fn resolve_customer(

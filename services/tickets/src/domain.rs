@@ -23,7 +23,9 @@ pub use aftercare_platform::query::{
 pub use calendar::{BusinessCalendar, CalendarResource, DAY, Holiday, MINUTE, OpenInterval};
 pub use classifier::ClassificationSource;
 pub use filter::{FieldValue, TicketCriterion, TicketField, ticket_criteria};
-pub use sla::{Conditions, EscalationRule, RuleAction, SlaPolicy, SlaSetup, Target};
+pub use sla::{
+    Conditions, EscalationRule, RuleAction, SlaPolicy, SlaSetup, Target, fallback_calendar,
+};
 pub use stats::{Dimension, DurationSummary, Figures, Interval, StatRow, figures, group};
 pub use status::Transition;
 pub use ticket::{

@@ -32,9 +32,10 @@ pub use cases::{
 };
 pub use links::{LinkRow, MergePart, create_link, delete_link, get_link, list_links, merge};
 pub use sla::{
-    CalendarCreated, all_calendars, all_policies, calendar_in_use, create_calendar, create_policy,
-    delete_calendar, delete_policy, get_calendar, get_policy, list_calendars,
-    tickets_due_for_sweep, tickets_resolved_before, update_calendar, update_policy,
+    CalendarCreated, all_calendars, all_policies, calendar_in_use, clear_recompute_mark,
+    create_calendar, create_policy, delete_calendar, delete_policy, get_calendar, get_policy,
+    list_calendars, tickets_due_for_sweep, tickets_marked_for_recompute, tickets_resolved_before,
+    update_calendar, update_policy,
 };
 
 /// A value to bind.
@@ -945,8 +946,9 @@ pub async fn stat_rows(
 ) -> Result<Vec<crate::domain::StatRow>> {
     let mut sql = Sql::new(
         "SELECT create_time, region, channel, kind, priority, team, status, first_response_time, \
-         resolve_time, reopen_count, sla_policy, first_response_breached, resolution_breached, \
-         sla_first_response_business, sla_resolution_business FROM tickets WHERE create_time >= ",
+         resolve_time, close_time, reopen_count, sla_policy, first_response_breached, \
+         resolution_breached, sla_first_response_business, sla_resolution_business \
+         FROM tickets WHERE create_time >= ",
     );
     sql.arg(Arg::Int(start));
     sql.push(" AND create_time < ");
@@ -969,6 +971,7 @@ pub async fn stat_rows(
                 status: wire::<Status>(&row.try_get::<String, _>("status")?)?,
                 first_response_time: row.try_get("first_response_time")?,
                 resolve_time: row.try_get("resolve_time")?,
+                close_time: row.try_get("close_time")?,
                 reopened: row.try_get::<i64, _>("reopen_count")? > 0,
                 has_sla: row.try_get::<Option<String>, _>("sla_policy")?.is_some(),
                 first_response_breached: row.try_get::<i64, _>("first_response_breached")? != 0,

@@ -3,6 +3,13 @@
 //! follows the tickets due, not the tickets open), marks them at risk or breached, fires
 //! their policies' escalation rules, and publishes the events — as the system actor. It also
 //! closes tickets left `RESOLVED` longer than the auto-close period (default 7 days).
+//!
+//! Editing or deleting a business calendar marks the running tickets counted in it (in the
+//! same transaction, `sla_next_check` set to `SLA_RECOMPUTE_MARK` in the store); each round
+//! first recomputes their due times in their calendar, else the fallback (service centre,
+//! region, around the clock in UTC). Paused tickets are not marked: their due times move on
+//! in the calendar in force when they resume. A ticket written between the mark and the
+//! round keeps its due times (the write replaces the mark with its next check).
 
 use std::time::Duration;
 
@@ -11,7 +18,7 @@ use aftercare_platform::events::RelayWaker;
 use aftercare_platform::time::now_micros;
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::{Actor, ActorKind};
+use crate::domain::{Actor, ActorKind, BusinessCalendar, fallback_calendar};
 use crate::error::{Error, Result};
 use crate::events::ChangeFeed;
 use crate::store;
@@ -50,7 +57,10 @@ impl Sweep {
             }
             loop {
                 let now = now_micros();
-                let swept = self.round(now).await;
+                let swept = match self.recompute(now).await {
+                    Ok(recomputed) => self.round(now).await.map(|s| s.max(recomputed)),
+                    Err(err) => Err(err),
+                };
                 let closed = self.auto_close(now).await;
                 match swept.and_then(|swept| closed.map(|closed| swept.max(closed))) {
                     Ok(handled) if handled == BATCH as usize => continue,
@@ -89,6 +99,55 @@ impl Sweep {
             }
         }
         Ok(due.len())
+    }
+
+    /// Recomputes the due times of up to a batch of tickets marked when their calendar was
+    /// changed or deleted (counted in their calendar, else the fallback: service centre,
+    /// region, around the clock); returns how many it looked at.
+    pub async fn recompute(&self, now: i64) -> Result<usize> {
+        let marked = store::tickets_marked_for_recompute(&self.db, BATCH).await?;
+        if marked.is_empty() {
+            return Ok(0);
+        }
+        let policies = store::all_policies(&self.db).await?;
+        let calendars = store::all_calendars(&self.db).await?;
+        let actor = system();
+        for mut ticket in marked.iter().cloned() {
+            let policy = ticket
+                .sla
+                .policy
+                .as_ref()
+                .and_then(|name| policies.iter().find(|p| &p.name() == name));
+            let mut changes = Vec::new();
+            if let Some(policy) = policy
+                && ticket.status.is_open()
+            {
+                let calendar =
+                    fallback_calendar(&calendars, ticket.sla.calendar.as_deref(), &ticket);
+                let (arithmetic, name) = match calendar {
+                    Some(c) => (c.calendar(), Some(c.name())),
+                    None => (BusinessCalendar::around_the_clock(), None),
+                };
+                changes = ticket.recompute_sla(policy, &arithmetic, name, now);
+            }
+            // A ticket whose policy is gone keeps its targets.
+            changes.extend(ticket.sweep_sla(policy, now));
+            if changes.is_empty() {
+                store::clear_recompute_mark(&self.db, &ticket).await?;
+                continue;
+            }
+            match store::save_ticket(&self.db, ticket, changes, &actor, None).await {
+                Ok((ticket, committed)) => {
+                    tracing::info!(ticket = %ticket.name(), "sla due times recomputed");
+                    self.relay.wake();
+                    self.feed.send(&ticket, &actor, committed);
+                }
+                // Changed meanwhile (which wrote its next check): keeps the old due times.
+                Err(Error::StaleEtag(_) | Error::NotFound { .. }) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(marked.len())
     }
 
     /// One round at `now`; returns how many tickets it looked at.

@@ -159,15 +159,20 @@ impl TicketApi {
         }
         let rows = store::stat_rows(&self.db, &criteria, start, end).await?;
         let all: Vec<&StatRow> = rows.iter().collect();
-        let total = figures(&all, calendar_time);
+        let total = figures(&all, calendar_time, end);
         let groups = if dimensions.is_empty() {
             Vec::new()
         } else {
             group(&rows, &dimensions, interval)
                 .into_iter()
                 .map(|(key, members)| {
+                    // Backlog at the end of the bucket, or of the range without periods.
+                    let as_of = key
+                        .iter()
+                        .find(|(d, _, _)| *d == Dimension::Period)
+                        .map_or(end, |(_, _, start)| interval.next(*start));
                     let mut out = pb::TicketStatsGroup {
-                        stats: Some(stats(&figures(&members, calendar_time))),
+                        stats: Some(stats(&figures(&members, calendar_time, as_of))),
                         ..Default::default()
                     };
                     for (dimension, text, number) in key {

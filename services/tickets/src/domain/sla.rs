@@ -142,6 +142,31 @@ pub fn calendar_for<'a>(
         .or_else(|| in_region(None))
 }
 
+/// The calendar a ticket's SLA is counted in now: the one it recorded (`recorded`) while it
+/// exists, else — as after a delete — the ticket's service centre's, else its region's
+/// default; `None` means around the clock in UTC.
+pub fn fallback_calendar<'a>(
+    calendars: &'a [CalendarResource],
+    recorded: Option<&str>,
+    ticket: &Ticket,
+) -> Option<&'a CalendarResource> {
+    if let Some(name) = recorded
+        && let Some(own) = calendars.iter().find(|c| c.name() == name)
+    {
+        return Some(own);
+    }
+    let in_region = |centre: Option<&ServiceCentre>| {
+        calendars
+            .iter()
+            .find(|c| c.region == ticket.region && c.service_centre.as_ref() == centre)
+    };
+    ticket
+        .service_centre
+        .as_ref()
+        .and_then(|centre| in_region(Some(centre)))
+        .or_else(|| in_region(None))
+}
+
 /// What applying SLAs needs: every policy in evaluation order and every calendar.
 #[derive(Debug, Clone, Default)]
 pub struct SlaSetup {
@@ -237,7 +262,41 @@ impl Ticket {
                 }
             }
         }
-        if self.sla == before {
+        self.sla_applied(&before)
+    }
+
+    /// Recomputes the due times and thresholds of `policy` (the ticket's, its targets
+    /// unchanged) in `calendar` (named `calendar_name`, `None` for around the clock) at
+    /// `now`, as after a calendar edit or delete: each is the moment the business time since
+    /// creation, less the time spent paused, reaches its share of the target. Flags already
+    /// set (at risk, breached) stay. Records a change only when the SLA changes.
+    pub fn recompute_sla(
+        &mut self,
+        policy: &SlaPolicy,
+        calendar: &BusinessCalendar,
+        calendar_name: Option<String>,
+        now: i64,
+    ) -> Vec<Change> {
+        let before = self.sla.clone();
+        let threshold = i64::from(policy.threshold());
+        let paused = self.sla.paused_business
+            + self
+                .sla
+                .pause_time
+                .map_or(0, |p| calendar.between(p, now.max(p)));
+        let start = self.create_time;
+        let due = |amount: i64| calendar.add(start, amount + paused);
+        self.sla.calendar = calendar_name;
+        self.sla.first_response_due = due(policy.first_response_target);
+        self.sla.resolution_due = due(policy.resolution_target);
+        self.sla.first_response_at_risk_time = due(policy.first_response_target * threshold / 100);
+        self.sla.resolution_at_risk_time = due(policy.resolution_target * threshold / 100);
+        self.sla_applied(&before)
+    }
+
+    /// The change recorded when the SLA moved from `before`, if it did.
+    fn sla_applied(&self, before: &super::ticket::Sla) -> Vec<Change> {
+        if self.sla == *before {
             return Vec::new();
         }
         let mut fields = Vec::new();

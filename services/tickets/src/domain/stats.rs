@@ -1,9 +1,10 @@
 //! Ticket statistics: volumes, response and resolution times, SLA compliance and backlog
 //! over the tickets created in a range, in total and grouped.
 //!
-//! Figures are of the tickets as they are now: `backlog` counts those still open at the
-//! time of the query, and a ticket reopened and not yet resolved again does not count as
-//! resolved (its resolution time was cleared on reopen). Business-time durations are those
+//! Figures are of the tickets as they are now, except `backlog`: it counts those neither
+//! resolved nor closed at the end of the range or bucket (`as_of`). A ticket reopened and
+//! not yet resolved again does not count as resolved (its resolution time was cleared on
+//! reopen), so it counts as backlog at any time after its creation. Business-time durations are those
 //! recorded on the ticket (its calendar, paused time excluded).
 
 use std::collections::BTreeMap;
@@ -33,6 +34,8 @@ pub struct StatRow {
     pub first_response_time: Option<i64>,
     /// Last resolution.
     pub resolve_time: Option<i64>,
+    /// Closed.
+    pub close_time: Option<i64>,
     /// Reopened at least once.
     pub reopened: bool,
     /// Has an SLA policy.
@@ -186,8 +189,27 @@ fn ratio(met: i64, decided: i64) -> f64 {
     }
 }
 
-/// The figures of `rows`, durations in wall-clock time (`calendar_time`) or business time.
-pub fn figures(rows: &[&StatRow], calendar_time: bool) -> Figures {
+impl StatRow {
+    /// Whether the ticket was neither resolved nor closed at `at` (created before it).
+    pub fn open_at(&self, at: i64) -> bool {
+        if self.create_time >= at {
+            return false;
+        }
+        if self.status.is_open() {
+            return true;
+        }
+        [self.resolve_time, self.close_time]
+            .into_iter()
+            .flatten()
+            .min()
+            .is_some_and(|ended| ended > at)
+    }
+}
+
+/// The figures of `rows`, durations in wall-clock time (`calendar_time`) or business time;
+/// `backlog` counts the rows neither resolved nor closed at `as_of` (the end of the range
+/// or bucket).
+pub fn figures(rows: &[&StatRow], calendar_time: bool, as_of: i64) -> Figures {
     let mut f = Figures {
         created: rows.len() as i64,
         ..Figures::default()
@@ -200,7 +222,7 @@ pub fn figures(rows: &[&StatRow], calendar_time: bool) -> Figures {
         f.resolved += i64::from(resolved);
         f.closed_unresolved += i64::from(row.status == Status::Closed && !resolved);
         f.reopened += i64::from(row.reopened);
-        f.backlog += i64::from(row.status.is_open());
+        f.backlog += i64::from(row.open_at(as_of));
         let measure = |at: Option<i64>, business: Option<i64>| {
             if calendar_time {
                 at.map(|at| at - row.create_time)
@@ -292,6 +314,7 @@ mod tests {
             status,
             first_response_time: fr.map(|h| T0 + h * HOUR),
             resolve_time: resolved.map(|h| T0 + h * HOUR),
+            close_time: None,
             reopened: false,
             has_sla: true,
             first_response_breached: breached,
@@ -310,7 +333,7 @@ mod tests {
             row(Status::New, None, None, false),
         ];
         let refs: Vec<&StatRow> = rows.iter().collect();
-        let f = figures(&refs, true);
+        let f = figures(&refs, true, T0 + 5 * HOUR);
         assert_eq!(
             (f.created, f.resolved, f.closed_unresolved, f.backlog),
             (4, 1, 1, 2)
@@ -321,6 +344,20 @@ mod tests {
         assert!((f.first_response_compliance - 0.5).abs() < 1e-9);
         assert!((f.compliance - 0.5).abs() < 1e-9);
         assert_eq!(f.breached, 1);
+    }
+
+    #[test]
+    fn backlog_is_counted_at_the_given_time() {
+        let mut closed = row(Status::Closed, None, Some(3), false);
+        closed.close_time = Some(T0 + 5 * HOUR);
+        let rows = [
+            row(Status::Resolved, None, Some(4), false),
+            row(Status::Open, None, None, false),
+            closed,
+        ];
+        let refs: Vec<&StatRow> = rows.iter().collect();
+        let at = |h: i64| figures(&refs, true, T0 + h * HOUR).backlog;
+        assert_eq!((at(0), at(1), at(3), at(4), at(6)), (0, 3, 2, 1, 1));
     }
 
     #[test]

@@ -486,7 +486,28 @@ pub async fn list_calendars(
     rows.iter().map(calendar_from_row).collect()
 }
 
-/// Writes a changed calendar read at `calendar.version`.
+/// `sla_next_check` of a running ticket whose due times must be recomputed (its calendar
+/// changed or was deleted): below any real time, so the next sweep round picks it up first.
+pub const SLA_RECOMPUTE_MARK: i64 = -1;
+
+/// Marks the running tickets counted in calendar `name` for recomputation by the sweep.
+async fn mark_tickets_of_calendar(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    name: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE tickets SET sla_next_check = $1 WHERE sla_calendar = $2 \
+         AND sla_next_check IS NOT NULL",
+    )
+    .bind(SLA_RECOMPUTE_MARK)
+    .bind(name)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Writes a changed calendar read at `calendar.version` and, in the same transaction,
+/// marks the running tickets counted in it for the sweep to recompute their due times.
 pub async fn update_calendar(
     db: &Database,
     mut calendar: CalendarResource,
@@ -500,25 +521,70 @@ pub async fn update_calendar(
     sql.arg(Arg::Text(calendar.id.to_string()));
     sql.push(" AND version = ");
     sql.arg(Arg::Int(calendar.version));
-    match sql.query().execute(db.writer()).await {
-        Ok(done) if done.rows_affected() == 0 => Err(Error::StaleEtag(calendar.name())),
+    let mut tx = db.begin().await?;
+    match sql.query().execute(&mut *tx).await {
+        Ok(done) if done.rows_affected() == 0 => {
+            tx.rollback().await?;
+            Err(Error::StaleEtag(calendar.name()))
+        }
         Ok(_) => {
+            mark_tickets_of_calendar(&mut tx, &calendar.name()).await?;
+            tx.commit().await?;
             calendar.version += 1;
             Ok(Some(calendar))
         }
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            tx.rollback().await?;
+            Ok(None)
+        }
         Err(e) => Err(e.into()),
     }
 }
 
-/// Deletes a calendar at `version`; `false` when it moved on or is gone.
+/// Deletes a calendar at `version`; `false` when it moved on or is gone. The running
+/// tickets counted in it are marked for the sweep to move them to their fallback calendar.
 pub async fn delete_calendar(db: &Database, id: Uuid, version: i64) -> Result<bool> {
+    let mut tx = db.begin().await?;
     let done = sqlx::query("DELETE FROM business_calendars WHERE id = $1 AND version = $2")
         .bind(id.to_string())
         .bind(version)
-        .execute(db.writer())
+        .execute(&mut *tx)
         .await?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() != 1 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    mark_tickets_of_calendar(&mut tx, &format!("businessCalendars/{id}")).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Up to `limit` tickets marked for recomputation ([`SLA_RECOMPUTE_MARK`]).
+pub async fn tickets_marked_for_recompute(db: &Database, limit: u32) -> Result<Vec<Ticket>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {TICKET_COLUMNS} FROM tickets WHERE sla_next_check = $1 LIMIT $2"
+    ))
+    .bind(SLA_RECOMPUTE_MARK)
+    .bind(i64::from(limit))
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter().map(ticket_from_row).collect()
+}
+
+/// Clears the recomputation mark of `ticket` (still at `ticket.version`) when nothing else
+/// changed, writing its real next check.
+pub async fn clear_recompute_mark(db: &Database, ticket: &Ticket) -> Result<()> {
+    sqlx::query(
+        "UPDATE tickets SET sla_next_check = $1 WHERE id = $2 AND version = $3 \
+         AND sla_next_check = $4",
+    )
+    .bind(ticket.sla.next_check(ticket.status))
+    .bind(ticket.id.to_string())
+    .bind(ticket.version)
+    .bind(SLA_RECOMPUTE_MARK)
+    .execute(db.writer())
+    .await?;
+    Ok(())
 }
 
 /// Up to `limit` tickets whose next SLA check is due at `now`, earliest first (an index

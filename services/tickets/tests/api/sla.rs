@@ -681,7 +681,116 @@ async fn a_named_customer_brings_their_tier_and_a_tier_policy_applies(db: TestDa
     assert_eq!(other.sla.unwrap().state, pb::SlaState::None as i32);
 }
 
+async fn calendar_edits_and_deletes_recompute_running_due_times(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let mut client = sla(&app);
+    let calendar = client
+        .create_business_calendar(app.req(
+            &admin(),
+            pb::CreateBusinessCalendarRequest {
+                business_calendar: Some(office_calendar("eu-west")),
+                request_id: String::new(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .business_calendar
+        .unwrap();
+    create_policy(&app, policy(60, 600, 0, vec![])).await;
+    let t = app
+        .create(&lead(), ticket(app.name("c1"), "eu-west", "Fridge"))
+        .await;
+    let created = t.create_time.unwrap();
+    let s = t.sla.clone().unwrap();
+    assert_eq!(s.calendar, calendar.name);
+    // Nine office hours a day on two weekdays: ten hours take longer than ten hours.
+    let before = s.resolution_due_time.unwrap();
+    assert!(before.seconds > created.seconds + 36_000);
+    // Open around the clock every day from now on.
+    let all_day = [
+        pb::Weekday::Monday,
+        pb::Weekday::Tuesday,
+        pb::Weekday::Wednesday,
+        pb::Weekday::Thursday,
+        pb::Weekday::Friday,
+        pb::Weekday::Saturday,
+        pb::Weekday::Sunday,
+    ]
+    .into_iter()
+    .map(|weekday| pb::BusinessDayHours {
+        weekday: weekday as i32,
+        intervals: vec![pb::BusinessHoursInterval {
+            start_time_of_day: "00:00".into(),
+            end_time_of_day: "24:00".into(),
+        }],
+    })
+    .collect();
+    let updated = client
+        .update_business_calendar(app.req(
+            &admin(),
+            pb::UpdateBusinessCalendarRequest {
+                business_calendar: Some(pb::BusinessCalendar {
+                    weekly_hours: all_day,
+                    holidays: vec![],
+                    ..calendar.clone()
+                }),
+                update_mask: Some(FieldMask {
+                    paths: vec!["weekly_hours".into(), "holidays".into()],
+                }),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .business_calendar
+        .unwrap();
+    let expected = prost_types::Timestamp {
+        seconds: created.seconds + 36_000,
+        nanos: created.nanos,
+    };
+    let mut seen = None;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let sla = app.get(&lead(), &t.name).await.unwrap().sla.unwrap();
+        seen = sla.resolution_due_time;
+        if seen == Some(expected) {
+            assert_eq!(sla.calendar, calendar.name);
+            assert_eq!(
+                sla.first_response_due_time.unwrap().seconds,
+                created.seconds + 3_600
+            );
+            break;
+        }
+    }
+    assert_eq!(seen, Some(expected));
+    // Deleted (no policy names it): the ticket falls back to around the clock, as the
+    // region has no other calendar.
+    client
+        .delete_business_calendar(app.req(
+            &admin(),
+            pb::DeleteBusinessCalendarRequest {
+                name: updated.name.clone(),
+                etag: updated.etag.clone(),
+            },
+        ))
+        .await
+        .unwrap();
+    let mut calendar_seen = None;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let sla = app.get(&lead(), &t.name).await.unwrap().sla.unwrap();
+        calendar_seen = Some(sla.calendar.clone());
+        if sla.calendar.is_empty() {
+            assert_eq!(sla.resolution_due_time, Some(expected));
+            break;
+        }
+    }
+    assert_eq!(calendar_seen.as_deref(), Some(""));
+}
+
 on_both_databases!(
+    calendar_edits_and_deletes_recompute_running_due_times,
     a_named_customer_brings_their_tier_and_a_tier_policy_applies,
     calendars_page_in_region_and_centre_order,
     policies_and_calendars_are_created_read_listed_updated_and_deleted,

@@ -136,6 +136,98 @@ async fn statistics_count_volumes_times_and_backlog_by_dimension(db: TestDatabas
     }
 }
 
+async fn backlog_is_counted_at_the_end_of_each_bucket(db: TestDatabase) {
+    const DAY: i64 = 86_400;
+    let app = spawn_app(db).await;
+    let mut client = app.client.clone();
+    let early = app
+        .create(&lead(), ticket(app.name("c1"), "eu-west", "Early"))
+        .await;
+    let late = app
+        .create(&lead(), ticket(app.name("c1"), "eu-west", "Late"))
+        .await;
+    let resolved = client
+        .create_message(app.req(
+            &lead(),
+            pb::CreateMessageRequest {
+                parent: early.name.clone(),
+                message: Some(pb::TicketMessage {
+                    visibility: pb::MessageVisibility::Public as i32,
+                    body: "done".into(),
+                    ..Default::default()
+                }),
+                set_status: pb::TicketStatus::Resolved as i32,
+                etag: early.etag.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .ticket
+        .unwrap();
+    assert_eq!(resolved.status, pb::TicketStatus::Resolved as i32);
+    // Two whole UTC days in the past: `early` created on day 1 and resolved on day 2,
+    // `late` created on day 2 and still open.
+    let day1 = (chrono_now() / DAY - 3) * DAY;
+    let day2 = day1 + DAY;
+    let micros = |seconds: i64| seconds * 1_000_000;
+    let id = |name: &str| name.rsplit('/').next().unwrap().to_owned();
+    for (ticket, created, resolved) in [
+        (&early, day1 + 3_600, Some(day2 + 3_600)),
+        (&late, day2 + 7_200, None),
+    ] {
+        sqlx::query(&format!(
+            "UPDATE tickets SET create_time = {}, first_response_time = {}, resolve_time = {} \
+             WHERE id = '{}'",
+            micros(created),
+            resolved.map_or("NULL".to_owned(), |r| micros(r).to_string()),
+            resolved.map_or("NULL".to_owned(), |r| micros(r).to_string()),
+            id(&ticket.name),
+        ))
+        .execute(app.tickets.db().writer())
+        .await
+        .unwrap();
+    }
+    let response = client
+        .get_ticket_stats(app.req(
+            &analyst(),
+            pb::GetTicketStatsRequest {
+                start_time: Some(prost_types::Timestamp {
+                    seconds: day1,
+                    nanos: 0,
+                }),
+                end_time: Some(prost_types::Timestamp {
+                    seconds: day2 + DAY,
+                    nanos: 0,
+                }),
+                group_by: vec![pb::TicketStatsDimension::Period as i32],
+                interval: aftercare_proto::aftercare::common::v1::Interval::Day as i32,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let total = response.total.unwrap();
+    assert_eq!((total.created_count, total.backlog_count), (2, 1));
+    let buckets: Vec<(i64, i64, i64, i64)> = response
+        .groups
+        .iter()
+        .map(|g| {
+            let stats = g.stats.as_ref().unwrap();
+            (
+                g.period_start_time.unwrap().seconds,
+                stats.created_count,
+                stats.resolved_count,
+                stats.backlog_count,
+            )
+        })
+        .collect();
+    // On day 1, `early` was still open at the end of the bucket.
+    assert_eq!(buckets, [(day1, 1, 1, 1), (day2, 1, 0, 1)]);
+}
+
 fn chrono_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -143,4 +235,7 @@ fn chrono_now() -> i64 {
         .as_secs() as i64
 }
 
-on_both_databases!(statistics_count_volumes_times_and_backlog_by_dimension);
+on_both_databases!(
+    statistics_count_volumes_times_and_backlog_by_dimension,
+    backlog_is_counted_at_the_end_of_each_bucket,
+);
