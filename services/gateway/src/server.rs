@@ -2,6 +2,7 @@
 //! content type (`application/grpc`, `application/grpc-web*`, anything else is REST), a
 //! concurrency limit that sheds load, request ids and access logs, graceful shutdown.
 
+use aftercare_platform::server::REQUEST_ID_HEADER;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -41,9 +42,6 @@ use crate::limits::RateLimits;
 use crate::observe::Protocol;
 use crate::policy::Policy;
 use crate::rest::{Rest, json_error};
-
-/// The header that carries a request id; set when the client sends none, echoed back.
-const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// The gRPC pipeline, as every protocol calls it.
 pub type GrpcService = BoxCloneSyncService<http::Request<Body>, http::Response<Body>, Infallible>;

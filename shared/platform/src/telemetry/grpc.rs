@@ -28,9 +28,6 @@ use super::propagation::{extract_headers, inject_headers};
 /// The error type of the layers' services: tonic accepts any error convertible into it.
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The header a caller may send to correlate its request across services and logs.
-const REQUEST_ID_HEADER: &str = "x-request-id";
-
 /// Server-side tower layer: for every call, a `grpc.server` span whose parent is the trace
 /// context the caller sent (W3C `traceparent`), and the `grpc_server_*` metrics.
 ///
@@ -107,7 +104,7 @@ where
         );
         if let Some(request_id) = request
             .headers()
-            .get(REQUEST_ID_HEADER)
+            .get(crate::server::REQUEST_ID_HEADER)
             .and_then(|value| value.to_str().ok())
         {
             span.record("request_id", request_id);
