@@ -42,7 +42,7 @@ impl Api {
 
     /// The verified caller of `request`.
     fn principal<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
-        self.principals.verify(request.metadata())
+        self.principals.verify(request.metadata(), "customers")
     }
 }
 

@@ -34,7 +34,7 @@ impl PerformanceService for Performance {
         &self,
         request: Request<GetAgentPerformanceRequest>,
     ) -> Result<Response<GetAgentPerformanceResponse>, Status> {
-        self.principals.verify(request.metadata())?;
+        self.principals.verify(request.metadata(), "workforce")?;
         Err(Status::unimplemented("not measured"))
     }
 
@@ -42,7 +42,7 @@ impl PerformanceService for Performance {
         &self,
         request: Request<GetTeamPerformanceRequest>,
     ) -> Result<Response<GetTeamPerformanceResponse>, Status> {
-        self.principals.verify(request.metadata())?;
+        self.principals.verify(request.metadata(), "workforce")?;
         Err(Status::unimplemented("not measured"))
     }
 
@@ -50,7 +50,7 @@ impl PerformanceService for Performance {
         &self,
         request: Request<ListScorecardsRequest>,
     ) -> Result<Response<ListScorecardsResponse>, Status> {
-        self.principals.verify(request.metadata())?;
+        self.principals.verify(request.metadata(), "workforce")?;
         Err(Status::unimplemented("not measured"))
     }
 
@@ -58,7 +58,7 @@ impl PerformanceService for Performance {
         &self,
         request: Request<CreateRecognitionRequest>,
     ) -> Result<Response<CreateRecognitionResponse>, Status> {
-        self.principals.verify(request.metadata())?;
+        self.principals.verify(request.metadata(), "workforce")?;
         Err(Status::unimplemented("not measured"))
     }
 
@@ -66,7 +66,7 @@ impl PerformanceService for Performance {
         &self,
         request: Request<GetRecognitionRequest>,
     ) -> Result<Response<GetRecognitionResponse>, Status> {
-        let principal = self.principals.verify(request.metadata())?;
+        let principal = self.principals.verify(request.metadata(), "workforce")?;
         Ok(Response::new(GetRecognitionResponse {
             recognition: Some(Recognition {
                 name: request.into_inner().name,
@@ -87,7 +87,7 @@ impl PerformanceService for Performance {
         &self,
         request: Request<ListRecognitionsRequest>,
     ) -> Result<Response<ListRecognitionsResponse>, Status> {
-        self.principals.verify(request.metadata())?;
+        self.principals.verify(request.metadata(), "workforce")?;
         Err(Status::unimplemented("not measured"))
     }
 }
@@ -229,6 +229,7 @@ async fn bench() {
         customer: None,
         scopes: vec![],
         display_name: None,
+        via: None,
     };
     let message = || GetRecognitionRequest {
         name: "recognitions/0192f0c4-0000-7000-8000-000000000001".into(),
@@ -237,7 +238,7 @@ async fn bench() {
         let principals = principals.clone();
         Arc::new(move || {
             let mut request = Request::new(message());
-            principals.attach(&principal, request.metadata_mut());
+            principals.attach(&principal, "workforce", request.metadata_mut());
             request
         })
     };

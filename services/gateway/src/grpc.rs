@@ -142,7 +142,7 @@ impl Pipeline {
         ] {
             metadata.remove(name);
         }
-        self.principals.attach(principal, &mut metadata);
+        self.principals.attach(principal, backend, &mut metadata);
         tracing::debug!(subject = %principal.subject, method = %rpc.full(), backend, "forwarding");
         self.forwarder
             .forward(Outgoing {

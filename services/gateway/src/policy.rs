@@ -246,6 +246,7 @@ mod tests {
             customer: None,
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
             display_name: None,
+            via: None,
         }
     }
 

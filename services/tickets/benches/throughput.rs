@@ -32,6 +32,7 @@ fn lead() -> Principal {
         customer: None,
         scopes: vec![],
         display_name: None,
+        via: None,
     }
 }
 

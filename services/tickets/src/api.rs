@@ -72,7 +72,7 @@ impl TicketApi {
 
     fn principal<T>(&self, request: &Request<T>) -> Result<Principal> {
         self.principals
-            .verify(request.metadata())
+            .verify(request.metadata(), "tickets")
             .map_err(Error::Unauthenticated)
     }
 
@@ -274,11 +274,7 @@ impl TicketApi {
         )
         .await?;
         let next_page_token = next_token(&mut tickets, limit, |t| {
-            PageToken {
-                key: list.order.key_of(t),
-                id: t.id.to_string(),
-            }
-            .encode(list.fingerprint)
+            PageToken::int(list.order.key_of(t), t.id.to_string()).encode(list.fingerprint)
         });
         Ok(pb::ListTicketsResponse {
             tickets: tickets
@@ -749,11 +745,7 @@ impl TicketService for TicketApi {
             store::list_messages(&self.db, list.id, &list.query, list.after.as_ref(), limit)
                 .await?;
         let next_page_token = next_token(&mut messages, limit, |m| {
-            PageToken {
-                key: m.create_time,
-                id: m.id.to_string(),
-            }
-            .encode(list.fingerprint)
+            PageToken::int(m.create_time, m.id.to_string()).encode(list.fingerprint)
         });
         Ok(Response::new(pb::ListMessagesResponse {
             messages: messages.iter().map(convert::message).collect(),
@@ -774,11 +766,7 @@ impl TicketService for TicketApi {
         let mut rows =
             store::list_history(&self.db, list.id, &list.query, list.after.as_ref(), limit).await?;
         let next_page_token = next_token(&mut rows, limit, |h| {
-            PageToken {
-                key: h.create_time,
-                id: h.id.to_string(),
-            }
-            .encode(list.fingerprint)
+            PageToken::int(h.create_time, h.id.to_string()).encode(list.fingerprint)
         });
         let ticket = list.id.name();
         Ok(Response::new(pb::ListTicketHistoryResponse {

@@ -42,8 +42,11 @@ impl CustomerDirectory {
             }),
             request_id: String::new(),
         });
-        self.principals
-            .attach(&Principal::service("tickets"), request.metadata_mut());
+        self.principals.attach(
+            &Principal::service("tickets"),
+            "customers",
+            request.metadata_mut(),
+        );
         match self.client.clone().add_identity(request).await {
             Ok(_) => Ok(()),
             Err(status) => Err(match status.code() {
@@ -86,8 +89,11 @@ impl CustomerDirectory {
             }),
             lookup_only: false,
         });
-        self.principals
-            .attach(&Principal::service("tickets"), request.metadata_mut());
+        self.principals.attach(
+            &Principal::service("tickets"),
+            "customers",
+            request.metadata_mut(),
+        );
         let response = self
             .client
             .clone()
@@ -114,8 +120,11 @@ impl CustomerDirectory {
             name: name.to_string(),
             resolve_merged: true,
         });
-        self.principals
-            .attach(&Principal::service("tickets"), request.metadata_mut());
+        self.principals.attach(
+            &Principal::service("tickets"),
+            "customers",
+            request.metadata_mut(),
+        );
         let customer = self
             .client
             .clone()

@@ -17,9 +17,8 @@ pub use access::{Access, Action, actor_of};
 pub use after_sales::{
     Address, AfterSalesCase, AfterSalesPolicy, Application, Arrangement, Completion, ReviewDraft,
 };
-pub use aftercare_platform::query::{
-    Comparison, Condition, Filter, PageSize, PageToken, fingerprint,
-};
+pub use aftercare_platform::query::{Comparison, Condition, Filter};
+pub use aftercare_platform::request::{PageSize, PageToken, fingerprint};
 pub use calendar::{BusinessCalendar, CalendarResource, DAY, Holiday, MINUTE, OpenInterval};
 pub use classifier::ClassificationSource;
 pub use filter::{FieldValue, TicketCriterion, TicketField, ticket_criteria};

@@ -647,7 +647,7 @@ fn push_keyset(sql: &mut Sql, key: &str, after: Option<&PageToken>, descending: 
     if let Some(token) = after {
         let op = if descending { "<" } else { ">" };
         sql.push(&format!(" AND ({key}, id) {op} ("));
-        sql.arg(Arg::Int(token.key));
+        sql.arg(Arg::Int(token.int_key().unwrap_or_default()));
         sql.push(", ");
         sql.arg(Arg::Text(token.id.clone()));
         sql.push(")");

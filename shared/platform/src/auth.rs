@@ -7,6 +7,20 @@
 //! a principal only with a valid, unexpired signature, so a client that reaches a service
 //! directly cannot forge one. Services then authorise per resource (a customer sees only their
 //! own tickets).
+//!
+//! Trust model. A signed principal is bound to its audience, the one service it was signed
+//! for (`tickets`), and lives [`PRINCIPAL_TTL`] (30 s): a principal captured on its way to
+//! one service is refused by every other, and is useless soon after. The secret is shared by
+//! the gateway and every service, so each of them can sign for any other: a compromised
+//! service process is trusted like the gateway. The pod network is expected to be private
+//! and encrypted (TLS or a service mesh with mTLS); signing proves who asked, it does not hide
+//! what is sent.
+//!
+//! On behalf of. A service that calls another for a user passes that user, not itself
+//! ([`Principal::on_behalf_of`]): the callee authorises the user, and sees in
+//! [`Principal::via`] which service relayed the call. A service's own principal
+//! ([`Principal::service`]) is for the platform's background work (sweeps, event consumers),
+//! never for a request a user made.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -22,8 +36,9 @@ use tonic::metadata::{MetadataMap, MetadataValue};
 pub const PRINCIPAL_HEADER: &str = "x-aftercare-principal";
 /// Metadata key carrying its signature.
 pub const SIGNATURE_HEADER: &str = "x-aftercare-principal-sig";
-/// How long a signed principal is accepted after signing.
-pub const PRINCIPAL_TTL: Duration = Duration::from_secs(300);
+/// How long a signed principal is accepted after signing: long enough for one call and its
+/// retries, short enough that a captured one is soon useless.
+pub const PRINCIPAL_TTL: Duration = Duration::from_secs(30);
 
 /// What a caller is, for authorisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -86,6 +101,10 @@ pub struct Principal {
     /// A display name for history entries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
+    /// The service that relays this principal's request to another service (`tickets`), when
+    /// the call is made on the principal's behalf rather than by the principal itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 impl Principal {
@@ -98,6 +117,15 @@ impl Principal {
             customer: None,
             scopes: Vec::new(),
             display_name: Some(name.to_owned()),
+            via: None,
+        }
+    }
+
+    /// `user`, relayed by `service` to another service: the callee authorises `user`.
+    pub fn on_behalf_of(user: &Principal, service: &str) -> Self {
+        Self {
+            via: Some(service.to_owned()),
+            ..user.clone()
         }
     }
 
@@ -143,6 +171,8 @@ impl Principal {
 struct Claims {
     #[serde(flatten)]
     principal: Principal,
+    /// The service the principal was signed for.
+    aud: String,
     /// Expiry, Unix seconds.
     exp: u64,
 }
@@ -167,11 +197,10 @@ impl PrincipalVerifier {
         }
     }
 
-    /// A verifier with a random secret, for one process that runs both the gateway and the
-    /// services (`aftercare up`) and for tests.
+    /// A verifier with a random 256-bit secret from the operating system's generator, for one
+    /// process that runs both the gateway and the services (`aftercare up`) and for tests.
     pub fn random() -> Self {
-        let secret: [u8; 32] = std::array::from_fn(|_| rand_byte());
-        Self::new(&secret)
+        Self::new(&random_secret())
     }
 
     fn mac(&self, value: &[u8]) -> Hmac<Sha256> {
@@ -180,11 +209,13 @@ impl PrincipalVerifier {
         mac
     }
 
-    /// Adds `principal`, signed, to `metadata` (replacing any principal already there).
-    pub fn attach(&self, principal: &Principal, metadata: &mut MetadataMap) {
+    /// Adds `principal`, signed for the service `audience` (`tickets`), to `metadata`
+    /// (replacing any principal already there).
+    pub fn attach(&self, principal: &Principal, audience: &str, metadata: &mut MetadataMap) {
         let exp = unix_now() + PRINCIPAL_TTL.as_secs();
         let claims = Claims {
             principal: principal.clone(),
+            aud: audience.to_owned(),
             exp,
         };
         let json = serde_json::to_vec(&claims).expect("a principal serialises");
@@ -200,9 +231,10 @@ impl PrincipalVerifier {
         );
     }
 
-    /// The verified principal of a request: `UNAUTHENTICATED` when there is none, when its
-    /// signature does not verify, or when it has expired.
-    pub fn verify(&self, metadata: &MetadataMap) -> Result<Principal, Status> {
+    /// The verified principal of a request to the service `audience`: `UNAUTHENTICATED` when
+    /// there is none, when its signature does not verify, when it was signed for another
+    /// service, or when it has expired.
+    pub fn verify(&self, metadata: &MetadataMap, audience: &str) -> Result<Principal, Status> {
         let value = metadata
             .get(PRINCIPAL_HEADER)
             .and_then(|v| v.to_str().ok())
@@ -222,6 +254,11 @@ impl PrincipalVerifier {
             .ok()
             .and_then(|json| serde_json::from_slice(&json).ok())
             .ok_or_else(|| Status::unauthenticated("the principal cannot be decoded"))?;
+        if claims.aud != audience {
+            return Err(Status::unauthenticated(
+                "the principal was signed for another service",
+            ));
+        }
         if claims.exp < unix_now() {
             return Err(Status::unauthenticated("the principal has expired"));
         }
@@ -239,9 +276,11 @@ fn unix_now() -> u64 {
         .as_secs()
 }
 
-fn rand_byte() -> u8 {
-    // UUIDv4 draws from the OS generator; one byte at a time is plenty for a 32-byte key.
-    uuid::Uuid::new_v4().as_bytes()[6]
+/// 32 bytes from the operating system's generator (256 bits of entropy).
+pub fn random_secret() -> [u8; 32] {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).expect("the operating system's random generator");
+    secret
 }
 
 #[cfg(test)]
@@ -256,6 +295,7 @@ mod tests {
             customer: None,
             scopes: vec![],
             display_name: Some("Ada".into()),
+            via: None,
         }
     }
 
@@ -263,14 +303,14 @@ mod tests {
     fn a_signed_principal_verifies() {
         let verifier = PrincipalVerifier::new(b"0123456789abcdef0123456789abcdef");
         let mut metadata = MetadataMap::new();
-        verifier.attach(&agent(), &mut metadata);
-        assert_eq!(verifier.verify(&metadata).unwrap(), agent());
+        verifier.attach(&agent(), "tickets", &mut metadata);
+        assert_eq!(verifier.verify(&metadata, "tickets").unwrap(), agent());
     }
 
     #[test]
     fn a_missing_principal_is_unauthenticated() {
         let verifier = PrincipalVerifier::random();
-        let status = verifier.verify(&MetadataMap::new()).unwrap_err();
+        let status = verifier.verify(&MetadataMap::new(), "tickets").unwrap_err();
         assert_eq!(status.code(), tonic::Code::Unauthenticated);
     }
 
@@ -279,8 +319,8 @@ mod tests {
         let gateway = PrincipalVerifier::new(b"the real secret");
         let forger = PrincipalVerifier::new(b"a guessed secret");
         let mut metadata = MetadataMap::new();
-        forger.attach(&agent(), &mut metadata);
-        let status = gateway.verify(&metadata).unwrap_err();
+        forger.attach(&agent(), "tickets", &mut metadata);
+        let status = gateway.verify(&metadata, "tickets").unwrap_err();
         assert_eq!(status.code(), tonic::Code::Unauthenticated);
     }
 
@@ -288,21 +328,72 @@ mod tests {
     fn a_tampered_principal_is_refused() {
         let verifier = PrincipalVerifier::random();
         let mut metadata = MetadataMap::new();
-        verifier.attach(&agent(), &mut metadata);
+        verifier.attach(&agent(), "tickets", &mut metadata);
         let mut admin = agent();
         admin.roles = vec![Role::Admin];
         let forged = URL_SAFE_NO_PAD.encode(
             serde_json::to_vec(&Claims {
                 principal: admin,
+                aud: "tickets".into(),
                 exp: unix_now() + 60,
             })
             .unwrap(),
         );
         metadata.insert(PRINCIPAL_HEADER, MetadataValue::try_from(forged).unwrap());
         assert_eq!(
-            verifier.verify(&metadata).unwrap_err().code(),
+            verifier.verify(&metadata, "tickets").unwrap_err().code(),
             tonic::Code::Unauthenticated
         );
+    }
+
+    #[test]
+    fn a_principal_signed_for_one_service_is_refused_by_another() {
+        let verifier = PrincipalVerifier::random();
+        let mut metadata = MetadataMap::new();
+        verifier.attach(&agent(), "tickets", &mut metadata);
+        let status = verifier.verify(&metadata, "customers").unwrap_err();
+        assert_eq!(status.code(), tonic::Code::Unauthenticated);
+        assert!(status.message().contains("another service"));
+    }
+
+    #[test]
+    fn an_expired_principal_is_refused() {
+        let verifier = PrincipalVerifier::random();
+        let value = URL_SAFE_NO_PAD.encode(
+            serde_json::to_vec(&Claims {
+                principal: agent(),
+                aud: "tickets".into(),
+                exp: unix_now() - 1,
+            })
+            .unwrap(),
+        );
+        let signature =
+            URL_SAFE_NO_PAD.encode(verifier.mac(value.as_bytes()).finalize().into_bytes());
+        let mut metadata = MetadataMap::new();
+        metadata.insert(PRINCIPAL_HEADER, MetadataValue::try_from(value).unwrap());
+        metadata.insert(
+            SIGNATURE_HEADER,
+            MetadataValue::try_from(signature).unwrap(),
+        );
+        let status = verifier.verify(&metadata, "tickets").unwrap_err();
+        assert!(status.message().contains("expired"));
+    }
+
+    #[test]
+    fn random_secrets_differ_and_use_every_bit() {
+        let (a, b) = (random_secret(), random_secret());
+        assert_ne!(a, b);
+        // 64 random bytes have every bit position set somewhere, unlike bytes with fixed bits.
+        let ored = a.iter().chain(b.iter()).fold(0u8, |acc, byte| acc | byte);
+        assert_eq!(ored, 0xff);
+    }
+
+    #[test]
+    fn on_behalf_of_keeps_the_user_and_names_the_relay() {
+        let relayed = Principal::on_behalf_of(&agent(), "tickets");
+        assert_eq!(relayed.subject, "agents/1");
+        assert_eq!(relayed.roles, vec![Role::Agent]);
+        assert_eq!(relayed.via.as_deref(), Some("tickets"));
     }
 
     #[test]
@@ -314,6 +405,7 @@ mod tests {
             customer: Some("customers/9".into()),
             scopes: vec![],
             display_name: None,
+            via: None,
         };
         assert!(customer.is_customer_only());
         assert!(!customer.is_staff());

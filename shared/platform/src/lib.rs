@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod query;
+pub mod request;
 pub mod server;
 pub mod service;
 pub mod telemetry;

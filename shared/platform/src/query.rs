@@ -1,8 +1,6 @@
-//! What every List method shares: the AIP-160 filter subset ([`Filter`]) and page sizes and
-//! opaque keyset page tokens ([`PageSize`], [`PageToken`]).
+//! The AIP-160 filter subset every List method shares ([`Filter`]). Page sizes and page
+//! tokens are in [`crate::request`].
 
 mod filter;
-mod page;
 
 pub use filter::{Comparison, Condition, Filter, FilterError, Value};
-pub use page::{PageSize, PageToken, fingerprint};

@@ -251,6 +251,7 @@ macro_rules! on_both_databases {
 /// A service started the way `aftercare` starts it, on an ephemeral port, with a fresh
 /// database and an in-process bus; stopped when dropped.
 pub struct TestService {
+    name: &'static str,
     channel: Channel,
     bus: std::sync::Arc<crate::events::InProcessBus>,
     config: std::sync::Arc<crate::config::Config>,
@@ -310,6 +311,7 @@ impl TestService {
             .await
             .expect("connect to the service");
         Self {
+            name: definition.name(),
             channel,
             bus,
             config,
@@ -334,10 +336,12 @@ impl TestService {
         self.bus.clone()
     }
 
-    /// Wraps `message` in a request carrying `principal`, signed as the gateway would.
+    /// Wraps `message` in a request carrying `principal`, signed for this service as the
+    /// gateway would.
     pub fn request<T>(&self, principal: &crate::auth::Principal, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
-        self.principals.attach(principal, request.metadata_mut());
+        self.principals
+            .attach(principal, self.name, request.metadata_mut());
         request
     }
 
@@ -363,5 +367,26 @@ impl TestService {
 impl Drop for TestService {
     fn drop(&mut self) {
         self.shutdown.cancel();
+    }
+}
+
+/// Polls `probe` every 20 ms until it returns `Some`, and returns that value; panics naming
+/// `what` when `deadline` passes first. The one way tests wait for something asynchronous
+/// (an event applied, a sweep run): never a bare sleep.
+pub async fn poll_until<T, F, Fut>(what: &str, deadline: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = tokio::time::Instant::now();
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            started.elapsed() < deadline,
+            "timed out after {deadline:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -117,6 +117,7 @@ mod tests {
             customer: None,
             scopes: Vec::new(),
             display_name: None,
+            via: None,
         }
     }
 

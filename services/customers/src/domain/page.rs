@@ -6,7 +6,7 @@
 //! lists here are ordered by a name (a text sort key), which the platform's token (an
 //! integer key) cannot hold.
 
-use aftercare_platform::query::PageSize;
+use aftercare_platform::request::PageSize;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
@@ -48,7 +48,7 @@ struct Token {
 
 /// A fingerprint of the request parameters a token is bound to (the platform's hash).
 pub fn fingerprint(parts: &[&str]) -> String {
-    format!("{:016x}", aftercare_platform::query::fingerprint(parts))
+    format!("{:016x}", aftercare_platform::request::fingerprint(parts))
 }
 
 /// The opaque token for the page after `cursor`.

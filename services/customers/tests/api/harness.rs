@@ -134,6 +134,7 @@ fn principal(subject: &str, role: Role, region: Option<&str>) -> Principal {
         customer: None,
         scopes: Vec::new(),
         display_name: Some(subject.into()),
+        via: None,
     }
 }
 

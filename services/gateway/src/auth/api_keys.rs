@@ -90,6 +90,7 @@ impl ApiKeys {
             customer: None,
             scopes: entry.scopes.clone(),
             display_name: Some(entry.id.clone()),
+            via: None,
         })
     }
 }

@@ -170,6 +170,7 @@ fn principal(claims: Claims) -> Result<Principal, GatewayError> {
             .map(|scope| scope.split_whitespace().map(str::to_owned).collect())
             .unwrap_or_default(),
         display_name: claims.name,
+        via: None,
     })
 }
 

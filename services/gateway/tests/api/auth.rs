@@ -360,6 +360,7 @@ fn admin() -> Principal {
         customer: None,
         scopes: vec![],
         display_name: None,
+        via: None,
     }
 }
 
@@ -374,10 +375,22 @@ async fn a_forged_principal_sent_straight_to_a_service_is_refused() {
             .unwrap();
     let mut direct = PerformanceServiceClient::new(channel);
     let mut request = Request::new(recognition("agents/a1"));
-    PrincipalVerifier::new(b"a-guessed-secret-0123456789abcdef")
-        .attach(&admin(), request.metadata_mut());
+    PrincipalVerifier::new(b"a-guessed-secret-0123456789abcdef").attach(
+        &admin(),
+        "workforce",
+        request.metadata_mut(),
+    );
     let status = direct.create_recognition(request).await.unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
+
+    // A correctly signed principal captured on its way to another service is refused here.
+    let mut request = Request::new(recognition("agents/a1"));
+    harness
+        .principals
+        .attach(&admin(), "tickets", request.metadata_mut());
+    let status = direct.create_recognition(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert!(status.message().contains("another service"), "{status:?}");
 
     let status = direct
         .create_recognition(Request::new(recognition("agents/a1")))
@@ -394,7 +407,9 @@ async fn a_principal_sent_to_the_gateway_is_replaced_by_the_verified_one() {
     let smuggle = |token: &str| {
         let mut request = bearer(recognition("agents/a1"), token);
         // Even a correctly signed principal (replayed from elsewhere) does not count.
-        harness.principals.attach(&admin(), request.metadata_mut());
+        harness
+            .principals
+            .attach(&admin(), "workforce", request.metadata_mut());
         request
     };
     let agent = harness.token("agents/a1", &[Role::Agent]);

@@ -69,7 +69,7 @@ struct Performance {
 impl Performance {
     fn verify<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
         self.seen.calls.fetch_add(1, Ordering::SeqCst);
-        self.principals.verify(request.metadata())
+        self.principals.verify(request.metadata(), "workforce")
     }
 }
 

@@ -673,11 +673,7 @@ impl AfterSalesService for AfterSalesApi {
         )
         .await?;
         let next_page_token = super::next_token(&mut cases, limit, |c| {
-            PageToken {
-                key: c.create_time,
-                id: c.id.to_string(),
-            }
-            .encode(print)
+            PageToken::int(c.create_time, c.id.to_string()).encode(print)
         });
         Ok(Response::new(pb::ListAfterSalesCasesResponse {
             after_sales_cases: cases.iter().map(case_to_proto).collect(),

@@ -126,11 +126,7 @@ impl TicketApi {
         let mut links =
             store::list_links(&self.db, ticket, &types, linked, after.as_ref(), limit).await?;
         let next_page_token = super::next_token(&mut links, limit, |l| {
-            PageToken {
-                key: l.create_time,
-                id: l.id.to_string(),
-            }
-            .encode(print)
+            PageToken::int(l.create_time, l.id.to_string()).encode(print)
         });
         Ok(pb::ListTicketLinksResponse {
             links: links.iter().map(link_to_proto).collect(),

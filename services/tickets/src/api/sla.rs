@@ -42,7 +42,7 @@ impl SlaApi {
     fn authorise<T>(&self, request: &Request<T>, write: bool) -> Result<Principal> {
         let principal = self
             .principals
-            .verify(request.metadata())
+            .verify(request.metadata(), "tickets")
             .map_err(Error::Unauthenticated)?;
         let allowed = if write {
             principal.has_any_role(&[Role::Admin, Role::Service])
@@ -696,9 +696,10 @@ impl SlaService for SlaApi {
             .into_iter()
             .filter(|p| keep.iter().all(|k| k(p)))
             .filter(|p| {
-                after
-                    .as_ref()
-                    .is_none_or(|t| (i64::from(p.rank), p.id.to_string()) > (t.key, t.id.clone()))
+                after.as_ref().is_none_or(|t| {
+                    (i64::from(p.rank), p.id.to_string())
+                        > (t.int_key().unwrap_or_default(), t.id.clone())
+                })
             })
             .take(limit + 1)
             .collect();
@@ -706,13 +707,7 @@ impl SlaService for SlaApi {
             policies.truncate(limit);
             policies
                 .last()
-                .map(|p| {
-                    PageToken {
-                        key: i64::from(p.rank),
-                        id: p.id.to_string(),
-                    }
-                    .encode(print)
-                })
+                .map(|p| PageToken::int(i64::from(p.rank), p.id.to_string()).encode(print))
                 .unwrap_or_default()
         } else {
             String::new()
@@ -897,13 +892,7 @@ impl SlaService for SlaApi {
             calendars.truncate(limit as usize);
             calendars
                 .last()
-                .map(|c| {
-                    PageToken {
-                        key: 0,
-                        id: c.id.to_string(),
-                    }
-                    .encode(print)
-                })
+                .map(|c| PageToken::int(0, c.id.to_string()).encode(print))
                 .unwrap_or_default()
         } else {
             String::new()

@@ -130,6 +130,7 @@ mod tests {
             customer: customer.map(Into::into),
             scopes: vec![],
             display_name: None,
+            via: None,
         }
     }
 

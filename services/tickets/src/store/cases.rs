@@ -243,7 +243,7 @@ pub async fn list_cases(
     }
     if let Some(token) = after {
         sql.push(" AND (create_time, id) > (");
-        sql.arg(Arg::Int(token.key));
+        sql.arg(Arg::Int(token.int_key().unwrap_or_default()));
         sql.push(", ");
         sql.arg(Arg::Text(token.id.clone()));
         sql.push(")");

@@ -256,7 +256,7 @@ pub async fn list_links(
     }
     if let Some(token) = after {
         sql.push(" AND (l.create_time, l.id) > (");
-        sql.arg(Arg::Int(token.key));
+        sql.arg(Arg::Int(token.int_key().unwrap_or_default()));
         sql.push(", ");
         sql.arg(Arg::Text(token.id.clone()));
         sql.push(")");

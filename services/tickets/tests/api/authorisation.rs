@@ -192,7 +192,7 @@ async fn a_call_without_a_valid_principal_is_unauthenticated(db: TestDatabase) {
     assert_eq!(status.code(), tonic::Code::Unauthenticated);
     let forged = aftercare_platform::auth::PrincipalVerifier::random();
     let mut request = tonic::Request::new(pb::ListTicketsRequest::default());
-    forged.attach(&lead(), request.metadata_mut());
+    forged.attach(&lead(), "tickets", request.metadata_mut());
     let status = app.client.clone().list_tickets(request).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unauthenticated);
 }

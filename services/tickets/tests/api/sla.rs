@@ -22,6 +22,7 @@ fn admin() -> Principal {
         customer: None,
         scopes: vec![],
         display_name: None,
+        via: None,
     }
 }
 

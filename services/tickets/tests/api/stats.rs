@@ -15,6 +15,7 @@ fn analyst() -> Principal {
         customer: None,
         scopes: vec![],
         display_name: None,
+        via: None,
     }
 }
 

@@ -164,6 +164,7 @@ fn principal(
         customer: customer.map(Into::into),
         scopes: Vec::new(),
         display_name: Some(subject.into()),
+        via: None,
     }
 }
 
