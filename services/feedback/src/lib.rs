@@ -1,0 +1,1 @@
+//! The feedback service: surveys and invitations, responses, classified feedback, the closed loop of follow-ups, and stats.
