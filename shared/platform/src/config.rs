@@ -167,8 +167,8 @@ pub enum BusKind {
 pub struct EventsConfig {
     /// `in_process` or `nats`.
     pub bus: BusKind,
-    /// NATS server URL, for `bus = "nats"`.
-    pub nats_url: String,
+    /// NATS server URL, for `bus = "nats"` (may carry credentials: never printed).
+    pub nats_url: Secret,
     /// The JetStream stream that holds every event (subjects `aftercare.>`).
     pub stream: String,
     /// How often the relay looks for unpublished outbox rows when nothing wakes it.
@@ -176,16 +176,22 @@ pub struct EventsConfig {
     pub relay_interval: Duration,
     /// Outbox rows published per relay round.
     pub relay_batch: u32,
+    /// How long events (which may carry personal data) are kept after they are published:
+    /// relayed outbox rows and handled-event records are deleted after it, and the JetStream
+    /// stream's `max_age` is set to it. Keep it short enough for your erasure promise.
+    #[serde(with = "humantime_serde")]
+    pub retention: Duration,
 }
 
 impl Default for EventsConfig {
     fn default() -> Self {
         Self {
             bus: BusKind::InProcess,
-            nats_url: "nats://127.0.0.1:4222".to_owned(),
+            nats_url: Secret::new("nats://127.0.0.1:4222"),
             stream: "AFTERCARE".to_owned(),
             relay_interval: Duration::from_millis(500),
             relay_batch: 256,
+            retention: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -467,15 +473,17 @@ impl Config {
         {
             problems.push("auth.principal_secret: must be at least 32 characters".to_owned());
         }
+        if self.events.retention < Duration::from_secs(60) {
+            problems.push("events.retention: must be at least 1m".to_owned());
+        }
         if self.events.relay_batch == 0 {
             problems.push("events.relay_batch: must be at least 1".to_owned());
         }
-        if !(self.events.nats_url.starts_with("nats://")
-            || self.events.nats_url.starts_with("tls://"))
-        {
+        let nats_url = self.events.nats_url.expose();
+        if !(nats_url.starts_with("nats://") || nats_url.starts_with("tls://")) {
             problems.push(format!(
                 "events.nats_url: `{}` must start with nats:// or tls://",
-                self.events.nats_url
+                self.events.nats_url.redacted()
             ));
         }
         if problems.is_empty() {
@@ -537,8 +545,11 @@ fn describe(error: figment::Error) -> String {
         .join("\n")
 }
 
-/// A value that must not be printed (a database URL with a password, a signing key).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A value that must not be printed (a database URL with a password, a signing key). It
+/// never prints, in `Debug`, in errors or when serialised (`aftercare config`): a URL shows
+/// with its password, token and password parameters replaced by `***`; anything else is
+/// `***`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
 
@@ -551,6 +562,21 @@ impl Secret {
     /// The value itself, for the one place that needs it.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// What may be shown of it: a URL without its credentials, or `***`.
+    pub fn redacted(&self) -> String {
+        if self.0.contains("://") {
+            crate::db::redact(&self.0)
+        } else {
+            "***".to_owned()
+        }
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.redacted())
     }
 }
 

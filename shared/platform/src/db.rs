@@ -226,6 +226,14 @@ impl Database {
         self.writer.begin().await
     }
 
+    /// Checks that the database answers (`SELECT 1` on a pooled connection).
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map(|_| ())
+    }
+
     /// Closes both pools, waiting for connections in use to be returned.
     pub async fn close(&self) {
         self.writer.close().await;
@@ -286,8 +294,36 @@ fn platform_schema(backend: Backend) -> &'static [&'static str] {
     }
 }
 
-/// Normalises a SQLite URL: creates the file's folder and asks for the file to be created
-/// when missing (`mode=rwc`).
+/// Creates `path` and its missing parents; a folder created here is owner-only (0700), a
+/// folder that already existed keeps its permissions.
+pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path)
+}
+
+/// Creates the file at `path` empty and owner-only (0600) when it does not exist yet, so
+/// that SQLite (which gives its `-wal` and `-shm` files the database file's permissions) never
+/// creates a world-readable database.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(err),
+    }
+}
+
+/// Normalises a SQLite URL: creates the file's folder (owner-only) and the file itself
+/// (owner-only) when missing, and asks SQLite to create it otherwise (`mode=rwc`).
 fn sqlite_url(url: &str) -> Result<String, DbError> {
     let rest = url
         .strip_prefix("sqlite://")
@@ -300,8 +336,14 @@ fn sqlite_url(url: &str) -> Result<String, DbError> {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
     {
-        std::fs::create_dir_all(parent).map_err(|source| DbError::CreateDir {
+        create_private_dir(parent).map_err(|source| DbError::CreateDir {
             path: parent.to_owned(),
+            source,
+        })?;
+    }
+    if path != ":memory:" && !path.is_empty() && !query.contains("mode=memory") {
+        create_private_file(Path::new(path)).map_err(|source| DbError::CreateDir {
+            path: PathBuf::from(path),
             source,
         })?;
     }
@@ -315,20 +357,89 @@ fn sqlite_url(url: &str) -> Result<String, DbError> {
     Ok(format!("sqlite://{path}?{query}"))
 }
 
-/// The URL with any password replaced, for messages and logs.
+/// The URL with its credentials replaced by `***`, for messages and logs: the password, a
+/// NATS token (a user name with no password), and `password`, `sslpassword` or `token`
+/// query parameters. A text that does not parse as a URL is replaced whole.
 pub fn redact(url: &str) -> String {
-    match url::Url::from_str(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
+    let Ok(mut parsed) = url::Url::from_str(url) else {
+        return "***".to_owned();
+    };
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some("***"));
+    } else if matches!(parsed.scheme(), "nats" | "tls") && !parsed.username().is_empty() {
+        let _ = parsed.set_username("***");
     }
+    const SECRET_PARAMETERS: [&str; 4] = ["password", "sslpassword", "token", "pass"];
+    if parsed
+        .query_pairs()
+        .any(|(key, _)| SECRET_PARAMETERS.contains(&key.as_ref()))
+    {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(key, value)| {
+                let value = if SECRET_PARAMETERS.contains(&key.as_ref()) {
+                    "***".to_owned()
+                } else {
+                    value.into_owned()
+                };
+                (key.into_owned(), value)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_sqlite_database_and_its_folder_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("data");
+        let file = folder.join("tickets.db");
+        let db = Database::open(
+            &format!("sqlite://{}", file.display()),
+            PoolSettings::default(),
+        )
+        .await
+        .unwrap();
+        sqlx::query("CREATE TABLE t (x BIGINT)")
+            .execute(db.writer())
+            .await
+            .unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&folder), 0o700);
+        assert_eq!(mode(&file), 0o600);
+        let wal = folder.join("tickets.db-wal");
+        if wal.exists() {
+            assert_eq!(mode(&wal), 0o600);
+        }
+        db.close().await;
+    }
+
+    #[test]
+    fn redaction_hides_every_kind_of_credential() {
+        for (url, shown) in [
+            (
+                "postgres://app:hunter2@db/tickets",
+                "postgres://app:***@db/tickets",
+            ),
+            (
+                "postgres://db/tickets?user=app&password=hunter2",
+                "postgres://db/tickets?user=app&password=***",
+            ),
+            ("nats://s3cr3tt0ken@nats:4222", "nats://***@nats:4222"),
+            ("nats://u:hunter2@nats:4222", "nats://u:***@nats:4222"),
+            ("sqlite://data/tickets.db", "sqlite://data/tickets.db"),
+            ("not a url hunter2", "***"),
+        ] {
+            assert_eq!(redact(url), shown, "{url}");
+        }
+    }
 
     #[test]
     fn backend_is_chosen_by_url_scheme() {

@@ -152,6 +152,83 @@ pub fn unavailable(what: &str, error: &(dyn StdError + 'static)) -> Status {
     Status::unavailable(format!("{what} is unavailable, retry later"))
 }
 
+/// How a database error should reach a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseFault {
+    /// The connection was lost or refused, the pool timed out, the server is shutting down or
+    /// starting: nothing was committed by the failed statement, retry later (`UNAVAILABLE`).
+    Unavailable,
+    /// A serialization failure, a deadlock or a busy SQLite database: retry the request
+    /// (`ABORTED`).
+    Conflict,
+    /// Anything else: a defect (`INTERNAL`).
+    Defect,
+}
+
+impl DatabaseFault {
+    /// Classifies `error`.
+    pub fn of(error: &sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => Self::Unavailable,
+            sqlx::Error::Protocol(message) if message.contains("connection") => Self::Unavailable,
+            sqlx::Error::Database(db) => match db.code().as_deref() {
+                // PostgreSQL: serialization failure, deadlock.
+                Some("40001" | "40P01") => Self::Conflict,
+                // PostgreSQL: connection exceptions, shutting down, starting up, too many
+                // connections.
+                Some(code)
+                    if code.starts_with("08") || code.starts_with("57P") || code == "53300" =>
+                {
+                    Self::Unavailable
+                }
+                // SQLite: SQLITE_BUSY, SQLITE_LOCKED (and their extended codes).
+                Some(code) if matches!(code.parse::<i32>().map(|c| c & 0xff), Ok(5 | 6)) => {
+                    Self::Conflict
+                }
+                _ => Self::Defect,
+            },
+            _ => Self::Defect,
+        }
+    }
+
+    /// True when retrying the same transaction may succeed.
+    pub fn is_transient(self) -> bool {
+        self != Self::Defect
+    }
+}
+
+/// How long a client is told to wait before retrying a transient database failure.
+pub const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The status for a database error: `UNAVAILABLE` or `ABORTED` with `RetryInfo` for a
+/// transient fault (a lost connection, a restart, a conflict), `INTERNAL` for a defect. The
+/// one mapping every service uses; the cause is logged here, once.
+pub fn database(error: &sqlx::Error) -> Status {
+    match DatabaseFault::of(error) {
+        DatabaseFault::Unavailable => {
+            tracing::warn!(error = %cause_chain(error), "database unavailable");
+            Status::with_error_details(
+                Code::Unavailable,
+                "the database is unavailable, retry later",
+                ErrorDetails::with_retry_info(Some(RETRY_AFTER)),
+            )
+        }
+        DatabaseFault::Conflict => {
+            tracing::info!(error = %cause_chain(error), "database conflict");
+            Status::with_error_details(
+                Code::Aborted,
+                "the request conflicted with another one, retry it",
+                ErrorDetails::with_retry_info(Some(RETRY_AFTER)),
+            )
+        }
+        DatabaseFault::Defect => internal(error),
+    }
+}
+
 /// An error and its sources, joined with `: `.
 pub fn cause_chain(error: &(dyn StdError + 'static)) -> String {
     let mut text = error.to_string();
@@ -210,6 +287,18 @@ mod tests {
         assert_eq!(status.code(), Code::NotFound);
         let info = status.get_error_details().resource_info().cloned().unwrap();
         assert_eq!(info.resource_name, "tickets/42");
+    }
+
+    #[test]
+    fn lost_connections_are_unavailable_with_retry_info_and_defects_internal() {
+        let status = database(&sqlx::Error::PoolTimedOut);
+        assert_eq!(status.code(), Code::Unavailable);
+        assert!(status.get_error_details().retry_info().is_some());
+        let io = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        assert_eq!(database(&io).code(), Code::Unavailable);
+        assert_eq!(database(&sqlx::Error::RowNotFound).code(), Code::Internal);
+        assert!(DatabaseFault::of(&sqlx::Error::PoolClosed).is_transient());
+        assert!(!DatabaseFault::of(&sqlx::Error::RowNotFound).is_transient());
     }
 
     #[test]

@@ -30,7 +30,11 @@ pub struct GrpcServer {
     name: String,
     routes: RoutesBuilder,
     service_names: Vec<&'static str>,
+    database: Option<crate::db::Database>,
 }
+
+/// How often a server checks that its database answers, for its health status.
+pub const DATABASE_CHECK_EVERY: Duration = Duration::from_secs(1);
 
 impl GrpcServer {
     /// A server for the service called `name` (used in logs).
@@ -39,7 +43,15 @@ impl GrpcServer {
             name: name.into(),
             routes: RoutesBuilder::default(),
             service_names: Vec::new(),
+            database: None,
         }
+    }
+
+    /// Reports `NOT_SERVING` while `database` does not answer (checked every
+    /// [`DATABASE_CHECK_EVERY`]) and `SERVING` again once it does.
+    pub fn watch_database(mut self, database: crate::db::Database) -> Self {
+        self.database = Some(database);
+        self
     }
 
     /// Adds a generated tonic service; its health is reported under its full name.
@@ -125,6 +137,14 @@ impl GrpcServer {
         let name = self.name;
         tracing::info!(server = %name, addr = %local_addr, "serving");
         let names = self.service_names;
+        if let Some(database) = self.database {
+            tokio::spawn(watch_database(
+                database,
+                health.clone(),
+                names.clone(),
+                shutdown.clone(),
+            ));
+        }
         let grace = config.shutdown_grace;
         let stop = shutdown.clone();
         let handle = tokio::spawn(async move {
@@ -163,6 +183,40 @@ impl GrpcServer {
         });
 
         RunningServer { local_addr, handle }
+    }
+}
+
+/// Keeps the health of `names` in step with whether `database` answers, until `shutdown`.
+async fn watch_database(
+    database: crate::db::Database,
+    health: tonic_health::server::HealthReporter,
+    names: Vec<&'static str>,
+    shutdown: CancellationToken,
+) {
+    let mut serving = true;
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(DATABASE_CHECK_EVERY) => {}
+        }
+        let answers = tokio::time::timeout(DATABASE_CHECK_EVERY, database.ping())
+            .await
+            .is_ok_and(|result| result.is_ok());
+        if answers == serving || shutdown.is_cancelled() {
+            continue;
+        }
+        serving = answers;
+        let status = if serving {
+            tracing::info!("database answers again: serving");
+            ServingStatus::Serving
+        } else {
+            tracing::warn!("database does not answer: not serving");
+            ServingStatus::NotServing
+        };
+        for name in &names {
+            health.set_service_status(*name, status).await;
+        }
+        health.set_service_status("", status).await;
     }
 }
 

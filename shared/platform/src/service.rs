@@ -167,6 +167,7 @@ impl PreparedService {
         let relay = self.relay.spawn(self.shutdown.clone());
         let server = self
             .server
+            .watch_database(self.db.clone())
             .serve(listener, &self.config.server, self.shutdown)
             .await;
         Ok(RunningService {

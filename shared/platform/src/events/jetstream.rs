@@ -59,6 +59,7 @@ impl JetStreamSettings {
     pub fn from_config(config: &EventsConfig) -> Self {
         Self {
             stream: config.stream.clone(),
+            max_age: config.retention,
             ..Self::default()
         }
     }
@@ -74,7 +75,11 @@ pub struct JetStreamBus {
 impl JetStreamBus {
     /// Connects to the NATS server of `config` and ensures the stream.
     pub async fn from_config(config: &EventsConfig) -> Result<Self, EventError> {
-        Self::connect(&config.nats_url, JetStreamSettings::from_config(config)).await
+        Self::connect(
+            config.nats_url.expose(),
+            JetStreamSettings::from_config(config),
+        )
+        .await
     }
 
     /// Connects to the NATS server at `url` and ensures the stream `settings` describe

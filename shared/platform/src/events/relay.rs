@@ -22,9 +22,8 @@ use crate::config::EventsConfig;
 use crate::db::Database;
 use crate::time::{Micros, now_micros};
 
-/// How long published rows stay in the outbox (for inspection) before the relay deletes them.
-const RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
-/// How often the running relay deletes published rows older than [`RETENTION`].
+/// How often the running relay deletes published rows and handled-event records older than
+/// its retention (`events.retention`).
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// The longest pause after failed rounds.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -36,6 +35,7 @@ pub struct Relay {
     bus: Arc<dyn EventBus>,
     batch: u32,
     interval: Duration,
+    retention: Duration,
     wake: Arc<Notify>,
 }
 
@@ -60,13 +60,16 @@ impl Relay {
             bus,
             batch: batch.max(1),
             interval,
+            retention: EventsConfig::default().retention,
             wake: Arc::new(Notify::new()),
         }
     }
 
     /// A relay with the batch and interval of `config`.
     pub fn from_config(db: Database, bus: Arc<dyn EventBus>, config: &EventsConfig) -> Self {
-        Self::new(db, bus, config.relay_batch, config.relay_interval)
+        let mut relay = Self::new(db, bus, config.relay_batch, config.relay_interval);
+        relay.retention = config.retention;
+        relay
     }
 
     /// A handle that wakes this relay.
@@ -119,20 +122,25 @@ impl Relay {
         }
     }
 
-    /// Deletes rows published before `before`. Returns how many.
+    /// Deletes outbox rows published before `before`, and the records of events this
+    /// database's consumers handled before it. Returns how many rows went.
     pub async fn purge_published(&self, before: Micros) -> Result<u64, EventError> {
-        let done = sqlx::query(
+        let outbox = sqlx::query(
             "DELETE FROM aftercare_outbox WHERE published_at IS NOT NULL AND published_at < $1",
         )
         .bind(before)
         .execute(self.db.writer())
         .await?;
-        Ok(done.rows_affected())
+        let inbox = sqlx::query("DELETE FROM aftercare_inbox WHERE handled_at < $1")
+            .bind(before)
+            .execute(self.db.writer())
+            .await?;
+        Ok(outbox.rows_affected() + inbox.rows_affected())
     }
 
     /// Runs the relay until `cancel`: at once (what a crash left pending), then whenever woken
     /// or every interval, straight on while full batches keep coming, backing off after
-    /// failures. Published rows older than a week are deleted every hour.
+    /// failures. Published rows older than the retention are deleted every hour.
     pub fn spawn(self, cancel: CancellationToken) -> JoinHandle<()> {
         tokio::spawn(async move {
             let mut failures = 0u32;
@@ -162,8 +170,8 @@ impl Relay {
                 };
                 if last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
                     last_purge = Some(Instant::now());
-                    let before =
-                        now_micros() - i64::try_from(RETENTION.as_micros()).unwrap_or(i64::MAX);
+                    let before = now_micros()
+                        - i64::try_from(self.retention.as_micros()).unwrap_or(i64::MAX);
                     match self.purge_published(before).await {
                         Ok(0) => {}
                         Ok(purged) => tracing::debug!(purged, "old outbox rows deleted"),
