@@ -2,7 +2,6 @@
 //! [`parse`]), authorises, calls the domain and the store, and converts the result back.
 
 mod consents;
-mod convert;
 mod customers;
 mod identities;
 mod loyalty;

@@ -11,7 +11,6 @@ pub mod loyalty;
 pub mod merge;
 pub mod names;
 pub mod organisation;
-pub mod page;
 pub mod phone;
 pub mod privacy;
 pub mod query;

@@ -8,6 +8,7 @@
 //! its [`ServiceDefinition`].
 
 mod api;
+mod convert;
 pub mod domain;
 mod error;
 mod events;

@@ -5,16 +5,17 @@ use aftercare_platform::time::{now_micros, to_timestamp};
 use aftercare_proto::aftercare::customers::v1 as pb;
 use aftercare_proto::aftercare::events::v1::ConsentChanged;
 
+use super::Api;
 use super::customers::{load, refuse_other_customer};
 use super::parse::{ListConsents, SetConsent};
-use super::{Api, convert};
+use crate::convert;
 use crate::domain::access::{may_read, may_write};
 use crate::domain::consent::{Refusal, decide};
 use crate::domain::names::customer_name;
-use crate::domain::page::{Cursor, SortKey, encode_token};
 use crate::error::Error;
 use crate::events::{actor, publish};
 use crate::store::{self, ConsentQuery, consent_rank};
+use aftercare_platform::request::PageToken;
 
 pub async fn set(
     api: &Api,
@@ -27,7 +28,7 @@ pub async fn set(
     let name = customer_name(customer.id);
     if !may_read(principal, &customer) || !may_write(principal, &customer) {
         return Err(Error::PermissionDenied(
-            "you may not record consents for this customer",
+            "you may not record consents for this customer".into(),
         ));
     }
     if let Some(reason) = customer.frozen_reason() {
@@ -80,10 +81,9 @@ pub async fn list(
     let customer = load(&mut conn, request.customer).await?;
     if !may_read(principal, &customer) {
         return Err(Error::PermissionDenied(
-            "this customer is outside your reach",
+            "this customer is outside your reach".into(),
         ));
     }
-    let size = request.page.size as usize;
     let query = ConsentQuery {
         customer: customer.id,
         conditions: request.conditions,
@@ -91,21 +91,12 @@ pub async fn list(
         limit: Some(request.page.size + 1),
     };
     let mut consents = store::list_consents(&mut conn, &query).await?;
-    let next_page_token = if consents.len() > size {
-        consents.truncate(size);
-        consents
-            .last()
-            .map(|last| {
-                let cursor = Cursor {
-                    key: Some(SortKey::Int(consent_rank(last))),
-                    id: last.id(),
-                };
-                encode_token(cursor, &request.page.fingerprint)
-            })
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
+    let next_page_token = request
+        .page
+        // A consent is keyed by its rank within the customer: the token's id is the customer.
+        .finish(&mut consents, |last| {
+            PageToken::int(consent_rank(last), last.customer)
+        });
     Ok(pb::ListConsentsResponse {
         consents: consents.iter().map(convert::consent).collect(),
         next_page_token,

@@ -8,15 +8,16 @@ use aftercare_proto::aftercare::events::v1::{
 };
 use uuid::Uuid;
 
+use super::Api;
 use super::parse::{CreateCustomer, DeleteCustomer, GetCustomer, ListCustomers, UpdateCustomer};
-use super::{Api, convert};
+use crate::convert;
 use crate::domain::access::{self, may_create, may_manage, may_read, may_write, own_customer};
 use crate::domain::customer::{Customer, Profile};
 use crate::domain::names::customer_name;
-use crate::domain::page::{Cursor, encode_token};
 use crate::error::{CUSTOMER, Error};
 use crate::events::{actor, publish, snapshot};
 use crate::store::{self, Conn, CustomerQuery};
+use aftercare_platform::request::PageToken;
 
 pub async fn create(
     api: &Api,
@@ -25,7 +26,7 @@ pub async fn create(
 ) -> Result<pb::CreateCustomerResponse, Error> {
     if !may_create(principal) {
         return Err(Error::PermissionDenied(
-            "only leads, admins and services create customers",
+            "only leads, admins and services create customers".into(),
         ));
     }
     let customer = Customer::new(request.profile, request.origin_channel, now_micros());
@@ -103,7 +104,7 @@ pub async fn get(
     }
     if !may_read(principal, &customer) {
         return Err(Error::PermissionDenied(
-            "this customer is outside your reach",
+            "this customer is outside your reach".into(),
         ));
     }
     Ok(pb::GetCustomerResponse {
@@ -119,10 +120,10 @@ pub async fn get(
 pub fn refuse_other_customer(principal: &Principal, id: Uuid) -> Result<(), Error> {
     match own_customer(principal) {
         Some(own) if own != id => Err(Error::PermissionDenied(
-            "customers reach only their own profile",
+            "customers reach only their own profile".into(),
         )),
         None if principal.is_customer_only() => Err(Error::PermissionDenied(
-            "customers reach only their own profile",
+            "customers reach only their own profile".into(),
         )),
         _ => Ok(()),
     }
@@ -140,8 +141,9 @@ pub async fn list(
     principal: &Principal,
     request: ListCustomers,
 ) -> Result<pb::ListCustomersResponse, Error> {
-    let reach = access::reach(principal)
-        .ok_or(Error::PermissionDenied("customers cannot list customers"))?;
+    let reach = access::reach(principal).ok_or(Error::PermissionDenied(
+        "customers cannot list customers".into(),
+    ))?;
     let query = CustomerQuery {
         conditions: request.conditions,
         text: request.text,
@@ -152,22 +154,7 @@ pub async fn list(
     };
     let mut conn = api.db.reader().acquire().await?;
     let mut customers = store::list_customers(&mut conn, &query).await?;
-    let next_page_token = if customers.len() > request.page.size as usize {
-        customers.truncate(request.page.size as usize);
-        let last = customers
-            .last()
-            .map(|c| c.id.to_string())
-            .unwrap_or_default();
-        encode_token(
-            Cursor {
-                key: None,
-                id: last,
-            },
-            &request.page.fingerprint,
-        )
-    } else {
-        String::new()
-    };
+    let next_page_token = request.page.finish(&mut customers, |c| PageToken::id(c.id));
     let sees_internal = access::sees_internal(principal);
     Ok(pb::ListCustomersResponse {
         customers: customers
@@ -186,13 +173,15 @@ pub async fn update(
     refuse_other_customer(principal, request.id)?;
     if own_customer(principal).is_some() && request.changes.iter().any(|c| c.staff_only()) {
         return Err(Error::PermissionDenied(
-            "customers cannot change their tier, stage, region, organisation or internal attributes",
+            "customers cannot change their tier, stage, region, organisation or internal attributes".into(),
         ));
     }
     let mut tx = api.db.begin().await?;
     let mut customer = load(&mut tx, request.id).await?;
     if !may_read(principal, &customer) || !may_write(principal, &customer) {
-        return Err(Error::PermissionDenied("you may not change this customer"));
+        return Err(Error::PermissionDenied(
+            "you may not change this customer".into(),
+        ));
     }
     let name = customer_name(customer.id);
     if customer.version != request.version {
@@ -256,7 +245,7 @@ pub async fn delete(
 ) -> Result<pb::DeleteCustomerResponse, Error> {
     if !may_manage(principal) {
         return Err(Error::PermissionDenied(
-            "only leads, admins and services delete customers",
+            "only leads, admins and services delete customers".into(),
         ));
     }
     let mut tx = api.db.begin().await?;
@@ -270,8 +259,8 @@ pub async fn delete(
         .last_entry_time
         .is_some();
     if has_ledger || store::count_foreign_timeline(&mut tx, customer.id).await? > 0 {
-        return Err(Error::Precondition {
-            kind: "DEPENDENTS",
+        return Err(Error::FailedPrecondition {
+            violation: "DEPENDENTS",
             subject: name,
             description: "the customer has loyalty entries or other services refer to it: merge or erase it instead".into(),
         });

@@ -5,17 +5,18 @@ use aftercare_platform::time::{now_micros, to_timestamp};
 use aftercare_proto::aftercare::customers::v1 as pb;
 use aftercare_proto::aftercare::events::v1::{CustomerCreated, CustomerIdentityAdded};
 
+use super::Api;
 use super::customers::{check_organisation, load, refuse_other_customer};
 use super::parse::{AddIdentity, IdentityRef, ListIdentities, ResolveIdentity, VerifyIdentity};
-use super::{Api, convert};
+use crate::convert;
 use crate::domain::access::{self, Reach, may_create, may_read, may_write};
 use crate::domain::customer::Customer;
 use crate::domain::identity::{Identity, IdentityKey};
 use crate::domain::names::{customer_name, identity_name};
-use crate::domain::page::{Cursor, encode_token};
 use crate::error::{Error, IDENTITY};
 use crate::events::{actor, channel_identity, publish, snapshot};
 use crate::store::{self, Conn, IdentityQuery};
+use aftercare_platform::request::PageToken;
 
 pub async fn resolve(
     api: &Api,
@@ -26,7 +27,7 @@ pub async fn resolve(
         || (request.lookup_only && access::reach(principal) == Some(Reach::All));
     if !allowed {
         return Err(Error::PermissionDenied(
-            "only services, leads, admins and integrations resolve identities",
+            "only services, leads, admins and integrations resolve identities".into(),
         ));
     }
     if let Some(found) = find_owner(api, &request.key).await? {
@@ -150,7 +151,7 @@ fn added(identity: &Identity) -> pb::AddIdentityResponse {
 
 fn taken(key: &IdentityKey) -> Error {
     Error::AlreadyExists {
-        kind: IDENTITY,
+        resource_type: IDENTITY,
         name: describe(key),
         description: "another customer owns this identity; merge the two customers instead".into(),
     }
@@ -164,7 +165,9 @@ async fn writable(
 ) -> Result<Customer, Error> {
     let customer = load(conn, id).await?;
     if !may_read(principal, &customer) || !may_write(principal, &customer) {
-        return Err(Error::PermissionDenied("you may not change this customer"));
+        return Err(Error::PermissionDenied(
+            "you may not change this customer".into(),
+        ));
     }
     if let Some(reason) = customer.frozen_reason() {
         return Err(Error::state(customer_name(id), reason));
@@ -179,7 +182,7 @@ pub async fn verify(
 ) -> Result<pb::VerifyIdentityResponse, Error> {
     if !may_create(principal) {
         return Err(Error::PermissionDenied(
-            "only services, leads, admins and integrations verify identities",
+            "only services, leads, admins and integrations verify identities".into(),
         ));
     }
     let IdentityRef { customer, id } = request.identity;
@@ -233,10 +236,9 @@ pub async fn list(
     let customer = load(&mut conn, request.customer).await?;
     if !may_read(principal, &customer) {
         return Err(Error::PermissionDenied(
-            "this customer is outside your reach",
+            "this customer is outside your reach".into(),
         ));
     }
-    let size = request.page.size as usize;
     let query = IdentityQuery {
         customer: customer.id,
         conditions: request.conditions,
@@ -244,22 +246,9 @@ pub async fn list(
         limit: Some(request.page.size + 1),
     };
     let mut identities = store::list_identities(&mut conn, &query).await?;
-    let next_page_token = if identities.len() > size {
-        identities.truncate(size);
-        let last = identities
-            .last()
-            .map(|i| i.id.to_string())
-            .unwrap_or_default();
-        encode_token(
-            Cursor {
-                key: None,
-                id: last,
-            },
-            &request.page.fingerprint,
-        )
-    } else {
-        String::new()
-    };
+    let next_page_token = request
+        .page
+        .finish(&mut identities, |i| PageToken::id(i.id));
     Ok(pb::ListIdentitiesResponse {
         identities: identities.iter().map(convert::identity).collect(),
         next_page_token,

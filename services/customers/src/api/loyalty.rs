@@ -7,17 +7,18 @@ use aftercare_proto::aftercare::events::v1::LoyaltyEntryRecorded;
 use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
+use super::Api;
 use super::customers::{load, refuse_other_customer};
 use super::parse::{GetBalance, ListLoyalty, RecordLoyalty};
-use super::{Api, convert};
+use crate::convert;
 use crate::domain::access::{may_create, may_read};
 use crate::domain::customer::Customer;
 use crate::domain::loyalty::{CURRENCY_CODE, LoyaltyEntry, NewEntry, next_balance};
 use crate::domain::names::customer_name;
-use crate::domain::page::{Cursor, SortKey, encode_token};
 use crate::error::Error;
 use crate::events::{actor, publish};
 use crate::store::{self, LoyaltyQuery};
+use aftercare_platform::request::PageToken;
 
 pub async fn record(
     api: &Api,
@@ -26,7 +27,7 @@ pub async fn record(
 ) -> Result<pb::RecordLoyaltyEntryResponse, Error> {
     if !may_create(principal) {
         return Err(Error::PermissionDenied(
-            "only services, leads, admins and integrations record loyalty entries",
+            "only services, leads, admins and integrations record loyalty entries".into(),
         ));
     }
     let request_id = request.request_id.as_deref();
@@ -82,8 +83,8 @@ pub async fn append(
         let reason = next_balance(balance, entry.points)
             .err()
             .unwrap_or_else(|| "the balance changed concurrently; retry".into());
-        return Err(Error::Precondition {
-            kind: "BALANCE",
+        return Err(Error::FailedPrecondition {
+            violation: "BALANCE",
             subject: name,
             description: reason,
         });
@@ -143,10 +144,9 @@ pub async fn list(
     let customer = load(&mut conn, request.customer).await?;
     if !may_read(principal, &customer) {
         return Err(Error::PermissionDenied(
-            "this customer is outside your reach",
+            "this customer is outside your reach".into(),
         ));
     }
-    let size = request.page.size as usize;
     let query = LoyaltyQuery {
         customer: customer.id,
         conditions: request.conditions,
@@ -154,21 +154,9 @@ pub async fn list(
         limit: Some(request.page.size + 1),
     };
     let mut entries = store::list_loyalty(&mut conn, &query).await?;
-    let next_page_token = if entries.len() > size {
-        entries.truncate(size);
-        entries
-            .last()
-            .map(|last| {
-                let cursor = Cursor {
-                    key: Some(SortKey::Int(last.create_time)),
-                    id: last.id.to_string(),
-                };
-                encode_token(cursor, &request.page.fingerprint)
-            })
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
+    let next_page_token = request.page.finish(&mut entries, |last| {
+        PageToken::int(last.create_time, last.id)
+    });
     Ok(pb::ListLoyaltyEntriesResponse {
         entries: entries.iter().map(convert::loyalty_entry).collect(),
         next_page_token,
@@ -185,7 +173,7 @@ pub async fn balance(
     let customer = load(&mut conn, request.customer).await?;
     if !may_read(principal, &customer) {
         return Err(Error::PermissionDenied(
-            "this customer is outside your reach",
+            "this customer is outside your reach".into(),
         ));
     }
     let balance = store::loyalty_balance(&mut conn, customer.id).await?;

@@ -9,10 +9,11 @@ use aftercare_proto::aftercare::events::v1::{
 
 use sqlx::{Any, Transaction};
 
+use super::Api;
 use super::customers::load;
 use super::loyalty;
 use super::parse::MergeCustomers;
-use super::{Api, convert};
+use crate::convert;
 use crate::domain::access::may_manage;
 use crate::domain::consent::merge_consents;
 use crate::domain::customer::Customer;
@@ -31,7 +32,7 @@ pub async fn merge_customers(
 ) -> Result<pb::MergeCustomersResponse, Error> {
     if !may_manage(principal) {
         return Err(Error::PermissionDenied(
-            "only leads, admins and services merge customers",
+            "only leads, admins and services merge customers".into(),
         ));
     }
     if let Some(done) = previous(api, request.request_id.as_deref()).await? {

@@ -5,23 +5,24 @@ use aftercare_platform::time::now_micros;
 use aftercare_proto::aftercare::customers::v1 as pb;
 use uuid::Uuid;
 
+use super::Api;
 use super::parse::{
     CreateOrganisation, DeleteOrganisation, GetOrganisation, ListOrganisations, UpdateOrganisation,
 };
-use super::{Api, convert};
+use crate::convert;
 use crate::domain::access::{self, may_create};
 use crate::domain::names::organisation_name;
 use crate::domain::organisation::Organisation;
-use crate::domain::page::{Cursor, SortKey, encode_token};
 use crate::error::{Error, ORGANISATION};
 use crate::store::{self, Conn, OrganisationQuery};
+use aftercare_platform::request::PageToken;
 
 fn write(principal: &Principal) -> Result<(), Error> {
     if may_create(principal) {
         Ok(())
     } else {
         Err(Error::PermissionDenied(
-            "only leads, admins, services and integrations change organisations",
+            "only leads, admins, services and integrations change organisations".into(),
         ))
     }
 }
@@ -31,7 +32,7 @@ fn read(principal: &Principal) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::PermissionDenied(
-            "customers cannot read organisations",
+            "customers cannot read organisations".into(),
         ))
     }
 }
@@ -49,7 +50,7 @@ async fn check_domain_free(conn: &mut Conn, organisation: &Organisation) -> Resu
     };
     match store::find_organisation_by_domain(conn, domain).await? {
         Some(owner) if owner != organisation.id => Err(Error::AlreadyExists {
-            kind: ORGANISATION,
+            resource_type: ORGANISATION,
             name: organisation_name(owner),
             description: format!("the domain `{domain}` belongs to another organisation"),
         }),
@@ -137,7 +138,6 @@ pub async fn list(
     request: ListOrganisations,
 ) -> Result<pb::ListOrganisationsResponse, Error> {
     read(principal)?;
-    let size = request.page.size as usize;
     let query = OrganisationQuery {
         conditions: request.conditions,
         text: request.text,
@@ -146,21 +146,9 @@ pub async fn list(
     };
     let mut conn = api.db.reader().acquire().await?;
     let mut organisations = store::list_organisations(&mut conn, &query).await?;
-    let next_page_token = if organisations.len() > size {
-        organisations.truncate(size);
-        organisations
-            .last()
-            .map(|(last, _)| {
-                let cursor = Cursor {
-                    key: Some(SortKey::Text(last.spec.display_name.clone())),
-                    id: last.id.to_string(),
-                };
-                encode_token(cursor, &request.page.fingerprint)
-            })
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
+    let next_page_token = request.page.finish(&mut organisations, |(last, _)| {
+        PageToken::text(last.spec.display_name.clone(), last.id)
+    });
     Ok(pb::ListOrganisationsResponse {
         organisations: organisations
             .iter()
@@ -216,8 +204,8 @@ pub async fn delete(
         return Err(Error::StaleEtag(name));
     }
     if store::organisation_members(&mut tx, organisation.id).await? > 0 {
-        return Err(Error::Precondition {
-            kind: "DEPENDENTS",
+        return Err(Error::FailedPrecondition {
+            violation: "DEPENDENTS",
             subject: name,
             description: "customers still belong to this organisation: move or detach them first"
                 .into(),

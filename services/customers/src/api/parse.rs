@@ -2,6 +2,7 @@
 //! reported at once. Past this point nothing is re-validated.
 
 use aftercare_platform::error::FieldViolations;
+use aftercare_platform::request::{self as toolkit, Etag, Page, SortKey};
 use aftercare_proto::aftercare::customers::v1 as pb;
 use uuid::Uuid;
 
@@ -15,7 +16,6 @@ use crate::domain::loyalty::NewEntry;
 use crate::domain::merge::Policy as MergePolicy;
 use crate::domain::names::{parse_child_name, parse_name};
 use crate::domain::organisation::{self, OrganisationChange, OrganisationSpec};
-use crate::domain::page::{Cursor, SortKey, decode_token, fingerprint, page_size};
 use crate::domain::query::{
     ConsentField, CustomerField, IdentityField, LoyaltyField, OrganisationField, SegmentField,
     TierRuleField, TimelineField, consent_filter, customer_filter, identity_filter, loyalty_filter,
@@ -25,67 +25,113 @@ use crate::domain::segment::{self, SegmentChange, SegmentSpec};
 use crate::domain::tier::{self, RuleChange, RuleSpec};
 use crate::error::{Error, finish};
 
-/// A page of a list: size, where it starts, and the fingerprint its tokens carry.
-#[derive(Debug, Clone)]
-pub struct Page {
-    /// Rows per page.
-    pub size: u32,
-    /// The previous page's last row.
-    pub after: Option<Cursor>,
-    /// The fingerprint of the request's other parameters.
-    pub fingerprint: String,
+/// The updatable fields of a customer (`*` stands for all of them).
+const CUSTOMER_UPDATABLE: &[&str] = &[
+    "display_name",
+    "given_name",
+    "family_name",
+    "locale",
+    "time_zone",
+    "region",
+    "organisation",
+    "emails",
+    "phones",
+    "addresses",
+    "tier",
+    "tier_locked",
+    "lifecycle_stage",
+    "attributes",
+    "internal_attributes",
+];
+/// The updatable fields of a tier rule.
+const TIER_RULE_UPDATABLE: &[&str] = &[
+    "display_name",
+    "tier",
+    "metric",
+    "threshold",
+    "window",
+    "demote",
+    "enabled",
+];
+/// The updatable fields of an organisation.
+const ORGANISATION_UPDATABLE: &[&str] = &["display_name", "domain", "region", "tier", "attributes"];
+/// The updatable fields of a segment.
+const SEGMENT_UPDATABLE: &[&str] = &["display_name", "description", "filter", "query"];
+
+/// The paths of an update mask, on the platform's rules (`*` for every updatable field,
+/// every unknown path named), where single keys of the map fields `maps` may be named too
+/// (`attributes.vip_note`). Each path comes back once.
+fn mask_paths(
+    violations: &mut FieldViolations,
+    mask: Option<&prost_types::FieldMask>,
+    updatable: &[&str],
+    maps: &[&str],
+) -> Vec<String> {
+    let given = mask.map(|mask| mask.paths.as_slice()).unwrap_or_default();
+    let is_key = |path: &str| {
+        maps.iter().any(|map| {
+            path.strip_prefix(map)
+                .is_some_and(|rest| rest.starts_with('.'))
+        })
+    };
+    let (keys, fields): (Vec<String>, Vec<String>) =
+        given.iter().cloned().partition(|path| is_key(path));
+    let mut paths: Vec<String> = if fields.is_empty() && !keys.is_empty() {
+        Vec::new()
+    } else {
+        let fields = prost_types::FieldMask { paths: fields };
+        toolkit::update_paths(violations, Some(&fields), updatable)
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    };
+    for key in keys {
+        if !paths.contains(&key) {
+            paths.push(key);
+        }
+    }
+    // In the order the client named them (`*` keeps the updatable order).
+    paths.sort_by_key(|path| given.iter().position(|p| p == path));
+    paths
 }
 
-impl Page {
-    fn parse(size: i32, token: &str, parts: &[&str], violations: &mut FieldViolations) -> Self {
-        let fingerprint = fingerprint(parts);
-        Self {
-            size: violations.check("page_size", page_size(size)).unwrap_or(1),
-            after: violations
-                .check("page_token", decode_token(token, &fingerprint))
-                .flatten(),
-            fingerprint,
+/// The id and integer sort key (a time, a rank) of the previous page's last row, for lists
+/// ordered by a number and id.
+fn after_int(page: &Page, violations: &mut FieldViolations) -> Option<(i64, String)> {
+    let token = page.after.as_ref()?;
+    match token.int_key() {
+        Some(key) => Some((key, token.id.clone())),
+        None => {
+            violations.add("page_token", "is not a page token of this method");
+            None
         }
     }
+}
 
-    /// The time and id of the last row of the previous page (lists ordered by a time).
-    pub fn after_time_and_id(&self, violations: &mut FieldViolations) -> Option<(i64, String)> {
-        match &self.after {
-            Some(Cursor {
-                key: Some(SortKey::Int(time)),
-                id,
-            }) => Some((*time, id.clone())),
-            Some(_) => {
-                violations.add("page_token", "is not a page token of this method");
-                None
-            }
-            None => None,
+/// The id and text sort key (a name) of the previous page's last row, for lists ordered by a
+/// name and id.
+fn after_text(page: &Page, violations: &mut FieldViolations) -> Option<(String, String)> {
+    let token = page.after.as_ref()?;
+    match token.text_key() {
+        Some(key) => Some((key.to_owned(), token.id.clone())),
+        None => {
+            violations.add("page_token", "is not a page token of this method");
+            None
         }
     }
+}
 
-    /// The text key and id of the last row of the previous page (lists ordered by a name).
-    pub fn after_text_and_id(&self, violations: &mut FieldViolations) -> Option<(String, String)> {
-        match &self.after {
-            Some(Cursor {
-                key: Some(SortKey::Text(key)),
-                id,
-            }) => Some((key.clone(), id.clone())),
-            Some(_) => {
-                violations.add("page_token", "is not a page token of this method");
-                None
-            }
-            None => None,
-        }
+/// The id of the previous page's last row, for lists ordered by id alone.
+fn after_id(page: &Page, violations: &mut FieldViolations) -> Option<Uuid> {
+    let token = page.after.as_ref()?;
+    if token.key != SortKey::None {
+        violations.add("page_token", "is not a page token of this method");
+        return None;
     }
-
-    /// The id of the last row of the previous page.
-    pub fn after_id(&self, violations: &mut FieldViolations) -> Option<Uuid> {
-        let cursor = self.after.as_ref()?;
-        violations.check(
-            "page_token",
-            Uuid::parse_str(&cursor.id).map_err(|_| "is not a page token of this method"),
-        )
-    }
+    violations.check(
+        "page_token",
+        Uuid::parse_str(&token.id).map_err(|_| "is not a page token of this method"),
+    )
 }
 
 /// `CreateCustomer`.
@@ -101,7 +147,7 @@ impl TryFrom<pb::CreateCustomerRequest> for CreateCustomer {
 
     fn try_from(request: pb::CreateCustomerRequest) -> Result<Self, Error> {
         let mut violations = FieldViolations::new();
-        let request_id = request_id(&request.request_id, &mut violations);
+        let request_id = toolkit::request_id(&mut violations, "request_id", &request.request_id);
         let Some(customer) = request.customer else {
             violations.add("customer", "is required");
             return Err(Error::Invalid(violations));
@@ -167,12 +213,12 @@ impl TryFrom<pb::ListCustomersRequest> for ListCustomers {
             .flatten();
         let show_merged = if request.show_merged { "1" } else { "0" };
         let page = Page::parse(
+            &mut violations,
             request.page_size,
             &request.page_token,
             &[&request.filter, query, show_merged],
-            &mut violations,
         );
-        let before = page.after_id(&mut violations);
+        let before = after_id(&page, &mut violations);
         finish(violations)?;
         Ok(Self {
             conditions,
@@ -202,14 +248,13 @@ impl TryFrom<pb::UpdateCustomerRequest> for UpdateCustomer {
             return Err(Error::Invalid(violations));
         };
         let id = violations.check("customer.name", parse_name(&customer.name, "customers"));
-        let version = etag(&customer.etag, "customer.etag", &mut violations);
-        let paths = request
-            .update_mask
-            .map(|mask| mask.paths)
-            .unwrap_or_default();
-        if paths.is_empty() {
-            violations.add("update_mask", "is required: name the fields to change");
-        }
+        let version = Etag::parse(&mut violations, "customer.etag", &customer.etag);
+        let paths = mask_paths(
+            &mut violations,
+            request.update_mask.as_ref(),
+            CUSTOMER_UPDATABLE,
+            &["attributes", "internal_attributes"],
+        );
         let changes: Vec<Change> = paths
             .iter()
             .filter_map(|path| change(&customer, path, &mut violations))
@@ -240,12 +285,16 @@ fn change(customer: &pb::Customer, path: &str, violations: &mut FieldViolations)
         "emails" => Change::Emails(emails(customer, &field, violations)),
         "phones" => Change::Phones(phones(customer, &field, violations)),
         "addresses" => Change::Addresses(addresses(customer, &field, violations)),
-        "tier" => Change::Tier(required_enum::<Tier>(customer.tier, &field, violations)?),
-        "tier_locked" => Change::TierLocked(customer.tier_locked),
-        "lifecycle_stage" => Change::LifecycleStage(required_enum::<LifecycleStage>(
-            customer.lifecycle_stage,
-            &field,
+        "tier" => Change::Tier(toolkit::required_enum::<Tier>(
             violations,
+            &field,
+            customer.tier,
+        )?),
+        "tier_locked" => Change::TierLocked(customer.tier_locked),
+        "lifecycle_stage" => Change::LifecycleStage(toolkit::required_enum::<LifecycleStage>(
+            violations,
+            &field,
+            customer.lifecycle_stage,
         )?),
         "attributes" => Change::Attributes(customer::attributes(
             &customer.attributes,
@@ -303,7 +352,7 @@ impl TryFrom<pb::DeleteCustomerRequest> for DeleteCustomer {
     fn try_from(request: pb::DeleteCustomerRequest) -> Result<Self, Error> {
         let mut violations = FieldViolations::new();
         let id = violations.check("name", parse_name(&request.name, "customers"));
-        let version = etag(&request.etag, "etag", &mut violations);
+        let version = Etag::parse(&mut violations, "etag", &request.etag);
         finish(violations)?;
         Ok(Self {
             id: id.unwrap_or_default(),
@@ -357,10 +406,10 @@ impl TryFrom<pb::ResolveIdentityRequest> for ResolveIdentity {
             .unwrap_or_default();
         profile.organisation =
             organisation(&hints.organisation, "hints.organisation", &mut violations).flatten();
-        profile.lifecycle_stage = optional_enum(
-            hints.lifecycle_stage,
-            "hints.lifecycle_stage",
+        profile.lifecycle_stage = toolkit::enum_value(
             &mut violations,
+            "hints.lifecycle_stage",
+            hints.lifecycle_stage,
         )
         .unwrap_or(LifecycleStage::New);
         finish(violations)?;
@@ -392,7 +441,7 @@ impl TryFrom<pb::AddIdentityRequest> for AddIdentity {
     fn try_from(request: pb::AddIdentityRequest) -> Result<Self, Error> {
         let mut violations = FieldViolations::new();
         let customer = violations.check("parent", parse_name(&request.parent, "customers"));
-        let request_id = request_id(&request.request_id, &mut violations);
+        let request_id = toolkit::request_id(&mut violations, "request_id", &request.request_id);
         let key = match request.identity {
             Some(identity) => IdentityKey::parse(
                 identity.channel,
@@ -446,7 +495,8 @@ impl TryFrom<pb::VerifyIdentityRequest> for VerifyIdentity {
     fn try_from(request: pb::VerifyIdentityRequest) -> Result<Self, Error> {
         let mut violations = FieldViolations::new();
         let identity = IdentityRef::parse(&request.name, &mut violations);
-        let method = required_enum::<VerificationMethod>(request.method, "method", &mut violations);
+        let method =
+            toolkit::required_enum::<VerificationMethod>(&mut violations, "method", request.method);
         finish(violations)?;
         match (identity, method) {
             (Some(identity), Some(method)) => Ok(Self { identity, method }),
@@ -486,12 +536,12 @@ impl TryFrom<pb::ListIdentitiesRequest> for ListIdentities {
             .check("filter", identity_filter(&request.filter))
             .unwrap_or_default();
         let page = Page::parse(
+            &mut violations,
             request.page_size,
             &request.page_token,
             &[&request.parent, &request.filter],
-            &mut violations,
         );
-        let after = page.after_id(&mut violations);
+        let after = after_id(&page, &mut violations);
         finish(violations)?;
         Ok(Self {
             customer: customer.unwrap_or_default(),
@@ -530,10 +580,11 @@ fn profile(customer: &pb::Customer, path: &str, violations: &mut FieldViolations
     profile.addresses = addresses(customer, &at("addresses"), violations);
     profile.organisation =
         organisation(&customer.organisation, &at("organisation"), violations).flatten();
-    profile.tier = optional_enum(customer.tier, &at("tier"), violations).unwrap_or(Tier::Standard);
+    profile.tier =
+        toolkit::enum_value(violations, &at("tier"), customer.tier).unwrap_or(Tier::Standard);
     profile.tier_locked = customer.tier_locked;
     profile.lifecycle_stage =
-        optional_enum(customer.lifecycle_stage, &at("lifecycle_stage"), violations)
+        toolkit::enum_value(violations, &at("lifecycle_stage"), customer.lifecycle_stage)
             .unwrap_or(LifecycleStage::New);
     profile.attributes = customer::attributes(&customer.attributes, &at("attributes"), violations);
     profile.internal_attributes = customer::attributes(
@@ -607,66 +658,6 @@ fn organisation(name: &str, field: &str, violations: &mut FieldViolations) -> Op
         .map(Some)
 }
 
-/// An enum that must be given (not `UNSPECIFIED`).
-fn required_enum<E: TryFrom<i32>>(
-    value: i32,
-    field: &str,
-    violations: &mut FieldViolations,
-) -> Option<E> {
-    match E::try_from(value) {
-        Ok(_) if value == 0 => {
-            violations.add(field, "is required (UNSPECIFIED is refused)");
-            None
-        }
-        Ok(value) => Some(value),
-        Err(_) => {
-            violations.add(field, format!("unknown value {value}"));
-            None
-        }
-    }
-}
-
-/// An enum where `UNSPECIFIED` means the default (`None`).
-fn optional_enum<E: TryFrom<i32>>(
-    value: i32,
-    field: &str,
-    violations: &mut FieldViolations,
-) -> Option<E> {
-    if value == 0 {
-        return None;
-    }
-    match E::try_from(value) {
-        Ok(value) => Some(value),
-        Err(_) => {
-            violations.add(field, format!("unknown value {value}"));
-            None
-        }
-    }
-}
-
-/// A client-chosen request id: empty, or a UUID (stored in its canonical form).
-fn request_id(value: &str, violations: &mut FieldViolations) -> Option<String> {
-    if value.is_empty() {
-        return None;
-    }
-    violations.check(
-        "request_id",
-        Uuid::parse_str(value)
-            .map(|id| id.hyphenated().to_string())
-            .map_err(|_| "must be a UUID"),
-    )
-}
-
-/// The version an etag stands for. Required; an etag this service never issued stands for
-/// no version (so it is stale).
-fn etag(value: &str, field: &str, violations: &mut FieldViolations) -> Option<i64> {
-    if value.is_empty() {
-        violations.add(field, "is required");
-        return None;
-    }
-    Some(value.parse().unwrap_or(-1))
-}
-
 /// `MergeCustomers`.
 #[derive(Debug)]
 pub struct MergeCustomers {
@@ -688,15 +679,16 @@ impl TryFrom<pb::MergeCustomersRequest> for MergeCustomers {
         if survivor.is_some() && survivor == merged {
             violations.add("merged", "must differ from `survivor`");
         }
-        let survivor_version = etag(&request.survivor_etag, "survivor_etag", &mut violations);
-        let merged_version = etag(&request.merged_etag, "merged_etag", &mut violations);
-        let policy = optional_enum(
-            request.attribute_policy,
-            "attribute_policy",
+        let survivor_version =
+            Etag::parse(&mut violations, "survivor_etag", &request.survivor_etag);
+        let merged_version = Etag::parse(&mut violations, "merged_etag", &request.merged_etag);
+        let policy = toolkit::enum_value(
             &mut violations,
+            "attribute_policy",
+            request.attribute_policy,
         )
         .unwrap_or(MergePolicy::PreferSurvivor);
-        let request_id = request_id(&request.request_id, &mut violations);
+        let request_id = toolkit::request_id(&mut violations, "request_id", &request.request_id);
         finish(violations)?;
         Ok(Self {
             survivor: survivor.unwrap_or_default(),
@@ -728,12 +720,12 @@ impl TryFrom<pb::ListTimelineEntriesRequest> for ListTimeline {
             .check("filter", timeline_filter(&request.filter))
             .unwrap_or_default();
         let page = Page::parse(
+            &mut violations,
             request.page_size,
             &request.page_token,
             &[&request.parent, &request.filter],
-            &mut violations,
         );
-        let before = page.after_time_and_id(&mut violations);
+        let before = after_int(&page, &mut violations);
         finish(violations)?;
         Ok(Self {
             customer: customer.unwrap_or_default(),
@@ -758,7 +750,7 @@ impl TryFrom<pb::RecordLoyaltyEntryRequest> for RecordLoyalty {
     fn try_from(request: pb::RecordLoyaltyEntryRequest) -> Result<Self, Error> {
         let mut violations = FieldViolations::new();
         let customer = violations.check("parent", parse_name(&request.parent, "customers"));
-        let request_id = request_id(&request.request_id, &mut violations);
+        let request_id = toolkit::request_id(&mut violations, "request_id", &request.request_id);
         let entry = match request.entry {
             Some(e) => NewEntry::parse(
                 e.kind,
@@ -805,12 +797,12 @@ impl TryFrom<pb::ListLoyaltyEntriesRequest> for ListLoyalty {
             .check("filter", loyalty_filter(&request.filter))
             .unwrap_or_default();
         let page = Page::parse(
+            &mut violations,
             request.page_size,
             &request.page_token,
             &[&request.parent, &request.filter],
-            &mut violations,
         );
-        let before = page.after_time_and_id(&mut violations);
+        let before = after_int(&page, &mut violations);
         finish(violations)?;
         Ok(Self {
             customer: customer.unwrap_or_default(),
@@ -854,9 +846,11 @@ impl TryFrom<pb::SetConsentRequest> for SetConsent {
     fn try_from(request: pb::SetConsentRequest) -> Result<Self, Error> {
         let mut violations = FieldViolations::new();
         let customer = violations.check("parent", parse_name(&request.parent, "customers"));
-        let channel = required_enum::<Channel>(request.channel, "channel", &mut violations);
-        let purpose = required_enum::<Purpose>(request.purpose, "purpose", &mut violations);
-        let state = required_enum::<State>(request.state, "state", &mut violations);
+        let channel =
+            toolkit::required_enum::<Channel>(&mut violations, "channel", request.channel);
+        let purpose =
+            toolkit::required_enum::<Purpose>(&mut violations, "purpose", request.purpose);
+        let state = toolkit::required_enum::<State>(&mut violations, "state", request.state);
         let source = match bounded_text(&request.source, 200) {
             Ok(source) if source.is_empty() => {
                 violations.add("source", "is required");
@@ -920,14 +914,12 @@ impl TryFrom<pb::ListConsentsRequest> for ListConsents {
             .check("filter", consent_filter(&request.filter))
             .unwrap_or_default();
         let page = Page::parse(
+            &mut violations,
             request.page_size,
             &request.page_token,
             &[&request.parent, &request.filter],
-            &mut violations,
         );
-        let after = page
-            .after_time_and_id(&mut violations)
-            .map(|(rank, _)| rank);
+        let after = after_int(&page, &mut violations).map(|(rank, _)| rank);
         finish(violations)?;
         Ok(Self {
             customer: customer.unwrap_or_default(),
@@ -969,7 +961,7 @@ impl TryFrom<pb::EraseCustomerRequest> for EraseCustomer {
     fn try_from(request: pb::EraseCustomerRequest) -> Result<Self, Error> {
         let mut violations = FieldViolations::new();
         let customer = violations.check("name", parse_name(&request.name, "customers"));
-        let version = etag(&request.etag, "etag", &mut violations);
+        let version = Etag::parse(&mut violations, "etag", &request.etag);
         let reason = match bounded_text(&request.reason, 500) {
             Ok(reason) if reason.is_empty() => {
                 violations.add("reason", "is required");
@@ -981,7 +973,7 @@ impl TryFrom<pb::EraseCustomerRequest> for EraseCustomer {
                 None
             }
         };
-        let request_id = request_id(&request.request_id, &mut violations);
+        let request_id = toolkit::request_id(&mut violations, "request_id", &request.request_id);
         finish(violations)?;
         Ok(Self {
             customer: customer.unwrap_or_default(),
@@ -1026,7 +1018,7 @@ impl TryFrom<pb::CreateTierRuleRequest> for CreateTierRule {
 
     fn try_from(request: pb::CreateTierRuleRequest) -> Result<Self, Error> {
         let mut violations = FieldViolations::new();
-        let request_id = request_id(&request.request_id, &mut violations);
+        let request_id = toolkit::request_id(&mut violations, "request_id", &request.request_id);
         let Some(rule) = request.tier_rule else {
             violations.add("tier_rule", "is required");
             return Err(Error::Invalid(violations));
@@ -1094,12 +1086,12 @@ impl TryFrom<pb::ListTierRulesRequest> for ListTierRules {
             .check("filter", tier_rule_filter(&request.filter))
             .unwrap_or_default();
         let page = Page::parse(
+            &mut violations,
             request.page_size,
             &request.page_token,
             &[&request.filter],
-            &mut violations,
         );
-        let after = page.after_time_and_id(&mut violations);
+        let after = after_int(&page, &mut violations);
         finish(violations)?;
         Ok(Self {
             conditions,
@@ -1127,14 +1119,13 @@ impl TryFrom<pb::UpdateTierRuleRequest> for UpdateTierRule {
             return Err(Error::Invalid(violations));
         };
         let id = violations.check("tier_rule.name", parse_name(&rule.name, "tierRules"));
-        let version = etag(&rule.etag, "tier_rule.etag", &mut violations);
-        let paths = request
-            .update_mask
-            .map(|mask| mask.paths)
-            .unwrap_or_default();
-        if paths.is_empty() {
-            violations.add("update_mask", "is required: name the fields to change");
-        }
+        let version = Etag::parse(&mut violations, "tier_rule.etag", &rule.etag);
+        let paths = mask_paths(
+            &mut violations,
+            request.update_mask.as_ref(),
+            TIER_RULE_UPDATABLE,
+            &[],
+        );
         let mut changes = Vec::new();
         for path in &paths {
             let field = format!("tier_rule.{path}");
@@ -1152,13 +1143,8 @@ impl TryFrom<pb::UpdateTierRuleRequest> for UpdateTierRule {
                 "window" => rule_window(&rule, &field, &mut violations).map(RuleChange::Window),
                 "demote" => Some(RuleChange::Demote(rule.demote)),
                 "enabled" => Some(RuleChange::Enabled(rule.enabled)),
-                other => {
-                    violations.add(
-                        "update_mask",
-                        format!("`{other}` cannot be updated (unknown or output-only)"),
-                    );
-                    None
-                }
+                // Unknown paths were named by `mask_paths`.
+                _ => None,
             };
             changes.extend(change);
         }
@@ -1184,7 +1170,7 @@ impl TryFrom<pb::DeleteTierRuleRequest> for DeleteTierRule {
     fn try_from(request: pb::DeleteTierRuleRequest) -> Result<Self, Error> {
         let mut violations = FieldViolations::new();
         let id = violations.check("name", parse_name(&request.name, "tierRules"));
-        let version = etag(&request.etag, "etag", &mut violations);
+        let version = Etag::parse(&mut violations, "etag", &request.etag);
         finish(violations)?;
         Ok(Self {
             id: id.unwrap_or_default(),
@@ -1225,7 +1211,7 @@ impl TryFrom<pb::CreateOrganisationRequest> for CreateOrganisation {
 
     fn try_from(request: pb::CreateOrganisationRequest) -> Result<Self, Error> {
         let mut violations = FieldViolations::new();
-        let request_id = request_id(&request.request_id, &mut violations);
+        let request_id = toolkit::request_id(&mut violations, "request_id", &request.request_id);
         let Some(org) = request.organisation else {
             violations.add("organisation", "is required");
             return Err(Error::Invalid(violations));
@@ -1234,8 +1220,8 @@ impl TryFrom<pb::CreateOrganisationRequest> for CreateOrganisation {
             violations.check("organisation.display_name", display_name(&org.display_name));
         let domain = violations.check("organisation.domain", organisation::domain(&org.domain));
         let region = violations.check("organisation.region", customer::region(&org.region));
-        let tier =
-            optional_enum(org.tier, "organisation.tier", &mut violations).unwrap_or(Tier::Standard);
+        let tier = toolkit::enum_value(&mut violations, "organisation.tier", org.tier)
+            .unwrap_or(Tier::Standard);
         let attributes =
             customer::attributes(&org.attributes, "organisation.attributes", &mut violations);
         finish(violations)?;
@@ -1295,12 +1281,12 @@ impl TryFrom<pb::ListOrganisationsRequest> for ListOrganisations {
             Some(query.to_lowercase())
         };
         let page = Page::parse(
+            &mut violations,
             request.page_size,
             &request.page_token,
             &[&request.filter, query],
-            &mut violations,
         );
-        let after = page.after_text_and_id(&mut violations);
+        let after = after_text(&page, &mut violations);
         finish(violations)?;
         Ok(Self {
             conditions,
@@ -1329,14 +1315,13 @@ impl TryFrom<pb::UpdateOrganisationRequest> for UpdateOrganisation {
             return Err(Error::Invalid(violations));
         };
         let id = violations.check("organisation.name", parse_name(&org.name, "organisations"));
-        let version = etag(&org.etag, "organisation.etag", &mut violations);
-        let paths = request
-            .update_mask
-            .map(|mask| mask.paths)
-            .unwrap_or_default();
-        if paths.is_empty() {
-            violations.add("update_mask", "is required: name the fields to change");
-        }
+        let version = Etag::parse(&mut violations, "organisation.etag", &org.etag);
+        let paths = mask_paths(
+            &mut violations,
+            request.update_mask.as_ref(),
+            ORGANISATION_UPDATABLE,
+            &["attributes"],
+        );
         let mut changes = Vec::new();
         for path in &paths {
             let field = format!("organisation.{path}");
@@ -1350,7 +1335,7 @@ impl TryFrom<pb::UpdateOrganisationRequest> for UpdateOrganisation {
                 "region" => violations
                     .check(&field, customer::region(&org.region))
                     .map(OrganisationChange::Region),
-                "tier" => required_enum::<Tier>(org.tier, &field, &mut violations)
+                "tier" => toolkit::required_enum::<Tier>(&mut violations, &field, org.tier)
                     .map(OrganisationChange::Tier),
                 "attributes" => Some(OrganisationChange::Attributes(customer::attributes(
                     &org.attributes,
@@ -1360,13 +1345,8 @@ impl TryFrom<pb::UpdateOrganisationRequest> for UpdateOrganisation {
                 other => match other.strip_prefix("attributes.") {
                     Some(key) => map_key(&org.attributes, key, &field, &mut violations)
                         .map(|(key, value)| OrganisationChange::Attribute(key, value)),
-                    None => {
-                        violations.add(
-                            "update_mask",
-                            format!("`{other}` cannot be updated (unknown or output-only)"),
-                        );
-                        None
-                    }
+                    // Unknown paths were named by `mask_paths`.
+                    None => None,
                 },
             };
             changes.extend(change);
@@ -1393,7 +1373,7 @@ impl TryFrom<pb::DeleteOrganisationRequest> for DeleteOrganisation {
     fn try_from(request: pb::DeleteOrganisationRequest) -> Result<Self, Error> {
         let mut violations = FieldViolations::new();
         let id = violations.check("name", parse_name(&request.name, "organisations"));
-        let version = etag(&request.etag, "etag", &mut violations);
+        let version = Etag::parse(&mut violations, "etag", &request.etag);
         finish(violations)?;
         Ok(Self {
             id: id.unwrap_or_default(),
@@ -1414,7 +1394,7 @@ impl TryFrom<pb::CreateSegmentRequest> for CreateSegment {
 
     fn try_from(request: pb::CreateSegmentRequest) -> Result<Self, Error> {
         let mut violations = FieldViolations::new();
-        let request_id = request_id(&request.request_id, &mut violations);
+        let request_id = toolkit::request_id(&mut violations, "request_id", &request.request_id);
         let Some(seg) = request.segment else {
             violations.add("segment", "is required");
             return Err(Error::Invalid(violations));
@@ -1489,12 +1469,12 @@ impl TryFrom<pb::ListSegmentsRequest> for ListSegments {
             .check("filter", segment_filter(&request.filter))
             .unwrap_or_default();
         let page = Page::parse(
+            &mut violations,
             request.page_size,
             &request.page_token,
             &[&request.filter],
-            &mut violations,
         );
-        let after = page.after_text_and_id(&mut violations);
+        let after = after_text(&page, &mut violations);
         finish(violations)?;
         Ok(Self {
             conditions,
@@ -1522,14 +1502,13 @@ impl TryFrom<pb::UpdateSegmentRequest> for UpdateSegment {
             return Err(Error::Invalid(violations));
         };
         let id = violations.check("segment.name", parse_name(&seg.name, "segments"));
-        let version = etag(&seg.etag, "segment.etag", &mut violations);
-        let paths = request
-            .update_mask
-            .map(|mask| mask.paths)
-            .unwrap_or_default();
-        if paths.is_empty() {
-            violations.add("update_mask", "is required: name the fields to change");
-        }
+        let version = Etag::parse(&mut violations, "segment.etag", &seg.etag);
+        let paths = mask_paths(
+            &mut violations,
+            request.update_mask.as_ref(),
+            SEGMENT_UPDATABLE,
+            &[],
+        );
         let mut changes = Vec::new();
         for path in &paths {
             let field = format!("segment.{path}");
@@ -1546,13 +1525,8 @@ impl TryFrom<pb::UpdateSegmentRequest> for UpdateSegment {
                 "query" => violations
                     .check(&field, segment::query(&seg.query))
                     .map(SegmentChange::Query),
-                other => {
-                    violations.add(
-                        "update_mask",
-                        format!("`{other}` cannot be updated (unknown or output-only)"),
-                    );
-                    None
-                }
+                // Unknown paths were named by `mask_paths`.
+                _ => None,
             };
             changes.extend(change);
         }
@@ -1578,11 +1552,175 @@ impl TryFrom<pb::DeleteSegmentRequest> for DeleteSegment {
     fn try_from(request: pb::DeleteSegmentRequest) -> Result<Self, Error> {
         let mut violations = FieldViolations::new();
         let id = violations.check("name", parse_name(&request.name, "segments"));
-        let version = etag(&request.etag, "etag", &mut violations);
+        let version = Etag::parse(&mut violations, "etag", &request.etag);
         finish(violations)?;
         Ok(Self {
             id: id.unwrap_or_default(),
             version: version.unwrap_or_default(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aftercare_platform::request::PageToken;
+    use prost_types::FieldMask;
+
+    use super::*;
+
+    fn fields(error: Error) -> Vec<String> {
+        match error {
+            Error::Invalid(violations) => violations
+                .violations()
+                .iter()
+                .map(|v| v.field.clone())
+                .collect(),
+            other => panic!("not a validation error: {other:?}"),
+        }
+    }
+
+    fn mask(paths: &[&str]) -> Option<FieldMask> {
+        Some(FieldMask {
+            paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+        })
+    }
+
+    fn customer_name() -> String {
+        format!("customers/{}", Uuid::now_v7())
+    }
+
+    fn update(customer: pb::Customer, paths: &[&str]) -> Result<UpdateCustomer, Error> {
+        UpdateCustomer::try_from(pb::UpdateCustomerRequest {
+            customer: Some(customer),
+            update_mask: mask(paths),
+        })
+    }
+
+    #[test]
+    fn a_create_names_every_bad_field_at_once() {
+        let err = CreateCustomer::try_from(pb::CreateCustomerRequest {
+            customer: Some(pb::Customer {
+                display_name: " ".into(),
+                locale: "english please".into(),
+                time_zone: "Mars/Olympus".into(),
+                ..Default::default()
+            }),
+            request_id: "not-a-uuid".into(),
+        })
+        .unwrap_err();
+        assert_eq!(
+            fields(err),
+            [
+                "request_id",
+                "customer.display_name",
+                "customer.locale",
+                "customer.time_zone"
+            ]
+        );
+    }
+
+    #[test]
+    fn request_ids_are_stored_in_their_canonical_form() {
+        let id = Uuid::now_v7();
+        let create = CreateCustomer::try_from(pb::CreateCustomerRequest {
+            customer: Some(pb::Customer {
+                display_name: "Li Wei".into(),
+                ..Default::default()
+            }),
+            request_id: id.simple().to_string().to_uppercase(),
+        })
+        .unwrap();
+        assert_eq!(create.request_id, Some(id.to_string()));
+    }
+
+    #[test]
+    fn etags_are_read_quoted_weak_or_bare_and_garbage_is_stale() {
+        let name = customer_name();
+        for (etag, version) in [("\"7\"", 7), ("W/\"7\"", 7), ("7", 7), ("seven", -1)] {
+            let customer = pb::Customer {
+                name: name.clone(),
+                etag: etag.into(),
+                display_name: "Li".into(),
+                ..Default::default()
+            };
+            let parsed = update(customer, &["display_name"]).unwrap();
+            assert_eq!(parsed.version, version, "{etag}");
+        }
+        let missing = pb::Customer {
+            name,
+            ..Default::default()
+        };
+        assert_eq!(
+            fields(update(missing, &["locale"]).unwrap_err()),
+            ["customer.etag"]
+        );
+    }
+
+    #[test]
+    fn a_star_mask_changes_every_updatable_field() {
+        let customer = pb::Customer {
+            name: customer_name(),
+            etag: "\"1\"".into(),
+            display_name: "Li Wei".into(),
+            tier: 1,
+            lifecycle_stage: 1,
+            ..Default::default()
+        };
+        let parsed = update(customer, &["*"]).unwrap();
+        let paths: Vec<String> = parsed.changes.iter().map(Change::path).collect();
+        assert_eq!(paths, CUSTOMER_UPDATABLE);
+    }
+
+    #[test]
+    fn unknown_and_output_only_paths_are_named_and_map_keys_are_allowed() {
+        let customer = pb::Customer {
+            name: customer_name(),
+            etag: "\"1\"".into(),
+            ..Default::default()
+        };
+        let err = update(customer.clone(), &["etag", "attributes.vip_note", "nope"]).unwrap_err();
+        assert_eq!(fields(err), ["update_mask"]);
+        let parsed = update(customer.clone(), &["attributes.vip_note"]).unwrap();
+        assert_eq!(parsed.changes, [Change::Attribute("vip_note".into(), None)]);
+        assert_eq!(fields(update(customer, &[]).unwrap_err()), ["update_mask"]);
+    }
+
+    #[test]
+    fn page_tokens_are_bound_to_their_query_and_their_kind_of_key() {
+        let parent = customer_name();
+        let request = |filter: &str, token: String| pb::ListConsentsRequest {
+            parent: parent.clone(),
+            filter: filter.into(),
+            page_token: token,
+            ..Default::default()
+        };
+        let first = ListConsents::try_from(request("", String::new())).unwrap();
+        let token = first.page.token_after(&PageToken::int(5, Uuid::now_v7()));
+        assert!(ListConsents::try_from(request("", token.clone())).is_ok());
+        let other_query = ListConsents::try_from(request("state = GRANTED", token)).unwrap_err();
+        assert_eq!(fields(other_query), ["page_token"]);
+        let text_token = first
+            .page
+            .token_after(&PageToken::text("a", Uuid::now_v7()));
+        let wrong_kind = ListConsents::try_from(request("", text_token)).unwrap_err();
+        assert_eq!(fields(wrong_kind), ["page_token"]);
+        let garbage = ListConsents::try_from(request("", "garbage".into())).unwrap_err();
+        assert_eq!(fields(garbage), ["page_token"]);
+    }
+
+    #[test]
+    fn names_must_be_resource_names_of_the_right_collection() {
+        for bad in [
+            "",
+            "customers/42",
+            "organisations/0190a000-0000-7000-8000-000000000000",
+        ] {
+            let err = GetCustomer::try_from(pb::GetCustomerRequest {
+                name: bad.into(),
+                resolve_merged: false,
+            })
+            .unwrap_err();
+            assert_eq!(fields(err), ["name"], "{bad}");
+        }
     }
 }

@@ -5,9 +5,10 @@ use aftercare_platform::time::{now_micros, to_timestamp};
 use aftercare_proto::aftercare::customers::v1 as pb;
 use aftercare_proto::aftercare::events::v1::CustomerErased;
 
+use super::Api;
 use super::customers::{load, refuse_other_customer};
 use super::parse::{EraseCustomer, ExportData};
-use super::{Api, convert};
+use crate::convert;
 use crate::domain::access::{may_manage, own_customer};
 use crate::domain::names::customer_name;
 use crate::domain::privacy::{Erasure, KEPT_FIELDS};
@@ -23,7 +24,7 @@ pub async fn export(
     refuse_other_customer(principal, request.customer)?;
     if own_customer(principal).is_none() && !may_manage(principal) {
         return Err(Error::PermissionDenied(
-            "only the customer, leads, admins and services export customer data",
+            "only the customer, leads, admins and services export customer data".into(),
         ));
     }
     let mut conn = api.db.reader().acquire().await?;
@@ -109,7 +110,7 @@ pub async fn erase(
 ) -> Result<pb::EraseCustomerResponse, Error> {
     if !may_manage(principal) {
         return Err(Error::PermissionDenied(
-            "only leads, admins and services erase customers",
+            "only leads, admins and services erase customers".into(),
         ));
     }
     let request_id = request.request_id.as_deref();

@@ -5,15 +5,16 @@ use aftercare_platform::time::{now_micros, to_timestamp};
 use aftercare_proto::aftercare::customers::v1 as pb;
 use uuid::Uuid;
 
+use super::Api;
 use super::parse::{
     CountSegment, CreateSegment, DeleteSegment, ListSegments, SegmentRef, UpdateSegment,
 };
-use super::{Api, convert};
+use crate::convert;
 use crate::domain::access::{self, Reach, may_create};
-use crate::domain::page::{Cursor, SortKey, encode_token};
 use crate::domain::segment::{Segment, SegmentSpec};
 use crate::error::Error;
 use crate::store::{self, Conn, CustomerQuery, SegmentQuery};
+use aftercare_platform::request::PageToken;
 
 /// Resource type of a segment, for `ResourceInfo`.
 const SEGMENT: &str = "aftercare.customers.v1.Segment";
@@ -27,7 +28,7 @@ fn write(principal: &Principal) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::PermissionDenied(
-            "only leads, admins, services and integrations change segments",
+            "only leads, admins, services and integrations change segments".into(),
         ))
     }
 }
@@ -36,7 +37,9 @@ fn read(principal: &Principal) -> Result<(), Error> {
     if access::reach(principal).is_some() {
         Ok(())
     } else {
-        Err(Error::PermissionDenied("customers cannot read segments"))
+        Err(Error::PermissionDenied(
+            "customers cannot read segments".into(),
+        ))
     }
 }
 
@@ -127,7 +130,6 @@ pub async fn list(
     request: ListSegments,
 ) -> Result<pb::ListSegmentsResponse, Error> {
     read(principal)?;
-    let size = request.page.size as usize;
     let query = SegmentQuery {
         conditions: request.conditions,
         after: request.after,
@@ -135,21 +137,9 @@ pub async fn list(
     };
     let mut conn = api.db.reader().acquire().await?;
     let mut segments = store::list_segments(&mut conn, &query).await?;
-    let next_page_token = if segments.len() > size {
-        segments.truncate(size);
-        segments
-            .last()
-            .map(|last| {
-                let cursor = Cursor {
-                    key: Some(SortKey::Text(last.spec.display_name.clone())),
-                    id: last.id.to_string(),
-                };
-                encode_token(cursor, &request.page.fingerprint)
-            })
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
+    let next_page_token = request.page.finish(&mut segments, |last| {
+        PageToken::text(last.spec.display_name.clone(), last.id)
+    });
     Ok(pb::ListSegmentsResponse {
         segments: segments.iter().map(convert::segment).collect(),
         next_page_token,

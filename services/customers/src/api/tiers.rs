@@ -9,21 +9,22 @@ use aftercare_proto::aftercare::events::v1::{
 use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
+use super::Api;
 use super::customers::load;
 use super::parse::{
     CreateTierRule, DeleteTierRule, EvaluateTier, GetTierRule, ListTierRules, UpdateTierRule,
 };
-use super::{Api, convert};
+use crate::convert;
 use crate::domain::access::{self, may_create, may_manage};
 use crate::domain::customer::{Customer, Tier};
 use crate::domain::filter::{Condition, Op, Scalar};
 use crate::domain::names::customer_name;
-use crate::domain::page::{Cursor, SortKey, encode_token};
 use crate::domain::query::TierRuleField;
 use crate::domain::tier::{Measurement, Outcome, TierRule, evaluate};
 use crate::error::Error;
 use crate::events::{actor, publish, snapshot};
 use crate::store::{self, Conn, TierRuleQuery};
+use aftercare_platform::request::PageToken;
 
 /// Resource type of a tier rule, for `ResourceInfo`.
 const TIER_RULE: &str = "aftercare.customers.v1.TierRule";
@@ -37,7 +38,7 @@ fn manage(principal: &Principal) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::PermissionDenied(
-            "only leads, admins and services manage tier rules",
+            "only leads, admins and services manage tier rules".into(),
         ))
     }
 }
@@ -46,7 +47,9 @@ fn read(principal: &Principal) -> Result<(), Error> {
     if access::reach(principal).is_some() {
         Ok(())
     } else {
-        Err(Error::PermissionDenied("customers cannot read tier rules"))
+        Err(Error::PermissionDenied(
+            "customers cannot read tier rules".into(),
+        ))
     }
 }
 
@@ -160,7 +163,6 @@ pub async fn list(
     request: ListTierRules,
 ) -> Result<pb::ListTierRulesResponse, Error> {
     read(principal)?;
-    let size = request.page.size as usize;
     let query = TierRuleQuery {
         conditions: request.conditions,
         after: request.after,
@@ -168,21 +170,9 @@ pub async fn list(
     };
     let mut conn = api.db.reader().acquire().await?;
     let mut rules = store::list_tier_rules(&mut conn, &query).await?;
-    let next_page_token = if rules.len() > size {
-        rules.truncate(size);
-        rules
-            .last()
-            .map(|last| {
-                let cursor = Cursor {
-                    key: Some(SortKey::Int(last.spec.tier as i64)),
-                    id: last.id.to_string(),
-                };
-                encode_token(cursor, &request.page.fingerprint)
-            })
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
+    let next_page_token = request.page.finish(&mut rules, |last| {
+        PageToken::int(last.spec.tier as i64, last.id)
+    });
     Ok(pb::ListTierRulesResponse {
         tier_rules: rules.iter().map(convert::tier_rule).collect(),
         next_page_token,
@@ -320,7 +310,7 @@ pub async fn evaluate_tier(
 ) -> Result<pb::EvaluateTierResponse, Error> {
     if !may_create(principal) {
         return Err(Error::PermissionDenied(
-            "only services, leads, admins and integrations evaluate tiers",
+            "only services, leads, admins and integrations evaluate tiers".into(),
         ));
     }
     let mut tx = api.db.begin().await?;

@@ -3,13 +3,14 @@
 use aftercare_platform::auth::Principal;
 use aftercare_proto::aftercare::customers::v1 as pb;
 
+use super::Api;
 use super::customers::{load, refuse_other_customer};
 use super::parse::ListTimeline;
-use super::{Api, convert};
+use crate::convert;
 use crate::domain::access::may_read;
-use crate::domain::page::{Cursor, SortKey, encode_token};
 use crate::error::Error;
 use crate::store::{self, TimelineQuery};
+use aftercare_platform::request::PageToken;
 
 pub async fn list(
     api: &Api,
@@ -21,10 +22,9 @@ pub async fn list(
     let customer = load(&mut conn, request.customer).await?;
     if !may_read(principal, &customer) {
         return Err(Error::PermissionDenied(
-            "this customer is outside your reach",
+            "this customer is outside your reach".into(),
         ));
     }
-    let size = request.page.size as usize;
     let query = TimelineQuery {
         customer: customer.id,
         conditions: request.conditions,
@@ -32,21 +32,9 @@ pub async fn list(
         limit: Some(request.page.size + 1),
     };
     let mut entries = store::list_timeline(&mut conn, &query).await?;
-    let next_page_token = if entries.len() > size {
-        entries.truncate(size);
-        entries
-            .last()
-            .map(|last| {
-                let cursor = Cursor {
-                    key: Some(SortKey::Int(last.occur_time)),
-                    id: last.id.to_string(),
-                };
-                encode_token(cursor, &request.page.fingerprint)
-            })
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
+    let next_page_token = request.page.finish(&mut entries, |last| {
+        PageToken::int(last.occur_time, last.id)
+    });
     Ok(pb::ListTimelineEntriesResponse {
         timeline_entries: entries.iter().map(convert::timeline_entry).collect(),
         next_page_token,

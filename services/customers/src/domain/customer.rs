@@ -172,11 +172,6 @@ impl Customer {
         }
     }
 
-    /// The etag clients send back.
-    pub fn etag(&self) -> String {
-        self.version.to_string()
-    }
-
     /// Why the customer cannot change any more, if it cannot.
     pub fn frozen_reason(&self) -> Option<&'static str> {
         if self.merged_into.is_some() {

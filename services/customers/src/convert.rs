@@ -1,5 +1,6 @@
 //! Domain values back into protobuf messages.
 
+use aftercare_platform::request::Etag;
 use aftercare_platform::time::to_timestamp;
 use aftercare_proto::aftercare::customers::v1 as pb;
 
@@ -71,7 +72,7 @@ pub fn customer(customer: &Customer, sees_internal: bool) -> pb::Customer {
         merge_time: customer.merge_time.map(to_timestamp),
         erased: customer.erased,
         erase_time: customer.erase_time.map(to_timestamp),
-        etag: customer.etag(),
+        etag: Etag::of(customer.version),
         create_time: Some(to_timestamp(customer.create_time)),
         update_time: Some(to_timestamp(customer.update_time)),
     }
@@ -93,7 +94,7 @@ pub fn identity(identity: &Identity) -> pb::CustomerIdentity {
         verification_method: method,
         create_time: Some(to_timestamp(identity.create_time)),
         update_time: Some(to_timestamp(identity.update_time)),
-        etag: identity.version.to_string(),
+        etag: Etag::of(identity.version),
     }
 }
 
@@ -168,7 +169,7 @@ pub fn consent(consent: &Consent) -> pb::Consent {
         actor: consent.actor.clone(),
         update_time: Some(to_timestamp(consent.update_time)),
         create_time: Some(to_timestamp(consent.create_time)),
-        etag: consent.version.to_string(),
+        etag: Etag::of(consent.version),
     }
 }
 
@@ -187,7 +188,7 @@ pub fn tier_rule(rule: &TierRule) -> pb::TierRule {
         }),
         demote: s.demote,
         enabled: s.enabled,
-        etag: rule.version.to_string(),
+        etag: Etag::of(rule.version),
         create_time: Some(to_timestamp(rule.create_time)),
         update_time: Some(to_timestamp(rule.update_time)),
     }
@@ -204,7 +205,7 @@ pub fn organisation(organisation: &Organisation, customer_count: i64) -> pb::Org
         tier: s.tier as i32,
         attributes: s.attributes.clone().into_iter().collect(),
         customer_count,
-        etag: organisation.version.to_string(),
+        etag: Etag::of(organisation.version),
         create_time: Some(to_timestamp(organisation.create_time)),
         update_time: Some(to_timestamp(organisation.update_time)),
     }
@@ -221,7 +222,7 @@ pub fn segment(segment: &Segment) -> pb::Segment {
         query: s.query.clone(),
         customer_count: segment.customer_count,
         count_time: Some(to_timestamp(segment.count_time)),
-        etag: segment.version.to_string(),
+        etag: Etag::of(segment.version),
         create_time: Some(to_timestamp(segment.create_time)),
         update_time: Some(to_timestamp(segment.update_time)),
     }
