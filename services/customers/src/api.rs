@@ -14,6 +14,11 @@ pub(crate) mod tiers;
 mod timeline;
 
 use aftercare_platform::auth::{Principal, PrincipalVerifier};
+use uuid::Uuid;
+
+use crate::domain::access::{Access, Action};
+use crate::domain::customer::Customer;
+use crate::error::Error;
 use aftercare_platform::db::Database;
 use aftercare_platform::events::RelayWaker;
 use aftercare_platform::service::ServiceContext;
@@ -42,6 +47,37 @@ impl Api {
     /// The verified caller of `request`.
     fn principal<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
         self.principals.verify(request.metadata(), "customers")
+    }
+}
+
+/// The caller's reach for `action`; `PERMISSION_DENIED`, with nothing read, when it has none.
+pub(crate) fn access(principal: &Principal, action: Action) -> Result<Access, Error> {
+    Access::of(principal, action).ok_or_else(|| Error::denied(action.refusal()))
+}
+
+/// The caller's reach for `action` on the customer `id`: a customer asking about another is
+/// refused before anything is read, so the answer does not tell whether it exists.
+pub(crate) fn access_to(principal: &Principal, action: Action, id: Uuid) -> Result<Access, Error> {
+    let access = access(principal, action)?;
+    if access.may_reach_id(id) {
+        Ok(access)
+    } else {
+        Err(Error::denied("customers reach only their own profile"))
+    }
+}
+
+/// Whether the caller sees internal attributes (staff, integrations and services; never a
+/// customer).
+pub(crate) fn sees_internal(principal: &Principal) -> bool {
+    Access::of(principal, Action::Read).is_some_and(|access| access.sees_internal())
+}
+
+/// `PERMISSION_DENIED` unless `customer` is within `access`.
+pub(crate) fn check(access: &Access, action: Action, customer: &Customer) -> Result<(), Error> {
+    if access.reaches(customer) {
+        Ok(())
+    } else {
+        Err(Error::denied(action.refusal()))
     }
 }
 

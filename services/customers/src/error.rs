@@ -2,8 +2,8 @@
 //! The variants are the tickets service's, so both services answer alike.
 
 use aftercare_platform::error::{
-    FieldViolations, already_exists, failed_precondition, internal, not_found, permission_denied,
-    stale_etag, unavailable,
+    FieldViolations, already_exists, database, failed_precondition, internal, not_found,
+    permission_denied, stale_etag, unavailable,
 };
 use aftercare_platform::events::EventError;
 use tonic::Status;
@@ -67,7 +67,8 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// The database failed.
+    /// The database failed: `UNAVAILABLE` or `ABORTED` when retrying may help (the
+    /// platform's one mapping), else `INTERNAL`.
     #[error("database error")]
     Database(#[from] sqlx::Error),
     /// The outbox refused an event.
@@ -146,7 +147,8 @@ impl From<Error> for Status {
                 description,
             } => failed_precondition(violation, &subject, &description),
             Error::Unavailable { what, source } => unavailable(what, source.as_ref()),
-            error @ (Error::Database(_) | Error::Event(_) | Error::Corrupt(_)) => internal(&error),
+            Error::Database(error) => database(&error),
+            error @ (Error::Event(_) | Error::Corrupt(_)) => internal(&error),
         }
     }
 }

@@ -30,8 +30,9 @@ pub use customers::{
     update_customer,
 };
 pub use identities::{
-    IdentityQuery, delete_identity, find_identity, find_identity_by_key, find_identity_by_request,
-    insert_identity, list_identities, update_identity_verification,
+    IdentityQuery, delete_identity, drop_claim, find_identity, find_identity_by_key,
+    find_identity_by_request, find_identity_of, insert_identity, list_identities,
+    update_identity_verification,
 };
 pub use loyalty::{
     LoyaltyQuery, add_points, anonymise_loyalty, current_balance, find_loyalty_by_request,

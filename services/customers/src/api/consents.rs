@@ -6,10 +6,11 @@ use aftercare_proto::aftercare::customers::v1 as pb;
 use aftercare_proto::aftercare::events::v1::ConsentChanged;
 
 use super::Api;
-use super::customers::{load, refuse_other_customer};
+use super::customers::load;
 use super::parse::{ListConsents, SetConsent};
+use super::{access_to, check};
 use crate::convert;
-use crate::domain::access::{may_read, may_write};
+use crate::domain::access::Action;
 use crate::domain::consent::{Refusal, decide};
 use crate::domain::names::customer_name;
 use crate::error::Error;
@@ -22,15 +23,11 @@ pub async fn set(
     principal: &Principal,
     request: SetConsent,
 ) -> Result<pb::SetConsentResponse, Error> {
-    refuse_other_customer(principal, request.customer)?;
+    let access = access_to(principal, Action::Edit, request.customer)?;
     let mut tx = api.db.begin().await?;
     let customer = load(&mut tx, request.customer).await?;
     let name = customer_name(customer.id);
-    if !may_read(principal, &customer) || !may_write(principal, &customer) {
-        return Err(Error::PermissionDenied(
-            "you may not record consents for this customer".into(),
-        ));
-    }
+    check(&access, Action::Edit, &customer)?;
     if let Some(reason) = customer.frozen_reason() {
         return Err(Error::state(name, reason));
     }
@@ -76,14 +73,10 @@ pub async fn list(
     principal: &Principal,
     request: ListConsents,
 ) -> Result<pb::ListConsentsResponse, Error> {
-    refuse_other_customer(principal, request.customer)?;
+    let access = access_to(principal, Action::Read, request.customer)?;
     let mut conn = api.db.reader().acquire().await?;
     let customer = load(&mut conn, request.customer).await?;
-    if !may_read(principal, &customer) {
-        return Err(Error::PermissionDenied(
-            "this customer is outside your reach".into(),
-        ));
-    }
+    check(&access, Action::Read, &customer)?;
     let query = ConsentQuery {
         customer: customer.id,
         conditions: request.conditions,

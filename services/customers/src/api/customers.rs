@@ -10,8 +10,9 @@ use uuid::Uuid;
 
 use super::Api;
 use super::parse::{CreateCustomer, DeleteCustomer, GetCustomer, ListCustomers, UpdateCustomer};
+use super::{access, access_to, check, sees_internal};
 use crate::convert;
-use crate::domain::access::{self, may_create, may_manage, may_read, may_write, own_customer};
+use crate::domain::access::Action;
 use crate::domain::customer::{Customer, Profile};
 use crate::domain::names::customer_name;
 use crate::error::{CUSTOMER, Error};
@@ -24,11 +25,7 @@ pub async fn create(
     principal: &Principal,
     request: CreateCustomer,
 ) -> Result<pb::CreateCustomerResponse, Error> {
-    if !may_create(principal) {
-        return Err(Error::PermissionDenied(
-            "only leads, admins and services create customers".into(),
-        ));
-    }
+    access(principal, Action::Create)?;
     let customer = Customer::new(request.profile, request.origin_channel, now_micros());
     let mut tx = api.db.begin().await?;
     let request_id = request.request_id.as_deref();
@@ -60,10 +57,7 @@ pub async fn create(
 
 fn created(principal: &Principal, customer: &Customer) -> pb::CreateCustomerResponse {
     pb::CreateCustomerResponse {
-        customer: Some(convert::customer(
-            customer,
-            access::sees_internal(principal),
-        )),
+        customer: Some(convert::customer(customer, sees_internal(principal))),
     }
 }
 
@@ -96,37 +90,16 @@ pub async fn get(
     principal: &Principal,
     request: GetCustomer,
 ) -> Result<pb::GetCustomerResponse, Error> {
-    refuse_other_customer(principal, request.id)?;
+    let access = access_to(principal, Action::Read, request.id)?;
     let mut conn = api.db.reader().acquire().await?;
     let mut customer = load(&mut conn, request.id).await?;
     if let Some(survivor) = customer.merged_into.filter(|_| request.resolve_merged) {
         customer = load(&mut conn, survivor).await?;
     }
-    if !may_read(principal, &customer) {
-        return Err(Error::PermissionDenied(
-            "this customer is outside your reach".into(),
-        ));
-    }
+    check(&access, Action::Read, &customer)?;
     Ok(pb::GetCustomerResponse {
-        customer: Some(convert::customer(
-            &customer,
-            access::sees_internal(principal),
-        )),
+        customer: Some(convert::customer(&customer, sees_internal(principal))),
     })
-}
-
-/// A customer principal asking about another customer is refused before anything is read,
-/// so the answer does not tell whether that customer exists.
-pub fn refuse_other_customer(principal: &Principal, id: Uuid) -> Result<(), Error> {
-    match own_customer(principal) {
-        Some(own) if own != id => Err(Error::PermissionDenied(
-            "customers reach only their own profile".into(),
-        )),
-        None if principal.is_customer_only() => Err(Error::PermissionDenied(
-            "customers reach only their own profile".into(),
-        )),
-        _ => Ok(()),
-    }
 }
 
 /// The customer with `id`, or `NOT_FOUND`.
@@ -141,21 +114,19 @@ pub async fn list(
     principal: &Principal,
     request: ListCustomers,
 ) -> Result<pb::ListCustomersResponse, Error> {
-    let reach = access::reach(principal).ok_or(Error::PermissionDenied(
-        "customers cannot list customers".into(),
-    ))?;
+    let reach = access(principal, Action::List)?;
     let query = CustomerQuery {
         conditions: request.conditions,
         text: request.text,
         show_merged: request.show_merged,
-        reach,
+        reach: reach.clone(),
         before: request.before,
         limit: request.page.size + 1,
     };
     let mut conn = api.db.reader().acquire().await?;
     let mut customers = store::list_customers(&mut conn, &query).await?;
     let next_page_token = request.page.finish(&mut customers, |c| PageToken::id(c.id));
-    let sees_internal = access::sees_internal(principal);
+    let sees_internal = reach.sees_internal();
     Ok(pb::ListCustomersResponse {
         customers: customers
             .iter()
@@ -170,19 +141,15 @@ pub async fn update(
     principal: &Principal,
     request: UpdateCustomer,
 ) -> Result<pb::UpdateCustomerResponse, Error> {
-    refuse_other_customer(principal, request.id)?;
-    if own_customer(principal).is_some() && request.changes.iter().any(|c| c.staff_only()) {
+    let access = access_to(principal, Action::Edit, request.id)?;
+    if access.is_customer() && request.changes.iter().any(|c| c.staff_only()) {
         return Err(Error::PermissionDenied(
             "customers cannot change their tier, stage, region, organisation or internal attributes".into(),
         ));
     }
     let mut tx = api.db.begin().await?;
     let mut customer = load(&mut tx, request.id).await?;
-    if !may_read(principal, &customer) || !may_write(principal, &customer) {
-        return Err(Error::PermissionDenied(
-            "you may not change this customer".into(),
-        ));
-    }
+    check(&access, Action::Edit, &customer)?;
     let name = customer_name(customer.id);
     if customer.version != request.version {
         return Err(Error::StaleEtag(name));
@@ -231,10 +198,7 @@ pub async fn update(
 
 fn updated(principal: &Principal, customer: &Customer) -> pb::UpdateCustomerResponse {
     pb::UpdateCustomerResponse {
-        customer: Some(convert::customer(
-            customer,
-            access::sees_internal(principal),
-        )),
+        customer: Some(convert::customer(customer, sees_internal(principal))),
     }
 }
 
@@ -243,11 +207,7 @@ pub async fn delete(
     principal: &Principal,
     request: DeleteCustomer,
 ) -> Result<pb::DeleteCustomerResponse, Error> {
-    if !may_manage(principal) {
-        return Err(Error::PermissionDenied(
-            "only leads, admins and services delete customers".into(),
-        ));
-    }
+    access(principal, Action::Manage)?;
     let mut tx = api.db.begin().await?;
     let customer = load(&mut tx, request.id).await?;
     let name = customer_name(customer.id);

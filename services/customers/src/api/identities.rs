@@ -6,10 +6,11 @@ use aftercare_proto::aftercare::customers::v1 as pb;
 use aftercare_proto::aftercare::events::v1::{CustomerCreated, CustomerIdentityAdded};
 
 use super::Api;
-use super::customers::{check_organisation, load, refuse_other_customer};
+use super::customers::{check_organisation, load};
 use super::parse::{AddIdentity, IdentityRef, ListIdentities, ResolveIdentity, VerifyIdentity};
+use super::{access, access_to, check, sees_internal};
 use crate::convert;
-use crate::domain::access::{self, Reach, may_create, may_read, may_write};
+use crate::domain::access::{Access, Action};
 use crate::domain::customer::Customer;
 use crate::domain::identity::{Identity, IdentityKey};
 use crate::domain::names::{customer_name, identity_name};
@@ -23,21 +24,32 @@ pub async fn resolve(
     principal: &Principal,
     request: ResolveIdentity,
 ) -> Result<pb::ResolveIdentityResponse, Error> {
-    let allowed = may_create(principal)
-        || (request.lookup_only && access::reach(principal) == Some(Reach::All));
-    if !allowed {
-        return Err(Error::PermissionDenied(
-            "only services, leads, admins and integrations resolve identities".into(),
-        ));
-    }
+    let action = if request.lookup_only {
+        Action::LookUp
+    } else {
+        Action::Resolve
+    };
+    let access = access(principal, action)?;
     if let Some(found) = find_owner(api, &request.key).await? {
+        check(&access, action, &found.0)?;
         return Ok(resolved(principal, found, false));
     }
     if request.lookup_only {
         return Err(Error::not_found(IDENTITY, describe(&request.key)));
     }
+    let mut profile = request.profile;
+    if let Some(region) = access.region() {
+        // An agent's intake creates customers in the agent's own region only.
+        if profile.region.is_empty() {
+            region.clone_into(&mut profile.region);
+        } else if profile.region != region {
+            return Err(Error::denied(format!(
+                "an agent of {region} creates customers only in {region}"
+            )));
+        }
+    }
     let now = now_micros();
-    let customer = Customer::new(request.profile, request.key.channel, now);
+    let customer = Customer::new(profile, request.key.channel, now);
     let identity = Identity::new(customer.id, request.key.clone(), now);
     let mut tx = api.db.begin().await?;
     check_organisation(&mut tx, &customer.profile, "hints.organisation").await?;
@@ -51,6 +63,7 @@ pub async fn resolve(
                 "the identity changed owner concurrently; retry",
             )
         })?;
+        check(&access, action, &found.0)?;
         return Ok(resolved(principal, found, false));
     }
     let event = CustomerCreated {
@@ -85,10 +98,7 @@ fn resolved(
     created: bool,
 ) -> pb::ResolveIdentityResponse {
     pb::ResolveIdentityResponse {
-        customer: Some(convert::customer(
-            &customer,
-            access::sees_internal(principal),
-        )),
+        customer: Some(convert::customer(&customer, sees_internal(principal))),
         identity: Some(convert::identity(&identity)),
         created,
     }
@@ -109,24 +119,42 @@ pub async fn add(
     principal: &Principal,
     request: AddIdentity,
 ) -> Result<pb::AddIdentityResponse, Error> {
-    refuse_other_customer(principal, request.customer)?;
+    let access = access_to(principal, Action::Edit, request.customer)?;
     let mut tx = api.db.begin().await?;
-    let customer = writable(&mut tx, principal, request.customer).await?;
+    let customer = writable(&mut tx, &access, request.customer).await?;
     if let Some(request_id) = request.request_id.as_deref()
         && let Some(existing) = store::find_identity_by_request(&mut tx, request_id).await?
     {
         return Ok(added(&existing));
     }
-    if let Some(existing) = store::find_identity_by_key(&mut tx, &request.key).await? {
-        return if existing.customer == customer.id {
-            Ok(added(&existing))
-        } else {
-            Err(taken(&request.key))
-        };
-    }
-    let identity = Identity::new(customer.id, request.key, now_micros());
+    let identity = if access.is_customer() {
+        // A customer's own addition is a claim: stored unverified, never used to resolve a
+        // contact until staff verify it, and answered alike whether or not another customer
+        // owns the address.
+        if let Some(existing) = store::find_identity_of(&mut tx, customer.id, &request.key).await? {
+            return Ok(added(&existing));
+        }
+        Identity::claim(customer.id, request.key, now_micros())
+    } else {
+        if let Some(existing) = store::find_identity_by_key(&mut tx, &request.key).await? {
+            return if existing.customer == customer.id {
+                Ok(added(&existing))
+            } else {
+                Err(taken(&request.key))
+            };
+        }
+        store::drop_claim(&mut tx, customer.id, &request.key).await?;
+        Identity::new(customer.id, request.key, now_micros())
+    };
     if !store::insert_identity(&mut tx, &identity, request.request_id.as_deref()).await? {
-        return Err(taken(&identity.key));
+        return Err(if identity.claimed {
+            Error::state(
+                customer_name(customer.id),
+                "the identity was added concurrently; retry",
+            )
+        } else {
+            taken(&identity.key)
+        });
     }
     let event = CustomerIdentityAdded {
         customer: customer_name(customer.id),
@@ -158,17 +186,9 @@ fn taken(key: &IdentityKey) -> Error {
 }
 
 /// The customer `id`, when the caller may change it and it can still change.
-async fn writable(
-    conn: &mut Conn,
-    principal: &Principal,
-    id: uuid::Uuid,
-) -> Result<Customer, Error> {
+async fn writable(conn: &mut Conn, access: &Access, id: uuid::Uuid) -> Result<Customer, Error> {
     let customer = load(conn, id).await?;
-    if !may_read(principal, &customer) || !may_write(principal, &customer) {
-        return Err(Error::PermissionDenied(
-            "you may not change this customer".into(),
-        ));
-    }
+    check(access, Action::Edit, &customer)?;
     if let Some(reason) = customer.frozen_reason() {
         return Err(Error::state(customer_name(id), reason));
     }
@@ -180,17 +200,19 @@ pub async fn verify(
     principal: &Principal,
     request: VerifyIdentity,
 ) -> Result<pb::VerifyIdentityResponse, Error> {
-    if !may_create(principal) {
-        return Err(Error::PermissionDenied(
-            "only services, leads, admins and integrations verify identities".into(),
-        ));
-    }
+    let access = access(principal, Action::Create)?;
     let IdentityRef { customer, id } = request.identity;
     let mut tx = api.db.begin().await?;
-    writable(&mut tx, principal, customer).await?;
+    writable(&mut tx, &access, customer).await?;
     let mut identity = store::find_identity(&mut tx, customer, id)
         .await?
         .ok_or_else(|| Error::not_found(IDENTITY, identity_name(customer, id)))?;
+    if identity.claimed
+        && let Some(owner) = store::find_identity_by_key(&mut tx, &identity.key).await?
+        && owner.customer != customer
+    {
+        return Err(taken(&identity.key));
+    }
     let version = identity.version;
     if identity.verify(request.method, now_micros()) {
         if !store::update_identity_verification(&mut tx, &identity, version).await? {
@@ -212,9 +234,9 @@ pub async fn remove(
     principal: &Principal,
     request: IdentityRef,
 ) -> Result<pb::RemoveIdentityResponse, Error> {
-    refuse_other_customer(principal, request.customer)?;
+    let access = access_to(principal, Action::Edit, request.customer)?;
     let mut tx = api.db.begin().await?;
-    writable(&mut tx, principal, request.customer).await?;
+    writable(&mut tx, &access, request.customer).await?;
     if !store::delete_identity(&mut tx, request.customer, request.id).await? {
         return Err(Error::not_found(
             IDENTITY,
@@ -231,14 +253,10 @@ pub async fn list(
     principal: &Principal,
     request: ListIdentities,
 ) -> Result<pb::ListIdentitiesResponse, Error> {
-    refuse_other_customer(principal, request.customer)?;
+    let access = access_to(principal, Action::Read, request.customer)?;
     let mut conn = api.db.reader().acquire().await?;
     let customer = load(&mut conn, request.customer).await?;
-    if !may_read(principal, &customer) {
-        return Err(Error::PermissionDenied(
-            "this customer is outside your reach".into(),
-        ));
-    }
+    check(&access, Action::Read, &customer)?;
     let query = IdentityQuery {
         customer: customer.id,
         conditions: request.conditions,

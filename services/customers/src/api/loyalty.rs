@@ -8,10 +8,11 @@ use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
 use super::Api;
-use super::customers::{load, refuse_other_customer};
+use super::customers::load;
 use super::parse::{GetBalance, ListLoyalty, RecordLoyalty};
+use super::{access, access_to, check};
 use crate::convert;
-use crate::domain::access::{may_create, may_read};
+use crate::domain::access::Action;
 use crate::domain::customer::Customer;
 use crate::domain::loyalty::{CURRENCY_CODE, LoyaltyEntry, NewEntry, next_balance};
 use crate::domain::names::customer_name;
@@ -25,11 +26,7 @@ pub async fn record(
     principal: &Principal,
     request: RecordLoyalty,
 ) -> Result<pb::RecordLoyaltyEntryResponse, Error> {
-    if !may_create(principal) {
-        return Err(Error::PermissionDenied(
-            "only services, leads, admins and integrations record loyalty entries".into(),
-        ));
-    }
+    access(principal, Action::Create)?;
     let request_id = request.request_id.as_deref();
     let mut tx = api.db.begin().await?;
     let customer = load(&mut tx, request.customer).await?;
@@ -139,14 +136,10 @@ pub async fn list(
     principal: &Principal,
     request: ListLoyalty,
 ) -> Result<pb::ListLoyaltyEntriesResponse, Error> {
-    refuse_other_customer(principal, request.customer)?;
+    let access = access_to(principal, Action::Read, request.customer)?;
     let mut conn = api.db.reader().acquire().await?;
     let customer = load(&mut conn, request.customer).await?;
-    if !may_read(principal, &customer) {
-        return Err(Error::PermissionDenied(
-            "this customer is outside your reach".into(),
-        ));
-    }
+    check(&access, Action::Read, &customer)?;
     let query = LoyaltyQuery {
         customer: customer.id,
         conditions: request.conditions,
@@ -168,14 +161,10 @@ pub async fn balance(
     principal: &Principal,
     request: GetBalance,
 ) -> Result<pb::GetLoyaltyBalanceResponse, Error> {
-    refuse_other_customer(principal, request.customer)?;
+    let access = access_to(principal, Action::Read, request.customer)?;
     let mut conn = api.db.reader().acquire().await?;
     let customer = load(&mut conn, request.customer).await?;
-    if !may_read(principal, &customer) {
-        return Err(Error::PermissionDenied(
-            "this customer is outside your reach".into(),
-        ));
-    }
+    check(&access, Action::Read, &customer)?;
     let balance = store::loyalty_balance(&mut conn, customer.id).await?;
     Ok(pb::GetLoyaltyBalanceResponse {
         balance: Some(convert::loyalty_balance(

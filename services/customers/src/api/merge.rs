@@ -10,11 +10,12 @@ use aftercare_proto::aftercare::events::v1::{
 use sqlx::{Any, Transaction};
 
 use super::Api;
+use super::access;
 use super::customers::load;
 use super::loyalty;
 use super::parse::MergeCustomers;
 use crate::convert;
-use crate::domain::access::may_manage;
+use crate::domain::access::Action;
 use crate::domain::consent::merge_consents;
 use crate::domain::customer::Customer;
 use crate::domain::identity::IdentityKey;
@@ -30,11 +31,7 @@ pub async fn merge_customers(
     principal: &Principal,
     request: MergeCustomers,
 ) -> Result<pb::MergeCustomersResponse, Error> {
-    if !may_manage(principal) {
-        return Err(Error::PermissionDenied(
-            "only leads, admins and services merge customers".into(),
-        ));
-    }
+    access(principal, Action::Manage)?;
     if let Some(done) = previous(api, request.request_id.as_deref()).await? {
         return respond(api, &done).await;
     }

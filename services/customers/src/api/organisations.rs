@@ -6,11 +6,12 @@ use aftercare_proto::aftercare::customers::v1 as pb;
 use uuid::Uuid;
 
 use super::Api;
+use super::access;
 use super::parse::{
     CreateOrganisation, DeleteOrganisation, GetOrganisation, ListOrganisations, UpdateOrganisation,
 };
 use crate::convert;
-use crate::domain::access::{self, may_create};
+use crate::domain::access::Action;
 use crate::domain::names::organisation_name;
 use crate::domain::organisation::Organisation;
 use crate::error::{Error, ORGANISATION};
@@ -18,23 +19,11 @@ use crate::store::{self, Conn, OrganisationQuery};
 use aftercare_platform::request::PageToken;
 
 fn write(principal: &Principal) -> Result<(), Error> {
-    if may_create(principal) {
-        Ok(())
-    } else {
-        Err(Error::PermissionDenied(
-            "only leads, admins, services and integrations change organisations".into(),
-        ))
-    }
+    access(principal, Action::WriteCatalogue).map(drop)
 }
 
 fn read(principal: &Principal) -> Result<(), Error> {
-    if access::reach(principal).is_some() {
-        Ok(())
-    } else {
-        Err(Error::PermissionDenied(
-            "customers cannot read organisations".into(),
-        ))
-    }
+    access(principal, Action::ReadCatalogue).map(drop)
 }
 
 async fn load(conn: &mut Conn, id: Uuid) -> Result<(Organisation, i64), Error> {

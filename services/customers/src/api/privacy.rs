@@ -6,10 +6,11 @@ use aftercare_proto::aftercare::customers::v1 as pb;
 use aftercare_proto::aftercare::events::v1::CustomerErased;
 
 use super::Api;
-use super::customers::{load, refuse_other_customer};
+use super::customers::load;
 use super::parse::{EraseCustomer, ExportData};
+use super::{access, access_to, check};
 use crate::convert;
-use crate::domain::access::{may_manage, own_customer};
+use crate::domain::access::Action;
 use crate::domain::names::customer_name;
 use crate::domain::privacy::{Erasure, KEPT_FIELDS};
 use crate::error::Error;
@@ -21,16 +22,15 @@ pub async fn export(
     principal: &Principal,
     request: ExportData,
 ) -> Result<pb::ExportCustomerDataResponse, Error> {
-    refuse_other_customer(principal, request.customer)?;
-    if own_customer(principal).is_none() && !may_manage(principal) {
-        return Err(Error::PermissionDenied(
-            "only the customer, leads, admins and services export customer data".into(),
-        ));
-    }
+    let access = access_to(principal, Action::Export, request.customer)?;
     let mut conn = api.db.reader().acquire().await?;
     let mut customer = load(&mut conn, request.customer).await?;
+    check(&access, Action::Export, &customer)?;
     if let Some(survivor) = customer.merged_into {
+        // The survivor's data is exported only to a caller who reaches the survivor: a
+        // customer's principal names one record, and proves nothing about another.
         customer = load(&mut conn, survivor).await?;
+        check(&access, Action::Export, &customer)?;
     }
     let id = customer.id;
     let identities = store::list_identities(
@@ -75,9 +75,15 @@ pub async fn export(
     )
     .await?;
     let merged = store::merged_customers(&mut conn, id).await?;
+    // A customer's own export holds what is about them: the profile without internal
+    // attributes (staff-only), identities and claims, consents, the loyalty ledger, the
+    // timeline and the records merged into theirs. The organisation record (its tier and
+    // attributes are the business's) is staff-only; the customer sees its name on the profile.
     let organisation = match customer.profile.organisation {
-        Some(organisation) => store::find_organisation(&mut conn, organisation).await?,
-        None => None,
+        Some(organisation) if access.sees_internal() => {
+            store::find_organisation(&mut conn, organisation).await?
+        }
+        _ => None,
     };
     tracing::info!(
         audit = true,
@@ -86,7 +92,7 @@ pub async fn export(
         "customer data exported"
     );
     Ok(pb::ExportCustomerDataResponse {
-        customer: Some(convert::customer(&customer, true)),
+        customer: Some(convert::customer(&customer, access.sees_internal())),
         organisation: organisation
             .map(|(organisation, count)| convert::organisation(&organisation, count)),
         identities: identities.iter().map(convert::identity).collect(),
@@ -108,11 +114,7 @@ pub async fn erase(
     principal: &Principal,
     request: EraseCustomer,
 ) -> Result<pb::EraseCustomerResponse, Error> {
-    if !may_manage(principal) {
-        return Err(Error::PermissionDenied(
-            "only leads, admins and services erase customers".into(),
-        ));
-    }
+    access(principal, Action::Manage)?;
     let request_id = request.request_id.as_deref();
     if let Some(request_id) = request_id {
         let mut conn = api.db.reader().acquire().await?;

@@ -6,11 +6,12 @@ use aftercare_proto::aftercare::customers::v1 as pb;
 use uuid::Uuid;
 
 use super::Api;
+use super::access;
 use super::parse::{
     CountSegment, CreateSegment, DeleteSegment, ListSegments, SegmentRef, UpdateSegment,
 };
 use crate::convert;
-use crate::domain::access::{self, Reach, may_create};
+use crate::domain::access::{Access, Action};
 use crate::domain::segment::{Segment, SegmentSpec};
 use crate::error::Error;
 use crate::store::{self, Conn, CustomerQuery, SegmentQuery};
@@ -24,23 +25,11 @@ fn segment_name(id: Uuid) -> String {
 }
 
 fn write(principal: &Principal) -> Result<(), Error> {
-    if may_create(principal) {
-        Ok(())
-    } else {
-        Err(Error::PermissionDenied(
-            "only leads, admins, services and integrations change segments".into(),
-        ))
-    }
+    access(principal, Action::WriteCatalogue).map(drop)
 }
 
 fn read(principal: &Principal) -> Result<(), Error> {
-    if access::reach(principal).is_some() {
-        Ok(())
-    } else {
-        Err(Error::PermissionDenied(
-            "customers cannot read segments".into(),
-        ))
-    }
+    access(principal, Action::ReadCatalogue).map(drop)
 }
 
 async fn load(conn: &mut Conn, id: Uuid) -> Result<Segment, Error> {
@@ -61,7 +50,7 @@ pub(crate) async fn count(conn: &mut Conn, id: Uuid, spec: &SegmentSpec) -> Resu
         conditions: criteria.conditions,
         text: criteria.text,
         show_merged: false,
-        reach: Reach::All,
+        reach: Access::All,
         before: None,
         limit: 0,
     };

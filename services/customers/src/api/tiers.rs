@@ -10,12 +10,13 @@ use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
 use super::Api;
+use super::access;
 use super::customers::load;
 use super::parse::{
     CreateTierRule, DeleteTierRule, EvaluateTier, GetTierRule, ListTierRules, UpdateTierRule,
 };
 use crate::convert;
-use crate::domain::access::{self, may_create, may_manage};
+use crate::domain::access::Action;
 use crate::domain::customer::{Customer, Tier};
 use crate::domain::filter::{Condition, Op, Scalar};
 use crate::domain::names::customer_name;
@@ -34,23 +35,11 @@ fn rule_name(id: Uuid) -> String {
 }
 
 fn manage(principal: &Principal) -> Result<(), Error> {
-    if may_manage(principal) {
-        Ok(())
-    } else {
-        Err(Error::PermissionDenied(
-            "only leads, admins and services manage tier rules".into(),
-        ))
-    }
+    access(principal, Action::Manage).map(drop)
 }
 
 fn read(principal: &Principal) -> Result<(), Error> {
-    if access::reach(principal).is_some() {
-        Ok(())
-    } else {
-        Err(Error::PermissionDenied(
-            "customers cannot read tier rules".into(),
-        ))
-    }
+    access(principal, Action::ReadCatalogue).map(drop)
 }
 
 async fn load_rule(conn: &mut Conn, id: Uuid) -> Result<TierRule, Error> {
@@ -308,11 +297,7 @@ pub async fn evaluate_tier(
     principal: &Principal,
     request: EvaluateTier,
 ) -> Result<pb::EvaluateTierResponse, Error> {
-    if !may_create(principal) {
-        return Err(Error::PermissionDenied(
-            "only services, leads, admins and integrations evaluate tiers".into(),
-        ));
-    }
+    access(principal, Action::Create)?;
     let mut tx = api.db.begin().await?;
     let customer = load(&mut tx, request.customer).await?;
     if let Some(reason) = customer.frozen_reason() {

@@ -4,10 +4,11 @@ use aftercare_platform::auth::Principal;
 use aftercare_proto::aftercare::customers::v1 as pb;
 
 use super::Api;
-use super::customers::{load, refuse_other_customer};
+use super::customers::load;
 use super::parse::ListTimeline;
+use super::{access_to, check};
 use crate::convert;
-use crate::domain::access::may_read;
+use crate::domain::access::Action;
 use crate::error::Error;
 use crate::store::{self, TimelineQuery};
 use aftercare_platform::request::PageToken;
@@ -17,14 +18,10 @@ pub async fn list(
     principal: &Principal,
     request: ListTimeline,
 ) -> Result<pb::ListTimelineEntriesResponse, Error> {
-    refuse_other_customer(principal, request.customer)?;
+    let access = access_to(principal, Action::Read, request.customer)?;
     let mut conn = api.db.reader().acquire().await?;
     let customer = load(&mut conn, request.customer).await?;
-    if !may_read(principal, &customer) {
-        return Err(Error::PermissionDenied(
-            "this customer is outside your reach".into(),
-        ));
-    }
+    check(&access, Action::Read, &customer)?;
     let query = TimelineQuery {
         customer: customer.id,
         conditions: request.conditions,

@@ -108,6 +108,12 @@ pub struct Identity {
     pub key: IdentityKey,
     /// When it was verified, and how; `None` while unverified.
     pub verification: Option<(Micros, VerificationMethod)>,
+    /// True for an identity a customer added to their own record (themselves, or through
+    /// another service on their behalf) that staff have not verified: a claim, not proof. A
+    /// claim never resolves a contact (`ResolveIdentity` skips it), may name an address that
+    /// another customer owns (so adding one tells a customer nothing about anyone else), and
+    /// becomes a real identity when verified.
+    pub claimed: bool,
     /// Version counter.
     pub version: i64,
     /// When it was added.
@@ -124,19 +130,29 @@ impl Identity {
             customer,
             key,
             verification: None,
+            claimed: false,
             version: 1,
             create_time: now,
             update_time: now,
         }
     }
 
-    /// Marks it verified by `method` at `now`; verifying again keeps the first time and
-    /// method. Returns whether anything changed.
+    /// A customer's unverified claim to `key` (see [`Identity::claimed`]).
+    pub fn claim(customer: Uuid, key: IdentityKey, now: Micros) -> Self {
+        Self {
+            claimed: true,
+            ..Self::new(customer, key, now)
+        }
+    }
+
+    /// Marks it verified by `method` at `now` (a claim becomes a real identity); verifying
+    /// again keeps the first time and method. Returns whether anything changed.
     pub fn verify(&mut self, method: VerificationMethod, now: Micros) -> bool {
         if self.verification.is_some() {
             return false;
         }
         self.verification = Some((now, method));
+        self.claimed = false;
         self.version += 1;
         self.update_time = now;
         true
@@ -212,5 +228,14 @@ mod tests {
             Some((5, VerificationMethod::OneTimeCode))
         );
         assert_eq!(identity.version, 2);
+    }
+
+    #[test]
+    fn a_claim_becomes_a_real_identity_when_verified() {
+        let key = parse(Channel::Email, "li@example.com", "").unwrap();
+        let mut claim = Identity::claim(Uuid::now_v7(), key, 1);
+        assert!(claim.claimed && claim.verification.is_none());
+        assert!(claim.verify(VerificationMethod::AgentConfirmed, 2));
+        assert!(!claim.claimed);
     }
 }

@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use super::{Conn, Where, enum_column, flag, from_json, json, like_pattern, optional_uuid, uuid};
-use crate::domain::access::Reach;
+use crate::domain::access::Access;
 use crate::domain::customer::{Channel, Customer, LifecycleStage, Profile, Tier};
 use crate::domain::filter::{Condition, Scalar};
 use crate::domain::query::CustomerField;
@@ -174,7 +174,7 @@ pub struct CustomerQuery {
     /// Whether merged customers are included.
     pub show_merged: bool,
     /// Which customers the caller may see.
-    pub reach: Reach,
+    pub reach: Access,
     /// Only customers with ids below this one (the previous page's last).
     pub before: Option<Uuid>,
     /// At most this many.
@@ -249,12 +249,16 @@ fn customer_where(query: &CustomerQuery) -> Where {
         filter.push("merged_into IS NULL");
     }
     match &query.reach {
-        Reach::All => {}
-        Reach::Region(region) => {
+        Access::All => {}
+        Access::Region(region) => {
             let arg = filter.arg(Scalar::Text(region.clone()));
             filter.push(format!("(region = '' OR region = {arg})"));
         }
-        Reach::Unassigned => filter.push("region = ''"),
+        Access::Unassigned => filter.push("region = ''"),
+        Access::Own(id) => {
+            let arg = filter.arg(Scalar::Text(id.to_string()));
+            filter.push(format!("id = {arg}"));
+        }
     }
     if let Some(before) = query.before {
         let arg = filter.arg(Scalar::Text(before.to_string()));

@@ -10,8 +10,8 @@ use crate::domain::filter::{Condition, Scalar};
 use crate::domain::identity::{Identity, IdentityKey, VerificationMethod};
 use crate::domain::query::IdentityField;
 
-const COLUMNS: &str = "id, customer_id, channel, provider, handle, verified, verify_time, \
-    verification_method, version, create_time, update_time";
+const COLUMNS: &str = "id, customer_id, channel, provider, handle, claimed, verified, \
+    verify_time, verification_method, version, create_time, update_time";
 
 /// Inserts `identity` unless its key is taken or `request_id` was used; returns whether it
 /// was inserted.
@@ -23,8 +23,9 @@ pub async fn insert_identity(
     let (verify_time, method) = split_verification(identity);
     let result = sqlx::query(
         "INSERT INTO identities (id, customer_id, request_id, channel, provider, handle,
-            verified, verify_time, verification_method, version, create_time, update_time)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+            verified, verify_time, verification_method, version, create_time, update_time,
+            claimed)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          ON CONFLICT DO NOTHING",
     )
     .bind(identity.id.to_string())
@@ -39,6 +40,7 @@ pub async fn insert_identity(
     .bind(identity.version)
     .bind(identity.create_time)
     .bind(identity.update_time)
+    .bind(flag(identity.claimed))
     .execute(&mut *conn)
     .await?;
     Ok(result.rows_affected() == 1)
@@ -53,7 +55,7 @@ pub async fn update_identity_verification(
     let (verify_time, method) = split_verification(identity);
     let result = sqlx::query(
         "UPDATE identities SET verified = $3, verify_time = $4, verification_method = $5,
-            version = $6, update_time = $7
+            version = $6, update_time = $7, claimed = $8
          WHERE id = $1 AND version = $2",
     )
     .bind(identity.id.to_string())
@@ -63,9 +65,50 @@ pub async fn update_identity_verification(
     .bind(method)
     .bind(identity.version)
     .bind(identity.update_time)
+    .bind(flag(identity.claimed))
     .execute(&mut *conn)
     .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// Deletes `customer`'s unverified claim to `key`, if it has one (a real identity replaces
+/// it).
+pub async fn drop_claim(
+    conn: &mut Conn,
+    customer: Uuid,
+    key: &IdentityKey,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM identities WHERE customer_id = $1 AND channel = $2 AND provider = $3
+            AND handle = $4 AND claimed = 1",
+    )
+    .bind(customer.to_string())
+    .bind(key.channel as i64)
+    .bind(key.provider.clone())
+    .bind(key.handle.clone())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// `customer`'s own identity or claim with `key` (the identity when it has both).
+pub async fn find_identity_of(
+    conn: &mut Conn,
+    customer: Uuid,
+    key: &IdentityKey,
+) -> Result<Option<Identity>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM identities WHERE customer_id = $1 AND channel = $2
+            AND provider = $3 AND handle = $4 ORDER BY claimed LIMIT 1"
+    ))
+    .bind(customer.to_string())
+    .bind(key.channel as i64)
+    .bind(key.provider.clone())
+    .bind(key.handle.clone())
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(|row| identity_from_row(&row))
+    .transpose()
 }
 
 /// Deletes identity `id` of `customer`; returns whether it existed.
@@ -99,13 +142,15 @@ pub async fn find_identity(
     .transpose()
 }
 
-/// The identity with this channel, provider and handle, whoever owns it.
+/// The identity with this channel, provider and handle, whoever owns it; unverified
+/// claims (see `Identity::claimed`) are never found here.
 pub async fn find_identity_by_key(
     conn: &mut Conn,
     key: &IdentityKey,
 ) -> Result<Option<Identity>, sqlx::Error> {
     sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM identities WHERE channel = $1 AND provider = $2 AND handle = $3"
+        "SELECT {COLUMNS} FROM identities WHERE channel = $1 AND provider = $2 AND handle = $3
+            AND claimed = 0"
     ))
     .bind(key.channel as i64)
     .bind(key.provider.clone())
@@ -202,6 +247,7 @@ fn identity_from_row(row: &AnyRow) -> Result<Identity, sqlx::Error> {
             handle: row.try_get("handle")?,
         },
         verification: verify_time.filter(|_| verified).map(|time| (time, method)),
+        claimed: row.try_get::<i64, _>("claimed")? != 0,
         version: row.try_get("version")?,
         create_time: row.try_get("create_time")?,
         update_time: row.try_get("update_time")?,

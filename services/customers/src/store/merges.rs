@@ -26,6 +26,18 @@ pub struct MergeRecord {
 
 /// Moves every identity of `from` to `to`; returns how many moved.
 pub async fn move_identities(conn: &mut Conn, from: Uuid, to: Uuid) -> Result<i64, sqlx::Error> {
+    // A claim of the merged customer that the survivor already has (as a claim or an
+    // identity) adds nothing.
+    sqlx::query(
+        "DELETE FROM identities WHERE customer_id = $1 AND claimed = 1 AND EXISTS (
+            SELECT 1 FROM identities other WHERE other.customer_id = $2
+                AND other.channel = identities.channel AND other.provider = identities.provider
+                AND other.handle = identities.handle)",
+    )
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .execute(&mut *conn)
+    .await?;
     let result = sqlx::query("UPDATE identities SET customer_id = $2 WHERE customer_id = $1")
         .bind(from.to_string())
         .bind(to.to_string())

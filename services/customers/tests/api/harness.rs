@@ -153,6 +153,14 @@ pub fn agent(region: &str) -> Principal {
     principal("agents/ada", Role::Agent, Some(region))
 }
 
+/// An integration (an API key) holding `scopes`.
+pub fn integration(scopes: &[&str]) -> Principal {
+    Principal {
+        scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        ..principal("keys/erp", Role::Integration, None)
+    }
+}
+
 /// The customer `name` acting for themselves.
 pub fn as_customer(name: &str) -> Principal {
     Principal {

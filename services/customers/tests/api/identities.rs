@@ -8,19 +8,183 @@ use aftercare_proto::aftercare::common::v1::{Channel, ChannelIdentity};
 use aftercare_proto::aftercare::customers::v1 as pb;
 use tonic::Code;
 
-use super::harness::{admin, agent, as_customer, bad_fields, customer, identity, spawn_app};
+use super::harness::{
+    App, admin, agent, as_customer, bad_fields, customer, identity, integration, lead, spawn_app,
+};
 
 aftercare_platform::on_both_databases!(
     concurrent_first_contacts_from_one_number_create_one_customer,
     resolve_normalises_the_handle_and_uses_hints_only_to_create,
     lookup_only_does_not_create,
     bad_resolve_input_names_every_bad_field_and_writes_nothing,
-    only_services_managers_and_integrations_resolve,
+    only_services_managers_integrations_and_agents_of_the_region_resolve,
     an_added_identity_resolves_to_its_customer_and_belongs_to_one_customer_only,
     verifying_keeps_the_first_verification,
     a_removed_identity_frees_its_handle,
     identities_list_oldest_first_with_filters_and_pages,
+    a_customer_cannot_hijack_an_address_and_learns_nothing_about_its_owner,
+    a_relayed_user_has_only_their_own_rights,
 );
+
+/// AddIdentity of `handle` to `parent` as `principal`.
+async fn add_as(
+    app: &App,
+    principal: &Principal,
+    parent: &str,
+    handle: &str,
+) -> Result<pb::CustomerIdentity, tonic::Status> {
+    Ok(app
+        .client
+        .clone()
+        .add_identity(app.req(
+            principal,
+            pb::AddIdentityRequest {
+                parent: parent.into(),
+                identity: Some(pb::CustomerIdentity {
+                    channel: Channel::Email as i32,
+                    handle: handle.into(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            },
+        ))
+        .await?
+        .into_inner()
+        .identity
+        .unwrap())
+}
+
+async fn a_customer_cannot_hijack_an_address_and_learns_nothing_about_its_owner(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let victim = app
+        .resolve(Channel::Email, "victim@example.com")
+        .await
+        .unwrap()
+        .customer
+        .unwrap();
+    let attacker = app.create(customer("Mallory")).await;
+    let mallory = as_customer(&attacker.name);
+    // Relayed by the tickets service, as CreateTicket does.
+    let relayed = Principal::on_behalf_of(&mallory, "tickets");
+
+    // Claiming the victim's address and a free one: the same answer, unverified claims.
+    let taken = add_as(&app, &relayed, &attacker.name, "victim@example.com")
+        .await
+        .unwrap();
+    let free = add_as(&app, &relayed, &attacker.name, "free@example.com")
+        .await
+        .unwrap();
+    for claim in [&taken, &free] {
+        assert!(!claim.verified);
+        assert!(claim.name.starts_with(&attacker.name));
+    }
+    // Claims never resolve a contact: the victim keeps their address, and a first contact
+    // from the free one makes a new customer rather than reaching Mallory.
+    let later = app
+        .resolve(Channel::Email, "victim@example.com")
+        .await
+        .unwrap();
+    assert_eq!(later.customer.unwrap().name, victim.name);
+    assert!(!later.created);
+    let first = app
+        .resolve(Channel::Email, "free@example.com")
+        .await
+        .unwrap();
+    assert!(first.created);
+    assert_ne!(first.customer.unwrap().name, attacker.name);
+    let identities_of_victim = app
+        .client
+        .clone()
+        .list_identities(app.req(
+            &admin(),
+            pb::ListIdentitiesRequest {
+                parent: victim.name.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .identities;
+    assert_eq!(identities_of_victim.len(), 1);
+
+    // Staff verifying the claim to an address someone else holds are told, and nothing
+    // changes; verifying a claim nobody holds makes it a real identity.
+    let verify = |name: &str| {
+        let request = app.req(
+            &lead(),
+            pb::VerifyIdentityRequest {
+                name: name.into(),
+                method: pb::IdentityVerificationMethod::AgentConfirmed as i32,
+            },
+        );
+        let mut client = app.client.clone();
+        async move { client.verify_identity(request).await }
+    };
+    let status = verify(&taken.name).await.unwrap_err();
+    assert_eq!(status.code(), Code::AlreadyExists);
+    let later = app
+        .resolve(Channel::Email, "victim@example.com")
+        .await
+        .unwrap();
+    assert_eq!(later.customer.unwrap().name, victim.name);
+    let claim = add_as(&app, &mallory, &attacker.name, "mine@example.com")
+        .await
+        .unwrap();
+    verify(&claim.name).await.unwrap();
+    let mine = app
+        .resolve(Channel::Email, "mine@example.com")
+        .await
+        .unwrap();
+    assert_eq!(mine.customer.unwrap().name, attacker.name);
+}
+
+async fn a_relayed_user_has_only_their_own_rights(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let someone = app.create(customer("Someone")).await;
+    let events = app.count("aftercare_outbox").await;
+    // An agent or an integration with only tickets' scopes, relayed by tickets, cannot
+    // attach identities to customers nor create them, as they cannot directly.
+    for user in [agent("eu-west"), integration(&["tickets.write"])] {
+        let relayed = Principal::on_behalf_of(&user, "tickets");
+        let status = add_as(&app, &relayed, &someone.name, "x@example.com")
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+        let status = app
+            .client
+            .clone()
+            .create_customer(app.req(
+                &relayed,
+                pb::CreateCustomerRequest {
+                    customer: Some(customer("Made up")),
+                    request_id: String::new(),
+                },
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied);
+    }
+    // A relayed customer cannot resolve identities.
+    let relayed = Principal::on_behalf_of(&as_customer(&someone.name), "tickets");
+    let status = app
+        .client
+        .clone()
+        .resolve_identity(app.req(
+            &relayed,
+            pb::ResolveIdentityRequest {
+                identity: Some(identity(Channel::Email, "y@example.com")),
+                hints: None,
+                lookup_only: false,
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    assert_eq!(app.count("customers").await, 1);
+    assert_eq!(app.count("identities").await, 0);
+    assert_eq!(app.count("aftercare_outbox").await, events);
+}
 
 async fn concurrent_first_contacts_from_one_number_create_one_customer(db: TestDatabase) {
     let app = spawn_app(db).await;
@@ -207,26 +371,55 @@ async fn bad_resolve_input_names_every_bad_field_and_writes_nothing(db: TestData
     assert_eq!(app.count("aftercare_outbox").await, 0);
 }
 
-async fn only_services_managers_and_integrations_resolve(db: TestDatabase) {
+async fn only_services_managers_integrations_and_agents_of_the_region_resolve(db: TestDatabase) {
     let app = spawn_app(db).await;
     let someone = app.create(customer("Someone")).await;
-    for principal in [agent("eu-west"), as_customer(&someone.name)] {
-        let status = app
-            .client
-            .clone()
-            .resolve_identity(app.req(
-                &principal,
-                pb::ResolveIdentityRequest {
-                    identity: Some(identity(Channel::Email, "new@example.com")),
-                    hints: None,
-                    lookup_only: false,
-                },
-            ))
+    let resolve = |principal: Principal, handle: &str, region: &str| {
+        let request = app.req(
+            &principal,
+            pb::ResolveIdentityRequest {
+                identity: Some(identity(Channel::Email, handle)),
+                hints: Some(pb::ResolveIdentityHints {
+                    region: region.into(),
+                    ..Default::default()
+                }),
+                lookup_only: false,
+            },
+        );
+        let mut client = app.client.clone();
+        async move { client.resolve_identity(request).await }
+    };
+    let no_scope = integration(&["tickets.write"]);
+    for (principal, region) in [
+        (as_customer(&someone.name), ""),
+        (no_scope, ""),
+        // An agent's intake stays in the agent's region.
+        (agent("eu-west"), "cn-east"),
+    ] {
+        let status = resolve(principal, "new@example.com", region)
             .await
             .unwrap_err();
-        assert_eq!(status.code(), Code::PermissionDenied);
+        assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
     }
     assert_eq!(app.count("customers").await, 1);
+    assert_eq!(app.count("aftercare_outbox").await, 1);
+
+    // An agent opening a ticket from a channel finds or creates the customer in their region.
+    let made = resolve(agent("eu-west"), "new@example.com", "")
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(made.created);
+    assert_eq!(made.customer.unwrap().region, "eu-west");
+    // A customer of another region is outside the agent's reach, found or not.
+    resolve(admin(), "far@example.com", "cn-east")
+        .await
+        .unwrap();
+    let status = resolve(agent("eu-west"), "far@example.com", "")
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    assert_eq!(app.count("customers").await, 3);
 }
 
 async fn add(

@@ -16,6 +16,7 @@ use super::harness::{App, admin, agent, as_customer, bad_fields, customer, lead,
 
 aftercare_platform::on_both_databases!(
     an_export_holds_everything_about_the_customer,
+    an_export_through_a_merged_record_needs_a_caller_who_reaches_the_survivor,
     erasure_leaves_nothing_personal_and_keeps_the_statistics,
     erasure_needs_a_manager_the_current_etag_and_a_live_survivor,
 );
@@ -201,7 +202,15 @@ async fn an_export_holds_everything_about_the_customer(db: TestDatabase) {
         .await
         .unwrap();
     let exported = data.customer.unwrap();
-    assert_eq!(exported.internal_attributes["vip_note"], "prefers WeChat");
+    assert!(
+        exported.internal_attributes.is_empty(),
+        "internal attributes are staff-only, also in the customer's own export"
+    );
+    let staff = export(&app, &admin(), &li.name).await.unwrap();
+    assert_eq!(
+        staff.customer.unwrap().internal_attributes["vip_note"],
+        "prefers WeChat"
+    );
     assert_eq!(exported.emails.len(), 2, "the duplicate's email moved in");
     assert_eq!(data.identities.len(), 2);
     assert_eq!(data.consents.len(), 1);
@@ -224,6 +233,22 @@ async fn an_export_holds_everything_about_the_customer(db: TestDatabase) {
     }
     let status = export(&app, &admin(), "customers/").await.unwrap_err();
     assert_eq!(bad_fields(&status), ["name"]);
+}
+
+async fn an_export_through_a_merged_record_needs_a_caller_who_reaches_the_survivor(
+    db: TestDatabase,
+) {
+    let app = spawn_app(db).await;
+    let (li, dup) = rich_customer(&app).await;
+    // The duplicate's principal names the merged record only: following `merged_into` to
+    // the survivor is refused, and nothing of the survivor's data comes back.
+    let status = export(&app, &as_customer(&dup.name), &dup.name)
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    assert!(!status.message().contains("Li Wei"));
+    let via_old_id = export(&app, &lead(), &dup.name).await.unwrap();
+    assert_eq!(via_old_id.customer.unwrap().name, li.name);
 }
 
 async fn erase(
