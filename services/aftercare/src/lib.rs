@@ -85,13 +85,12 @@ pub fn use_dev_jwt_secret(config: &mut Config) -> anyhow::Result<Option<std::pat
     let secret = match std::fs::read_to_string(&path) {
         Ok(secret) if secret.trim().len() >= 32 => secret.trim().to_owned(),
         _ => {
-            std::fs::create_dir_all(&config.data_dir)
+            aftercare_platform::db::create_private_dir(&config.data_dir)
                 .with_context(|| format!("creating {}", config.data_dir.display()))?;
-            let secret = format!(
-                "{}{}",
-                uuid::Uuid::new_v4().simple(),
-                uuid::Uuid::new_v4().simple()
-            );
+            let secret: String = aftercare_platform::auth::random_secret()
+                .iter()
+                .map(|byte| format!("{byte:02x}"))
+                .collect();
             write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
             secret
         }
@@ -267,20 +266,36 @@ pub async fn serve_one(
 
 /// The configuration as JSON, with passwords and secrets hidden.
 pub fn render_config(config: &Config) -> anyhow::Result<String> {
-    let mut value = serde_json::to_value(config)?;
-    if let Some(services) = value.get_mut("services").and_then(|s| s.as_object_mut()) {
-        for service in services.values_mut() {
-            if let Some(url) = service.get_mut("database_url")
-                && let Some(text) = url.as_str()
-            {
-                *url = serde_json::Value::String(aftercare_platform::db::redact(text));
-            }
+    // Every secret is a `Secret`, which serialises redacted: nothing here can forget one.
+    Ok(serde_json::to_string_pretty(config)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every secret the configuration can hold, set to a value with a marker, must be absent
+    /// from the rendered configuration.
+    #[test]
+    fn the_rendered_configuration_shows_no_secret() {
+        const MARK: &str = "hunter2hunter2hunter2hunter2hunter2";
+        let mut config = Config::default();
+        config.gateway.jwt_secret = Some(Secret::new(MARK));
+        config.auth.principal_secret = Some(Secret::new(MARK));
+        config.events.nats_url = Secret::new(format!("nats://{MARK}@nats:4222"));
+        for name in ["tickets", "customers", "workforce", "feedback", "knowledge"] {
+            let service = config.services.get_mut(name).expect("a known service");
+            service.database_url = Some(Secret::new(format!(
+                "postgres://app:{MARK}@db/{name}?sslpassword={MARK}"
+            )));
         }
+        let rendered = render_config(&config).unwrap();
+        assert!(!rendered.contains("hunter2"), "{rendered}");
+        assert!(
+            rendered.contains("postgres://app:***@db/tickets"),
+            "{rendered}"
+        );
+        assert!(rendered.contains("\"jwt_secret\": \"***\""), "{rendered}");
+        assert!(format!("{config:?}").find("hunter2").is_none());
     }
-    if let Some(secret) = value.pointer_mut("/auth/principal_secret")
-        && !secret.is_null()
-    {
-        *secret = serde_json::Value::String("***".to_owned());
-    }
-    Ok(serde_json::to_string_pretty(&value)?)
 }

@@ -72,7 +72,15 @@ impl Authenticator {
             let keys = self.api_keys.as_ref().ok_or_else(|| {
                 GatewayError::Unauthenticated("API keys are not accepted here".into())
             })?;
-            return keys.current().verify(key);
+            return keys
+                .current()
+                .ok_or_else(|| {
+                    GatewayError::Unauthenticated(
+                        "API keys cannot be checked right now: the keys file is missing or malformed"
+                            .into(),
+                    )
+                })?
+                .verify(key);
         }
         let token = headers
             .get(http::header::AUTHORIZATION)

@@ -1,8 +1,8 @@
 //! The service's one error type and its one conversion to `tonic::Status`.
 
 use aftercare_platform::error::{
-    FieldViolations, already_exists, failed_precondition, internal, not_found, permission_denied,
-    stale_etag, unavailable,
+    FieldViolations, already_exists, database, event, failed_precondition, internal, not_found,
+    permission_denied, stale_etag, unavailable,
 };
 use aftercare_platform::events::EventError;
 use tonic::Status;
@@ -139,7 +139,9 @@ impl From<Error> for Status {
                 description,
             } => failed_precondition(violation, &subject, &description),
             Error::Unavailable { what, source } => unavailable(what, source.as_ref()),
-            error @ (Error::Database(_) | Error::Event(_) | Error::Corrupt(_)) => internal(&error),
+            Error::Database(error) => database(&error),
+            Error::Event(error) => event(&error),
+            error @ Error::Corrupt(_) => internal(&error),
         }
     }
 }

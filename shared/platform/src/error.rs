@@ -229,6 +229,15 @@ pub fn database(error: &sqlx::Error) -> Status {
     }
 }
 
+/// The status for an event error met while serving a call (an outbox write): a database
+/// fault maps as [`database`] does; anything else is a defect.
+pub fn event(error: &crate::events::EventError) -> Status {
+    match error {
+        crate::events::EventError::Database(error) => database(error),
+        other => internal(other),
+    }
+}
+
 /// An error and its sources, joined with `: `.
 pub fn cause_chain(error: &(dyn StdError + 'static)) -> String {
     let mut text = error.to_string();

@@ -110,7 +110,7 @@ impl JwtVerifier {
         let unauthenticated = |m: &str| GatewayError::Unauthenticated(m.to_owned());
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| unauthenticated("the bearer token is malformed"))?;
-        let jwks = self.jwks.as_ref().map(Reloading::current);
+        let jwks = self.jwks.as_ref().and_then(Reloading::current);
         let key = match header.alg {
             Algorithm::HS256 => self
                 .hs256

@@ -1,6 +1,7 @@
 //! A file read at start and re-read when its modification time changes, so keys rotate
-//! without a restart. A file that becomes unreadable or malformed keeps the last good
-//! contents (and says so in the log).
+//! without a restart. A file that is deleted, becomes unreadable or malformed fails closed:
+//! its old contents stop counting at once (every key it held is refused) until a good file is
+//! back, and the log says why. Deleting the keys file is how an operator revokes every key.
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -10,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 /// The current contents of a watched file, parsed.
 pub struct Reloading<T> {
-    current: Arc<RwLock<Arc<T>>>,
+    current: Arc<RwLock<Option<Arc<T>>>>,
 }
 
 impl<T> Clone for Reloading<T> {
@@ -30,8 +31,9 @@ impl<T: Send + Sync + 'static> Reloading<T> {
         parse: fn(&[u8]) -> anyhow::Result<T>,
         shutdown: &CancellationToken,
     ) -> anyhow::Result<Self> {
-        let (value, mut seen) = read(&path, parse)?;
-        let current = Arc::new(RwLock::new(Arc::new(value)));
+        let (value, seen) = read(&path, parse)?;
+        let mut seen = Some(seen);
+        let current = Arc::new(RwLock::new(Some(Arc::new(value))));
         let this = Self {
             current: current.clone(),
         };
@@ -45,20 +47,19 @@ impl<T: Send + Sync + 'static> Reloading<T> {
                     _ = ticks.tick() => {}
                 }
                 let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
-                if modified == Some(seen) {
+                if modified == seen {
                     continue;
                 }
                 match read(&path, parse) {
                     Ok((value, at)) => {
-                        seen = at;
-                        *current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(value);
+                        seen = Some(at);
+                        *current.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(value));
                         tracing::info!(path = %path.display(), "reloaded");
                     }
                     Err(err) => {
-                        tracing::warn!(path = %path.display(), error = %format!("{err:#}"), "cannot reload; keeping the previous contents");
-                        if let Some(at) = modified {
-                            seen = at;
-                        }
+                        seen = modified;
+                        *current.write().unwrap_or_else(|e| e.into_inner()) = None;
+                        tracing::error!(path = %path.display(), error = %format!("{err:#}"), "cannot reload; refusing what it held until it is fixed");
                     }
                 }
             }
@@ -66,8 +67,8 @@ impl<T: Send + Sync + 'static> Reloading<T> {
         Ok(this)
     }
 
-    /// The contents as last read.
-    pub fn current(&self) -> Arc<T> {
+    /// The contents as last read, or `None` while the file is missing or malformed.
+    pub fn current(&self) -> Option<Arc<T>> {
         self.current
             .read()
             .unwrap_or_else(|e| e.into_inner())

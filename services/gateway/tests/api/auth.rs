@@ -27,7 +27,7 @@ const ROLES: [&str; 8] = [
 /// Every method group (with two `tickets.write` methods: customers may open tickets but not
 /// assign them), and whether each role of [`ROLES`] may call it (`Y`) or not (`-`). The
 /// integration holds the scope `performance.*`.
-const MATRIX: [(&str, &str); 19] = [
+const MATRIX: [(&str, &str); 21] = [
     ("aftercare.tickets.v1.TicketService/GetTicket", "YYYYYYY-"),
     (
         "aftercare.tickets.v1.TicketService/CreateTicket",
@@ -40,7 +40,7 @@ const MATRIX: [(&str, &str); 19] = [
     ("aftercare.tickets.v1.SlaService/GetSlaPolicy", "-YYY-YY-"),
     (
         "aftercare.tickets.v1.SlaService/CreateSlaPolicy",
-        "---Y--Y-",
+        "------Y-",
     ),
     (
         "aftercare.tickets.v1.AfterSalesService/GetAfterSalesCase",
@@ -64,6 +64,14 @@ const MATRIX: [(&str, &str); 19] = [
     ),
     (
         "aftercare.feedback.v1.FeedbackService/CreateSurvey",
+        "-YYY--Y-",
+    ),
+    (
+        "aftercare.tickets.v1.TicketService/ReopenTicket",
+        "-YYY--Y-",
+    ),
+    (
+        "aftercare.tickets.v1.AfterSalesService/CancelAfterSalesCase",
         "-YYY--Y-",
     ),
     (
@@ -276,6 +284,47 @@ async fn an_identity_providers_es256_token_verifies_against_the_jwks_file() {
         created.recognition.unwrap().awarded_by.unwrap().id,
         "agents/idp-user"
     );
+    harness.stop().await;
+}
+
+/// Waits until the ERP key is answered with `want`, and returns the last status.
+async fn erp_key_answered(
+    client: &PerformanceServiceClient<tonic::transport::Channel>,
+    want: Code,
+) -> tonic::Status {
+    aftercare_platform::testing::poll_until(
+        &format!("the ERP key to be answered with {want:?}"),
+        Duration::from_secs(5),
+        || {
+            let mut client = client.clone();
+            async move {
+                let request = api_key(
+                    GetRecognitionRequest {
+                        name: "recognitions/none".into(),
+                    },
+                    ERP_KEY,
+                );
+                let status = client.get_recognition(request).await.err()?;
+                (status.code() == want).then_some(status)
+            }
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupted_or_deleted_keys_file_revokes_every_key_until_it_is_fixed() {
+    let harness = Harness::start().await;
+    let client = harness.client().await;
+    erp_key_answered(&client, Code::NotFound).await;
+
+    std::fs::write(harness.keys_path(), b"{\"keys\": [ not json").unwrap();
+    erp_key_answered(&client, Code::Unauthenticated).await;
+    harness.write_keys(&[("erp", ERP_KEY, &["performance.read"], None)]);
+    erp_key_answered(&client, Code::NotFound).await;
+    std::fs::remove_file(harness.keys_path()).unwrap();
+    let status = erp_key_answered(&client, Code::Unauthenticated).await;
+    assert!(status.message().contains("keys file"), "{status:?}");
     harness.stop().await;
 }
 

@@ -343,6 +343,11 @@ impl Harness {
         PerformanceServiceClient::new(self.channel().await)
     }
 
+    /// Where the API keys file is.
+    pub fn keys_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("keys.json")
+    }
+
     /// Replaces the API keys file.
     pub fn write_keys(&self, keys: &[(&str, &str, &[&str], Option<&str>)]) {
         write_keys(&self.dir.path().join("keys.json"), keys);
