@@ -1,6 +1,7 @@
 //! Domain values to their protobuf form (responses and event payloads). The domain's wire
 //! enums are declared in proto order, so a value's rank is its proto number.
 
+use aftercare_platform::request::Etag;
 use aftercare_platform::time::to_timestamp;
 use aftercare_proto::aftercare::common::v1 as common;
 use aftercare_proto::aftercare::events::v1 as events;
@@ -162,7 +163,7 @@ pub fn ticket(ticket: &Ticket, for_customer: bool) -> pb::Ticket {
         resolution_summary: ticket.resolution_summary.clone(),
         reopen_count: ticket.reopen_count,
         creator: Some(actor(&ticket.creator)),
-        etag: ticket.etag(),
+        etag: Etag::of(ticket.version),
         create_time: Some(to_timestamp(ticket.create_time)),
         update_time: Some(to_timestamp(ticket.update_time)),
         close_time: ticket.close_time.map(to_timestamp),

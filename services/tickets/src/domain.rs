@@ -18,7 +18,7 @@ pub use after_sales::{
     Address, AfterSalesCase, AfterSalesPolicy, Application, Arrangement, Completion, ReviewDraft,
 };
 pub use aftercare_platform::query::{Comparison, Condition, Filter};
-pub use aftercare_platform::request::{PageSize, PageToken, fingerprint};
+pub use aftercare_platform::request::PageToken;
 pub use calendar::{BusinessCalendar, CalendarResource, DAY, Holiday, MINUTE, OpenInterval};
 pub use classifier::ClassificationSource;
 pub use filter::{FieldValue, TicketCriterion, TicketField, ticket_criteria};
@@ -34,6 +34,5 @@ pub use ticket::{
 pub use values::{
     AgentName, CaseState, Channel, CustomerName, EscalationLevel, ExternalId, Kind, LanguageCode,
     LinkType, MessageFormat, PolicyCheck, Priority, Region, ServiceCentre, ServiceType, SlaTrigger,
-    Status, StepKind, SubKind, Tag, Tags, TeamName, TextField, TicketId, Visibility, Weekday,
-    WireEnum,
+    Status, StepKind, SubKind, Tag, Tags, TeamName, TicketId, Visibility, Weekday, WireEnum,
 };

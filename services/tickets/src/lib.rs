@@ -128,25 +128,23 @@ impl ServiceDefinition for TicketsService {
             auto_close_after: self.auto_close_after,
         };
         tokio::spawn(sweep.run(self.sweep_interval, ctx.shutdown.clone()));
-        let api = api::TicketApi::new(
+        let api = api::Api::new(
             ctx.db.clone(),
             ctx.relay.clone(),
             ctx.principals.clone(),
             customers,
             feed,
             ctx.shutdown.clone(),
+            domain::AfterSalesPolicy::default(),
         );
         let limit = ctx.config.server.max_message_bytes;
-        let after_sales = AfterSalesServiceServer::new(api::AfterSalesApi::new(
-            api.clone(),
-            domain::AfterSalesPolicy::default(),
-        ))
-        .max_decoding_message_size(limit)
-        .max_encoding_message_size(limit);
-        let tickets = TicketServiceServer::new(api)
+        let after_sales = AfterSalesServiceServer::new(api.clone())
             .max_decoding_message_size(limit)
             .max_encoding_message_size(limit);
-        let sla = SlaServiceServer::new(api::SlaApi::new(ctx.db.clone(), ctx.principals.clone()))
+        let sla = SlaServiceServer::new(api.clone())
+            .max_decoding_message_size(limit)
+            .max_encoding_message_size(limit);
+        let tickets = TicketServiceServer::new(api)
             .max_decoding_message_size(limit)
             .max_encoding_message_size(limit);
         Ok(GrpcServer::new(ctx.name)

@@ -3,49 +3,26 @@
 
 use aftercare_platform::auth::Principal;
 use aftercare_platform::error::FieldViolations;
+use aftercare_platform::request::{Etag, Page, child_id, optional_text, request_id, required_text};
 use aftercare_platform::time::{from_timestamp, now_micros, to_timestamp};
 use aftercare_proto::aftercare::tickets::v1 as pb;
-use aftercare_proto::aftercare::tickets::v1::after_sales_service_server::AfterSalesService;
 use chrono::NaiveDate;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
 use uuid::Uuid;
 
-use super::TicketApi;
 use super::parse::attachments;
+use super::{Api, Reply};
 use crate::convert;
 use crate::domain::{
-    Access, Action, Actor, Address, AfterSalesCase, AfterSalesPolicy, AgentName, Application,
-    Arrangement, CaseState, Comparison, Completion, Filter, PageSize, PageToken, PolicyCheck,
-    Product, ReviewDraft, ServiceCentre, ServiceType, Ticket, TicketId, WireEnum, actor_of,
-    fingerprint,
+    Access, Action, Actor, Address, AfterSalesCase, AgentName, Application, Arrangement, CaseState,
+    Comparison, Completion, Filter, PageToken, PolicyCheck, Product, ReviewDraft, ServiceCentre,
+    ServiceType, Ticket, TicketId, WireEnum, actor_of,
 };
 use crate::error::{Error, Result};
 use crate::store::{self, CaseCondition, CaseCreated};
 
 const CASE: &str = "aftercare.tickets.v1.AfterSalesCase";
 const DAY: i64 = 86_400_000_000;
-
-/// The `AfterSalesService` implementation.
-#[derive(Debug, Clone)]
-pub struct AfterSalesApi {
-    tickets: TicketApi,
-    policy: AfterSalesPolicy,
-}
-
-impl AfterSalesApi {
-    /// The handlers, sharing the tickets' database and principals.
-    pub fn new(tickets: TicketApi, policy: AfterSalesPolicy) -> Self {
-        Self { tickets, policy }
-    }
-}
-
-fn bounded(v: &mut FieldViolations, field: &str, value: &str, min: usize, max: usize) -> String {
-    let count = value.trim().chars().count();
-    if count < min || count > max {
-        v.add(field, format!("must be {min} to {max} characters"));
-    }
-    value.trim().to_owned()
-}
 
 fn date(v: &mut FieldViolations, field: &str, value: &str) -> Option<NaiveDate> {
     let parsed = NaiveDate::parse_from_str(value, "%Y-%m-%d").ok();
@@ -56,9 +33,10 @@ fn date(v: &mut FieldViolations, field: &str, value: &str) -> Option<NaiveDate> 
 }
 
 fn case_name(name: &str) -> Result<(TicketId, Uuid)> {
-    name.split_once("/afterSalesCases/")
-        .and_then(|(t, c)| Some((TicketId::parse_name(t).ok()?, Uuid::parse_str(c).ok()?)))
-        .ok_or_else(|| Error::invalid("name", "must be `tickets/{ticket}/afterSalesCases/{case}`"))
+    let mut v = FieldViolations::new();
+    child_id(&mut v, "name", name, "tickets", "afterSalesCases")
+        .map(|(ticket, case)| (TicketId(ticket), case))
+        .ok_or(Error::Invalid(v))
 }
 
 fn actor_to(actor: &Option<Actor>) -> Option<aftercare_proto::aftercare::common::v1::Actor> {
@@ -164,7 +142,7 @@ fn case_to_proto(c: &AfterSalesCase) -> pb::AfterSalesCase {
                 create_time: Some(to_timestamp(s.time)),
             })
             .collect(),
-        etag: c.etag(),
+        etag: Etag::of(c.version),
         create_time: Some(to_timestamp(c.create_time)),
         update_time: Some(to_timestamp(c.update_time)),
     }
@@ -185,27 +163,19 @@ fn application(
         v.add(f("requested_service_type"), "is required");
     }
     let product = a.product.clone().unwrap_or_default();
-    let model = bounded(v, &f("product.model"), &product.model, 1, 64);
-    let serial = bounded(
-        v,
-        &f("product.serial_number"),
-        &product.serial_number,
-        1,
-        64,
-    );
-    let line = bounded(v, &f("product.product_line"), &product.product_line, 0, 64);
+    let model = required_text(v, &f("product.model"), &product.model, 64).unwrap_or_default();
+    let serial = required_text(v, &f("product.serial_number"), &product.serial_number, 64)
+        .unwrap_or_default();
+    let line =
+        optional_text(v, &f("product.product_line"), &product.product_line, 64).unwrap_or_default();
     let purchase_date = date(v, &f("purchase_date"), &a.purchase_date);
     if purchase_date.is_some_and(|d| d > today) {
         v.add(f("purchase_date"), "must not be in the future");
     }
-    let purchase_reference = bounded(v, &f("purchase_reference"), &a.purchase_reference, 0, 128);
-    let problem = bounded(
-        v,
-        &f("problem_description"),
-        &a.problem_description,
-        1,
-        5_000,
-    );
+    let purchase_reference =
+        optional_text(v, &f("purchase_reference"), &a.purchase_reference, 128).unwrap_or_default();
+    let problem = required_text(v, &f("problem_description"), &a.problem_description, 5_000)
+        .unwrap_or_default();
     let files = attachments(v, &f("attachments"), &a.attachments);
     Some(Application {
         requested: requested?,
@@ -242,7 +212,7 @@ fn review(v: &mut FieldViolations, r: Option<&pb::AfterSalesReview>) -> Option<R
             None
         }
     };
-    let reason = bounded(v, "review.reason", &r.reason, 0, 2_000);
+    let reason = optional_text(v, "review.reason", &r.reason, 2_000).unwrap_or_default();
     if eligible == Some(false) && reason.is_empty() {
         v.add("review.reason", "is required when not eligible");
     }
@@ -281,21 +251,27 @@ fn address(v: &mut FieldViolations, a: &pb::PostalAddress) -> Address {
         v.add(f("address_lines"), "give 1 to 5 lines");
     }
     for (i, line) in a.address_lines.iter().enumerate() {
-        bounded(v, &f(&format!("address_lines[{i}]")), line, 1, 200);
+        required_text(v, &f(&format!("address_lines[{i}]")), line, 200).unwrap_or_default();
     }
     Address {
         region_code: a.region_code.clone(),
-        postal_code: bounded(v, &f("postal_code"), &a.postal_code, 0, 32),
-        administrative_area: bounded(v, &f("administrative_area"), &a.administrative_area, 0, 100),
-        locality: bounded(v, &f("locality"), &a.locality, 0, 100),
-        sublocality: bounded(v, &f("sublocality"), &a.sublocality, 0, 100),
+        postal_code: optional_text(v, &f("postal_code"), &a.postal_code, 32).unwrap_or_default(),
+        administrative_area: optional_text(
+            v,
+            &f("administrative_area"),
+            &a.administrative_area,
+            100,
+        )
+        .unwrap_or_default(),
+        locality: optional_text(v, &f("locality"), &a.locality, 100).unwrap_or_default(),
+        sublocality: optional_text(v, &f("sublocality"), &a.sublocality, 100).unwrap_or_default(),
         address_lines: a
             .address_lines
             .iter()
             .map(|l| l.trim().to_owned())
             .collect(),
-        recipient: bounded(v, &f("recipient"), &a.recipient, 0, 200),
-        phone_number: bounded(v, &f("phone_number"), &a.phone_number, 0, 32),
+        recipient: optional_text(v, &f("recipient"), &a.recipient, 200).unwrap_or_default(),
+        phone_number: optional_text(v, &f("phone_number"), &a.phone_number, 32).unwrap_or_default(),
     }
 }
 
@@ -350,9 +326,11 @@ fn arrangement(
         address,
         service_centre: a.service_centre.clone(),
         technician: a.technician.clone(),
-        carrier: bounded(v, "arrangement.carrier", &a.carrier, 0, 64),
-        tracking_number: bounded(v, "arrangement.tracking_number", &a.tracking_number, 0, 128),
-        instructions: bounded(v, "arrangement.instructions", &a.instructions, 0, 2_000),
+        carrier: optional_text(v, "arrangement.carrier", &a.carrier, 64).unwrap_or_default(),
+        tracking_number: optional_text(v, "arrangement.tracking_number", &a.tracking_number, 128)
+            .unwrap_or_default(),
+        instructions: optional_text(v, "arrangement.instructions", &a.instructions, 2_000)
+            .unwrap_or_default(),
         arranged_by: None,
         time: 0,
     })
@@ -364,36 +342,23 @@ fn completion(v: &mut FieldViolations, c: Option<&pb::AfterSalesCompletion>) -> 
         return None;
     };
     Some(Completion {
-        outcome: bounded(v, "completion.outcome", &c.outcome, 1, 5_000),
-        replacement_serial_number: bounded(
+        outcome: required_text(v, "completion.outcome", &c.outcome, 5_000).unwrap_or_default(),
+        replacement_serial_number: optional_text(
             v,
             "completion.replacement_serial_number",
             &c.replacement_serial_number,
-            0,
             64,
-        ),
-        refund_reference: bounded(
-            v,
-            "completion.refund_reference",
-            &c.refund_reference,
-            0,
-            128,
-        ),
+        )
+        .unwrap_or_default(),
+        refund_reference: optional_text(v, "completion.refund_reference", &c.refund_reference, 128)
+            .unwrap_or_default(),
         attachments: attachments(v, "completion.attachments", &c.attachments),
         completed_by: None,
         time: 0,
     })
 }
 
-fn etag(v: &mut FieldViolations, etag: &str) {
-    if etag.is_empty() {
-        v.add("etag", "is required");
-    }
-}
-
-type Reply<T> = std::result::Result<Response<T>, Status>;
-
-impl AfterSalesApi {
+impl Api {
     async fn case(
         &self,
         principal: &Principal,
@@ -401,9 +366,9 @@ impl AfterSalesApi {
         name: &str,
     ) -> Result<(Ticket, AfterSalesCase)> {
         let (ticket, id) = case_name(name)?;
-        let access = TicketApi::access(principal, action)?;
-        let ticket = self.tickets.visible(&access, ticket).await?;
-        let case = store::get_case(&self.tickets.db, ticket.id, id)
+        let access = Api::access(principal, action)?;
+        let ticket = self.visible(&access, ticket).await?;
+        let case = store::get_case(&self.db, ticket.id, id)
             .await?
             .ok_or_else(|| Error::NotFound {
                 resource_type: CASE,
@@ -433,7 +398,7 @@ impl AfterSalesApi {
             .last()
             .map_or(crate::domain::StepKind::Application, |s| s.kind);
         let case = store::save_case(
-            &self.tickets.db,
+            &self.db,
             case,
             &ticket,
             previous,
@@ -441,87 +406,65 @@ impl AfterSalesApi {
             &actor_of(principal),
         )
         .await?;
-        self.tickets.relay.wake();
+        self.relay.wake();
         Ok(case_to_proto(&case))
-    }
-
-    fn principal<T>(&self, request: &Request<T>) -> Result<Principal> {
-        self.tickets.principal(request)
     }
 }
 
-#[tonic::async_trait]
-impl AfterSalesService for AfterSalesApi {
-    #[tracing::instrument(skip_all, fields(ticket = %request.get_ref().parent))]
-    async fn create_after_sales_case(
-        &self,
-        request: Request<pb::CreateAfterSalesCaseRequest>,
-    ) -> Reply<pb::CreateAfterSalesCaseResponse> {
-        let principal = self.principal(&request)?;
-        let r = request.into_inner();
-        let mut v = FieldViolations::new();
-        let ticket = v.check("parent", TicketId::parse_name(&r.parent));
-        let today = chrono::Utc::now().date_naive();
-        let application = application(
-            &mut v,
-            r.after_sales_case
-                .as_ref()
-                .and_then(|c| c.application.as_ref()),
-            today,
-        );
-        let request_id = (!r.request_id.is_empty())
-            .then(|| {
-                v.check(
-                    "request_id",
-                    Uuid::parse_str(&r.request_id)
-                        .map(|u| u.to_string())
-                        .map_err(|_| "must be a UUID"),
-                )
-            })
-            .flatten();
-        let (Some(ticket), Some(application)) = (ticket, application) else {
-            return Err(Error::Invalid(v).into());
-        };
-        if !v.is_empty() {
-            return Err(Error::Invalid(v).into());
+#[tracing::instrument(skip_all, fields(ticket = %request.get_ref().parent))]
+pub(super) async fn create_after_sales_case(
+    api: &Api,
+    request: Request<pb::CreateAfterSalesCaseRequest>,
+) -> Reply<pb::CreateAfterSalesCaseResponse> {
+    let principal = api.principal(&request)?;
+    let r = request.into_inner();
+    let mut v = FieldViolations::new();
+    let ticket = v.check("parent", TicketId::parse_name(&r.parent));
+    let today = chrono::Utc::now().date_naive();
+    let application = application(
+        &mut v,
+        r.after_sales_case
+            .as_ref()
+            .and_then(|c| c.application.as_ref()),
+        today,
+    );
+    let request_id = request_id(&mut v, "request_id", &r.request_id);
+    let (Some(ticket), Some(application)) = (ticket, application) else {
+        return Err(Error::Invalid(v).into());
+    };
+    if !v.is_empty() {
+        return Err(Error::Invalid(v).into());
+    }
+    let access = Api::access(&principal, Action::Reply)?;
+    let ticket = api.visible(&access, ticket).await?;
+    if let Some(request_id) = &request_id
+        && let Some(existing) = store::case_by_request_id(&api.db, request_id).await?
+    {
+        return Ok(Response::new(pb::CreateAfterSalesCaseResponse {
+            after_sales_case: Some(case_to_proto(&existing)),
+        }));
+    }
+    if ticket.status == crate::domain::Status::Closed {
+        return Err(Error::FailedPrecondition {
+            violation: "STATE",
+            subject: ticket.name(),
+            description: "a closed ticket takes no after-sales case".into(),
         }
-        let access = TicketApi::access(&principal, Action::Reply)?;
-        let ticket = self.tickets.visible(&access, ticket).await?;
-        if let Some(request_id) = &request_id
-            && let Some(existing) = store::case_by_request_id(&self.tickets.db, request_id).await?
-        {
-            return Ok(Response::new(pb::CreateAfterSalesCaseResponse {
-                after_sales_case: Some(case_to_proto(&existing)),
-            }));
-        }
-        if ticket.status == crate::domain::Status::Closed {
-            return Err(Error::FailedPrecondition {
-                violation: "STATE",
-                subject: ticket.name(),
-                description: "a closed ticket takes no after-sales case".into(),
-            }
-            .into());
-        }
-        let actor = actor_of(&principal);
-        let case = AfterSalesCase::apply(
-            ticket.id,
-            ticket.customer.to_string(),
-            ticket.region.to_string(),
-            application,
-            actor.clone(),
-            now_micros(),
-        );
-        let case = match store::create_case(
-            &self.tickets.db,
-            &case,
-            &ticket,
-            request_id.as_deref(),
-            &actor,
-        )
-        .await?
-        {
+        .into());
+    }
+    let actor = actor_of(&principal);
+    let case = AfterSalesCase::apply(
+        ticket.id,
+        ticket.customer.to_string(),
+        ticket.region.to_string(),
+        application,
+        actor.clone(),
+        now_micros(),
+    );
+    let case =
+        match store::create_case(&api.db, &case, &ticket, request_id.as_deref(), &actor).await? {
             CaseCreated::New(case) => {
-                self.tickets.relay.wake();
+                api.relay.wake();
                 case
             }
             CaseCreated::Existing(case) => case,
@@ -534,277 +477,263 @@ impl AfterSalesService for AfterSalesApi {
                 .into());
             }
         };
-        Ok(Response::new(pb::CreateAfterSalesCaseResponse {
-            after_sales_case: Some(case_to_proto(&case)),
-        }))
-    }
+    Ok(Response::new(pb::CreateAfterSalesCaseResponse {
+        after_sales_case: Some(case_to_proto(&case)),
+    }))
+}
 
-    #[tracing::instrument(skip_all, fields(case = %request.get_ref().name))]
-    async fn get_after_sales_case(
-        &self,
-        request: Request<pb::GetAfterSalesCaseRequest>,
-    ) -> Reply<pb::GetAfterSalesCaseResponse> {
-        let principal = self.principal(&request)?;
-        let (_, case) = self
-            .case(&principal, Action::Read, &request.get_ref().name)
-            .await?;
-        Ok(Response::new(pb::GetAfterSalesCaseResponse {
-            after_sales_case: Some(case_to_proto(&case)),
-        }))
-    }
-
-    #[tracing::instrument(skip_all, fields(ticket = %request.get_ref().parent))]
-    async fn list_after_sales_cases(
-        &self,
-        request: Request<pb::ListAfterSalesCasesRequest>,
-    ) -> Reply<pb::ListAfterSalesCasesResponse> {
-        let principal = self.principal(&request)?;
-        let r = request.into_inner();
-        let mut v = FieldViolations::new();
-        let ticket = if r.parent == "tickets/-" {
-            None
-        } else {
-            v.check("parent", TicketId::parse_name(&r.parent))
-        };
-        let size = v.check("page_size", PageSize::parse(r.page_size));
-        let filter = v
-            .check("filter", Filter::parse(&r.filter))
-            .unwrap_or_default();
-        let mut conditions = Vec::new();
-        for c in &filter.conditions {
-            let text = c.value.text().to_owned();
-            let equality = |v: &mut FieldViolations| {
-                let ok = c.op.is_equality();
-                if !ok {
-                    v.add("filter", format!("`{}` accepts = and != only", c.field));
-                }
-                ok
-            };
-            match c.field.as_str() {
-                "state" | "service_type" => {
-                    let known = if c.field == "state" {
-                        CaseState::parse(&text).is_some()
-                    } else {
-                        ServiceType::parse(&text).is_some()
-                    };
-                    if !known {
-                        v.add("filter", format!("`{text}` is not a {}", c.field));
-                    } else if equality(&mut v) {
-                        let column = if c.field == "state" {
-                            "state"
-                        } else {
-                            "service_type"
-                        };
-                        conditions.push(CaseCondition::Text(column, c.op == Comparison::Eq, text));
-                    }
-                }
-                "customer"
-                | "region"
-                | "technician"
-                | "arrangement.technician"
-                | "service_centre"
-                | "arrangement.service_centre" => {
-                    let column = match c.field.as_str() {
-                        "customer" => "customer",
-                        "region" => "region",
-                        "technician" | "arrangement.technician" => "technician",
-                        _ => "service_centre",
-                    };
-                    match c.value.quoted() {
-                        Ok(value) if equality(&mut v) => conditions.push(CaseCondition::Text(
-                            column,
-                            c.op == Comparison::Eq,
-                            value.to_owned(),
-                        )),
-                        Ok(_) => {}
-                        Err(e) => v.add("filter", e),
-                    }
-                }
-                "create_time" | "update_time" | "appointment_start_time" => {
-                    let column = match c.field.as_str() {
-                        "create_time" => "create_time",
-                        "update_time" => "update_time",
-                        _ => "appointment_start_time",
-                    };
-                    match c.value.time() {
-                        Ok(_) if c.op.is_equality() => {
-                            v.add(
-                                "filter",
-                                format!("`{}` accepts <, <=, > and >= only", c.field),
-                            );
-                        }
-                        Ok(time) => conditions.push(CaseCondition::Time(column, c.op, time)),
-                        Err(e) => v.add("filter", e),
-                    }
-                }
-                other => v.add("filter", format!("unknown field `{other}`")),
-            }
-        }
-        if !matches!(r.order_by.trim(), "" | "create_time") {
-            v.add("order_by", "must be create_time");
-        }
-        let print = fingerprint(&[&r.filter, &r.parent]);
-        let after = (!r.page_token.is_empty())
-            .then(|| v.check("page_token", PageToken::decode(&r.page_token, print)))
-            .flatten();
-        let Some(size) = size else {
-            return Err(Error::Invalid(v).into());
-        };
-        if !v.is_empty() || (ticket.is_none() && r.parent != "tickets/-") {
-            return Err(Error::Invalid(v).into());
-        }
-        let access = TicketApi::access(&principal, Action::Read)?;
-        if let Some(ticket) = ticket {
-            self.tickets.visible(&access, ticket).await?;
-        }
-        let scope = if ticket.is_some() {
-            Access::All
-        } else {
-            access
-        };
-        let limit = size.get();
-        let mut cases = store::list_cases(
-            &self.tickets.db,
-            &scope,
-            ticket,
-            &conditions,
-            after.as_ref(),
-            limit,
-        )
+#[tracing::instrument(skip_all, fields(case = %request.get_ref().name))]
+pub(super) async fn get_after_sales_case(
+    api: &Api,
+    request: Request<pb::GetAfterSalesCaseRequest>,
+) -> Reply<pb::GetAfterSalesCaseResponse> {
+    let principal = api.principal(&request)?;
+    let (_, case) = api
+        .case(&principal, Action::Read, &request.get_ref().name)
         .await?;
-        let next_page_token = super::next_token(&mut cases, limit, |c| {
-            PageToken::int(c.create_time, c.id.to_string()).encode(print)
-        });
-        Ok(Response::new(pb::ListAfterSalesCasesResponse {
-            after_sales_cases: cases.iter().map(case_to_proto).collect(),
-            next_page_token,
-        }))
-    }
+    Ok(Response::new(pb::GetAfterSalesCaseResponse {
+        after_sales_case: Some(case_to_proto(&case)),
+    }))
+}
 
-    #[tracing::instrument(skip_all, fields(case = %request.get_ref().name))]
-    async fn review_after_sales_case(
-        &self,
-        request: Request<pb::ReviewAfterSalesCaseRequest>,
-    ) -> Reply<pb::ReviewAfterSalesCaseResponse> {
-        let principal = self.principal(&request)?;
-        let r = request.into_inner();
-        let mut v = FieldViolations::new();
-        etag(&mut v, &r.etag);
-        let draft = review(&mut v, r.review.as_ref());
-        let (Some(draft), true) = (draft, v.is_empty()) else {
-            return Err(Error::Invalid(v).into());
+#[tracing::instrument(skip_all, fields(ticket = %request.get_ref().parent))]
+pub(super) async fn list_after_sales_cases(
+    api: &Api,
+    request: Request<pb::ListAfterSalesCasesRequest>,
+) -> Reply<pb::ListAfterSalesCasesResponse> {
+    let principal = api.principal(&request)?;
+    let r = request.into_inner();
+    let mut v = FieldViolations::new();
+    let ticket = if r.parent == "tickets/-" {
+        None
+    } else {
+        v.check("parent", TicketId::parse_name(&r.parent))
+    };
+    let page = Page::parse(&mut v, r.page_size, &r.page_token, &[&r.filter, &r.parent]);
+    let filter = v
+        .check("filter", Filter::parse(&r.filter))
+        .unwrap_or_default();
+    let mut conditions = Vec::new();
+    for c in &filter.conditions {
+        let text = c.value.text().to_owned();
+        let equality = |v: &mut FieldViolations| {
+            let ok = c.op.is_equality();
+            if !ok {
+                v.add("filter", format!("`{}` accepts = and != only", c.field));
+            }
+            ok
         };
-        let policy = self.policy;
-        let today = chrono::Utc::now().date_naive();
-        let case = self
-            .step(&principal, Action::Manage, &r.name, |c, actor, now| {
-                c.review(&r.etag, draft, policy, today, actor, now)
-            })
-            .await?;
-        Ok(Response::new(pb::ReviewAfterSalesCaseResponse {
-            after_sales_case: Some(case),
-        }))
-    }
-
-    #[tracing::instrument(skip_all, fields(case = %request.get_ref().name))]
-    async fn arrange_after_sales_case(
-        &self,
-        request: Request<pb::ArrangeAfterSalesCaseRequest>,
-    ) -> Reply<pb::ArrangeAfterSalesCaseResponse> {
-        let principal = self.principal(&request)?;
-        let r = request.into_inner();
-        let mut v = FieldViolations::new();
-        etag(&mut v, &r.etag);
-        let arrangement = arrangement(&mut v, r.arrangement.as_ref());
-        let (Some(arrangement), true) = (arrangement, v.is_empty()) else {
-            return Err(Error::Invalid(v).into());
-        };
-        let case = self
-            .step(&principal, Action::Manage, &r.name, |c, actor, now| {
-                c.arrange(&r.etag, arrangement, actor, now)
-            })
-            .await?;
-        Ok(Response::new(pb::ArrangeAfterSalesCaseResponse {
-            after_sales_case: Some(case),
-        }))
-    }
-
-    #[tracing::instrument(skip_all, fields(case = %request.get_ref().name))]
-    async fn complete_after_sales_case(
-        &self,
-        request: Request<pb::CompleteAfterSalesCaseRequest>,
-    ) -> Reply<pb::CompleteAfterSalesCaseResponse> {
-        let principal = self.principal(&request)?;
-        let r = request.into_inner();
-        let mut v = FieldViolations::new();
-        etag(&mut v, &r.etag);
-        let completion = completion(&mut v, r.completion.as_ref());
-        let (Some(completion), true) = (completion, v.is_empty()) else {
-            return Err(Error::Invalid(v).into());
-        };
-        let case = self
-            .step(&principal, Action::Manage, &r.name, |c, actor, now| {
-                c.complete(&r.etag, completion, actor, now)
-            })
-            .await?;
-        Ok(Response::new(pb::CompleteAfterSalesCaseResponse {
-            after_sales_case: Some(case),
-        }))
-    }
-
-    #[tracing::instrument(skip_all, fields(case = %request.get_ref().name))]
-    async fn confirm_after_sales_case(
-        &self,
-        request: Request<pb::ConfirmAfterSalesCaseRequest>,
-    ) -> Reply<pb::ConfirmAfterSalesCaseResponse> {
-        let principal = self.principal(&request)?;
-        let r = request.into_inner();
-        let mut v = FieldViolations::new();
-        etag(&mut v, &r.etag);
-        let Some(confirmation) = r.confirmation else {
-            v.add("confirmation", "is required");
-            return Err(Error::Invalid(v).into());
-        };
-        let comment = bounded(
-            &mut v,
-            "confirmation.comment",
-            &confirmation.comment,
-            0,
-            2_000,
-        );
-        if !v.is_empty() {
-            return Err(Error::Invalid(v).into());
+        match c.field.as_str() {
+            "state" | "service_type" => {
+                let known = if c.field == "state" {
+                    CaseState::parse(&text).is_some()
+                } else {
+                    ServiceType::parse(&text).is_some()
+                };
+                if !known {
+                    v.add("filter", format!("`{text}` is not a {}", c.field));
+                } else if equality(&mut v) {
+                    let column = if c.field == "state" {
+                        "state"
+                    } else {
+                        "service_type"
+                    };
+                    conditions.push(CaseCondition::Text(column, c.op == Comparison::Eq, text));
+                }
+            }
+            "customer"
+            | "region"
+            | "technician"
+            | "arrangement.technician"
+            | "service_centre"
+            | "arrangement.service_centre" => {
+                let column = match c.field.as_str() {
+                    "customer" => "customer",
+                    "region" => "region",
+                    "technician" | "arrangement.technician" => "technician",
+                    _ => "service_centre",
+                };
+                match c.value.quoted() {
+                    Ok(value) if equality(&mut v) => conditions.push(CaseCondition::Text(
+                        column,
+                        c.op == Comparison::Eq,
+                        value.to_owned(),
+                    )),
+                    Ok(_) => {}
+                    Err(e) => v.add("filter", e),
+                }
+            }
+            "create_time" | "update_time" | "appointment_start_time" => {
+                let column = match c.field.as_str() {
+                    "create_time" => "create_time",
+                    "update_time" => "update_time",
+                    _ => "appointment_start_time",
+                };
+                match c.value.time() {
+                    Ok(_) if c.op.is_equality() => {
+                        v.add(
+                            "filter",
+                            format!("`{}` accepts <, <=, > and >= only", c.field),
+                        );
+                    }
+                    Ok(time) => conditions.push(CaseCondition::Time(column, c.op, time)),
+                    Err(e) => v.add("filter", e),
+                }
+            }
+            other => v.add("filter", format!("unknown field `{other}`")),
         }
-        let case = self
-            .step(&principal, Action::Reply, &r.name, |c, actor, now| {
-                c.confirm(&r.etag, confirmation.satisfied, comment, actor, now)
-            })
-            .await?;
-        Ok(Response::new(pb::ConfirmAfterSalesCaseResponse {
-            after_sales_case: Some(case),
-        }))
     }
+    if !matches!(r.order_by.trim(), "" | "create_time") {
+        v.add("order_by", "must be create_time");
+    }
+    if !v.is_empty() || (ticket.is_none() && r.parent != "tickets/-") {
+        return Err(Error::Invalid(v).into());
+    }
+    let access = Api::access(&principal, Action::Read)?;
+    if let Some(ticket) = ticket {
+        api.visible(&access, ticket).await?;
+    }
+    let scope = if ticket.is_some() {
+        Access::All
+    } else {
+        access
+    };
+    let mut cases = store::list_cases(
+        &api.db,
+        &scope,
+        ticket,
+        &conditions,
+        page.after.as_ref(),
+        page.size,
+    )
+    .await?;
+    let next_page_token = page.finish(&mut cases, |c| {
+        PageToken::int(c.create_time, c.id.to_string())
+    });
+    Ok(Response::new(pb::ListAfterSalesCasesResponse {
+        after_sales_cases: cases.iter().map(case_to_proto).collect(),
+        next_page_token,
+    }))
+}
 
-    #[tracing::instrument(skip_all, fields(case = %request.get_ref().name))]
-    async fn cancel_after_sales_case(
-        &self,
-        request: Request<pb::CancelAfterSalesCaseRequest>,
-    ) -> Reply<pb::CancelAfterSalesCaseResponse> {
-        let principal = self.principal(&request)?;
-        let r = request.into_inner();
-        let mut v = FieldViolations::new();
-        etag(&mut v, &r.etag);
-        let reason = bounded(&mut v, "reason", &r.reason, 1, 1_000);
-        if !v.is_empty() {
-            return Err(Error::Invalid(v).into());
-        }
-        let case = self
-            .step(&principal, Action::Manage, &r.name, |c, actor, now| {
-                c.cancel(&r.etag, reason, actor, now)
-            })
-            .await?;
-        Ok(Response::new(pb::CancelAfterSalesCaseResponse {
-            after_sales_case: Some(case),
-        }))
-    }
+#[tracing::instrument(skip_all, fields(case = %request.get_ref().name))]
+pub(super) async fn review_after_sales_case(
+    api: &Api,
+    request: Request<pb::ReviewAfterSalesCaseRequest>,
+) -> Reply<pb::ReviewAfterSalesCaseResponse> {
+    let principal = api.principal(&request)?;
+    let r = request.into_inner();
+    let mut v = FieldViolations::new();
+    let version = Etag::parse(&mut v, "etag", &r.etag);
+    let draft = review(&mut v, r.review.as_ref());
+    let (Some(draft), Some(version), true) = (draft, version, v.is_empty()) else {
+        return Err(Error::Invalid(v).into());
+    };
+    let policy = api.policy;
+    let today = chrono::Utc::now().date_naive();
+    let case = api
+        .step(&principal, Action::Manage, &r.name, |c, actor, now| {
+            c.review(version, draft, policy, today, actor, now)
+        })
+        .await?;
+    Ok(Response::new(pb::ReviewAfterSalesCaseResponse {
+        after_sales_case: Some(case),
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(case = %request.get_ref().name))]
+pub(super) async fn arrange_after_sales_case(
+    api: &Api,
+    request: Request<pb::ArrangeAfterSalesCaseRequest>,
+) -> Reply<pb::ArrangeAfterSalesCaseResponse> {
+    let principal = api.principal(&request)?;
+    let r = request.into_inner();
+    let mut v = FieldViolations::new();
+    let version = Etag::parse(&mut v, "etag", &r.etag);
+    let arrangement = arrangement(&mut v, r.arrangement.as_ref());
+    let (Some(arrangement), Some(version), true) = (arrangement, version, v.is_empty()) else {
+        return Err(Error::Invalid(v).into());
+    };
+    let case = api
+        .step(&principal, Action::Manage, &r.name, |c, actor, now| {
+            c.arrange(version, arrangement, actor, now)
+        })
+        .await?;
+    Ok(Response::new(pb::ArrangeAfterSalesCaseResponse {
+        after_sales_case: Some(case),
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(case = %request.get_ref().name))]
+pub(super) async fn complete_after_sales_case(
+    api: &Api,
+    request: Request<pb::CompleteAfterSalesCaseRequest>,
+) -> Reply<pb::CompleteAfterSalesCaseResponse> {
+    let principal = api.principal(&request)?;
+    let r = request.into_inner();
+    let mut v = FieldViolations::new();
+    let version = Etag::parse(&mut v, "etag", &r.etag);
+    let completion = completion(&mut v, r.completion.as_ref());
+    let (Some(completion), Some(version), true) = (completion, version, v.is_empty()) else {
+        return Err(Error::Invalid(v).into());
+    };
+    let case = api
+        .step(&principal, Action::Manage, &r.name, |c, actor, now| {
+            c.complete(version, completion, actor, now)
+        })
+        .await?;
+    Ok(Response::new(pb::CompleteAfterSalesCaseResponse {
+        after_sales_case: Some(case),
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(case = %request.get_ref().name))]
+pub(super) async fn confirm_after_sales_case(
+    api: &Api,
+    request: Request<pb::ConfirmAfterSalesCaseRequest>,
+) -> Reply<pb::ConfirmAfterSalesCaseResponse> {
+    let principal = api.principal(&request)?;
+    let r = request.into_inner();
+    let mut v = FieldViolations::new();
+    let version = Etag::parse(&mut v, "etag", &r.etag);
+    let Some(confirmation) = r.confirmation else {
+        v.add("confirmation", "is required");
+        return Err(Error::Invalid(v).into());
+    };
+    let comment = optional_text(&mut v, "confirmation.comment", &confirmation.comment, 2_000)
+        .unwrap_or_default();
+    let (Some(version), true) = (version, v.is_empty()) else {
+        return Err(Error::Invalid(v).into());
+    };
+    let case = api
+        .step(&principal, Action::Reply, &r.name, |c, actor, now| {
+            c.confirm(version, confirmation.satisfied, comment, actor, now)
+        })
+        .await?;
+    Ok(Response::new(pb::ConfirmAfterSalesCaseResponse {
+        after_sales_case: Some(case),
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(case = %request.get_ref().name))]
+pub(super) async fn cancel_after_sales_case(
+    api: &Api,
+    request: Request<pb::CancelAfterSalesCaseRequest>,
+) -> Reply<pb::CancelAfterSalesCaseResponse> {
+    let principal = api.principal(&request)?;
+    let r = request.into_inner();
+    let mut v = FieldViolations::new();
+    let version = Etag::parse(&mut v, "etag", &r.etag);
+    let reason = required_text(&mut v, "reason", &r.reason, 1_000).unwrap_or_default();
+    let (Some(version), true) = (version, v.is_empty()) else {
+        return Err(Error::Invalid(v).into());
+    };
+    let case = api
+        .step(&principal, Action::Manage, &r.name, |c, actor, now| {
+            c.cancel(version, reason, actor, now)
+        })
+        .await?;
+    Ok(Response::new(pb::CancelAfterSalesCaseResponse {
+        after_sales_case: Some(case),
+    }))
 }

@@ -2,15 +2,17 @@
 
 use aftercare_platform::auth::Principal;
 use aftercare_platform::error::FieldViolations;
+use aftercare_platform::request::{Etag, Page};
 use aftercare_platform::time::{now_micros, to_timestamp};
 use aftercare_proto::aftercare::tickets::v1 as pb;
+use tonic::{Request, Response};
 use uuid::Uuid;
 
-use super::TicketApi;
+use super::{Api, Reply};
 use crate::convert;
 use crate::domain::{
-    Access, Action, Comparison, DomainError, Filter, LinkType, PageSize, PageToken, TicketId,
-    WireEnum, actor_of, fingerprint,
+    Access, Action, Comparison, DomainError, Filter, LinkType, PageToken, TicketId, WireEnum,
+    actor_of,
 };
 use crate::error::{Error, Result};
 use crate::store::{self, LinkRow, MergePart};
@@ -33,7 +35,7 @@ fn ticket_field(v: &mut FieldViolations, field: &str, name: &str) -> Option<Tick
     v.check(field, TicketId::parse_name(name))
 }
 
-impl TicketApi {
+impl Api {
     pub(super) async fn link(
         &self,
         principal: &Principal,
@@ -80,14 +82,10 @@ impl TicketApi {
     ) -> Result<pb::ListTicketLinksResponse> {
         let mut v = FieldViolations::new();
         let ticket = ticket_field(&mut v, "parent", &r.parent);
-        let size = v.check("page_size", PageSize::parse(r.page_size));
         let filter = v
             .check("filter", Filter::parse(&r.filter))
             .unwrap_or_default();
-        let print = fingerprint(&[&r.filter]);
-        let after = (!r.page_token.is_empty())
-            .then(|| v.check("page_token", PageToken::decode(&r.page_token, print)))
-            .flatten();
+        let page = Page::parse(&mut v, r.page_size, &r.page_token, &[&r.filter]);
         let mut types = Vec::new();
         let mut linked = None;
         for c in &filter.conditions {
@@ -114,19 +112,22 @@ impl TicketApi {
                 ),
             }
         }
-        let (Some(ticket), Some(size)) = (ticket, size) else {
+        let (Some(ticket), true) = (ticket, v.is_empty()) else {
             return Err(Error::Invalid(v));
         };
-        if !v.is_empty() {
-            return Err(Error::Invalid(v));
-        }
         let access = Self::access(principal, Action::ReadInternal)?;
         self.visible(&access, ticket).await?;
-        let limit = size.get();
-        let mut links =
-            store::list_links(&self.db, ticket, &types, linked, after.as_ref(), limit).await?;
-        let next_page_token = super::next_token(&mut links, limit, |l| {
-            PageToken::int(l.create_time, l.id.to_string()).encode(print)
+        let mut links = store::list_links(
+            &self.db,
+            ticket,
+            &types,
+            linked,
+            page.after.as_ref(),
+            page.size,
+        )
+        .await?;
+        let next_page_token = page.finish(&mut links, |l| {
+            PageToken::int(l.create_time, l.id.to_string())
         });
         Ok(pb::ListTicketLinksResponse {
             links: links.iter().map(link_to_proto).collect(),
@@ -181,9 +182,7 @@ impl TicketApi {
     ) -> Result<pb::MergeTicketsResponse> {
         let mut v = FieldViolations::new();
         let target = ticket_field(&mut v, "name", &r.name);
-        if r.etag.is_empty() {
-            v.add("etag", "is required");
-        }
+        let version = Etag::parse(&mut v, "etag", &r.etag);
         if !(1..=20).contains(&r.source_tickets.len()) {
             v.add("source_tickets", "give 1 to 20 tickets");
         }
@@ -200,19 +199,16 @@ impl TicketApi {
         if r.reason.chars().count() > 1_000 {
             v.add("reason", "must be at most 1,000 characters");
         }
-        let Some(target) = target else {
+        let (Some(target), Some(version), true) = (target, version, v.is_empty()) else {
             return Err(Error::Invalid(v));
         };
-        if !v.is_empty() {
-            return Err(Error::Invalid(v));
-        }
         let access = Self::access(principal, Action::Manage)?;
         let actor = actor_of(principal);
         let now = now_micros();
         let mut target = self.visible(&access, target).await?;
         let target_name = target.name();
         target
-            .check_etag(&r.etag)
+            .check_etag(version)
             .map_err(|e| Error::from_domain(e, &target_name))?;
         let mut parts = Vec::new();
         let mut merged = Vec::new();
@@ -245,4 +241,46 @@ impl TicketApi {
             sources: sources.iter().map(|s| convert::ticket(s, false)).collect(),
         })
     }
+}
+
+#[tracing::instrument(skip_all, fields(ticket = %request.get_ref().name))]
+pub(super) async fn link_tickets(
+    api: &Api,
+    request: Request<pb::LinkTicketsRequest>,
+) -> Reply<pb::LinkTicketsResponse> {
+    let principal = api.principal(&request)?;
+    let link = api.link(&principal, request.into_inner()).await?;
+    Ok(Response::new(pb::LinkTicketsResponse { link: Some(link) }))
+}
+
+#[tracing::instrument(skip_all, fields(ticket = %request.get_ref().parent))]
+pub(super) async fn list_ticket_links(
+    api: &Api,
+    request: Request<pb::ListTicketLinksRequest>,
+) -> Reply<pb::ListTicketLinksResponse> {
+    let principal = api.principal(&request)?;
+    Ok(Response::new(
+        api.list_links(&principal, request.into_inner()).await?,
+    ))
+}
+
+#[tracing::instrument(skip_all, fields(link = %request.get_ref().name))]
+pub(super) async fn delete_ticket_link(
+    api: &Api,
+    request: Request<pb::DeleteTicketLinkRequest>,
+) -> Reply<pb::DeleteTicketLinkResponse> {
+    let principal = api.principal(&request)?;
+    api.delete_link(&principal, &request.get_ref().name).await?;
+    Ok(Response::new(pb::DeleteTicketLinkResponse {}))
+}
+
+#[tracing::instrument(skip_all, fields(ticket = %request.get_ref().name))]
+pub(super) async fn merge_tickets(
+    api: &Api,
+    request: Request<pb::MergeTicketsRequest>,
+) -> Reply<pb::MergeTicketsResponse> {
+    let principal = api.principal(&request)?;
+    Ok(Response::new(
+        api.merge(&principal, request.into_inner()).await?,
+    ))
 }

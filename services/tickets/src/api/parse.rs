@@ -2,39 +2,21 @@
 //! reported at once (`INVALID_ARGUMENT` naming it) and nothing past here re-validates.
 
 use aftercare_platform::error::FieldViolations;
+use aftercare_platform::request::{
+    Etag, Page, child_id, enum_value, optional_text, request_id, required_enum, required_text,
+    update_paths,
+};
 use aftercare_proto::aftercare::tickets::v1 as pb;
 use uuid::Uuid;
 
 use crate::domain::{
     ActorKind, AgentName, Attachment, Channel, ChannelIdentity, Comparison, CustomerName,
     EscalationLevel, ExternalId, Filter, Kind, LanguageCode, MessageDraft, MessageFormat,
-    NewTicket, PageSize, PageToken, Priority, Product, Region, ServiceCentre, Status, SubKind, Tag,
-    Tags, TeamName, TextField, TicketCriterion, TicketId, TicketPatch, Visibility, WireEnum,
-    fingerprint,
+    NewTicket, Priority, Product, Region, ServiceCentre, Status, SubKind, Tag, Tags, TeamName,
+    TicketCriterion, TicketId, TicketPatch, Visibility, WireEnum,
 };
 use crate::error::Error;
 use crate::store::{HistoryQuery, MessageQuery, TicketOrder};
-
-/// A wire enum from its proto number: `None` for 0 (unspecified), a violation for an
-/// unknown number.
-fn enum_field<E: WireEnum>(v: &mut FieldViolations, field: &str, number: i32) -> Option<E> {
-    if number == 0 {
-        return None;
-    }
-    let parsed = E::from_rank(number);
-    if parsed.is_none() {
-        v.add(field, format!("unknown value {number}"));
-    }
-    parsed
-}
-
-fn required_enum<E: WireEnum>(v: &mut FieldViolations, field: &str, number: i32) -> Option<E> {
-    if number == 0 {
-        v.add(field, "is required");
-        return None;
-    }
-    enum_field(v, field, number)
-}
 
 fn ticket_id(v: &mut FieldViolations, field: &str, name: &str) -> Option<TicketId> {
     if name.is_empty() {
@@ -42,19 +24,6 @@ fn ticket_id(v: &mut FieldViolations, field: &str, name: &str) -> Option<TicketI
         return None;
     }
     v.check(field, TicketId::parse_name(name))
-}
-
-fn etag(v: &mut FieldViolations, field: &str, etag: &str) -> String {
-    if etag.is_empty() {
-        v.add(field, "is required");
-    }
-    etag.to_owned()
-}
-
-fn text(v: &mut FieldViolations, field: &str, value: &str, min: usize, max: usize) -> String {
-    v.check(field, TextField::parse(value, min, max))
-        .map(TextField::into_inner)
-        .unwrap_or_default()
 }
 
 fn optional<T>(
@@ -70,14 +39,6 @@ fn optional<T>(
     }
 }
 
-fn request_id(v: &mut FieldViolations, value: &str) -> Option<String> {
-    optional(v, "request_id", value, |id| {
-        Uuid::parse_str(id)
-            .map(|u| u.to_string())
-            .map_err(|_| "must be a UUID".to_owned())
-    })
-}
-
 fn tags(v: &mut FieldViolations, field: &str, values: &[String]) -> Vec<Tag> {
     values
         .iter()
@@ -86,29 +47,24 @@ fn tags(v: &mut FieldViolations, field: &str, values: &[String]) -> Vec<Tag> {
         .collect()
 }
 
-fn bounded(v: &mut FieldViolations, field: &str, value: &str, max: usize) -> String {
-    if value.chars().count() > max {
-        v.add(field, format!("must be at most {max} characters"));
-    }
-    value.to_owned()
-}
-
 fn product(v: &mut FieldViolations, prefix: &str, product: Option<&pb::Product>) -> Product {
     let product = product.cloned().unwrap_or_default();
     Product {
-        product_line: bounded(
+        product_line: optional_text(
             v,
             &format!("{prefix}.product_line"),
             &product.product_line,
             64,
-        ),
-        model: bounded(v, &format!("{prefix}.model"), &product.model, 64),
-        serial_number: bounded(
+        )
+        .unwrap_or_default(),
+        model: optional_text(v, &format!("{prefix}.model"), &product.model, 64).unwrap_or_default(),
+        serial_number: optional_text(
             v,
             &format!("{prefix}.serial_number"),
             &product.serial_number,
             64,
-        ),
+        )
+        .unwrap_or_default(),
     }
 }
 
@@ -192,8 +148,9 @@ impl TryFrom<pb::CreateTicketRequest> for CreateTicket {
         let Some(t) = request.ticket else {
             return Err(Error::invalid("ticket", "is required"));
         };
-        let subject = text(&mut v, "ticket.subject", &t.subject, 1, 200);
-        let description = text(&mut v, "ticket.description", &t.description, 1, 20_000);
+        let subject = required_text(&mut v, "ticket.subject", &t.subject, 200).unwrap_or_default();
+        let description =
+            required_text(&mut v, "ticket.description", &t.description, 20_000).unwrap_or_default();
         let identity = t.customer_identity.as_ref().and_then(|i| {
             let channel =
                 required_enum::<Channel>(&mut v, "ticket.customer_identity.channel", i.channel);
@@ -204,7 +161,9 @@ impl TryFrom<pb::CreateTicketRequest> for CreateTicket {
                     "must be 1 to 320 characters",
                 );
             }
-            let provider = bounded(&mut v, "ticket.customer_identity.provider", &i.provider, 64);
+            let provider =
+                optional_text(&mut v, "ticket.customer_identity.provider", &i.provider, 64)
+                    .unwrap_or_default();
             channel.map(|channel| ChannelIdentity {
                 channel,
                 handle: handle.to_owned(),
@@ -212,7 +171,7 @@ impl TryFrom<pb::CreateTicketRequest> for CreateTicket {
             })
         });
         let customer = optional(&mut v, "ticket.customer", &t.customer, CustomerName::parse);
-        let channel = enum_field::<Channel>(&mut v, "ticket.channel", t.channel)
+        let channel = enum_value::<Channel>(&mut v, "ticket.channel", t.channel)
             .or(identity.as_ref().map(|i| i.channel));
         if channel.is_none() && t.channel == 0 {
             v.add(
@@ -230,9 +189,9 @@ impl TryFrom<pb::CreateTicketRequest> for CreateTicket {
                 None
             }
         };
-        let kind = enum_field::<Kind>(&mut v, "ticket.kind", t.kind);
-        let sub_kind = enum_field::<SubKind>(&mut v, "ticket.sub_kind", t.sub_kind);
-        let priority = enum_field::<Priority>(&mut v, "ticket.priority", t.priority);
+        let kind = enum_value::<Kind>(&mut v, "ticket.kind", t.kind);
+        let sub_kind = enum_value::<SubKind>(&mut v, "ticket.sub_kind", t.sub_kind);
+        let priority = enum_value::<Priority>(&mut v, "ticket.priority", t.priority);
         let product = product(&mut v, "ticket.product", t.product.as_ref());
         let region = optional(&mut v, "ticket.region", &t.region, Region::parse);
         let service_centre = optional(
@@ -259,13 +218,14 @@ impl TryFrom<pb::CreateTicketRequest> for CreateTicket {
         let tags = v
             .check("ticket.tags", Tags::from_tags(tag_list))
             .unwrap_or_default();
-        let request_id = request_id(&mut v, &request.request_id);
-        let customer_display_name = bounded(
+        let request_id = request_id(&mut v, "request_id", &request.request_id);
+        let customer_display_name = optional_text(
             &mut v,
             "customer_display_name",
             request.customer_display_name.trim(),
             200,
-        );
+        )
+        .unwrap_or_default();
         let follow_up_of = optional(
             &mut v,
             "follow_up_of",
@@ -321,18 +281,14 @@ pub fn ticket_name(field: &str, name: &str) -> Result<TicketId, Error> {
 /// A parsed ListTickets.
 #[derive(Debug, Clone)]
 pub struct ListTickets {
-    /// Page size.
-    pub page_size: PageSize,
-    /// Where to continue.
-    pub after: Option<PageToken>,
+    /// The page.
+    pub page: Page,
     /// The filter.
     pub criteria: Vec<TicketCriterion>,
     /// The order.
     pub order: TicketOrder,
     /// Descending.
     pub descending: bool,
-    /// The fingerprint page tokens are bound to.
-    pub fingerprint: u64,
 }
 
 impl TryFrom<pb::ListTicketsRequest> for ListTickets {
@@ -340,7 +296,13 @@ impl TryFrom<pb::ListTicketsRequest> for ListTickets {
 
     fn try_from(request: pb::ListTicketsRequest) -> Result<Self, Error> {
         let mut v = FieldViolations::new();
-        let page_size = v.check("page_size", PageSize::parse(request.page_size));
+        let order_text = request.order_by.trim();
+        let page = Page::parse(
+            &mut v,
+            request.page_size,
+            &request.page_token,
+            &[&request.filter, order_text],
+        );
         let criteria = v
             .check(
                 "filter",
@@ -349,7 +311,6 @@ impl TryFrom<pb::ListTicketsRequest> for ListTickets {
                     .and_then(|f| crate::domain::ticket_criteria(&f)),
             )
             .unwrap_or_default();
-        let order_text = request.order_by.trim();
         let (field, direction) = order_text
             .split_once(char::is_whitespace)
             .map_or((order_text, ""), |(f, d)| (f, d.trim()));
@@ -372,20 +333,14 @@ impl TryFrom<pb::ListTicketsRequest> for ListTickets {
                 "must be create_time, update_time, priority or resolution_due_time, optionally followed by desc",
             );
         }
-        let fingerprint = fingerprint(&[&request.filter, order_text]);
-        let after = optional(&mut v, "page_token", &request.page_token, |t| {
-            PageToken::decode(t, fingerprint)
-        });
         if !v.is_empty() {
             return Err(Error::Invalid(v));
         }
         Ok(Self {
-            page_size: page_size.unwrap_or(PageSize::parse(0).expect("0 is valid")),
-            after,
+            page,
             criteria,
             order: order.unwrap_or(TicketOrder::CreateTime),
             descending: descending.unwrap_or(true),
-            fingerprint,
         })
     }
 }
@@ -395,8 +350,8 @@ impl TryFrom<pb::ListTicketsRequest> for ListTickets {
 pub struct UpdateTicket {
     /// The ticket.
     pub id: TicketId,
-    /// Its etag.
-    pub etag: String,
+    /// The version its etag names.
+    pub etag: i64,
     /// The changes.
     pub patch: TicketPatch,
 }
@@ -408,6 +363,9 @@ const UPDATABLE: &[&str] = &[
     "sub_kind",
     "priority",
     "product",
+    "product.product_line",
+    "product.model",
+    "product.serial_number",
     "region",
     "service_centre",
     "language_code",
@@ -424,47 +382,25 @@ impl TryFrom<pb::UpdateTicketRequest> for UpdateTicket {
             return Err(Error::invalid("ticket", "is required"));
         };
         let id = ticket_id(&mut v, "ticket.name", &t.name);
-        let etag = etag(&mut v, "ticket.etag", &t.etag);
-        let paths = request.update_mask.map(|m| m.paths).unwrap_or_default();
-        if paths.is_empty() {
-            v.add("update_mask", "must name at least one field");
-        }
-        let mut selected: Vec<&str> = Vec::new();
-        for path in &paths {
-            match path.as_str() {
-                "*" => selected.extend(UPDATABLE),
-                "product.product_line" | "product.model" | "product.serial_number" => {
-                    selected.push(path)
-                }
-                p if UPDATABLE.contains(&p) => selected.push(p),
-                other => v.add(
-                    "update_mask",
-                    format!(
-                        "`{other}` cannot be updated here (allowed: {})",
-                        UPDATABLE.join(", ")
-                    ),
-                ),
-            }
-        }
+        let etag = Etag::parse(&mut v, "ticket.etag", &t.etag);
+        let selected = update_paths(&mut v, request.update_mask.as_ref(), UPDATABLE);
         let has = |p: &str| selected.contains(&p);
         let mut patch = TicketPatch::default();
         if has("subject") {
-            patch.subject = Some(text(&mut v, "ticket.subject", &t.subject, 1, 200));
+            patch.subject =
+                Some(required_text(&mut v, "ticket.subject", &t.subject, 200).unwrap_or_default());
         }
         if has("description") {
-            patch.description = Some(text(
-                &mut v,
-                "ticket.description",
-                &t.description,
-                1,
-                20_000,
-            ));
+            patch.description = Some(
+                required_text(&mut v, "ticket.description", &t.description, 20_000)
+                    .unwrap_or_default(),
+            );
         }
         if has("kind") {
             patch.kind = required_enum::<Kind>(&mut v, "ticket.kind", t.kind);
         }
         if has("sub_kind") {
-            patch.sub_kind = Some(enum_field::<SubKind>(&mut v, "ticket.sub_kind", t.sub_kind));
+            patch.sub_kind = Some(enum_value::<SubKind>(&mut v, "ticket.sub_kind", t.sub_kind));
         }
         if has("priority") {
             patch.priority = required_enum::<Priority>(&mut v, "ticket.priority", t.priority);
@@ -510,8 +446,8 @@ impl TryFrom<pb::UpdateTicketRequest> for UpdateTicket {
             let list = tags(&mut v, "ticket.tags", &t.tags);
             patch.tags = v.check("ticket.tags", Tags::from_tags(list));
         }
-        match id {
-            Some(id) if v.is_empty() => Ok(Self { id, etag, patch }),
+        match (id, etag) {
+            (Some(id), Some(etag)) if v.is_empty() => Ok(Self { id, etag, patch }),
             _ => Err(Error::Invalid(v)),
         }
     }
@@ -522,8 +458,8 @@ impl TryFrom<pb::UpdateTicketRequest> for UpdateTicket {
 pub struct StatusCommand {
     /// The ticket.
     pub id: TicketId,
-    /// Its etag.
-    pub etag: String,
+    /// The version its etag names.
+    pub etag: i64,
     /// The status asked for (ChangeTicketStatus only).
     pub status: Option<Status>,
     /// Reason or resolution summary.
@@ -538,7 +474,7 @@ fn status_command(
 ) -> Result<StatusCommand, Error> {
     let mut v = FieldViolations::new();
     let id = ticket_id(&mut v, "name", name);
-    let etag = etag(&mut v, "etag", etag_value);
+    let etag = Etag::parse(&mut v, "etag", etag_value);
     let status = status.and_then(|(number, _)| {
         let status = required_enum::<Status>(&mut v, "status", number)?;
         if !matches!(status, Status::Open | Status::Pending | Status::OnHold) {
@@ -550,9 +486,14 @@ fn status_command(
         Some(status)
     });
     let (field, value, min, max) = text_field;
-    let text = text(&mut v, field, value, min, max);
-    match id {
-        Some(id) if v.is_empty() => Ok(StatusCommand {
+    let text = if min > 0 {
+        required_text(&mut v, field, value, max)
+    } else {
+        optional_text(&mut v, field, value, max)
+    }
+    .unwrap_or_default();
+    match (id, etag) {
+        (Some(id), Some(etag)) if v.is_empty() => Ok(StatusCommand {
             id,
             etag,
             status,
@@ -609,8 +550,8 @@ impl TryFrom<pb::ReopenTicketRequest> for StatusCommand {
 pub struct AssignCommand {
     /// The ticket.
     pub id: TicketId,
-    /// Its etag.
-    pub etag: String,
+    /// The version its etag names.
+    pub etag: i64,
     /// The agent.
     pub assignee: Option<AgentName>,
     /// The team.
@@ -627,7 +568,7 @@ impl TryFrom<pb::AssignTicketRequest> for AssignCommand {
     fn try_from(r: pb::AssignTicketRequest) -> Result<Self, Error> {
         let mut v = FieldViolations::new();
         let id = ticket_id(&mut v, "name", &r.name);
-        let etag = etag(&mut v, "etag", &r.etag);
+        let etag = Etag::parse(&mut v, "etag", &r.etag);
         let assignee = optional(&mut v, "assignee", &r.assignee, AgentName::parse);
         let team = optional(&mut v, "team", &r.team, TeamName::parse);
         if r.auto_route && !r.assignee.is_empty() {
@@ -636,9 +577,9 @@ impl TryFrom<pb::AssignTicketRequest> for AssignCommand {
         if r.assignee.is_empty() && r.team.is_empty() && !r.auto_route {
             v.add("assignee", "give assignee and/or team, or auto_route");
         }
-        let reason = text(&mut v, "reason", &r.reason, 0, 1_000);
-        match id {
-            Some(id) if v.is_empty() => Ok(Self {
+        let reason = optional_text(&mut v, "reason", &r.reason, 1_000).unwrap_or_default();
+        match (id, etag) {
+            (Some(id), Some(etag)) if v.is_empty() => Ok(Self {
                 id,
                 etag,
                 assignee,
@@ -657,13 +598,13 @@ impl TryFrom<pb::EscalateTicketRequest> for AssignCommand {
     fn try_from(r: pb::EscalateTicketRequest) -> Result<Self, Error> {
         let mut v = FieldViolations::new();
         let id = ticket_id(&mut v, "name", &r.name);
-        let etag = etag(&mut v, "etag", &r.etag);
-        let level = enum_field::<EscalationLevel>(&mut v, "level", r.level);
-        let reason = text(&mut v, "reason", &r.reason, 1, 1_000);
+        let etag = Etag::parse(&mut v, "etag", &r.etag);
+        let level = enum_value::<EscalationLevel>(&mut v, "level", r.level);
+        let reason = required_text(&mut v, "reason", &r.reason, 1_000).unwrap_or_default();
         let assignee = optional(&mut v, "assignee", &r.assignee, AgentName::parse);
         let team = optional(&mut v, "team", &r.team, TeamName::parse);
-        match id {
-            Some(id) if v.is_empty() => Ok(Self {
+        match (id, etag) {
+            (Some(id), Some(etag)) if v.is_empty() => Ok(Self {
                 id,
                 etag,
                 assignee,
@@ -683,8 +624,8 @@ pub struct TagsCommand {
     pub id: TicketId,
     /// The tags.
     pub tags: Vec<Tag>,
-    /// The etag, when given.
-    pub etag: Option<String>,
+    /// The version its etag names, when given.
+    pub etag: Option<i64>,
 }
 
 fn tags_command(name: &str, values: &[String], etag: &str) -> Result<TagsCommand, Error> {
@@ -698,7 +639,7 @@ fn tags_command(name: &str, values: &[String], etag: &str) -> Result<TagsCommand
         Some(id) if v.is_empty() => Ok(TagsCommand {
             id,
             tags,
-            etag: (!etag.is_empty()).then(|| etag.to_owned()),
+            etag: Etag::parse_optional(etag),
         }),
         _ => Err(Error::Invalid(v)),
     }
@@ -733,8 +674,8 @@ pub struct CreateMessage {
     pub request_id: Option<String>,
     /// The status to set with it.
     pub set_status: Option<Status>,
-    /// The etag, when given.
-    pub etag: Option<String>,
+    /// The version its etag names, when given.
+    pub etag: Option<i64>,
 }
 
 impl TryFrom<pb::CreateMessageRequest> for CreateMessage {
@@ -750,9 +691,9 @@ impl TryFrom<pb::CreateMessageRequest> for CreateMessage {
         if m.body.is_empty() || m.body.chars().count() > 50_000 {
             v.add("message.body", "must be 1 to 50,000 characters");
         }
-        let format = enum_field::<MessageFormat>(&mut v, "message.format", m.format)
+        let format = enum_value::<MessageFormat>(&mut v, "message.format", m.format)
             .unwrap_or(MessageFormat::PlainText);
-        let channel = enum_field::<Channel>(&mut v, "message.channel", m.channel);
+        let channel = enum_value::<Channel>(&mut v, "message.channel", m.channel);
         let attachments = attachments(&mut v, "message.attachments", &m.attachments);
         let relayed_author = m.author.as_ref().and_then(|a| {
             let kind = match a.r#type {
@@ -762,8 +703,8 @@ impl TryFrom<pb::CreateMessageRequest> for CreateMessage {
             };
             kind.filter(|_| !a.id.is_empty()).map(|k| (k, a.id.clone()))
         });
-        let request_id = request_id(&mut v, &r.request_id);
-        let set_status = enum_field::<Status>(&mut v, "set_status", r.set_status);
+        let request_id = request_id(&mut v, "request_id", &r.request_id);
+        let set_status = enum_value::<Status>(&mut v, "set_status", r.set_status);
         if let Some(status) = set_status
             && !matches!(
                 status,
@@ -788,7 +729,7 @@ impl TryFrom<pb::CreateMessageRequest> for CreateMessage {
                 relayed_author,
                 request_id,
                 set_status,
-                etag: (!r.etag.is_empty()).then_some(r.etag),
+                etag: Etag::parse_optional(&r.etag),
             }),
             _ => Err(Error::Invalid(v)),
         }
@@ -797,18 +738,10 @@ impl TryFrom<pb::CreateMessageRequest> for CreateMessage {
 
 /// A message named in a request.
 pub fn message_name(field: &str, name: &str) -> Result<(TicketId, Uuid), Error> {
-    let parsed = name.split_once("/messages/").and_then(|(ticket, message)| {
-        Some((
-            TicketId::parse_name(ticket).ok()?,
-            Uuid::parse_str(message).ok()?,
-        ))
-    });
-    parsed.ok_or_else(|| {
-        Error::invalid(
-            field,
-            "must be a message name, `tickets/{ticket}/messages/{message}`",
-        )
-    })
+    let mut v = FieldViolations::new();
+    child_id(&mut v, field, name, "tickets", "messages")
+        .map(|(ticket, message)| (TicketId(ticket), message))
+        .ok_or(Error::Invalid(v))
 }
 
 /// A parsed page request of a ticket's messages or history.
@@ -818,12 +751,8 @@ pub struct ListChildren<Q> {
     pub id: TicketId,
     /// The query.
     pub query: Q,
-    /// Page size.
-    pub page_size: PageSize,
-    /// Where to continue.
-    pub after: Option<PageToken>,
-    /// The fingerprint tokens are bound to.
-    pub fingerprint: u64,
+    /// The page.
+    pub page: Page,
 }
 
 /// Parses the common parts of a child list; the page token is bound to `bound_to` (the
@@ -838,23 +767,13 @@ fn children<Q>(
 ) -> Result<ListChildren<Q>, Error> {
     let mut v = FieldViolations::new();
     let id = ticket_id(&mut v, "parent", parent);
-    let size = v.check("page_size", PageSize::parse(page_size));
+    let page = Page::parse(&mut v, page_size, page_token, bound_to);
     let filter = v
         .check("filter", Filter::parse(filter_text))
         .unwrap_or_default();
     let query = query(&mut v, filter);
-    let fingerprint = fingerprint(bound_to);
-    let after = optional(&mut v, "page_token", page_token, |t| {
-        PageToken::decode(t, fingerprint)
-    });
-    match (id, size) {
-        (Some(id), Some(page_size)) if v.is_empty() => Ok(ListChildren {
-            id,
-            query,
-            page_size,
-            after,
-            fingerprint,
-        }),
+    match id {
+        Some(id) if v.is_empty() => Ok(ListChildren { id, query, page }),
         _ => Err(Error::Invalid(v)),
     }
 }
@@ -1006,5 +925,323 @@ impl TryFrom<pb::ListTicketHistoryRequest> for ListChildren<HistoryQuery> {
                 query
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::PageToken;
+
+    fn bad_fields(error: Error) -> Vec<String> {
+        match error {
+            Error::Invalid(v) => v.violations().iter().map(|v| v.field.clone()).collect(),
+            other => panic!("expected INVALID_ARGUMENT, got {other:?}"),
+        }
+    }
+
+    fn ticket_name_text() -> String {
+        TicketId::generate().name()
+    }
+
+    fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
+        Some(prost_types::FieldMask {
+            paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+        })
+    }
+
+    #[test]
+    fn create_ticket_names_every_bad_field_at_once() {
+        let request = pb::CreateTicketRequest {
+            ticket: Some(pb::Ticket {
+                subject: "  ".into(),
+                description: "x".repeat(20_001),
+                channel: 99,
+                priority: 42,
+                region: "Not A Region".into(),
+                tags: vec!["has space".into()],
+                ..Default::default()
+            }),
+            request_id: "retry-1".into(),
+            max_suggestions: 11,
+            follow_up_of: "tickets/nope".into(),
+            ..Default::default()
+        };
+        let fields = bad_fields(CreateTicket::try_from(request).unwrap_err());
+        for field in [
+            "ticket.subject",
+            "ticket.description",
+            "ticket.channel",
+            "ticket.priority",
+            "ticket.region",
+            "ticket.tags[0]",
+            "request_id",
+            "max_suggestions",
+            "follow_up_of",
+            "ticket.customer",
+        ] {
+            assert!(fields.iter().any(|f| f == field), "{field} in {fields:?}");
+        }
+    }
+
+    #[test]
+    fn create_ticket_trims_texts_and_keeps_a_canonical_request_id() {
+        let request = pb::CreateTicketRequest {
+            ticket: Some(pb::Ticket {
+                subject: "  洗衣机无法开机 ".into(),
+                description: "显示E3错误代码".into(),
+                customer_identity: Some(aftercare_proto::aftercare::common::v1::ChannelIdentity {
+                    channel: Channel::Email.rank(),
+                    handle: "li.wei@example.com".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            request_id: "0190A3C4-5B6D-7E8F-9A0B-1C2D3E4F5A6B".into(),
+            ..Default::default()
+        };
+        let command = CreateTicket::try_from(request).unwrap();
+        assert_eq!(command.ticket.subject, "洗衣机无法开机");
+        assert_eq!(
+            command.request_id.as_deref(),
+            Some("0190a3c4-5b6d-7e8f-9a0b-1c2d3e4f5a6b")
+        );
+        assert!(matches!(command.customer, CustomerRef::Identity(_)));
+    }
+
+    #[test]
+    fn update_ticket_accepts_a_star_and_names_unknown_paths() {
+        let ticket = pb::Ticket {
+            name: ticket_name_text(),
+            etag: "\"3\"".into(),
+            subject: "new subject".into(),
+            description: "new description".into(),
+            kind: Kind::Complaint.rank(),
+            priority: Priority::High.rank(),
+            region: "eu-west".into(),
+            ..Default::default()
+        };
+        let star = UpdateTicket::try_from(pb::UpdateTicketRequest {
+            ticket: Some(ticket.clone()),
+            update_mask: mask(&["*"]),
+        })
+        .unwrap();
+        assert_eq!(star.etag, 3);
+        assert_eq!(star.patch.subject.as_deref(), Some("new subject"));
+        assert_eq!(star.patch.priority, Some(Priority::High));
+        let error = UpdateTicket::try_from(pb::UpdateTicketRequest {
+            ticket: Some(pb::Ticket {
+                etag: String::new(),
+                ..ticket
+            }),
+            update_mask: mask(&["subject", "status", "etag"]),
+        })
+        .unwrap_err();
+        let Error::Invalid(v) = error else {
+            panic!("expected INVALID_ARGUMENT")
+        };
+        let described: Vec<String> = v
+            .violations()
+            .iter()
+            .map(|v| format!("{}: {}", v.field, v.description))
+            .collect();
+        assert!(described.iter().any(|d| d.starts_with("ticket.etag")));
+        assert!(
+            described
+                .iter()
+                .any(|d| d.starts_with("update_mask") && d.contains("`status`, `etag`")),
+            "{described:?}"
+        );
+    }
+
+    #[test]
+    fn update_ticket_without_a_mask_is_refused() {
+        let fields = bad_fields(
+            UpdateTicket::try_from(pb::UpdateTicketRequest {
+                ticket: Some(pb::Ticket {
+                    name: "tickets/1".into(),
+                    ..Default::default()
+                }),
+                update_mask: None,
+            })
+            .unwrap_err(),
+        );
+        assert_eq!(fields, ["ticket.name", "ticket.etag", "update_mask"]);
+    }
+
+    #[test]
+    fn list_tickets_refuses_bad_orders_sizes_and_foreign_tokens() {
+        let fields = bad_fields(
+            ListTickets::try_from(pb::ListTicketsRequest {
+                page_size: -1,
+                page_token: "garbage".into(),
+                order_by: "subject desc".into(),
+                filter: "status = ".into(),
+            })
+            .unwrap_err(),
+        );
+        for field in ["page_size", "page_token", "order_by", "filter"] {
+            assert!(fields.iter().any(|f| f == field), "{field} in {fields:?}");
+        }
+        let first = ListTickets::try_from(pb::ListTicketsRequest {
+            filter: "status = OPEN".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        let token = first.page.token_after(&PageToken::int(5, Uuid::now_v7()));
+        let other_query = ListTickets::try_from(pb::ListTicketsRequest {
+            filter: "status = PENDING".into(),
+            page_token: token.clone(),
+            ..Default::default()
+        });
+        assert_eq!(bad_fields(other_query.unwrap_err()), ["page_token"]);
+        let same = ListTickets::try_from(pb::ListTicketsRequest {
+            filter: "status = OPEN".into(),
+            page_token: token,
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(same.page.after.and_then(|t| t.int_key()), Some(5));
+    }
+
+    #[test]
+    fn status_methods_need_a_name_and_an_etag() {
+        let fields = bad_fields(
+            StatusCommand::try_from(pb::ChangeTicketStatusRequest {
+                name: String::new(),
+                etag: String::new(),
+                status: Status::Resolved.rank(),
+                reason: "r".repeat(1_001),
+            })
+            .unwrap_err(),
+        );
+        assert_eq!(fields, ["name", "etag", "status", "reason"]);
+        let fields = bad_fields(
+            StatusCommand::try_from(pb::ReopenTicketRequest {
+                name: ticket_name_text(),
+                etag: "\"1\"".into(),
+                reason: " ".into(),
+            })
+            .unwrap_err(),
+        );
+        assert_eq!(fields, ["reason"]);
+    }
+
+    #[test]
+    fn assignment_needs_someone_or_auto_route() {
+        let fields = bad_fields(
+            AssignCommand::try_from(pb::AssignTicketRequest {
+                name: ticket_name_text(),
+                etag: "\"1\"".into(),
+                ..Default::default()
+            })
+            .unwrap_err(),
+        );
+        assert_eq!(fields, ["assignee"]);
+        let fields = bad_fields(
+            AssignCommand::try_from(pb::EscalateTicketRequest {
+                name: ticket_name_text(),
+                etag: String::new(),
+                level: 77,
+                team: "not a team".into(),
+                ..Default::default()
+            })
+            .unwrap_err(),
+        );
+        assert_eq!(fields, ["etag", "level", "reason", "team"]);
+    }
+
+    #[test]
+    fn tags_are_one_to_fifty_valid_tags() {
+        let fields = bad_fields(
+            TagsCommand::try_from(pb::AddTicketTagsRequest {
+                name: ticket_name_text(),
+                tags: Vec::new(),
+                etag: String::new(),
+            })
+            .unwrap_err(),
+        );
+        assert_eq!(fields, ["tags"]);
+        let fields = bad_fields(
+            TagsCommand::try_from(pb::RemoveTicketTagsRequest {
+                name: "tickets/x".into(),
+                tags: vec!["ok".into(), "not ok".into()],
+                etag: String::new(),
+            })
+            .unwrap_err(),
+        );
+        assert_eq!(fields, ["name", "tags[1]"]);
+    }
+
+    #[test]
+    fn create_message_checks_body_visibility_status_and_etag() {
+        let fields = bad_fields(
+            CreateMessage::try_from(pb::CreateMessageRequest {
+                parent: ticket_name_text(),
+                message: Some(pb::TicketMessage {
+                    body: String::new(),
+                    format: 9,
+                    ..Default::default()
+                }),
+                request_id: "again".into(),
+                set_status: Status::Closed.rank(),
+                etag: String::new(),
+            })
+            .unwrap_err(),
+        );
+        assert_eq!(
+            fields,
+            [
+                "message.visibility",
+                "message.body",
+                "message.format",
+                "request_id",
+                "set_status",
+                "etag"
+            ]
+        );
+    }
+
+    #[test]
+    fn messages_and_history_filters_name_unknown_fields() {
+        let fields = bad_fields(
+            ListChildren::<MessageQuery>::try_from(pb::ListMessagesRequest {
+                parent: ticket_name_text(),
+                filter: "colour = RED".into(),
+                ..Default::default()
+            })
+            .unwrap_err(),
+        );
+        assert_eq!(fields, ["filter"]);
+        let fields = bad_fields(
+            ListChildren::<HistoryQuery>::try_from(pb::ListTicketHistoryRequest {
+                parent: "tickets/-".into(),
+                page_size: -5,
+                filter: "create_time = \"2026-01-01T00:00:00Z\"".into(),
+                ..Default::default()
+            })
+            .unwrap_err(),
+        );
+        assert_eq!(fields, ["parent", "page_size", "filter"]);
+    }
+
+    #[test]
+    fn message_names_are_exact() {
+        let id = TicketId::generate();
+        let message = Uuid::now_v7();
+        assert_eq!(
+            message_name("name", &format!("{}/messages/{message}", id.name())).unwrap(),
+            (id, message)
+        );
+        for bad in [
+            format!("{}/notes/{message}", id.name()),
+            format!("{}/messages/{message}/x", id.name()),
+            "tickets/1/messages/2".to_owned(),
+        ] {
+            assert_eq!(
+                bad_fields(message_name("name", &bad).unwrap_err()),
+                ["name"]
+            );
+        }
     }
 }

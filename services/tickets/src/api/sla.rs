@@ -3,21 +3,24 @@
 
 use std::collections::BTreeSet;
 
-use aftercare_platform::auth::{Principal, PrincipalVerifier, Role};
+use aftercare_platform::auth::{Principal, Role};
 use aftercare_platform::db::Database;
 use aftercare_platform::error::FieldViolations;
+use aftercare_platform::request::{
+    Etag, Page, optional_text, request_id, required_text, resource_id, update_paths,
+};
 use aftercare_platform::time::{now_micros, to_timestamp};
 use aftercare_proto::aftercare::tickets::v1 as pb;
-use aftercare_proto::aftercare::tickets::v1::sla_service_server::SlaService;
 use chrono::NaiveDate;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
 use uuid::Uuid;
 
+use super::{Api, Reply};
 use crate::convert;
 use crate::domain::{
     CalendarResource, Channel, Conditions, DAY, EscalationLevel, EscalationRule, Filter, Holiday,
-    Kind, MINUTE, OpenInterval, PageSize, PageToken, Priority, Region, RuleAction, ServiceCentre,
-    SlaPolicy, SlaTrigger, TeamName, Weekday, WireEnum, fingerprint,
+    Kind, MINUTE, OpenInterval, PageToken, Priority, Region, RuleAction, ServiceCentre, SlaPolicy,
+    SlaTrigger, TeamName, Weekday, WireEnum,
 };
 use crate::error::{Error, Result};
 use crate::store::{self, CalendarCreated};
@@ -26,20 +29,9 @@ const POLICY: &str = "aftercare.tickets.v1.SlaPolicy";
 const CALENDAR: &str = "aftercare.tickets.v1.BusinessCalendar";
 const TIERS: &[&str] = &["STANDARD", "POTENTIAL", "PREMIUM", "VIP"];
 
-/// The `SlaService` implementation.
-#[derive(Debug, Clone)]
-pub struct SlaApi {
-    db: Database,
-    principals: PrincipalVerifier,
-}
-
-impl SlaApi {
-    /// The handlers over `db`.
-    pub fn new(db: Database, principals: PrincipalVerifier) -> Self {
-        Self { db, principals }
-    }
-
-    fn authorise<T>(&self, request: &Request<T>, write: bool) -> Result<Principal> {
+impl Api {
+    /// The caller, if they may read (or with `write`, change) SLA policies and calendars.
+    fn authorise_sla<T>(&self, request: &Request<T>, write: bool) -> Result<Principal> {
         let principal = self
             .principals
             .verify(request.metadata(), "tickets")
@@ -61,18 +53,8 @@ impl SlaApi {
 }
 
 fn parse_id(field: &str, name: &str, collection: &str) -> Result<Uuid> {
-    name.strip_prefix(collection)
-        .and_then(|rest| rest.strip_prefix('/'))
-        .and_then(|id| Uuid::parse_str(id).ok())
-        .ok_or_else(|| Error::invalid(field, format!("must be `{collection}/{{uuid}}`")))
-}
-
-fn text(v: &mut FieldViolations, field: &str, value: &str, min: usize, max: usize) -> String {
-    let count = value.trim().chars().count();
-    if count < min || count > max {
-        v.add(field, format!("must be {min} to {max} characters"));
-    }
-    value.trim().to_owned()
+    let mut v = FieldViolations::new();
+    resource_id(&mut v, field, name, collection).ok_or(Error::Invalid(v))
 }
 
 fn enums<E: WireEnum + PartialEq>(v: &mut FieldViolations, field: &str, numbers: &[i32]) -> Vec<E> {
@@ -117,10 +99,12 @@ fn team(v: &mut FieldViolations, field: &str, value: &str) -> Option<TeamName> {
 fn policy_fields(v: &mut FieldViolations, p: &pb::SlaPolicy, into: &mut SlaPolicy, paths: &[&str]) {
     let has = |path: &str| paths.contains(&path);
     if has("display_name") {
-        into.display_name = text(v, "sla_policy.display_name", &p.display_name, 1, 100);
+        into.display_name =
+            required_text(v, "sla_policy.display_name", &p.display_name, 100).unwrap_or_default();
     }
     if has("description") {
-        into.description = text(v, "sla_policy.description", &p.description, 0, 2_000);
+        into.description =
+            optional_text(v, "sla_policy.description", &p.description, 2_000).unwrap_or_default();
     }
     if has("rank") {
         if !(0..=1_000_000).contains(&p.rank) {
@@ -334,7 +318,7 @@ fn policy_to_proto(p: &SlaPolicy) -> pb::SlaPolicy {
                 }),
             })
             .collect(),
-        etag: format!("\"{}\"", p.version),
+        etag: Etag::of(p.version),
         create_time: Some(to_timestamp(p.create_time)),
         update_time: Some(to_timestamp(p.update_time)),
     }
@@ -349,7 +333,9 @@ fn calendar_fields(
 ) {
     let has = |path: &str| paths.contains(&path);
     if has("display_name") {
-        into.display_name = text(v, "business_calendar.display_name", &c.display_name, 1, 100);
+        into.display_name =
+            required_text(v, "business_calendar.display_name", &c.display_name, 100)
+                .unwrap_or_default();
     }
     if has("region")
         && let Some(region) = v.check("business_calendar.region", Region::parse(&c.region))
@@ -428,13 +414,13 @@ fn calendar_fields(
                 }
                 Ok(date) => holidays.push(Holiday {
                     date,
-                    display_name: text(
+                    display_name: optional_text(
                         v,
                         &format!("{field}.display_name"),
                         &h.display_name,
-                        0,
                         100,
-                    ),
+                    )
+                    .unwrap_or_default(),
                 }),
                 Err(_) => v.add(format!("{field}.date"), "must be YYYY-MM-DD"),
             }
@@ -485,49 +471,10 @@ fn calendar_to_proto(c: &CalendarResource) -> pb::BusinessCalendar {
                 display_name: h.display_name.clone(),
             })
             .collect(),
-        etag: format!("\"{}\"", c.version),
+        etag: Etag::of(c.version),
         create_time: Some(to_timestamp(c.create_time)),
         update_time: Some(to_timestamp(c.update_time)),
     }
-}
-
-fn mask(
-    v: &mut FieldViolations,
-    mask: Option<&prost_types::FieldMask>,
-    allowed: &'static [&'static str],
-) -> Vec<&'static str> {
-    let paths = mask.map(|m| m.paths.clone()).unwrap_or_default();
-    if paths.is_empty() {
-        v.add("update_mask", "must name at least one field");
-    }
-    let mut selected = Vec::new();
-    for path in &paths {
-        if path == "*" {
-            selected.extend(allowed);
-        } else if let Some(p) = allowed.iter().find(|a| **a == path) {
-            selected.push(*p);
-        } else {
-            v.add(
-                "update_mask",
-                format!(
-                    "`{path}` cannot be updated (allowed: {})",
-                    allowed.join(", ")
-                ),
-            );
-        }
-    }
-    selected
-}
-
-fn request_id(v: &mut FieldViolations, value: &str) -> Option<String> {
-    if value.is_empty() {
-        return None;
-    }
-    let parsed = Uuid::parse_str(value).ok().map(|u| u.to_string());
-    if parsed.is_none() {
-        v.add("request_id", "must be a UUID");
-    }
-    parsed
 }
 
 async fn check_calendar_exists(db: &Database, policy: &SlaPolicy) -> Result<()> {
@@ -544,435 +491,406 @@ async fn check_calendar_exists(db: &Database, policy: &SlaPolicy) -> Result<()> 
 }
 
 fn etag_version(field: &str, etag: &str, current: i64, name: &str) -> Result<i64> {
-    if etag.is_empty() {
-        return Err(Error::invalid(field, "is required"));
+    let mut v = FieldViolations::new();
+    match Etag::parse(&mut v, field, etag) {
+        None => Err(Error::Invalid(v)),
+        Some(version) if version == current => Ok(current),
+        Some(_) => Err(Error::StaleEtag(name.to_owned())),
     }
-    if etag != format!("\"{current}\"") {
-        return Err(Error::StaleEtag(name.to_owned()));
-    }
-    Ok(current)
 }
 
-type Reply<T> = std::result::Result<Response<T>, Status>;
+#[tracing::instrument(skip_all)]
+pub(super) async fn create_sla_policy(
+    api: &Api,
+    request: Request<pb::CreateSlaPolicyRequest>,
+) -> Reply<pb::CreateSlaPolicyResponse> {
+    api.authorise_sla(&request, true)?;
+    let r = request.into_inner();
+    let mut v = FieldViolations::new();
+    let now = now_micros();
+    let mut policy = SlaPolicy {
+        id: Uuid::now_v7(),
+        display_name: String::new(),
+        description: String::new(),
+        rank: 0,
+        disabled: false,
+        conditions: Conditions::default(),
+        first_response_target: 0,
+        resolution_target: 0,
+        at_risk_percent: 0,
+        business_calendar: None,
+        escalation_rules: Vec::new(),
+        version: 1,
+        create_time: now,
+        update_time: now,
+    };
+    let Some(given) = r.sla_policy else {
+        return Err(Error::invalid("sla_policy", "is required").into());
+    };
+    policy_fields(&mut v, &given, &mut policy, POLICY_PATHS);
+    let request_id = request_id(&mut v, "request_id", &r.request_id);
+    if !v.is_empty() {
+        return Err(Error::Invalid(v).into());
+    }
+    check_calendar_exists(&api.db, &policy).await?;
+    let policy = store::create_policy(&api.db, &policy, request_id.as_deref()).await?;
+    Ok(Response::new(pb::CreateSlaPolicyResponse {
+        sla_policy: Some(policy_to_proto(&policy)),
+    }))
+}
 
-#[tonic::async_trait]
-impl SlaService for SlaApi {
-    #[tracing::instrument(skip_all)]
-    async fn create_sla_policy(
-        &self,
-        request: Request<pb::CreateSlaPolicyRequest>,
-    ) -> Reply<pb::CreateSlaPolicyResponse> {
-        self.authorise(&request, true)?;
-        let r = request.into_inner();
-        let mut v = FieldViolations::new();
-        let now = now_micros();
-        let mut policy = SlaPolicy {
-            id: Uuid::now_v7(),
-            display_name: String::new(),
-            description: String::new(),
-            rank: 0,
-            disabled: false,
-            conditions: Conditions::default(),
-            first_response_target: 0,
-            resolution_target: 0,
-            at_risk_percent: 0,
-            business_calendar: None,
-            escalation_rules: Vec::new(),
-            version: 1,
-            create_time: now,
-            update_time: now,
-        };
-        let Some(given) = r.sla_policy else {
-            return Err(Error::invalid("sla_policy", "is required").into());
-        };
-        policy_fields(&mut v, &given, &mut policy, POLICY_PATHS);
-        let request_id = request_id(&mut v, &r.request_id);
-        if !v.is_empty() {
-            return Err(Error::Invalid(v).into());
+#[tracing::instrument(skip_all, fields(policy = %request.get_ref().name))]
+pub(super) async fn get_sla_policy(
+    api: &Api,
+    request: Request<pb::GetSlaPolicyRequest>,
+) -> Reply<pb::GetSlaPolicyResponse> {
+    api.authorise_sla(&request, false)?;
+    let name = request.into_inner().name;
+    let id = parse_id("name", &name, "slaPolicies")?;
+    let policy = store::get_policy(&api.db, id)
+        .await?
+        .ok_or(Error::NotFound {
+            resource_type: POLICY,
+            name,
+        })?;
+    Ok(Response::new(pb::GetSlaPolicyResponse {
+        sla_policy: Some(policy_to_proto(&policy)),
+    }))
+}
+
+/// One condition of a policy filter.
+type PolicyTest = Box<dyn Fn(&SlaPolicy) -> bool + Send>;
+
+#[tracing::instrument(skip_all, fields(filter = %request.get_ref().filter))]
+pub(super) async fn list_sla_policies(
+    api: &Api,
+    request: Request<pb::ListSlaPoliciesRequest>,
+) -> Reply<pb::ListSlaPoliciesResponse> {
+    api.authorise_sla(&request, false)?;
+    let r = request.into_inner();
+    let mut v = FieldViolations::new();
+    let page = Page::parse(&mut v, r.page_size, &r.page_token, &[&r.filter]);
+    let filter = v
+        .check("filter", Filter::parse(&r.filter))
+        .unwrap_or_default();
+    let mut keep: Vec<PolicyTest> = Vec::new();
+    for c in &filter.conditions {
+        let text = c.value.text().to_owned();
+        let eq = c.op == crate::domain::Comparison::Eq;
+        if !c.op.is_equality() {
+            v.add("filter", format!("`{}` accepts = and != only", c.field));
+            continue;
         }
-        check_calendar_exists(&self.db, &policy).await?;
-        let policy = store::create_policy(&self.db, &policy, request_id.as_deref()).await?;
-        Ok(Response::new(pb::CreateSlaPolicyResponse {
-            sla_policy: Some(policy_to_proto(&policy)),
-        }))
-    }
-
-    #[tracing::instrument(skip_all, fields(policy = %request.get_ref().name))]
-    async fn get_sla_policy(
-        &self,
-        request: Request<pb::GetSlaPolicyRequest>,
-    ) -> Reply<pb::GetSlaPolicyResponse> {
-        self.authorise(&request, false)?;
-        let name = request.into_inner().name;
-        let id = parse_id("name", &name, "slaPolicies")?;
-        let policy = store::get_policy(&self.db, id)
-            .await?
-            .ok_or(Error::NotFound {
-                resource_type: POLICY,
-                name,
-            })?;
-        Ok(Response::new(pb::GetSlaPolicyResponse {
-            sla_policy: Some(policy_to_proto(&policy)),
-        }))
-    }
-
-    #[tracing::instrument(skip_all, fields(filter = %request.get_ref().filter))]
-    async fn list_sla_policies(
-        &self,
-        request: Request<pb::ListSlaPoliciesRequest>,
-    ) -> Reply<pb::ListSlaPoliciesResponse> {
-        self.authorise(&request, false)?;
-        let r = request.into_inner();
-        let mut v = FieldViolations::new();
-        let size = v.check("page_size", PageSize::parse(r.page_size));
-        let filter = v
-            .check("filter", Filter::parse(&r.filter))
-            .unwrap_or_default();
-        let print = fingerprint(&[&r.filter]);
-        let after = (!r.page_token.is_empty())
-            .then(|| v.check("page_token", PageToken::decode(&r.page_token, print)))
-            .flatten();
-        let mut keep: Vec<Box<dyn Fn(&SlaPolicy) -> bool + Send>> = Vec::new();
-        for c in &filter.conditions {
-            let text = c.value.text().to_owned();
-            let eq = c.op == crate::domain::Comparison::Eq;
-            if !c.op.is_equality() {
-                v.add("filter", format!("`{}` accepts = and != only", c.field));
+        let test: Box<dyn Fn(&SlaPolicy) -> bool + Send> = match c.field.as_str() {
+            "disabled" => match c.value.boolean() {
+                Ok(b) => Box::new(move |p| p.disabled == b),
+                Err(e) => {
+                    v.add("filter", e);
+                    continue;
+                }
+            },
+            "kind" => match Kind::parse(&text) {
+                Some(k) => Box::new(move |p| {
+                    p.conditions.kinds.is_empty() || p.conditions.kinds.contains(&k)
+                }),
+                None => {
+                    v.add("filter", format!("`{text}` is not a kind"));
+                    continue;
+                }
+            },
+            "priority" => match Priority::parse(&text) {
+                Some(k) => Box::new(move |p| {
+                    p.conditions.priorities.is_empty() || p.conditions.priorities.contains(&k)
+                }),
+                None => {
+                    v.add("filter", format!("`{text}` is not a priority"));
+                    continue;
+                }
+            },
+            "customer_tier" => Box::new(move |p| {
+                p.conditions.customer_tiers.is_empty()
+                    || p.conditions.customer_tiers.contains(&text)
+            }),
+            "region" => Box::new(move |p| {
+                p.conditions.regions.is_empty() || p.conditions.regions.contains(&text)
+            }),
+            "business_calendar" => {
+                Box::new(move |p| p.business_calendar.as_deref() == Some(text.as_str()))
+            }
+            other => {
+                v.add("filter", format!("unknown field `{other}`"));
                 continue;
             }
-            let test: Box<dyn Fn(&SlaPolicy) -> bool + Send> = match c.field.as_str() {
-                "disabled" => match c.value.boolean() {
-                    Ok(b) => Box::new(move |p| p.disabled == b),
-                    Err(e) => {
-                        v.add("filter", e);
-                        continue;
-                    }
-                },
-                "kind" => match Kind::parse(&text) {
-                    Some(k) => Box::new(move |p| {
-                        p.conditions.kinds.is_empty() || p.conditions.kinds.contains(&k)
-                    }),
-                    None => {
-                        v.add("filter", format!("`{text}` is not a kind"));
-                        continue;
-                    }
-                },
-                "priority" => match Priority::parse(&text) {
-                    Some(k) => Box::new(move |p| {
-                        p.conditions.priorities.is_empty() || p.conditions.priorities.contains(&k)
-                    }),
-                    None => {
-                        v.add("filter", format!("`{text}` is not a priority"));
-                        continue;
-                    }
-                },
-                "customer_tier" => Box::new(move |p| {
-                    p.conditions.customer_tiers.is_empty()
-                        || p.conditions.customer_tiers.contains(&text)
-                }),
-                "region" => Box::new(move |p| {
-                    p.conditions.regions.is_empty() || p.conditions.regions.contains(&text)
-                }),
-                "business_calendar" => {
-                    Box::new(move |p| p.business_calendar.as_deref() == Some(text.as_str()))
-                }
-                other => {
-                    v.add("filter", format!("unknown field `{other}`"));
-                    continue;
-                }
-            };
-            keep.push(if eq {
-                test
-            } else {
-                Box::new(move |p| !test(p))
-            });
-        }
-        if !v.is_empty() {
-            return Err(Error::Invalid(v).into());
-        }
-        let limit = size.map_or(PageSize::DEFAULT, PageSize::get) as usize;
-        let mut policies: Vec<SlaPolicy> = store::all_policies(&self.db)
-            .await?
-            .into_iter()
-            .filter(|p| keep.iter().all(|k| k(p)))
-            .filter(|p| {
-                after.as_ref().is_none_or(|t| {
-                    (i64::from(p.rank), p.id.to_string())
-                        > (t.int_key().unwrap_or_default(), t.id.clone())
-                })
+        };
+        keep.push(if eq {
+            test
+        } else {
+            Box::new(move |p| !test(p))
+        });
+    }
+    if !v.is_empty() {
+        return Err(Error::Invalid(v).into());
+    }
+    let mut policies: Vec<SlaPolicy> = store::all_policies(&api.db)
+        .await?
+        .into_iter()
+        .filter(|p| keep.iter().all(|k| k(p)))
+        .filter(|p| {
+            page.after.as_ref().is_none_or(|t| {
+                (i64::from(p.rank), p.id.to_string())
+                    > (t.int_key().unwrap_or_default(), t.id.clone())
             })
-            .take(limit + 1)
-            .collect();
-        let next_page_token = if policies.len() > limit {
-            policies.truncate(limit);
-            policies
-                .last()
-                .map(|p| PageToken::int(i64::from(p.rank), p.id.to_string()).encode(print))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
-        Ok(Response::new(pb::ListSlaPoliciesResponse {
-            sla_policies: policies.iter().map(policy_to_proto).collect(),
-            next_page_token,
-        }))
-    }
+        })
+        .take(page.size as usize + 1)
+        .collect();
+    let next_page_token = page.finish(&mut policies, |p| {
+        PageToken::int(i64::from(p.rank), p.id.to_string())
+    });
+    Ok(Response::new(pb::ListSlaPoliciesResponse {
+        sla_policies: policies.iter().map(policy_to_proto).collect(),
+        next_page_token,
+    }))
+}
 
-    #[tracing::instrument(skip_all)]
-    async fn update_sla_policy(
-        &self,
-        request: Request<pb::UpdateSlaPolicyRequest>,
-    ) -> Reply<pb::UpdateSlaPolicyResponse> {
-        self.authorise(&request, true)?;
-        let r = request.into_inner();
-        let Some(given) = r.sla_policy else {
-            return Err(Error::invalid("sla_policy", "is required").into());
-        };
-        let id = parse_id("sla_policy.name", &given.name, "slaPolicies")?;
-        let mut policy = store::get_policy(&self.db, id)
-            .await?
-            .ok_or_else(|| Error::NotFound {
-                resource_type: POLICY,
-                name: given.name.clone(),
-            })?;
-        etag_version(
-            "sla_policy.etag",
-            &given.etag,
-            policy.version,
-            &policy.name(),
-        )?;
-        let mut v = FieldViolations::new();
-        let paths = mask(&mut v, r.update_mask.as_ref(), POLICY_PATHS);
-        policy_fields(&mut v, &given, &mut policy, &paths);
-        if !v.is_empty() {
-            return Err(Error::Invalid(v).into());
-        }
-        check_calendar_exists(&self.db, &policy).await?;
-        policy.update_time = now_micros();
-        let policy = store::update_policy(&self.db, policy).await?;
-        Ok(Response::new(pb::UpdateSlaPolicyResponse {
-            sla_policy: Some(policy_to_proto(&policy)),
-        }))
+#[tracing::instrument(skip_all)]
+pub(super) async fn update_sla_policy(
+    api: &Api,
+    request: Request<pb::UpdateSlaPolicyRequest>,
+) -> Reply<pb::UpdateSlaPolicyResponse> {
+    api.authorise_sla(&request, true)?;
+    let r = request.into_inner();
+    let Some(given) = r.sla_policy else {
+        return Err(Error::invalid("sla_policy", "is required").into());
+    };
+    let id = parse_id("sla_policy.name", &given.name, "slaPolicies")?;
+    let mut policy = store::get_policy(&api.db, id)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            resource_type: POLICY,
+            name: given.name.clone(),
+        })?;
+    etag_version(
+        "sla_policy.etag",
+        &given.etag,
+        policy.version,
+        &policy.name(),
+    )?;
+    let mut v = FieldViolations::new();
+    let paths = update_paths(&mut v, r.update_mask.as_ref(), POLICY_PATHS);
+    policy_fields(&mut v, &given, &mut policy, &paths);
+    if !v.is_empty() {
+        return Err(Error::Invalid(v).into());
     }
+    check_calendar_exists(&api.db, &policy).await?;
+    policy.update_time = now_micros();
+    let policy = store::update_policy(&api.db, policy).await?;
+    Ok(Response::new(pb::UpdateSlaPolicyResponse {
+        sla_policy: Some(policy_to_proto(&policy)),
+    }))
+}
 
-    #[tracing::instrument(skip_all, fields(policy = %request.get_ref().name))]
-    async fn delete_sla_policy(
-        &self,
-        request: Request<pb::DeleteSlaPolicyRequest>,
-    ) -> Reply<pb::DeleteSlaPolicyResponse> {
-        self.authorise(&request, true)?;
-        let r = request.into_inner();
-        let id = parse_id("name", &r.name, "slaPolicies")?;
-        let policy = store::get_policy(&self.db, id)
-            .await?
-            .ok_or_else(|| Error::NotFound {
-                resource_type: POLICY,
-                name: r.name.clone(),
-            })?;
-        let version = etag_version("etag", &r.etag, policy.version, &r.name)?;
-        if !store::delete_policy(&self.db, id, version).await? {
-            return Err(Error::StaleEtag(r.name).into());
-        }
-        Ok(Response::new(pb::DeleteSlaPolicyResponse {}))
+#[tracing::instrument(skip_all, fields(policy = %request.get_ref().name))]
+pub(super) async fn delete_sla_policy(
+    api: &Api,
+    request: Request<pb::DeleteSlaPolicyRequest>,
+) -> Reply<pb::DeleteSlaPolicyResponse> {
+    api.authorise_sla(&request, true)?;
+    let r = request.into_inner();
+    let id = parse_id("name", &r.name, "slaPolicies")?;
+    let policy = store::get_policy(&api.db, id)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            resource_type: POLICY,
+            name: r.name.clone(),
+        })?;
+    let version = etag_version("etag", &r.etag, policy.version, &r.name)?;
+    if !store::delete_policy(&api.db, id, version).await? {
+        return Err(Error::StaleEtag(r.name).into());
     }
+    Ok(Response::new(pb::DeleteSlaPolicyResponse {}))
+}
 
-    #[tracing::instrument(skip_all)]
-    async fn create_business_calendar(
-        &self,
-        request: Request<pb::CreateBusinessCalendarRequest>,
-    ) -> Reply<pb::CreateBusinessCalendarResponse> {
-        self.authorise(&request, true)?;
-        let r = request.into_inner();
-        let Some(given) = r.business_calendar else {
-            return Err(Error::invalid("business_calendar", "is required").into());
-        };
-        let now = now_micros();
-        let mut calendar = CalendarResource {
-            id: Uuid::now_v7(),
-            display_name: String::new(),
-            region: Region::default_region(),
-            service_centre: None,
-            time_zone: chrono_tz::UTC,
-            weekly: Vec::new(),
-            holidays: Vec::new(),
-            version: 1,
-            create_time: now,
-            update_time: now,
-        };
-        let mut v = FieldViolations::new();
-        calendar_fields(&mut v, &given, &mut calendar, CALENDAR_PATHS);
-        let request_id = request_id(&mut v, &r.request_id);
-        if !v.is_empty() {
-            return Err(Error::Invalid(v).into());
-        }
-        match store::create_calendar(&self.db, &calendar, request_id.as_deref()).await? {
-            CalendarCreated::Made(calendar) => {
-                Ok(Response::new(pb::CreateBusinessCalendarResponse {
-                    business_calendar: Some(calendar_to_proto(&calendar)),
-                }))
-            }
-            CalendarCreated::Taken => Err(Error::AlreadyExists {
-                resource_type: CALENDAR,
-                name: format!(
-                    "{}/{}",
-                    calendar.region,
-                    calendar
-                        .service_centre
-                        .map(String::from)
-                        .unwrap_or_default()
-                ),
-                description: "the region and service centre already have a calendar".into(),
-            }
-            .into()),
-        }
+#[tracing::instrument(skip_all)]
+pub(super) async fn create_business_calendar(
+    api: &Api,
+    request: Request<pb::CreateBusinessCalendarRequest>,
+) -> Reply<pb::CreateBusinessCalendarResponse> {
+    api.authorise_sla(&request, true)?;
+    let r = request.into_inner();
+    let Some(given) = r.business_calendar else {
+        return Err(Error::invalid("business_calendar", "is required").into());
+    };
+    let now = now_micros();
+    let mut calendar = CalendarResource {
+        id: Uuid::now_v7(),
+        display_name: String::new(),
+        region: Region::default_region(),
+        service_centre: None,
+        time_zone: chrono_tz::UTC,
+        weekly: Vec::new(),
+        holidays: Vec::new(),
+        version: 1,
+        create_time: now,
+        update_time: now,
+    };
+    let mut v = FieldViolations::new();
+    calendar_fields(&mut v, &given, &mut calendar, CALENDAR_PATHS);
+    let request_id = request_id(&mut v, "request_id", &r.request_id);
+    if !v.is_empty() {
+        return Err(Error::Invalid(v).into());
     }
-
-    #[tracing::instrument(skip_all, fields(calendar = %request.get_ref().name))]
-    async fn get_business_calendar(
-        &self,
-        request: Request<pb::GetBusinessCalendarRequest>,
-    ) -> Reply<pb::GetBusinessCalendarResponse> {
-        self.authorise(&request, false)?;
-        let name = request.into_inner().name;
-        let id = parse_id("name", &name, "businessCalendars")?;
-        let calendar = store::get_calendar(&self.db, id)
-            .await?
-            .ok_or(Error::NotFound {
-                resource_type: CALENDAR,
-                name,
-            })?;
-        Ok(Response::new(pb::GetBusinessCalendarResponse {
+    match store::create_calendar(&api.db, &calendar, request_id.as_deref()).await? {
+        CalendarCreated::Made(calendar) => Ok(Response::new(pb::CreateBusinessCalendarResponse {
             business_calendar: Some(calendar_to_proto(&calendar)),
-        }))
+        })),
+        CalendarCreated::Taken => Err(Error::AlreadyExists {
+            resource_type: CALENDAR,
+            name: format!(
+                "{}/{}",
+                calendar.region,
+                calendar
+                    .service_centre
+                    .map(String::from)
+                    .unwrap_or_default()
+            ),
+            description: "the region and service centre already have a calendar".into(),
+        }
+        .into()),
     }
+}
 
-    #[tracing::instrument(skip_all, fields(filter = %request.get_ref().filter))]
-    async fn list_business_calendars(
-        &self,
-        request: Request<pb::ListBusinessCalendarsRequest>,
-    ) -> Reply<pb::ListBusinessCalendarsResponse> {
-        self.authorise(&request, false)?;
-        let r = request.into_inner();
-        let mut v = FieldViolations::new();
-        let size = v.check("page_size", PageSize::parse(r.page_size));
-        let filter = v
-            .check("filter", Filter::parse(&r.filter))
-            .unwrap_or_default();
-        let print = fingerprint(&[&r.filter]);
-        let after = (!r.page_token.is_empty())
-            .then(|| v.check("page_token", PageToken::decode(&r.page_token, print)))
-            .flatten();
-        let mut equals = Vec::new();
-        for c in &filter.conditions {
-            let column = match c.field.as_str() {
-                "region" => "region",
-                "service_centre" => "service_centre",
-                "time_zone" => "time_zone",
-                other => {
-                    v.add("filter", format!("unknown field `{other}`"));
-                    continue;
-                }
-            };
-            match (c.op.is_equality(), c.value.quoted()) {
-                (true, Ok(value)) => equals.push((
-                    column,
-                    c.op == crate::domain::Comparison::Eq,
-                    value.to_owned(),
-                )),
-                (false, _) => v.add("filter", format!("`{}` accepts = and != only", c.field)),
-                (_, Err(e)) => v.add("filter", e),
+#[tracing::instrument(skip_all, fields(calendar = %request.get_ref().name))]
+pub(super) async fn get_business_calendar(
+    api: &Api,
+    request: Request<pb::GetBusinessCalendarRequest>,
+) -> Reply<pb::GetBusinessCalendarResponse> {
+    api.authorise_sla(&request, false)?;
+    let name = request.into_inner().name;
+    let id = parse_id("name", &name, "businessCalendars")?;
+    let calendar = store::get_calendar(&api.db, id)
+        .await?
+        .ok_or(Error::NotFound {
+            resource_type: CALENDAR,
+            name,
+        })?;
+    Ok(Response::new(pb::GetBusinessCalendarResponse {
+        business_calendar: Some(calendar_to_proto(&calendar)),
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(filter = %request.get_ref().filter))]
+pub(super) async fn list_business_calendars(
+    api: &Api,
+    request: Request<pb::ListBusinessCalendarsRequest>,
+) -> Reply<pb::ListBusinessCalendarsResponse> {
+    api.authorise_sla(&request, false)?;
+    let r = request.into_inner();
+    let mut v = FieldViolations::new();
+    let page = Page::parse(&mut v, r.page_size, &r.page_token, &[&r.filter]);
+    let filter = v
+        .check("filter", Filter::parse(&r.filter))
+        .unwrap_or_default();
+    let mut equals = Vec::new();
+    for c in &filter.conditions {
+        let column = match c.field.as_str() {
+            "region" => "region",
+            "service_centre" => "service_centre",
+            "time_zone" => "time_zone",
+            other => {
+                v.add("filter", format!("unknown field `{other}`"));
+                continue;
             }
-        }
-        if !v.is_empty() {
-            return Err(Error::Invalid(v).into());
-        }
-        let limit = size.map_or(PageSize::DEFAULT, PageSize::get);
-        let mut calendars = store::list_calendars(&self.db, &equals, after.as_ref(), limit).await?;
-        let next_page_token = if calendars.len() > limit as usize {
-            calendars.truncate(limit as usize);
-            calendars
-                .last()
-                .map(|c| PageToken::int(0, c.id.to_string()).encode(print))
-                .unwrap_or_default()
-        } else {
-            String::new()
         };
-        Ok(Response::new(pb::ListBusinessCalendarsResponse {
-            business_calendars: calendars.iter().map(calendar_to_proto).collect(),
-            next_page_token,
-        }))
+        match (c.op.is_equality(), c.value.quoted()) {
+            (true, Ok(value)) => equals.push((
+                column,
+                c.op == crate::domain::Comparison::Eq,
+                value.to_owned(),
+            )),
+            (false, _) => v.add("filter", format!("`{}` accepts = and != only", c.field)),
+            (_, Err(e)) => v.add("filter", e),
+        }
     }
+    if !v.is_empty() {
+        return Err(Error::Invalid(v).into());
+    }
+    let mut calendars =
+        store::list_calendars(&api.db, &equals, page.after.as_ref(), page.size).await?;
+    let next_page_token = page.finish(&mut calendars, |c| PageToken::int(0, c.id.to_string()));
+    Ok(Response::new(pb::ListBusinessCalendarsResponse {
+        business_calendars: calendars.iter().map(calendar_to_proto).collect(),
+        next_page_token,
+    }))
+}
 
-    #[tracing::instrument(skip_all)]
-    async fn update_business_calendar(
-        &self,
-        request: Request<pb::UpdateBusinessCalendarRequest>,
-    ) -> Reply<pb::UpdateBusinessCalendarResponse> {
-        self.authorise(&request, true)?;
-        let r = request.into_inner();
-        let Some(given) = r.business_calendar else {
-            return Err(Error::invalid("business_calendar", "is required").into());
-        };
-        let id = parse_id("business_calendar.name", &given.name, "businessCalendars")?;
-        let mut calendar =
-            store::get_calendar(&self.db, id)
-                .await?
-                .ok_or_else(|| Error::NotFound {
-                    resource_type: CALENDAR,
-                    name: given.name.clone(),
-                })?;
-        etag_version(
-            "business_calendar.etag",
-            &given.etag,
-            calendar.version,
-            &calendar.name(),
-        )?;
-        let mut v = FieldViolations::new();
-        let paths = mask(&mut v, r.update_mask.as_ref(), CALENDAR_PATHS);
-        calendar_fields(&mut v, &given, &mut calendar, &paths);
-        if !v.is_empty() {
-            return Err(Error::Invalid(v).into());
-        }
-        calendar.update_time = now_micros();
-        let name = calendar.name();
-        let calendar = store::update_calendar(&self.db, calendar)
-            .await?
-            .ok_or_else(|| Error::AlreadyExists {
-                resource_type: CALENDAR,
-                name,
-                description: "the region and service centre already have a calendar".into(),
-            })?;
-        Ok(Response::new(pb::UpdateBusinessCalendarResponse {
-            business_calendar: Some(calendar_to_proto(&calendar)),
-        }))
+#[tracing::instrument(skip_all)]
+pub(super) async fn update_business_calendar(
+    api: &Api,
+    request: Request<pb::UpdateBusinessCalendarRequest>,
+) -> Reply<pb::UpdateBusinessCalendarResponse> {
+    api.authorise_sla(&request, true)?;
+    let r = request.into_inner();
+    let Some(given) = r.business_calendar else {
+        return Err(Error::invalid("business_calendar", "is required").into());
+    };
+    let id = parse_id("business_calendar.name", &given.name, "businessCalendars")?;
+    let mut calendar = store::get_calendar(&api.db, id)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            resource_type: CALENDAR,
+            name: given.name.clone(),
+        })?;
+    etag_version(
+        "business_calendar.etag",
+        &given.etag,
+        calendar.version,
+        &calendar.name(),
+    )?;
+    let mut v = FieldViolations::new();
+    let paths = update_paths(&mut v, r.update_mask.as_ref(), CALENDAR_PATHS);
+    calendar_fields(&mut v, &given, &mut calendar, &paths);
+    if !v.is_empty() {
+        return Err(Error::Invalid(v).into());
     }
+    calendar.update_time = now_micros();
+    let name = calendar.name();
+    let calendar = store::update_calendar(&api.db, calendar)
+        .await?
+        .ok_or_else(|| Error::AlreadyExists {
+            resource_type: CALENDAR,
+            name,
+            description: "the region and service centre already have a calendar".into(),
+        })?;
+    Ok(Response::new(pb::UpdateBusinessCalendarResponse {
+        business_calendar: Some(calendar_to_proto(&calendar)),
+    }))
+}
 
-    #[tracing::instrument(skip_all, fields(calendar = %request.get_ref().name))]
-    async fn delete_business_calendar(
-        &self,
-        request: Request<pb::DeleteBusinessCalendarRequest>,
-    ) -> Reply<pb::DeleteBusinessCalendarResponse> {
-        self.authorise(&request, true)?;
-        let r = request.into_inner();
-        let id = parse_id("name", &r.name, "businessCalendars")?;
-        let calendar = store::get_calendar(&self.db, id)
-            .await?
-            .ok_or_else(|| Error::NotFound {
-                resource_type: CALENDAR,
-                name: r.name.clone(),
-            })?;
-        let version = etag_version("etag", &r.etag, calendar.version, &r.name)?;
-        if store::calendar_in_use(&self.db, &r.name).await? {
-            return Err(Error::FailedPrecondition {
-                violation: "IN_USE",
-                subject: r.name,
-                description: "an SLA policy names this calendar".into(),
-            }
-            .into());
+#[tracing::instrument(skip_all, fields(calendar = %request.get_ref().name))]
+pub(super) async fn delete_business_calendar(
+    api: &Api,
+    request: Request<pb::DeleteBusinessCalendarRequest>,
+) -> Reply<pb::DeleteBusinessCalendarResponse> {
+    api.authorise_sla(&request, true)?;
+    let r = request.into_inner();
+    let id = parse_id("name", &r.name, "businessCalendars")?;
+    let calendar = store::get_calendar(&api.db, id)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            resource_type: CALENDAR,
+            name: r.name.clone(),
+        })?;
+    let version = etag_version("etag", &r.etag, calendar.version, &r.name)?;
+    if store::calendar_in_use(&api.db, &r.name).await? {
+        return Err(Error::FailedPrecondition {
+            violation: "IN_USE",
+            subject: r.name,
+            description: "an SLA policy names this calendar".into(),
         }
-        if !store::delete_calendar(&self.db, id, version).await? {
-            return Err(Error::StaleEtag(r.name).into());
-        }
-        Ok(Response::new(pb::DeleteBusinessCalendarResponse {}))
+        .into());
     }
+    if !store::delete_calendar(&api.db, id, version).await? {
+        return Err(Error::StaleEtag(r.name).into());
+    }
+    Ok(Response::new(pb::DeleteBusinessCalendarResponse {}))
 }

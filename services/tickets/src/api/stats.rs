@@ -5,8 +5,9 @@ use aftercare_platform::error::FieldViolations;
 use aftercare_platform::time::{from_timestamp, now_micros, to_timestamp};
 use aftercare_proto::aftercare::common::v1 as common;
 use aftercare_proto::aftercare::tickets::v1 as pb;
+use tonic::{Request, Response};
 
-use super::TicketApi;
+use super::{Api, Reply};
 use crate::convert;
 use crate::domain::{
     DAY, Dimension, DurationSummary, Figures, Filter, Interval, StatRow, TicketField, figures,
@@ -44,7 +45,7 @@ fn stats(f: &Figures) -> pb::TicketStats {
     }
 }
 
-impl TicketApi {
+impl Api {
     pub(super) async fn stats(
         &self,
         principal: &Principal,
@@ -198,4 +199,15 @@ impl TicketApi {
             compute_time: Some(to_timestamp(now)),
         })
     }
+}
+
+#[tracing::instrument(skip_all)]
+pub(super) async fn get_ticket_stats(
+    api: &Api,
+    request: Request<pb::GetTicketStatsRequest>,
+) -> Reply<pb::GetTicketStatsResponse> {
+    let principal = api.principal(&request)?;
+    Ok(Response::new(
+        api.stats(&principal, request.into_inner()).await?,
+    ))
 }

@@ -1,22 +1,26 @@
 //! WatchTickets: the initial tickets of a queue (optional), then its live changes from the
 //! in-process feed of committed writes, with a heartbeat after 30 s of silence.
 
+use std::pin::Pin;
 use std::time::Duration;
 
 use aftercare_platform::error::FieldViolations;
 use aftercare_platform::time::{now_micros, to_timestamp};
 use aftercare_proto::aftercare::tickets::v1 as pb;
+use futures::Stream;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
-use tonic::Status;
+use tonic::{Request, Response, Status};
 
+use super::{Api, Reply};
 use crate::convert;
 use crate::domain::{
-    Access, AgentName, Comparison, FieldValue, Region, TeamName, Ticket, TicketCriterion,
+    Access, Action, AgentName, Comparison, FieldValue, Region, TeamName, Ticket, TicketCriterion,
     TicketField,
 };
 use crate::error::Error;
 use crate::events::TicketChanged;
+use crate::store;
 
 /// How long a quiet stream waits before a heartbeat.
 pub const HEARTBEAT: Duration = Duration::from_secs(30);
@@ -237,4 +241,49 @@ pub async fn run(
             }
         }
     }
+}
+
+/// The stream of a watcher.
+pub type WatchStream =
+    Pin<Box<dyn Stream<Item = std::result::Result<pb::WatchTicketsResponse, Status>> + Send>>;
+
+#[tracing::instrument(skip_all, fields(team = %request.get_ref().team, region = %request.get_ref().region))]
+pub(super) async fn watch_tickets(
+    api: &Api,
+    request: Request<pb::WatchTicketsRequest>,
+) -> Reply<WatchStream> {
+    let principal = api.principal(&request)?;
+    let queue = Queue::try_from(request.into_inner())?;
+    if !(principal.is_staff() || principal.has_role(aftercare_platform::auth::Role::Service)) {
+        return Err(Error::PermissionDenied("only agents watch ticket queues".into()).into());
+    }
+    let access = Api::access(&principal, Action::Read)?;
+    // Subscribe before listing, so no change between the two is lost.
+    let changes = api.feed.subscribe();
+    let initial = if queue.send_initial {
+        store::list_tickets(
+            &api.db,
+            &access,
+            &queue.criteria(),
+            store::TicketOrder::UpdateTime,
+            false,
+            None,
+            MAX_INITIAL - 1,
+        )
+        .await?
+    } else {
+        Vec::new()
+    };
+    let (sender, receiver) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(run(
+        queue,
+        access,
+        initial,
+        changes,
+        sender,
+        api.shutdown.clone(),
+    ));
+    Ok(Response::new(Box::pin(
+        tokio_stream::wrappers::ReceiverStream::new(receiver),
+    )))
 }

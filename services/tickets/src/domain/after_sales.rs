@@ -271,11 +271,6 @@ impl AfterSalesCase {
         )
     }
 
-    /// The etag.
-    pub fn etag(&self) -> String {
-        format!("\"{}\"", self.version)
-    }
-
     /// The service in force: arranged, else approved, else requested.
     pub fn service_type(&self) -> ServiceType {
         self.arrangement
@@ -290,8 +285,8 @@ impl AfterSalesCase {
             .unwrap_or(self.application.requested)
     }
 
-    fn require(&self, etag: &str, allowed: &[CaseState], what: &str) -> Result<(), DomainError> {
-        if etag != self.etag() {
+    fn require(&self, version: i64, allowed: &[CaseState], what: &str) -> Result<(), DomainError> {
+        if version != self.version {
             return Err(DomainError::StaleEtag);
         }
         if !allowed.contains(&self.state) {
@@ -319,14 +314,18 @@ impl AfterSalesCase {
     /// and `policy` as of `today`.
     pub fn review(
         &mut self,
-        etag: &str,
+        version: i64,
         draft: ReviewDraft,
         policy: AfterSalesPolicy,
         today: NaiveDate,
         actor: Actor,
         now: i64,
     ) -> Result<(), DomainError> {
-        self.require(etag, &[CaseState::Applied, CaseState::Rejected], "reviewed")?;
+        self.require(
+            version,
+            &[CaseState::Applied, CaseState::Rejected],
+            "reviewed",
+        )?;
         let bought = self.application.purchase_date;
         let warranty_end = draft.warranty_end.unwrap_or_else(|| {
             bought
@@ -377,13 +376,13 @@ impl AfterSalesCase {
     /// Records an arrangement (or replaces it, or arranges rework).
     pub fn arrange(
         &mut self,
-        etag: &str,
+        version: i64,
         mut arrangement: Arrangement,
         actor: Actor,
         now: i64,
     ) -> Result<(), DomainError> {
         self.require(
-            etag,
+            version,
             &[
                 CaseState::Approved,
                 CaseState::Arranged,
@@ -416,12 +415,12 @@ impl AfterSalesCase {
     /// Records the completion.
     pub fn complete(
         &mut self,
-        etag: &str,
+        version: i64,
         mut completion: Completion,
         actor: Actor,
         now: i64,
     ) -> Result<(), DomainError> {
-        self.require(etag, &[CaseState::Arranged], "completed")?;
+        self.require(version, &[CaseState::Arranged], "completed")?;
         completion.completed_by = Some(actor.clone());
         completion.time = now;
         let text = completion.outcome.clone();
@@ -439,13 +438,13 @@ impl AfterSalesCase {
     /// Records the customer's confirmation.
     pub fn confirm(
         &mut self,
-        etag: &str,
+        version: i64,
         satisfied: bool,
         comment: String,
         actor: Actor,
         now: i64,
     ) -> Result<(), DomainError> {
-        self.require(etag, &[CaseState::Completed], "confirmed")?;
+        self.require(version, &[CaseState::Completed], "confirmed")?;
         let state = if satisfied {
             CaseState::Confirmed
         } else {
@@ -464,7 +463,7 @@ impl AfterSalesCase {
     /// Cancels the case.
     pub fn cancel(
         &mut self,
-        etag: &str,
+        version: i64,
         reason: String,
         actor: Actor,
         now: i64,
@@ -478,7 +477,7 @@ impl AfterSalesCase {
             CaseState::Dissatisfied,
         ]
         .to_vec();
-        self.require(etag, &open, "cancelled")?;
+        self.require(version, &open, "cancelled")?;
         self.cancel_reason.clone_from(&reason);
         self.step(
             StepKind::Cancellation,
@@ -565,7 +564,7 @@ mod tests {
     fn the_review_computes_warranty_and_return_windows() {
         let mut c = case(ServiceType::Return, date(2026, 1, 10));
         c.review(
-            "\"1\"",
+            1,
             review(true),
             AfterSalesPolicy::default(),
             date(2026, 1, 15),
@@ -581,7 +580,7 @@ mod tests {
         assert_eq!(c.state, CaseState::Approved);
         let mut late = case(ServiceType::Repair, date(2024, 1, 10));
         late.review(
-            "\"1\"",
+            1,
             review(false),
             AfterSalesPolicy::default(),
             date(2026, 1, 15),
@@ -598,10 +597,10 @@ mod tests {
     #[test]
     fn the_flow_runs_in_order_and_refuses_steps_out_of_order() {
         let mut c = case(ServiceType::Repair, date(2026, 1, 10));
-        let etag = |c: &AfterSalesCase| c.etag();
+        let etag = |c: &AfterSalesCase| c.version;
         assert!(matches!(
             c.complete(
-                &etag(&c),
+                etag(&c),
                 Completion {
                     outcome: "x".into(),
                     replacement_serial_number: String::new(),
@@ -620,7 +619,7 @@ mod tests {
         ));
         assert_eq!(
             c.review(
-                "\"9\"",
+                9,
                 review(true),
                 AfterSalesPolicy::default(),
                 date(2026, 1, 15),
@@ -630,7 +629,7 @@ mod tests {
             Err(DomainError::StaleEtag)
         );
         c.review(
-            &etag(&c),
+            etag(&c),
             review(true),
             AfterSalesPolicy::default(),
             date(2026, 1, 15),
@@ -638,14 +637,14 @@ mod tests {
             NOW,
         )
         .unwrap();
-        c.arrange(&etag(&c), arrangement(), actor(), NOW).unwrap();
+        c.arrange(etag(&c), arrangement(), actor(), NOW).unwrap();
         assert_eq!(c.state, CaseState::Arranged);
         let past = Arrangement {
             appointment: Some((NOW - 1, NOW + 1)),
             ..arrangement()
         };
         assert!(matches!(
-            c.arrange(&etag(&c), past, actor(), NOW),
+            c.arrange(etag(&c), past, actor(), NOW),
             Err(DomainError::Invalid { .. })
         ));
         let completion = Completion {
@@ -656,15 +655,15 @@ mod tests {
             completed_by: None,
             time: 0,
         };
-        c.complete(&etag(&c), completion, actor(), NOW).unwrap();
-        c.confirm(&etag(&c), false, "still noisy".into(), actor(), NOW)
+        c.complete(etag(&c), completion, actor(), NOW).unwrap();
+        c.confirm(etag(&c), false, "still noisy".into(), actor(), NOW)
             .unwrap();
         assert_eq!(c.state, CaseState::Dissatisfied);
-        c.arrange(&etag(&c), arrangement(), actor(), NOW).unwrap();
-        c.cancel(&etag(&c), "customer withdrew".into(), actor(), NOW)
+        c.arrange(etag(&c), arrangement(), actor(), NOW).unwrap();
+        c.cancel(etag(&c), "customer withdrew".into(), actor(), NOW)
             .unwrap();
         assert_eq!(c.state, CaseState::Cancelled);
-        assert!(c.cancel(&etag(&c), "again".into(), actor(), NOW).is_err());
+        assert!(c.cancel(etag(&c), "again".into(), actor(), NOW).is_err());
         let kinds: Vec<StepKind> = c.steps.iter().map(|s| s.kind).collect();
         assert_eq!(
             kinds,

@@ -50,6 +50,14 @@ macro_rules! wire_enum {
             }
         }
 
+        impl TryFrom<i32> for $name {
+            type Error = ();
+
+            fn try_from(number: i32) -> Result<Self, ()> {
+                Self::from_rank(number).ok_or(())
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(self.as_str())
@@ -409,34 +417,6 @@ impl fmt::Display for TicketId {
     }
 }
 
-/// Free text with trimmed ends and a length in characters within bounds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TextField(String);
-
-impl TextField {
-    /// `text` trimmed, refused when shorter than `min` or longer than `max` characters.
-    pub fn parse(text: &str, min: usize, max: usize) -> Result<Self, String> {
-        let trimmed = text.trim();
-        let count = trimmed.chars().count();
-        if count < min {
-            return Err(if min == 1 {
-                "must not be empty".to_owned()
-            } else {
-                format!("must be at least {min} characters")
-            });
-        }
-        if count > max {
-            return Err(format!("must be at most {max} characters"));
-        }
-        Ok(Self(trimmed.to_owned()))
-    }
-
-    /// The text.
-    pub fn into_inner(self) -> String {
-        self.0
-    }
-}
-
 fn is_slug(text: &str, extra: &str) -> bool {
     text.chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || extra.contains(c))
@@ -718,17 +698,6 @@ mod tests {
         assert!(SubKind::Billing.belongs_to(Kind::Inquiry));
         assert!(SubKind::Usage.belongs_to(Kind::TechnicalSupport));
         assert!(Kind::ALL.iter().all(|k| SubKind::Other.belongs_to(*k)));
-    }
-
-    #[test]
-    fn text_fields_are_trimmed_and_bounded() {
-        assert_eq!(
-            TextField::parse("  hi ", 1, 5).unwrap().into_inner(),
-            "hi".to_owned()
-        );
-        assert!(TextField::parse("   ", 1, 5).is_err());
-        assert!(TextField::parse("洗衣机坏了", 1, 5).is_ok());
-        assert!(TextField::parse("洗衣机坏了吗", 1, 5).is_err());
     }
 
     #[test]

@@ -1,0 +1,150 @@
+//! Messages of a ticket: public replies and internal notes.
+
+use aftercare_platform::auth::Principal;
+use aftercare_platform::time::now_micros;
+use aftercare_proto::aftercare::tickets::v1 as pb;
+use tonic::{Request, Response, Status};
+
+use super::parse::{CreateMessage, ListChildren, message_name};
+use super::{Api, Reply};
+use crate::convert;
+use crate::domain::{Action, Actor, PageToken, Ticket, TicketMessage, Visibility};
+use crate::error::{Error, MESSAGE, Result};
+use crate::store;
+
+impl Api {
+    pub(super) async fn create_message(
+        &self,
+        principal: &Principal,
+        command: CreateMessage,
+    ) -> Result<(TicketMessage, Ticket, bool)> {
+        let access = Self::access(principal, Action::Reply)?;
+        if access.is_customer()
+            && (command.draft.visibility != Visibility::Public || command.set_status.is_some())
+        {
+            return Err(Error::PermissionDenied(
+                "customers may only write public replies".into(),
+            ));
+        }
+        if let Some(request_id) = &command.request_id
+            && let Some(message) =
+                store::message_by_request_id(&self.db, command.id, request_id).await?
+        {
+            let ticket = self.visible(&access, command.id).await?;
+            return Ok((message, ticket, access.is_customer()));
+        }
+        let relayed = command
+            .relayed_author
+            .clone()
+            .filter(|_| principal.has_role(aftercare_platform::auth::Role::Integration));
+        let result = self
+            .mutate(
+                principal,
+                Action::Reply,
+                command.id,
+                command.etag,
+                command.request_id.as_deref(),
+                |ticket, actor| {
+                    let author = match &relayed {
+                        Some((kind, id)) => Actor {
+                            kind: *kind,
+                            id: id.clone(),
+                            display_name: String::new(),
+                        },
+                        None => actor.clone(),
+                    };
+                    let (message, changes) = ticket.add_message(
+                        command.draft.clone(),
+                        author,
+                        command.set_status,
+                        now_micros(),
+                    )?;
+                    Ok((changes, message))
+                },
+            )
+            .await;
+        match (result, &command.request_id) {
+            (Ok((ticket, message)), _) => Ok((message, ticket, access.is_customer())),
+            // A concurrent retry with the same request id got there first.
+            (Err(Error::Database(err)), Some(request_id))
+                if err
+                    .as_database_error()
+                    .is_some_and(|e| e.is_unique_violation()) =>
+            {
+                let message = store::message_by_request_id(&self.db, command.id, request_id)
+                    .await?
+                    .ok_or(Error::Database(err))?;
+                let ticket = self.visible(&access, command.id).await?;
+                Ok((message, ticket, access.is_customer()))
+            }
+            (Err(err), _) => Err(err),
+        }
+    }
+}
+
+#[tracing::instrument(skip_all, fields(ticket = %request.get_ref().parent))]
+pub(super) async fn create_message(
+    api: &Api,
+    request: Request<pb::CreateMessageRequest>,
+) -> Reply<pb::CreateMessageResponse> {
+    let principal = api.principal(&request)?;
+    let command = CreateMessage::try_from(request.into_inner())?;
+    let (message, ticket, for_customer) = api.create_message(&principal, command).await?;
+    Ok(Response::new(pb::CreateMessageResponse {
+        message: Some(convert::message(&message)),
+        ticket: Some(convert::ticket(&ticket, for_customer)),
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(message = %request.get_ref().name))]
+pub(super) async fn get_message(
+    api: &Api,
+    request: Request<pb::GetMessageRequest>,
+) -> Reply<pb::GetMessageResponse> {
+    let principal = api.principal(&request)?;
+    let name = request.get_ref().name.clone();
+    let (ticket, id) = message_name("name", &name)?;
+    let access = Api::access(&principal, Action::Read)?;
+    api.visible(&access, ticket).await?;
+    let message = store::get_message(&api.db, ticket, id)
+        .await
+        .map_err(Status::from)?
+        .filter(|m| !access.is_customer() || m.visibility == Visibility::Public)
+        .ok_or_else(|| Error::NotFound {
+            resource_type: MESSAGE,
+            name,
+        })?;
+    Ok(Response::new(pb::GetMessageResponse {
+        message: Some(convert::message(&message)),
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(ticket = %request.get_ref().parent))]
+pub(super) async fn list_messages(
+    api: &Api,
+    request: Request<pb::ListMessagesRequest>,
+) -> Reply<pb::ListMessagesResponse> {
+    let principal = api.principal(&request)?;
+    let mut list = ListChildren::<store::MessageQuery>::try_from(request.into_inner())?;
+    let access = Api::access(&principal, Action::Read)?;
+    api.visible(&access, list.id).await?;
+    if access.is_customer() {
+        list.query.visibility = Some((crate::domain::Comparison::Eq, Visibility::Public));
+    }
+    let limit = list.page.size;
+    let mut messages = store::list_messages(
+        &api.db,
+        list.id,
+        &list.query,
+        list.page.after.as_ref(),
+        limit,
+    )
+    .await?;
+    let next_page_token = list.page.finish(&mut messages, |m| {
+        PageToken::int(m.create_time, m.id.to_string())
+    });
+    Ok(Response::new(pb::ListMessagesResponse {
+        messages: messages.iter().map(convert::message).collect(),
+        next_page_token,
+    }))
+}

@@ -1,0 +1,502 @@
+//! Tickets: create, read, list, update, the status methods, assignment, escalation, tags.
+
+use aftercare_platform::auth::Principal;
+use aftercare_platform::time::now_micros;
+use aftercare_proto::aftercare::tickets::v1 as pb;
+use tonic::{Request, Response};
+
+use super::parse::{
+    AssignCommand, CreateTicket, CustomerRef, ListTickets, StatusCommand, TagsCommand,
+    UpdateTicket, ticket_name,
+};
+use super::{Api, Reply};
+use crate::convert;
+use crate::domain::{
+    Access, Action, Actor, BusinessCalendar, Change, DomainError, PageToken, Ticket,
+    TicketCustomer, TicketId, Transition, actor_of,
+};
+use crate::error::{Error, Result};
+use crate::store::{self, Created};
+
+/// How often a write without an etag is retried when a concurrent write got there first.
+const RETRIES: usize = 5;
+
+impl Api {
+    /// The ticket, if it exists and is within `access` (else `NOT_FOUND`, never revealing
+    /// that it exists).
+    pub(super) async fn visible(&self, access: &Access, id: TicketId) -> Result<Ticket> {
+        store::get_ticket(&self.db, id)
+            .await?
+            .filter(|t| access.reaches(&t.customer, &t.region))
+            .ok_or_else(|| Error::ticket_not_found(id.name()))
+    }
+
+    pub(super) fn committed(
+        &self,
+        ticket: &Ticket,
+        actor: &Actor,
+        committed: crate::events::Committed,
+    ) {
+        self.relay.wake();
+        self.feed.send(ticket, actor, committed);
+    }
+
+    /// Loads a visible ticket, checks `etag` when given, lets `decide` change it and saves
+    /// it. A write without an etag that loses a race is retried on the fresh ticket.
+    pub(super) async fn mutate<T>(
+        &self,
+        principal: &Principal,
+        action: Action,
+        id: TicketId,
+        etag: Option<i64>,
+        message_request_id: Option<&str>,
+        mut decide: impl FnMut(&mut Ticket, &Actor) -> Result<(Vec<Change>, T), DomainError>,
+    ) -> Result<(Ticket, T)> {
+        let access = Self::access(principal, action)?;
+        let actor = actor_of(principal);
+        let mut attempt = 0;
+        loop {
+            let mut ticket = self.visible(&access, id).await?;
+            let name = ticket.name();
+            if let Some(etag) = etag {
+                ticket
+                    .check_etag(etag)
+                    .map_err(|e| Error::from_domain(e, &name))?;
+            }
+            let paused_at = ticket.sla.pause_time;
+            let (changes, out) =
+                decide(&mut ticket, &actor).map_err(|e| Error::from_domain(e, &name))?;
+            if changes.is_empty() {
+                return Ok((ticket, out));
+            }
+            let resumed = paused_at.is_some() && ticket.sla.pause_time.is_none();
+            let timed = (ticket.sla.first_response_time.is_some()
+                && ticket.sla.first_response_business.is_none())
+                || (ticket.sla.resolve_time.is_some() && ticket.sla.resolution_business.is_none());
+            if resumed || timed {
+                let calendar = self.calendar_of(&ticket).await?;
+                let now = ticket.update_time;
+                if resumed && ticket.sla.policy.is_some() {
+                    ticket.resume_sla(&calendar, paused_at.unwrap_or(now), now);
+                }
+                ticket.account_business_time(&calendar, paused_at, now);
+            }
+            match store::save_ticket(&self.db, ticket, changes, &actor, message_request_id).await {
+                Ok((ticket, committed)) => {
+                    self.committed(&ticket, &actor, committed);
+                    return Ok((ticket, out));
+                }
+                Err(Error::StaleEtag(_)) if etag.is_none() && attempt < RETRIES => attempt += 1,
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    /// The business calendar counting `ticket`'s SLA: the one it recorded, else (deleted
+    /// since) its service centre's, else its region's, else around the clock in UTC.
+    pub(super) async fn calendar_of(&self, ticket: &Ticket) -> Result<BusinessCalendar> {
+        let calendars = store::all_calendars(&self.db).await?;
+        Ok(
+            crate::domain::fallback_calendar(&calendars, ticket.sla.calendar.as_deref(), ticket)
+                .map_or_else(BusinessCalendar::around_the_clock, |c| c.calendar()),
+        )
+    }
+
+    pub(super) async fn resolve_customer(
+        &self,
+        access: &Access,
+        command: &CreateTicket,
+    ) -> Result<TicketCustomer> {
+        match (access, &command.customer) {
+            (Access::Customer(own), CustomerRef::Name(name)) if own != name => Err(
+                Error::PermissionDenied("a customer may only open tickets for themselves".into()),
+            ),
+            (Access::Customer(own), CustomerRef::Identity(_)) => self.customers.get(own).await,
+            (_, CustomerRef::Name(name)) => {
+                // Both given: the identity is attached to the customer (or refused when it
+                // belongs to another).
+                if let Some(identity) = &command.ticket.identity {
+                    self.customers.attach(name, identity).await?;
+                }
+                self.customers.get(name).await
+            }
+            (_, CustomerRef::Identity(identity)) => {
+                self.customers
+                    .resolve(
+                        identity,
+                        &command.customer_display_name,
+                        command.ticket.region.as_ref(),
+                    )
+                    .await
+            }
+        }
+    }
+
+    pub(super) async fn create(
+        &self,
+        principal: &Principal,
+        mut command: CreateTicket,
+    ) -> Result<(Ticket, bool)> {
+        let access = Self::access(principal, Action::Create)?;
+        match &access {
+            Access::Region(own) => match &command.ticket.region {
+                Some(region) if region != own => {
+                    return Err(Error::PermissionDenied(format!(
+                        "an agent of {own} may not open tickets in {region}"
+                    )));
+                }
+                _ => command.ticket.region = Some(own.clone()),
+            },
+            Access::Customer(_) => {
+                command.ticket.assignee = None;
+                command.ticket.team = None;
+                command.ticket.tags = Default::default();
+            }
+            Access::All => {}
+        }
+        if let Some(request_id) = &command.request_id
+            && let Some(existing) = store::ticket_by_request_id(&self.db, request_id).await?
+        {
+            return Ok((existing, false));
+        }
+        let mut follow_up_of = None;
+        if let Some(other) = command.follow_up_of {
+            let other = self.visible(&access, other).await.map_err(|_| {
+                Error::invalid("follow_up_of", "names no ticket the caller can see")
+            })?;
+            follow_up_of = Some(other);
+        }
+        let customer = self.resolve_customer(&access, &command).await?;
+        if let Some(other) = &follow_up_of
+            && other.customer != customer.name
+        {
+            return Err(Error::FailedPrecondition {
+                violation: "CUSTOMER",
+                subject: other.name(),
+                description: "a follow-up must belong to the same customer".into(),
+            });
+        }
+        let customer_created = customer.created;
+        let actor = actor_of(principal);
+        let (mut ticket, mut changes) =
+            command
+                .ticket
+                .into_ticket(customer, actor.clone(), command.follow_up_of, now_micros());
+        changes.extend(store::sla_setup(&self.db).await?.apply(&mut ticket));
+        match store::create_ticket(
+            &self.db,
+            ticket,
+            command.request_id.as_deref(),
+            changes,
+            &actor,
+            follow_up_of.as_ref(),
+        )
+        .await?
+        {
+            Created::New(ticket, committed) => {
+                self.committed(&ticket, &actor, committed);
+                Ok((ticket, customer_created))
+            }
+            Created::Existing(ticket) => Ok((ticket, false)),
+        }
+    }
+
+    pub(super) async fn list(
+        &self,
+        principal: &Principal,
+        list: ListTickets,
+    ) -> Result<pb::ListTicketsResponse> {
+        let access = Self::access(principal, Action::Read)?;
+        let limit = list.page.size;
+        let mut tickets = store::list_tickets(
+            &self.db,
+            &access,
+            &list.criteria,
+            list.order,
+            list.descending,
+            list.page.after.as_ref(),
+            limit,
+        )
+        .await?;
+        let next_page_token = list.page.finish(&mut tickets, |t| {
+            PageToken::int(list.order.key_of(t), t.id.to_string())
+        });
+        Ok(pb::ListTicketsResponse {
+            tickets: tickets
+                .iter()
+                .map(|t| convert::ticket(t, access.is_customer()))
+                .collect(),
+            next_page_token,
+        })
+    }
+
+    pub(super) async fn status(
+        &self,
+        principal: &Principal,
+        command: StatusCommand,
+        apply: impl Fn(&mut Ticket, &StatusCommand, i64) -> Result<Vec<Change>, DomainError>,
+    ) -> Result<(Ticket, Access)> {
+        let access = Self::access(principal, Action::Manage)?;
+        let (ticket, ()) = self
+            .mutate(
+                principal,
+                Action::Manage,
+                command.id,
+                Some(command.etag),
+                None,
+                |t, _| Ok((apply(t, &command, now_micros())?, ())),
+            )
+            .await?;
+        Ok((ticket, access))
+    }
+}
+
+#[tracing::instrument(skip_all, fields(request_id))]
+pub(super) async fn create_ticket(
+    api: &Api,
+    request: Request<pb::CreateTicketRequest>,
+) -> Reply<pb::CreateTicketResponse> {
+    let principal = api.principal(&request)?;
+    let mut request = request.into_inner();
+    // A customer opens tickets for themselves: their own name is the default customer.
+    if let (Some(ticket), Some(own)) = (request.ticket.as_mut(), &principal.customer)
+        && principal.is_customer_only()
+        && ticket.customer.is_empty()
+        && ticket.customer_identity.is_none()
+    {
+        ticket.customer.clone_from(own);
+    }
+    let command = CreateTicket::try_from(request)?;
+    tracing::Span::current().record("request_id", command.request_id.as_deref().unwrap_or(""));
+    let (ticket, customer_created) = api.create(&principal, command).await?;
+    let for_customer = Access::of(&principal, Action::Read).is_some_and(|a| a.is_customer());
+    Ok(Response::new(pb::CreateTicketResponse {
+        ticket: Some(convert::ticket(&ticket, for_customer)),
+        customer_created,
+        suggested_articles: Vec::new(),
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(ticket = %request.get_ref().name))]
+pub(super) async fn get_ticket(
+    api: &Api,
+    request: Request<pb::GetTicketRequest>,
+) -> Reply<pb::GetTicketResponse> {
+    let principal = api.principal(&request)?;
+    let id = ticket_name("name", &request.get_ref().name)?;
+    let access = Api::access(&principal, Action::Read)?;
+    let ticket = api.visible(&access, id).await?;
+    Ok(Response::new(pb::GetTicketResponse {
+        ticket: Some(convert::ticket(&ticket, access.is_customer())),
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(filter = %request.get_ref().filter))]
+pub(super) async fn list_tickets(
+    api: &Api,
+    request: Request<pb::ListTicketsRequest>,
+) -> Reply<pb::ListTicketsResponse> {
+    let principal = api.principal(&request)?;
+    let list = ListTickets::try_from(request.into_inner())?;
+    Ok(Response::new(api.list(&principal, list).await?))
+}
+
+#[tracing::instrument(skip_all, fields(ticket))]
+pub(super) async fn update_ticket(
+    api: &Api,
+    request: Request<pb::UpdateTicketRequest>,
+) -> Reply<pb::UpdateTicketResponse> {
+    let principal = api.principal(&request)?;
+    let UpdateTicket { id, etag, patch } = UpdateTicket::try_from(request.into_inner())?;
+    tracing::Span::current().record("ticket", id.name());
+    let setup = store::sla_setup(&api.db).await?;
+    let (ticket, ()) = api
+        .mutate(&principal, Action::Manage, id, Some(etag), None, |t, _| {
+            let mut changes = t.update(patch.clone(), now_micros())?;
+            // Kind, priority, region or centre decide the policy and calendar.
+            let reclassified = changes.iter().any(|c| match c {
+                Change::Updated { fields } => fields.iter().any(|f| {
+                    matches!(
+                        f.field.as_str(),
+                        "kind" | "priority" | "region" | "service_centre"
+                    )
+                }),
+                _ => false,
+            });
+            if reclassified {
+                changes.extend(setup.apply(t));
+            }
+            Ok((changes, ()))
+        })
+        .await?;
+    Ok(Response::new(pb::UpdateTicketResponse {
+        ticket: Some(convert::ticket(&ticket, false)),
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(ticket = %request.get_ref().name))]
+pub(super) async fn change_ticket_status(
+    api: &Api,
+    request: Request<pb::ChangeTicketStatusRequest>,
+) -> Reply<pb::ChangeTicketStatusResponse> {
+    let principal = api.principal(&request)?;
+    let command = StatusCommand::try_from(request.into_inner())?;
+    let (ticket, _) = api
+        .status(&principal, command, |t, c, now| {
+            let status = c.status.expect("parsed with a status");
+            t.transition(Transition::Change(status), &c.text, now)
+        })
+        .await?;
+    Ok(Response::new(pb::ChangeTicketStatusResponse {
+        ticket: Some(convert::ticket(&ticket, false)),
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(ticket = %request.get_ref().name))]
+pub(super) async fn resolve_ticket(
+    api: &Api,
+    request: Request<pb::ResolveTicketRequest>,
+) -> Reply<pb::ResolveTicketResponse> {
+    let principal = api.principal(&request)?;
+    let command = StatusCommand::try_from(request.into_inner())?;
+    let (ticket, _) = api
+        .status(&principal, command, |t, c, now| t.resolve(&c.text, now))
+        .await?;
+    Ok(Response::new(pb::ResolveTicketResponse {
+        ticket: Some(convert::ticket(&ticket, false)),
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(ticket = %request.get_ref().name))]
+pub(super) async fn close_ticket(
+    api: &Api,
+    request: Request<pb::CloseTicketRequest>,
+) -> Reply<pb::CloseTicketResponse> {
+    let principal = api.principal(&request)?;
+    let command = StatusCommand::try_from(request.into_inner())?;
+    let (ticket, _) = api
+        .status(&principal, command, |t, c, now| {
+            let close = Transition::Close {
+                with_reason: !c.text.is_empty(),
+            };
+            t.transition(close, &c.text, now)
+        })
+        .await?;
+    Ok(Response::new(pb::CloseTicketResponse {
+        ticket: Some(convert::ticket(&ticket, false)),
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(ticket = %request.get_ref().name))]
+pub(super) async fn reopen_ticket(
+    api: &Api,
+    request: Request<pb::ReopenTicketRequest>,
+) -> Reply<pb::ReopenTicketResponse> {
+    let principal = api.principal(&request)?;
+    let command = StatusCommand::try_from(request.into_inner())?;
+    let (ticket, _) = api
+        .status(&principal, command, |t, c, now| {
+            let reopen = Transition::Reopen {
+                merged: t.merged_into.is_some(),
+            };
+            t.transition(reopen, &c.text, now)
+        })
+        .await?;
+    Ok(Response::new(pb::ReopenTicketResponse {
+        ticket: Some(convert::ticket(&ticket, false)),
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(ticket = %request.get_ref().name))]
+pub(super) async fn assign_ticket(
+    api: &Api,
+    request: Request<pb::AssignTicketRequest>,
+) -> Reply<pb::AssignTicketResponse> {
+    let principal = api.principal(&request)?;
+    let c = AssignCommand::try_from(request.into_inner())?;
+    let (ticket, ()) = api
+        .mutate(
+            &principal,
+            Action::Manage,
+            c.id,
+            Some(c.etag),
+            None,
+            |t, _| {
+                // Without an agent named (and with `auto_route`, as routing by the workforce
+                // service is not wired yet) the ticket waits unassigned in the team queue.
+                Ok((
+                    t.assign(c.assignee.clone(), c.team.clone(), &c.reason, now_micros())?,
+                    (),
+                ))
+            },
+        )
+        .await?;
+    Ok(Response::new(pb::AssignTicketResponse {
+        ticket: Some(convert::ticket(&ticket, false)),
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(ticket = %request.get_ref().name))]
+pub(super) async fn escalate_ticket(
+    api: &Api,
+    request: Request<pb::EscalateTicketRequest>,
+) -> Reply<pb::EscalateTicketResponse> {
+    let principal = api.principal(&request)?;
+    let c = AssignCommand::try_from(request.into_inner())?;
+    let (ticket, ()) = api
+        .mutate(
+            &principal,
+            Action::Manage,
+            c.id,
+            Some(c.etag),
+            None,
+            |t, _| {
+                let changes = t.escalate(
+                    c.level,
+                    &c.reason,
+                    c.assignee.clone(),
+                    c.team.clone(),
+                    now_micros(),
+                )?;
+                Ok((changes, ()))
+            },
+        )
+        .await?;
+    Ok(Response::new(pb::EscalateTicketResponse {
+        ticket: Some(convert::ticket(&ticket, false)),
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(ticket = %request.get_ref().name))]
+pub(super) async fn add_ticket_tags(
+    api: &Api,
+    request: Request<pb::AddTicketTagsRequest>,
+) -> Reply<pb::AddTicketTagsResponse> {
+    let principal = api.principal(&request)?;
+    let c = TagsCommand::try_from(request.into_inner())?;
+    let (ticket, ()) = api
+        .mutate(&principal, Action::Manage, c.id, c.etag, None, |t, _| {
+            Ok((t.add_tags(&c.tags, now_micros())?, ()))
+        })
+        .await?;
+    Ok(Response::new(pb::AddTicketTagsResponse {
+        ticket: Some(convert::ticket(&ticket, false)),
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(ticket = %request.get_ref().name))]
+pub(super) async fn remove_ticket_tags(
+    api: &Api,
+    request: Request<pb::RemoveTicketTagsRequest>,
+) -> Reply<pb::RemoveTicketTagsResponse> {
+    let principal = api.principal(&request)?;
+    let c = TagsCommand::try_from(request.into_inner())?;
+    let (ticket, ()) = api
+        .mutate(&principal, Action::Manage, c.id, c.etag, None, |t, _| {
+            Ok((t.remove_tags(&c.tags, now_micros()), ()))
+        })
+        .await?;
+    Ok(Response::new(pb::RemoveTicketTagsResponse {
+        ticket: Some(convert::ticket(&ticket, false)),
+    }))
+}
