@@ -1,0 +1,231 @@
+//! `RouteTicket`: candidates from indexed data (only active, available agents are read),
+//! scored by the domain; for a real ticket the best agent is held atomically within
+//! capacity, or the ticket is queued with the reason.
+
+use std::collections::HashSet;
+
+use aftercare_platform::request::FieldViolations;
+use aftercare_platform::time::now_micros;
+use aftercare_proto::aftercare::workforce::v1 as pb;
+use prost::Message as _;
+use uuid::Uuid;
+
+use super::Api;
+use super::parse::RouteTicket;
+use crate::FollowTheSun;
+use crate::convert;
+use crate::domain::access::Caller;
+use crate::domain::routing::{self, Exclusion, Need, Outcome, Routable, Route};
+use crate::domain::skill::Category;
+use crate::error::{Error, finish};
+use crate::store::{self, Conn};
+
+/// Resolves the request against the catalogue: skills needed by id, product line and kind,
+/// and the `LANGUAGE` skills of the language.
+async fn resolve(conn: &mut Conn, request: &RouteTicket) -> Result<Route, Error> {
+    let ids: Vec<Uuid> = request.required.iter().map(|(id, _)| *id).collect();
+    let named = store::skills_named(conn, &ids).await?;
+    let mut violations = FieldViolations::new();
+    let mut needs = Vec::new();
+    for (i, (id, min)) in request.required.iter().enumerate() {
+        match named.iter().find(|(n, _)| n == id) {
+            Some((_, name)) => needs.push(Need {
+                skill: *id,
+                display_name: name.clone(),
+                min_level: *min,
+            }),
+            None => violations.add(format!("required_skills[{i}].skill"), "no such skill"),
+        }
+    }
+    finish(violations)?;
+    let catalogue = [
+        (Category::ProductLine, request.product_line.clone()),
+        (Category::TicketKind, request.kind.clone()),
+    ];
+    for (category, code) in catalogue {
+        let Some(code) = code else { continue };
+        for skill in store::skills_by_code(conn, category, &[code]).await? {
+            if !needs.iter().any(|n| n.skill == skill.id) {
+                needs.push(Need {
+                    skill: skill.id,
+                    display_name: skill.display_name,
+                    min_level: 1,
+                });
+            }
+        }
+    }
+    let language_skills = match &request.language {
+        Some(tag) => {
+            let codes = vec![tag.as_str().to_lowercase(), tag.primary().to_owned()];
+            store::skills_by_code(conn, Category::Language, &codes)
+                .await?
+                .into_iter()
+                .map(|s| s.id)
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    Ok(Route {
+        needs,
+        certifications: request.certifications.clone(),
+        language: request.language.clone(),
+        language_skills,
+        region: request.region.clone(),
+        priority: request.priority,
+        exclude: request.exclude.clone(),
+        teams: request.teams.clone(),
+        tier: request.tier,
+        allow_other_regions: request.allow_other_regions,
+        allow_off_shift: request.allow_off_shift,
+        allow_over_capacity: request.allow_over_capacity,
+        max_candidates: request.max_candidates,
+    })
+}
+
+/// The routable agents with `on_shift` computed once per shift.
+async fn candidates(
+    conn: &mut Conn,
+    route: &Route,
+    now: i64,
+) -> Result<(i64, Vec<(Exclusion, i64)>, Vec<Routable>), Error> {
+    let (considered, removed) = store::routing_counts(conn, &route.exclude, now).await?;
+    let (mut agents, shift_of) = store::routable_agents(conn, &route.exclude, now).await?;
+    let shift_ids: Vec<Uuid> = shift_of
+        .values()
+        .flatten()
+        .copied()
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let shifts = store::load_shifts(conn, &shift_ids).await?;
+    let working: HashSet<Uuid> = shifts
+        .values()
+        .filter(|s| s.on_shift_at(now))
+        .map(|s| s.id)
+        .collect();
+    for agent in &mut agents {
+        agent.on_shift = shift_of
+            .get(&agent.id)
+            .copied()
+            .flatten()
+            .is_some_and(|s| working.contains(&s));
+    }
+    Ok((considered, removed, agents))
+}
+
+/// When nobody in the ticket's region can take it, the region's follow-the-sun policy
+/// picks agents of other regions on shift (or none: the ticket queues).
+fn follow_the_sun(
+    api: &Api,
+    route: &Route,
+    agents: &[Routable],
+    removed: &[(Exclusion, i64)],
+    outcome: Outcome,
+) -> Outcome {
+    let Some(region) = route.region.as_deref() else {
+        return outcome;
+    };
+    if !outcome.candidates.is_empty() || route.allow_other_regions {
+        return outcome;
+    }
+    let allowed: Option<Vec<String>> = match api.settings.policy(region) {
+        FollowTheSun::Queue => return outcome,
+        FollowTheSun::AnyRegion => None,
+        FollowTheSun::Regions(regions) => Some(regions.clone()),
+    };
+    let wider = Route {
+        allow_other_regions: true,
+        ..route.clone()
+    };
+    let mut other = routing::route(&wider, agents, removed);
+    match allowed {
+        None => {}
+        Some(order) => {
+            other.candidates.retain(|c| order.contains(&c.agent.region));
+            other.candidates.sort_by_key(|c| {
+                order
+                    .iter()
+                    .position(|r| *r == c.agent.region)
+                    .unwrap_or(usize::MAX)
+            });
+        }
+    }
+    if other.candidates.is_empty() {
+        return outcome;
+    }
+    for candidate in &mut other.candidates {
+        candidate.reasons.push(format!(
+            "follow-the-sun: nobody eligible on shift in {region}"
+        ));
+    }
+    // The exclusions explain the ticket's own region.
+    other.exclusions = outcome.exclusions;
+    other
+}
+
+#[tracing::instrument(skip_all, fields(ticket = %message.ticket))]
+pub async fn route(
+    api: &Api,
+    caller: &Caller,
+    message: pb::RouteTicketRequest,
+) -> Result<pb::RouteTicketResponse, Error> {
+    let encoded: String = message
+        .encode_to_vec()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let request = RouteTicket::try_from(message)?;
+    if !caller.may_route() {
+        return Err(Error::PermissionDenied(
+            "customers and integrations cannot route tickets",
+        ));
+    }
+    let now = now_micros();
+    let mut conn = api.db.reader().acquire().await?;
+    let route = resolve(&mut conn, &request).await?;
+    let (considered, removed, agents) = candidates(&mut conn, &route, now).await?;
+    drop(conn);
+    let outcome = routing::route(&route, &agents, &removed);
+    let mut outcome = follow_the_sun(api, &route, &agents, &removed, outcome);
+    let Some(ticket) = request.ticket else {
+        return Ok(convert::route(&outcome, considered, route.max_candidates));
+    };
+    // A real ticket: hold the best agent who still has room, atomically.
+    let mut tx = api.db.begin().await?;
+    store::release_hold(&mut tx, ticket).await?;
+    let mut held = None;
+    for (index, candidate) in outcome.candidates.iter().enumerate() {
+        let within = !route.ignores_capacity();
+        if store::hold(&mut tx, ticket, candidate.agent.id, within, now).await? {
+            held = Some(index);
+            break;
+        }
+    }
+    match held {
+        Some(index) => {
+            let mut chosen = outcome.candidates.remove(index);
+            chosen.agent.active_tickets += 1;
+            chosen.reasons.push("held for this ticket".into());
+            outcome.candidates.insert(0, chosen);
+            store::dequeue(&mut tx, ticket).await?;
+            tracing::info!(ticket = %ticket, agent = %outcome.candidates[0].agent.id, "ticket routed");
+        }
+        None => {
+            outcome.candidates.clear();
+            let reason = outcome.summary();
+            store::enqueue(
+                &mut tx,
+                ticket,
+                &encoded,
+                route.priority.number(),
+                route.region.as_deref(),
+                &reason,
+                now,
+            )
+            .await?;
+            tracing::info!(ticket = %ticket, reason = %reason, "ticket queued");
+        }
+    }
+    tx.commit().await?;
+    Ok(convert::route(&outcome, considered, route.max_candidates))
+}

@@ -1,0 +1,84 @@
+//! Teams and their escalation tier.
+
+use uuid::Uuid;
+
+use super::agent::numbered;
+
+numbered!(
+    /// The escalation ladder.
+    Tier {
+        /// Tier 1.
+        FirstLine = 1,
+        /// Tier 2.
+        TechnicalSpecialist = 2,
+        /// Tier 3.
+        TeamLead = 3,
+    }
+);
+
+/// A team as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Team {
+    /// Id.
+    pub id: Uuid,
+    /// 1 to 200 characters, unique (case-insensitively).
+    pub display_name: String,
+    /// At most 2000 characters.
+    pub description: Option<String>,
+    /// Region code.
+    pub region: String,
+    /// Service centre code.
+    pub service_centre: Option<String>,
+    /// The lead, a member holding the team-lead role.
+    pub lead: Option<Uuid>,
+    /// The tier the team takes.
+    pub tier: Tier,
+    /// Non-deleted members (output only).
+    pub member_count: i64,
+    /// Version for the etag.
+    pub version: i64,
+    /// Created.
+    pub create_time: i64,
+    /// Last changed.
+    pub update_time: i64,
+}
+
+/// One field of a team update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TeamChange {
+    /// `display_name`.
+    DisplayName(String),
+    /// `description`.
+    Description(Option<String>),
+    /// `region`.
+    Region(String),
+    /// `service_centre`.
+    ServiceCentre(Option<String>),
+    /// `lead`.
+    Lead(Option<Uuid>),
+    /// `escalation_tier`.
+    Tier(Tier),
+}
+
+impl Team {
+    /// Applies changes, returning whether anything changed.
+    pub fn apply(&mut self, changes: Vec<TeamChange>) -> bool {
+        let before = self.clone();
+        for change in changes {
+            match change {
+                TeamChange::DisplayName(v) => self.display_name = v,
+                TeamChange::Description(v) => self.description = v,
+                TeamChange::Region(v) => self.region = v,
+                TeamChange::ServiceCentre(v) => self.service_centre = v,
+                TeamChange::Lead(v) => self.lead = v,
+                TeamChange::Tier(v) => self.tier = v,
+            }
+        }
+        *self != before
+    }
+}
+
+/// The display key teams are unique and ordered by.
+pub fn display_key(name: &str) -> String {
+    name.to_lowercase()
+}

@@ -1,0 +1,203 @@
+//! Events this service publishes (built from domain values) and the consumer that keeps
+//! agents' load from the tickets service's events.
+
+use aftercare_platform::auth::{Principal, Role};
+use aftercare_platform::events::{EventHandler, SubscriptionFilter, decode_payload};
+use aftercare_platform::time::{now_micros, to_timestamp};
+use aftercare_proto::aftercare::common::v1::{Actor, ActorType};
+use aftercare_proto::aftercare::events::v1 as ev;
+use aftercare_proto::aftercare::tickets::v1::TicketStatus;
+use async_trait::async_trait;
+use prost::Name;
+use sqlx::{Any, Transaction};
+use tokio::sync::broadcast;
+
+use crate::convert;
+use crate::domain::agent::Agent;
+use crate::domain::names::{parse_agent_name, parse_ticket_name};
+use crate::store::{self, Conn};
+
+/// The consumer name of the load tracker (its inbox key).
+pub const LOAD_CONSUMER: &str = "workforce-load";
+
+/// The service's name as an event source.
+pub const SOURCE: &str = "workforce";
+
+/// A presence (or load) change for `WatchPresence`, sent after it is written.
+#[derive(Debug, Clone)]
+pub struct PresenceUpdate {
+    /// The agent after the change.
+    pub agent: Agent,
+    /// Whether their shift is working now.
+    pub on_shift: bool,
+}
+
+/// The channel presence changes are announced on.
+pub type PresenceFeed = broadcast::Sender<PresenceUpdate>;
+
+/// Writes `payload` to the outbox in `tx`.
+pub async fn publish<M: Name>(
+    tx: &mut Transaction<'_, Any>,
+    subject: &str,
+    payload: &M,
+) -> Result<(), aftercare_platform::events::EventError> {
+    aftercare_platform::events::append(tx, SOURCE, subject, payload).await?;
+    Ok(())
+}
+
+/// The actor of a principal.
+pub fn actor(principal: &Principal) -> Actor {
+    let kind = if principal.is_staff() {
+        ActorType::Agent
+    } else if principal.has_role(Role::Integration) {
+        ActorType::Integration
+    } else {
+        ActorType::System
+    };
+    Actor {
+        r#type: kind as i32,
+        id: principal.subject.clone(),
+        display_name: principal.display_name.clone().unwrap_or_default(),
+    }
+}
+
+/// The system as an actor (sweeps).
+pub fn system() -> Actor {
+    Actor {
+        r#type: ActorType::System as i32,
+        id: String::new(),
+        display_name: "workforce".into(),
+    }
+}
+
+/// Whether an agent's shift is working now (no shift: never).
+pub async fn on_shift(conn: &mut Conn, agent: &Agent, now: i64) -> Result<bool, sqlx::Error> {
+    match agent.profile.shift {
+        Some(shift) => Ok(store::find_shift(conn, shift)
+            .await?
+            .is_some_and(|shift| shift.on_shift_at(now))),
+        None => Ok(false),
+    }
+}
+
+/// Keeps `agents.active_tickets` from ticket events: assigned, resolved, closed, reopened,
+/// merged. Each event carries the ticket as it is after the change, so the handler sets the
+/// ticket's carrier from it (idempotent, and a late older event is ignored).
+#[derive(Debug, Clone)]
+pub struct LoadTracker {
+    feed: PresenceFeed,
+}
+
+impl LoadTracker {
+    /// A tracker announcing load changes on `feed`.
+    pub fn new(feed: PresenceFeed) -> Self {
+        Self { feed }
+    }
+
+    /// The events it consumes.
+    pub fn filter() -> SubscriptionFilter {
+        SubscriptionFilter::all()
+            .with_type::<ev::TicketAssigned>()
+            .with_type::<ev::TicketResolved>()
+            .with_type::<ev::TicketStatusChanged>()
+            .with_type::<ev::TicketReopened>()
+            .with_type::<ev::TicketsMerged>()
+            .from_source("tickets")
+    }
+}
+
+fn snapshots(event: &ev::Event) -> anyhow::Result<(Vec<ev::TicketSnapshot>, bool)> {
+    let kind = event.r#type.as_str();
+    let one = |s: Option<ev::TicketSnapshot>| s.into_iter().collect::<Vec<_>>();
+    Ok(if kind == ev::TicketAssigned::full_name() {
+        (
+            one(decode_payload::<ev::TicketAssigned>(event)?.ticket),
+            true,
+        )
+    } else if kind == ev::TicketResolved::full_name() {
+        (
+            one(decode_payload::<ev::TicketResolved>(event)?.ticket),
+            false,
+        )
+    } else if kind == ev::TicketStatusChanged::full_name() {
+        (
+            one(decode_payload::<ev::TicketStatusChanged>(event)?.ticket),
+            false,
+        )
+    } else if kind == ev::TicketReopened::full_name() {
+        (
+            one(decode_payload::<ev::TicketReopened>(event)?.ticket),
+            false,
+        )
+    } else if kind == ev::TicketsMerged::full_name() {
+        let merged = decode_payload::<ev::TicketsMerged>(event)?;
+        (
+            merged.sources.into_iter().chain(merged.target).collect(),
+            false,
+        )
+    } else {
+        (Vec::new(), false)
+    })
+}
+
+#[async_trait]
+impl EventHandler for LoadTracker {
+    async fn handle(&self, tx: &mut Transaction<'_, Any>, event: &ev::Event) -> anyhow::Result<()> {
+        let (tickets, assigned) = snapshots(event)?;
+        let now = now_micros();
+        let mut touched = Vec::new();
+        for ticket in tickets {
+            let Some(id) = parse_ticket_name(&ticket.name) else {
+                tracing::warn!(ticket = %ticket.name, "ticket event with a malformed ticket name");
+                continue;
+            };
+            let assignee = parse_agent_name(&ticket.assignee);
+            let status = TicketStatus::try_from(ticket.status).unwrap_or(TicketStatus::Unspecified);
+            let open = !matches!(status, TicketStatus::Resolved | TicketStatus::Closed);
+            let time = ticket
+                .update_time
+                .as_ref()
+                .and_then(aftercare_platform::time::from_timestamp)
+                .unwrap_or(now);
+            let change =
+                store::apply_ticket_snapshot(tx, id, assignee, open, time, assigned, now).await?;
+            touched.extend(change.agents.into_iter().map(|(agent, _)| agent));
+        }
+        for id in touched {
+            if let Some(agent) = store::find_agent(tx, id).await? {
+                let on_shift = on_shift(tx, &agent, now).await?;
+                let _ = self.feed.send(PresenceUpdate { agent, on_shift });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The event snapshot of an agent.
+pub fn snapshot(agent: &Agent) -> ev::AgentSnapshot {
+    let p = &agent.profile;
+    ev::AgentSnapshot {
+        name: crate::domain::names::agent_name(agent.id),
+        display_name: p.display_name.clone(),
+        email: p.email.clone(),
+        roles: p.roles.iter().map(|r| r.number() as i32).collect(),
+        teams: agent
+            .teams
+            .iter()
+            .map(|t| crate::domain::names::team_name(*t))
+            .collect(),
+        region: p.region.clone(),
+        service_centre: p.service_centre.clone().unwrap_or_default(),
+        languages: p.languages.iter().map(|l| l.as_str().to_owned()).collect(),
+        skills: convert::agent_skills(&p.skills),
+        max_concurrent_tickets: p.max_concurrent_tickets as i32,
+        shift: p
+            .shift
+            .map(crate::domain::names::shift_name)
+            .unwrap_or_default(),
+        state: p.state.number() as i32,
+        delete_time: agent.delete_time.map(to_timestamp),
+        create_time: Some(to_timestamp(agent.create_time)),
+        update_time: Some(to_timestamp(agent.update_time)),
+    }
+}

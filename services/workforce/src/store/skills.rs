@@ -1,0 +1,212 @@
+//! The `skills` table.
+
+use sqlx::Row as _;
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use super::{Conn, Where, enum_value, uuid};
+use crate::domain::skill::{Category, Skill};
+
+const COLUMNS: &str = "id, display_name, category, code, description, version, create_time, \
+    update_time, (SELECT COUNT(*) FROM agent_skills s JOIN agents a ON a.id = s.agent_id \
+    WHERE s.skill_id = skills.id AND a.delete_time IS NULL) AS agent_count";
+
+fn decode(row: &AnyRow) -> Result<Skill, sqlx::Error> {
+    Ok(Skill {
+        id: uuid(&row.try_get::<String, _>("id")?, "skills.id")?,
+        display_name: row.try_get("display_name")?,
+        category: enum_value(
+            row.try_get("category")?,
+            "skills.category",
+            Category::from_number,
+        )?,
+        code: row.try_get("code")?,
+        description: row.try_get("description")?,
+        agent_count: row.try_get("agent_count")?,
+        version: row.try_get("version")?,
+        create_time: row.try_get("create_time")?,
+        update_time: row.try_get("update_time")?,
+    })
+}
+
+/// Inserts a skill; false when the category already has the code.
+pub async fn insert_skill(conn: &mut Conn, skill: &Skill) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "INSERT INTO skills (id, display_name, category, code, description, version,
+            create_time, update_time)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+    )
+    .bind(skill.id.to_string())
+    .bind(skill.display_name.clone())
+    .bind(skill.category.number())
+    .bind(skill.code.clone())
+    .bind(skill.description.clone())
+    .bind(skill.version)
+    .bind(skill.create_time)
+    .bind(skill.update_time)
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Writes name and description over the row at `expected_version`.
+pub async fn update_skill(
+    conn: &mut Conn,
+    skill: &Skill,
+    expected_version: i64,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE skills SET display_name = $3, description = $4, version = $5, update_time = $6
+         WHERE id = $1 AND version = $2",
+    )
+    .bind(skill.id.to_string())
+    .bind(expected_version)
+    .bind(skill.display_name.clone())
+    .bind(skill.description.clone())
+    .bind(skill.version)
+    .bind(skill.update_time)
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Deletes a skill at `expected_version` that no agent holds (deleted agents' rows too).
+pub async fn delete_skill(
+    conn: &mut Conn,
+    id: Uuid,
+    expected_version: i64,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query("DELETE FROM agent_skills WHERE skill_id = $1 AND agent_id IN (SELECT id FROM agents WHERE delete_time IS NOT NULL)")
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    let result = sqlx::query("DELETE FROM skills WHERE id = $1 AND version = $2")
+        .bind(id.to_string())
+        .bind(expected_version)
+        .execute(&mut *conn)
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// The skill with `id`.
+pub async fn find_skill(conn: &mut Conn, id: Uuid) -> Result<Option<Skill>, sqlx::Error> {
+    sqlx::query(&format!("SELECT {COLUMNS} FROM skills WHERE id = $1"))
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(decode)
+        .transpose()
+}
+
+/// The skill of a category with a code.
+pub async fn find_skill_by_code(
+    conn: &mut Conn,
+    category: Category,
+    code: &str,
+) -> Result<Option<Skill>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM skills WHERE category = $1 AND code = $2"
+    ))
+    .bind(category.number())
+    .bind(code.to_owned())
+    .fetch_optional(&mut *conn)
+    .await?
+    .as_ref()
+    .map(decode)
+    .transpose()
+}
+
+/// Skills of a category whose code is one of `codes`.
+pub async fn skills_by_code(
+    conn: &mut Conn,
+    category: Category,
+    codes: &[String],
+) -> Result<Vec<Skill>, sqlx::Error> {
+    if codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut w = Where::default();
+    let category = w.int(category.number());
+    let list: Vec<String> = codes.iter().map(|code| w.text(code.clone())).collect();
+    let sql = format!(
+        "SELECT id, display_name, category, code, description, version, create_time,
+            update_time, 0 AS agent_count
+         FROM skills WHERE category = {category} AND code IN ({})",
+        list.join(", ")
+    );
+    w.bind(sqlx::query(&sql))
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+}
+
+/// The display names of skills by id.
+pub async fn skills_named(
+    conn: &mut Conn,
+    ids: &[Uuid],
+) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut w = Where::default();
+    let list = w.ids_in("id", ids);
+    let sql = format!("SELECT id, display_name FROM skills WHERE {list}");
+    w.bind(sqlx::query(&sql))
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                uuid(&row.try_get::<String, _>("id")?, "skills.id")?,
+                row.try_get("display_name")?,
+            ))
+        })
+        .collect()
+}
+
+/// A page of skills ordered by category and code.
+#[derive(Debug, Clone)]
+pub struct SkillQuery {
+    /// Only this category.
+    pub category: Option<Category>,
+    /// Only this code.
+    pub code: Option<String>,
+    /// After this (category, code).
+    pub after: Option<(i64, String)>,
+    /// Rows to read.
+    pub limit: i64,
+}
+
+/// A page of skills.
+pub async fn list_skills(conn: &mut Conn, q: &SkillQuery) -> Result<Vec<Skill>, sqlx::Error> {
+    let mut w = Where::default();
+    if let Some(category) = q.category {
+        let c = w.int(category.number());
+        w.push(format!("category = {c}"));
+    }
+    if let Some(code) = &q.code {
+        let c = w.text(code.to_lowercase());
+        w.push(format!("LOWER(code) = {c}"));
+    }
+    if let Some((category, code)) = &q.after {
+        let c = w.int(*category);
+        let k = w.text(code.clone());
+        w.push(format!(
+            "(category > {c} OR (category = {c} AND code > {k}))"
+        ));
+    }
+    let limit = w.int(q.limit);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM skills WHERE {} ORDER BY category, code LIMIT {limit}",
+        w.sql()
+    );
+    w.bind(sqlx::query(&sql))
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+}

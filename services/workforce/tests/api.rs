@@ -1,0 +1,12 @@
+//! The workforce service through its gRPC API, on SQLite and PostgreSQL, with signed
+//! principals.
+
+mod api {
+    pub mod agents;
+    pub mod harness;
+    pub mod presence;
+    pub mod routing;
+    pub mod shifts;
+    pub mod skills;
+    pub mod teams;
+}

@@ -1,0 +1,489 @@
+//! RouteTicket: eligibility, scores and reasons; certifications; load from ticket events;
+//! holds under concurrency; follow-the-sun and the queue.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aftercare_platform::events::{Handled, handle};
+use aftercare_platform::testing::{TestDatabase, poll_until};
+use aftercare_platform::time::{now_micros, to_timestamp};
+use aftercare_proto::aftercare::events::v1::{TicketAssigned, TicketResolved, TicketSnapshot};
+use aftercare_proto::aftercare::tickets::v1::TicketStatus;
+use aftercare_proto::aftercare::workforce::v1 as pb;
+use aftercare_workforce::{FollowTheSun, LOAD_CONSUMER, LoadTracker, Settings};
+use tonic::Code;
+
+use super::harness::{
+    App, agent, always, bad_fields, customer, event, spawn_app, spawn_app_with, tickets_service,
+};
+
+aftercare_platform::on_both_databases!(
+    the_best_agent_is_chosen_and_the_choice_is_explained,
+    certifications_count_only_while_active_and_unexpired,
+    load_follows_ticket_events_once_each_and_ignores_late_ones,
+    fifty_concurrent_routings_fill_ten_agents_exactly_to_capacity,
+    with_nobody_on_shift_the_ticket_follows_the_sun_or_queues,
+    bad_routes_and_outsiders_are_refused,
+);
+
+/// Creates an available agent on `shift` with `skills`.
+async fn on_duty(
+    app: &App,
+    name: &str,
+    region: &str,
+    shift: &str,
+    skills: Vec<pb::AgentSkill>,
+    capacity: i32,
+) -> pb::Agent {
+    let mut a = agent(
+        name,
+        &format!("{}@example.com", name.to_lowercase().replace(' ', ".")),
+        region,
+    );
+    a.shift = shift.into();
+    a.skills = skills;
+    a.max_concurrent_tickets = capacity;
+    let created = app.create_agent(a).await;
+    app.set_presence(&created.name, pb::PresenceState::Available)
+        .await;
+    created
+}
+
+async fn route(app: &App, request: pb::RouteTicketRequest) -> pb::RouteTicketResponse {
+    app.client()
+        .route_ticket(app.req(&tickets_service(), request))
+        .await
+        .expect("routing answers")
+        .into_inner()
+}
+
+fn exclusions(response: &pb::RouteTicketResponse) -> Vec<(i32, i32)> {
+    response
+        .exclusions
+        .iter()
+        .map(|e| (e.reason, e.agent_count))
+        .collect()
+}
+
+fn ticket() -> String {
+    format!("tickets/{}", uuid::Uuid::now_v7())
+}
+
+async fn the_best_agent_is_chosen_and_the_choice_is_explained(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let on = app.create_shift("Always", "Europe/Berlin", always()).await;
+    let off = app.create_shift("Never", "Europe/Berlin", vec![]).await;
+    let washers = app
+        .create_skill(
+            pb::SkillCategory::ProductLine,
+            "washing-machines",
+            "Washers",
+        )
+        .await;
+    let level = |n| {
+        vec![pb::AgentSkill {
+            skill: washers.name.clone(),
+            level: n,
+        }]
+    };
+    let expert = on_duty(&app, "Ada", "eu-west", &on.name, level(5), 5).await;
+    let novice = on_duty(&app, "Bo", "eu-west", &on.name, level(2), 5).await;
+    let away = on_duty(&app, "Cy", "eu-west", &on.name, level(5), 5).await;
+    app.set_presence(&away.name, pb::PresenceState::Away).await;
+    on_duty(&app, "Di", "eu-west", &on.name, vec![], 5).await;
+    on_duty(&app, "Ed", "eu-west", &off.name, level(5), 5).await;
+    let response = route(
+        &app,
+        pb::RouteTicketRequest {
+            product_line: "Washing-Machines".into(),
+            region: "eu-west".into(),
+            language: "en-GB".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(response.considered_agents, 5);
+    let names: Vec<&str> = response
+        .candidates
+        .iter()
+        .map(|c| c.agent.as_str())
+        .collect();
+    assert_eq!(names, [expert.name.as_str(), novice.name.as_str()]);
+    let best = &response.candidates[0];
+    assert_eq!(best.factors.len(), 6);
+    assert_eq!(best.factors[0].points, 35.0);
+    assert_eq!(
+        best.factors[2].points, 10.0,
+        "en serves en-GB by primary subtag"
+    );
+    assert!(best.on_shift);
+    assert!(best.reasons.iter().any(|r| r == "skill Washers level 5"));
+    assert!(best.score > response.candidates[1].score);
+    assert_eq!(
+        exclusions(&response),
+        [
+            (pb::RoutingExclusionReason::NotAvailable as i32, 1),
+            (pb::RoutingExclusionReason::Skill as i32, 1),
+            (pb::RoutingExclusionReason::OffShift as i32, 1),
+        ]
+    );
+    // Without a ticket nothing is held.
+    assert_eq!(app.get_agent(&expert.name).await.active_tickets, 0);
+    // Excluding the expert leaves the novice.
+    let response = route(
+        &app,
+        pb::RouteTicketRequest {
+            product_line: "washing-machines".into(),
+            exclude_agents: vec![expert.name.clone()],
+            max_candidates: 1,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(response.candidates.len(), 1);
+    assert_eq!(response.candidates[0].agent, novice.name);
+    assert_eq!(
+        response.exclusions[0].reason,
+        pb::RoutingExclusionReason::Excluded as i32
+    );
+}
+
+async fn certify(
+    app: &App,
+    agent: &str,
+    code: &str,
+    state: i64,
+    expire_time: Option<i64>,
+) -> String {
+    let id = uuid::Uuid::now_v7().to_string();
+    let now = now_micros();
+    sqlx::query(
+        "INSERT INTO certifications (id, agent_id, code, display_name, course_id, enrolment_id,
+            skills, issue_time, expire_time, state, issuer, revoke_time, revoke_reason, version,
+            create_time, update_time)
+         VALUES ($1, $2, $3, $3, NULL, NULL, ',', $4, $5, $6, 'admins/root', NULL, NULL, 1, $4, $4)",
+    )
+    .bind(id.clone())
+    .bind(agent.trim_start_matches("agents/").to_owned())
+    .bind(code.to_owned())
+    .bind(now - 1_000_000)
+    .bind(expire_time)
+    .bind(state)
+    .execute(app.service.db().writer())
+    .await
+    .unwrap();
+    id
+}
+
+async fn certifications_count_only_while_active_and_unexpired(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let on = app.create_shift("Always", "UTC", always()).await;
+    let certified = on_duty(&app, "Ada", "eu-west", &on.name, vec![], 5).await;
+    let revoked = on_duty(&app, "Bo", "eu-west", &on.name, vec![], 5).await;
+    let lapsed = on_duty(&app, "Cy", "eu-west", &on.name, vec![], 5).await;
+    let now = now_micros();
+    let cert = certify(
+        &app,
+        &certified.name,
+        "washer-repair-l2",
+        1,
+        Some(now + 3_600_000_000),
+    )
+    .await;
+    certify(&app, &revoked.name, "washer-repair-l2", 3, None).await;
+    // Past its expiry but not yet swept: it counts for nothing already.
+    certify(&app, &lapsed.name, "washer-repair-l2", 1, Some(now - 1)).await;
+    let request = || pb::RouteTicketRequest {
+        required_certifications: vec!["washer-repair-l2".into()],
+        ..Default::default()
+    };
+    let response = route(&app, request()).await;
+    let names: Vec<&str> = response
+        .candidates
+        .iter()
+        .map(|c| c.agent.as_str())
+        .collect();
+    assert_eq!(names, [certified.name.as_str()]);
+    assert_eq!(
+        exclusions(&response),
+        [(pb::RoutingExclusionReason::Certification as i32, 2)]
+    );
+    sqlx::query("UPDATE certifications SET expire_time = $2 WHERE id = $1")
+        .bind(cert)
+        .bind(now_micros() - 1)
+        .execute(app.service.db().writer())
+        .await
+        .unwrap();
+    let response = route(&app, request()).await;
+    assert!(response.candidates.is_empty());
+    assert_eq!(
+        exclusions(&response),
+        [(pb::RoutingExclusionReason::Certification as i32, 3)]
+    );
+}
+
+fn snapshot(ticket: &str, assignee: &str, status: TicketStatus, micros: i64) -> TicketSnapshot {
+    TicketSnapshot {
+        name: ticket.into(),
+        assignee: assignee.into(),
+        status: status as i32,
+        update_time: Some(to_timestamp(micros)),
+        ..Default::default()
+    }
+}
+
+fn assigned(ticket: &str, assignee: &str, micros: i64) -> aftercare_platform::events::Event {
+    event(
+        ticket,
+        micros,
+        &TicketAssigned {
+            ticket: Some(snapshot(ticket, assignee, TicketStatus::Open, micros)),
+            auto_routed: true,
+            ..Default::default()
+        },
+    )
+}
+
+async fn load_follows_ticket_events_once_each_and_ignores_late_ones(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let ada = app
+        .create_agent(agent("Ada", "ada@example.com", "eu-west"))
+        .await;
+    let bo = app
+        .create_agent(agent("Bo", "bo@example.com", "eu-west"))
+        .await;
+    let t0 = now_micros();
+    let first = ticket();
+    let second = ticket();
+    app.publish(&assigned(&first, &ada.name, t0)).await;
+    app.publish(&assigned(&second, &ada.name, t0 + 1)).await;
+    poll_until("two tickets on ada", Duration::from_secs(5), || async {
+        (app.get_agent(&ada.name).await.active_tickets == 2).then_some(())
+    })
+    .await;
+    // A redelivery is recognised by the inbox and changes nothing.
+    let (feed, _) = tokio::sync::broadcast::channel(8);
+    let tracker = LoadTracker::new(feed);
+    let again = assigned(&first, &ada.name, t0);
+    let db = app.service.db();
+    assert_eq!(
+        handle(db, LOAD_CONSUMER, &again, &tracker).await.unwrap(),
+        Handled::Applied
+    );
+    assert_eq!(
+        handle(db, LOAD_CONSUMER, &again, &tracker).await.unwrap(),
+        Handled::Duplicate
+    );
+    assert_eq!(app.get_agent(&ada.name).await.active_tickets, 2);
+    // Resolved: ada carries one; a late, older assignment of that ticket is ignored.
+    let resolved = event(
+        &first,
+        t0 + 10,
+        &TicketResolved {
+            ticket: Some(snapshot(&first, &ada.name, TicketStatus::Resolved, t0 + 10)),
+            ..Default::default()
+        },
+    );
+    app.publish(&resolved).await;
+    app.publish(&assigned(&first, &ada.name, t0 + 5)).await;
+    // Reassigned: the second ticket moves from ada to bo.
+    app.publish(&assigned(&second, &bo.name, t0 + 20)).await;
+    poll_until(
+        "the second ticket on bo",
+        Duration::from_secs(5),
+        || async { (app.get_agent(&bo.name).await.active_tickets == 1).then_some(()) },
+    )
+    .await;
+    assert_eq!(app.get_agent(&ada.name).await.active_tickets, 0);
+    let presence = app
+        .set_presence(&bo.name, pb::PresenceState::Available)
+        .await;
+    assert_eq!(presence.active_tickets, 1);
+    assert!(presence.last_assign_time.is_some());
+}
+
+async fn fifty_concurrent_routings_fill_ten_agents_exactly_to_capacity(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let on = app.create_shift("Always", "UTC", always()).await;
+    let mut agents = Vec::new();
+    for i in 0..10 {
+        agents.push(
+            on_duty(
+                &app,
+                &format!("Agent {i:02}"),
+                "eu-west",
+                &on.name,
+                vec![],
+                5,
+            )
+            .await
+            .name,
+        );
+    }
+    let tickets: Vec<String> = (0..50).map(|_| ticket()).collect();
+    let routings = tickets.iter().map(|t| {
+        let mut client = app.client();
+        let request = app.req(
+            &tickets_service(),
+            pb::RouteTicketRequest {
+                ticket: t.clone(),
+                region: "eu-west".into(),
+                ..Default::default()
+            },
+        );
+        async move { client.route_ticket(request).await }
+    });
+    let responses = futures::future::join_all(routings).await;
+    let mut per_agent: HashMap<String, usize> = HashMap::new();
+    for response in responses {
+        let response = response.expect("every routing answers").into_inner();
+        let chosen = &response
+            .candidates
+            .first()
+            .expect("every ticket gets an agent")
+            .agent;
+        *per_agent.entry(chosen.clone()).or_default() += 1;
+    }
+    assert_eq!(per_agent.values().sum::<usize>(), 50);
+    assert_eq!(per_agent.len(), 10);
+    assert!(per_agent.values().all(|n| *n == 5), "{per_agent:?}");
+    for name in &agents {
+        assert_eq!(app.get_agent(name).await.active_tickets, 5);
+    }
+    let held: i64 =
+        sqlx::query_scalar("SELECT COUNT(DISTINCT ticket_id) FROM ticket_load WHERE held = 1")
+            .fetch_one(app.service.db().reader())
+            .await
+            .unwrap();
+    assert_eq!(held, 50);
+    // The 51st waits, with the reason recorded.
+    let late = ticket();
+    let response = route(
+        &app,
+        pb::RouteTicketRequest {
+            ticket: late.clone(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(response.candidates.is_empty());
+    assert_eq!(
+        exclusions(&response),
+        [(pb::RoutingExclusionReason::AtCapacity as i32, 10)]
+    );
+    let reason: String =
+        sqlx::query_scalar("SELECT reason FROM routing_queue WHERE ticket_id = $1")
+            .bind(late.trim_start_matches("tickets/").to_owned())
+            .fetch_one(app.service.db().reader())
+            .await
+            .unwrap();
+    assert_eq!(reason, "no eligible agent: 10 at capacity");
+}
+
+async fn with_nobody_on_shift_the_ticket_follows_the_sun_or_queues(db: TestDatabase) {
+    let setup = |app: App| async move {
+        let day = app.create_shift("Always", "Asia/Shanghai", always()).await;
+        let night = app.create_shift("Never", "Europe/Berlin", vec![]).await;
+        let eu = on_duty(&app, "Ada", "eu-west", &night.name, vec![], 5).await;
+        let cn = on_duty(&app, "Bo", "cn-east", &day.name, vec![], 5).await;
+        (app, eu, cn)
+    };
+    let (app, _eu, cn) = setup(spawn_app(db).await).await;
+    let response = route(
+        &app,
+        pb::RouteTicketRequest {
+            region: "eu-west".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(response.candidates.len(), 1);
+    let chosen = &response.candidates[0];
+    assert_eq!(chosen.agent, cn.name);
+    assert_eq!(chosen.region, "cn-east");
+    assert!(
+        chosen
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("follow-the-sun"))
+    );
+    assert_eq!(chosen.factors[3].points, 0.0, "no region points abroad");
+    drop(app);
+    // With a queue policy for eu-west the ticket waits instead.
+    let mut settings = Settings::default();
+    settings
+        .follow_the_sun
+        .insert("eu-west".into(), FollowTheSun::Queue);
+    let (app, _, _) = setup(spawn_app_with(TestDatabase::sqlite(), settings).await).await;
+    let waiting = ticket();
+    let response = route(
+        &app,
+        pb::RouteTicketRequest {
+            ticket: waiting.clone(),
+            region: "eu-west".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(response.candidates.is_empty());
+    assert_eq!(
+        exclusions(&response),
+        [
+            (pb::RoutingExclusionReason::Region as i32, 1),
+            (pb::RoutingExclusionReason::OffShift as i32, 1),
+        ]
+    );
+    let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM routing_queue")
+        .fetch_one(app.service.db().reader())
+        .await
+        .unwrap();
+    assert_eq!(queued, 1);
+}
+
+async fn bad_routes_and_outsiders_are_refused(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let bad = app
+        .client()
+        .route_ticket(app.req(
+            &tickets_service(),
+            pb::RouteTicketRequest {
+                ticket: "t-1".into(),
+                priority: 9,
+                teams: vec!["teams/x".into()],
+                required_certifications: vec!["Bad Code".into()],
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        bad_fields(&bad),
+        [
+            "ticket",
+            "priority",
+            "required_certifications[0]",
+            "teams[0]"
+        ]
+    );
+    let unknown = app
+        .client()
+        .route_ticket(app.req(
+            &tickets_service(),
+            pb::RouteTicketRequest {
+                required_skills: vec![pb::RequiredSkill {
+                    skill: "skills/0192f0c4-0000-7000-8000-000000000001".into(),
+                    min_level: 2,
+                }],
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&unknown), ["required_skills[0].skill"]);
+    let denied = app
+        .client()
+        .route_ticket(app.req(&customer(), pb::RouteTicketRequest::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+}
