@@ -99,17 +99,25 @@ deploy-lint: $(LINT_STAMP) $(PROMTOOL)
 	@cd deploy/prometheus && "$(PROMTOOL)" test rules aftercare-alerts.test.yaml
 	@"$(LINT_VENV)/bin/python" deploy/check.py "$(PROMTOOL)"
 
-## image: build the container image aftercare:$(IMAGE_TAG) (docker, podman or buildah, whichever is here)
+## image: build the container image aftercare:$(IMAGE_TAG): with docker when its daemon answers,
+## else podman or buildah with chroot isolation (no daemon needed)
 IMAGE ?= aftercare
 IMAGE_TAG ?= 0.1.0
-IMAGE_BUILDER ?= $(shell for b in docker podman buildah; do command -v $$b >/dev/null 2>&1 && { echo $$b; break; }; done)
+# Chosen when `make image` runs (never while make reads this file).
+IMAGE_BUILDER ?=
 image:
-	@test -n "$(IMAGE_BUILDER)" || { echo "image: install docker, podman or buildah"; exit 1; }
-ifeq ($(notdir $(IMAGE_BUILDER)),buildah)
-	$(IMAGE_BUILDER) bud --isolation chroot --layers -t $(IMAGE):$(IMAGE_TAG) .
-else
-	$(IMAGE_BUILDER) build -t $(IMAGE):$(IMAGE_TAG) .
-endif
+	@builder="$(IMAGE_BUILDER)"; \
+	if [ -z "$$builder" ]; then \
+		if docker info >/dev/null 2>&1; then builder=docker; \
+		elif command -v podman >/dev/null; then builder=podman; \
+		elif command -v buildah >/dev/null; then builder=buildah; \
+		else echo "image: needs docker (with its daemon), podman or buildah"; exit 1; fi; \
+	fi; \
+	case "$$builder" in \
+		*buildah) set -x; "$$builder" bud --isolation chroot --layers -t $(IMAGE):$(IMAGE_TAG) . ;; \
+		*podman) set -x; "$$builder" build --isolation chroot --layers -t $(IMAGE):$(IMAGE_TAG) . ;; \
+		*) set -x; "$$builder" build -t $(IMAGE):$(IMAGE_TAG) . ;; \
+	esac
 
 ## bench: throughput and latency figures (see each crate's benches/)
 bench:
