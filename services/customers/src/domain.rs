@@ -6,6 +6,7 @@ pub mod consent;
 pub mod customer;
 pub mod email;
 pub mod filter;
+pub mod idempotency;
 pub mod identity;
 pub mod loyalty;
 pub mod merge;

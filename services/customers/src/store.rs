@@ -4,6 +4,7 @@
 
 mod consents;
 mod customers;
+mod idempotency;
 mod identities;
 mod loyalty;
 mod merges;
@@ -29,6 +30,7 @@ pub use customers::{
     find_customer_by_request, insert_customer, list_customers, organisation_exists,
     update_customer,
 };
+pub use idempotency::{remember_request, used_for_another_request};
 pub use identities::{
     IdentityQuery, delete_identity, drop_claim, find_identity, find_identity_by_key,
     find_identity_by_request, find_identity_of, insert_identity, list_identities,

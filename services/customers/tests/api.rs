@@ -4,6 +4,7 @@ mod api {
     pub mod consents;
     pub mod customers;
     pub mod harness;
+    pub mod idempotency;
     pub mod identities;
     pub mod loyalty;
     pub mod merge;

@@ -1,5 +1,12 @@
 //! The customers service, as the tickets service uses it: resolving a channel identity to
-//! a customer (found or created), with the tickets service's own principal.
+//! a customer (found or created), attaching an identity, reading a customer.
+//!
+//! Every call made while serving a user's request relays that user
+//! (`Principal::on_behalf_of(user, "tickets")`, signed for the customers service), so the
+//! customers service authorises the user exactly as if they had called it: a customer's
+//! identity becomes an unverified claim on their own record, an agent resolves customers of
+//! their own region only, an integration needs `customers.write`. The tickets service's own
+//! principal is for background work only, and nothing here uses it.
 
 use aftercare_platform::auth::{Principal, PrincipalVerifier};
 use aftercare_platform::telemetry::TracedChannel;
@@ -20,8 +27,7 @@ pub struct CustomerDirectory {
 }
 
 impl CustomerDirectory {
-    /// A directory calling through `channel`, signing the tickets service's principal with
-    /// `principals`.
+    /// A directory calling through `channel`, signing relayed principals with `principals`.
     pub fn new(channel: TracedChannel, principals: PrincipalVerifier) -> Self {
         Self {
             client: CustomerServiceClient::new(channel),
@@ -29,23 +35,38 @@ impl CustomerDirectory {
         }
     }
 
-    /// Attaches `identity` to `customer` (nothing to do when it is already theirs);
-    /// `FAILED_PRECONDITION` when another customer owns it.
-    pub async fn attach(&self, customer: &CustomerName, identity: &ChannelIdentity) -> Result<()> {
-        let mut request = tonic::Request::new(pb::AddIdentityRequest {
-            parent: customer.to_string(),
-            identity: Some(pb::CustomerIdentity {
-                channel: convert::wire(identity.channel),
-                handle: identity.handle.clone(),
-                provider: identity.provider.clone(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        });
+    /// `message` as a request made for `user`, relayed by the tickets service.
+    fn request<T>(&self, user: &Principal, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
         self.principals.attach(
-            &Principal::service("tickets"),
+            &Principal::on_behalf_of(user, "tickets"),
             "customers",
             request.metadata_mut(),
+        );
+        request
+    }
+
+    /// Attaches `identity` to `customer` for `user` (nothing to do when it is already
+    /// theirs; for a customer, an unverified claim); `FAILED_PRECONDITION` when another
+    /// customer owns it (said only to staff and integrations).
+    pub async fn attach_for(
+        &self,
+        user: &Principal,
+        customer: &CustomerName,
+        identity: &ChannelIdentity,
+    ) -> Result<()> {
+        let request = self.request(
+            user,
+            pb::AddIdentityRequest {
+                parent: customer.to_string(),
+                identity: Some(pb::CustomerIdentity {
+                    channel: convert::wire(identity.channel),
+                    handle: identity.handle.clone(),
+                    provider: identity.provider.clone(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            },
         );
         match self.client.clone().add_identity(request).await {
             Ok(_) => Ok(()),
@@ -60,6 +81,7 @@ impl CustomerDirectory {
                     "ticket.customer_identity",
                     format!("the customers service refused it: {}", status.message()),
                 ),
+                Code::PermissionDenied => denied(&status),
                 _ => Error::Unavailable {
                     what: "the customers service",
                     source: Box::new(status),
@@ -69,30 +91,29 @@ impl CustomerDirectory {
     }
 
     /// The customer owning `identity`, created (with `display_name` and `region` as hints)
-    /// when unknown.
-    pub async fn resolve(
+    /// when unknown, for `user`.
+    pub async fn resolve_for(
         &self,
+        user: &Principal,
         identity: &ChannelIdentity,
         display_name: &str,
         region: Option<&Region>,
     ) -> Result<TicketCustomer> {
-        let mut request = tonic::Request::new(pb::ResolveIdentityRequest {
-            identity: Some(common::ChannelIdentity {
-                channel: convert::wire(identity.channel),
-                handle: identity.handle.clone(),
-                provider: identity.provider.clone(),
-            }),
-            hints: Some(pb::ResolveIdentityHints {
-                display_name: display_name.to_owned(),
-                region: region.map(ToString::to_string).unwrap_or_default(),
-                ..Default::default()
-            }),
-            lookup_only: false,
-        });
-        self.principals.attach(
-            &Principal::service("tickets"),
-            "customers",
-            request.metadata_mut(),
+        let request = self.request(
+            user,
+            pb::ResolveIdentityRequest {
+                identity: Some(common::ChannelIdentity {
+                    channel: convert::wire(identity.channel),
+                    handle: identity.handle.clone(),
+                    provider: identity.provider.clone(),
+                }),
+                hints: Some(pb::ResolveIdentityHints {
+                    display_name: display_name.to_owned(),
+                    region: region.map(ToString::to_string).unwrap_or_default(),
+                    ..Default::default()
+                }),
+                lookup_only: false,
+            },
         );
         let response = self
             .client
@@ -104,6 +125,7 @@ impl CustomerDirectory {
                     "ticket.customer_identity",
                     format!("the customers service refused it: {}", status.message()),
                 ),
+                Code::PermissionDenied => denied(&status),
                 _ => Error::Unavailable {
                     what: "the customers service",
                     source: Box::new(status),
@@ -113,17 +135,15 @@ impl CustomerDirectory {
         ticket_customer(response.customer.unwrap_or_default(), response.created)
     }
 
-    /// The customer `name` (or, when merged, the survivor it was merged into);
-    /// `INVALID_ARGUMENT` on `ticket.customer` when there is no such customer.
-    pub async fn get(&self, name: &CustomerName) -> Result<TicketCustomer> {
-        let mut request = tonic::Request::new(pb::GetCustomerRequest {
-            name: name.to_string(),
-            resolve_merged: true,
-        });
-        self.principals.attach(
-            &Principal::service("tickets"),
-            "customers",
-            request.metadata_mut(),
+    /// The customer `name` (or, when merged, the survivor it was merged into), as `user`
+    /// may read it; `INVALID_ARGUMENT` on `ticket.customer` when there is no such customer.
+    pub async fn get_for(&self, user: &Principal, name: &CustomerName) -> Result<TicketCustomer> {
+        let request = self.request(
+            user,
+            pb::GetCustomerRequest {
+                name: name.to_string(),
+                resolve_merged: true,
+            },
         );
         let customer = self
             .client
@@ -134,6 +154,7 @@ impl CustomerDirectory {
                 Code::NotFound | Code::InvalidArgument => {
                     Error::invalid("ticket.customer", "names no customer")
                 }
+                Code::PermissionDenied => denied(&status),
                 _ => Error::Unavailable {
                     what: "the customers service",
                     source: Box::new(status),
@@ -144,6 +165,48 @@ impl CustomerDirectory {
             .unwrap_or_default();
         ticket_customer(customer, false)
     }
+}
+
+/// The calls below relay the tickets service itself, not a user: the customers service
+/// lets a service do anything, so a request served through them is not authorised for the
+/// user who made it. They remain only until the callers in `api/tickets.rs`
+/// (`resolve_customer`) pass the user to [`CustomerDirectory::attach_for`],
+/// [`CustomerDirectory::resolve_for`] and [`CustomerDirectory::get_for`]; then they go.
+impl CustomerDirectory {
+    /// [`CustomerDirectory::attach_for`] as the tickets service itself.
+    pub async fn attach(&self, customer: &CustomerName, identity: &ChannelIdentity) -> Result<()> {
+        self.attach_for(&Principal::service("tickets"), customer, identity)
+            .await
+    }
+
+    /// [`CustomerDirectory::resolve_for`] as the tickets service itself.
+    pub async fn resolve(
+        &self,
+        identity: &ChannelIdentity,
+        display_name: &str,
+        region: Option<&Region>,
+    ) -> Result<TicketCustomer> {
+        self.resolve_for(
+            &Principal::service("tickets"),
+            identity,
+            display_name,
+            region,
+        )
+        .await
+    }
+
+    /// [`CustomerDirectory::get_for`] as the tickets service itself.
+    pub async fn get(&self, name: &CustomerName) -> Result<TicketCustomer> {
+        self.get_for(&Principal::service("tickets"), name).await
+    }
+}
+
+/// The customers service refused the user: the same refusal, in the tickets service's words.
+fn denied(status: &tonic::Status) -> Error {
+    Error::PermissionDenied(format!(
+        "the customers service refused it: {}",
+        status.message()
+    ))
 }
 
 /// The ticket's view of `customer` as the customers service returned it.

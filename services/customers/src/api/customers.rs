@@ -10,10 +10,11 @@ use uuid::Uuid;
 
 use super::Api;
 use super::parse::{CreateCustomer, DeleteCustomer, GetCustomer, ListCustomers, UpdateCustomer};
-use super::{access, access_to, check, sees_internal};
+use super::{access, access_to, check, check_request, remember, request_key, sees_internal};
 use crate::convert;
 use crate::domain::access::Action;
 use crate::domain::customer::{Customer, Profile};
+use crate::domain::idempotency::RequestKey;
 use crate::domain::names::customer_name;
 use crate::error::{CUSTOMER, Error};
 use crate::events::{actor, publish, snapshot};
@@ -26,9 +27,18 @@ pub async fn create(
     request: CreateCustomer,
 ) -> Result<pb::CreateCustomerResponse, Error> {
     access(principal, Action::Create)?;
+    let key = request_key(
+        principal,
+        "CreateCustomer",
+        "",
+        request.request_id.as_deref(),
+        &request,
+    );
+    let scoped = key.as_ref().map(RequestKey::scoped);
+    let request_id = scoped.as_deref();
     let customer = Customer::new(request.profile, request.origin_channel, now_micros());
     let mut tx = api.db.begin().await?;
-    let request_id = request.request_id.as_deref();
+    check_request(&mut tx, key.as_ref()).await?;
     if let Some(existing) = find_by_request(&mut tx, request_id).await? {
         return Ok(created(principal, &existing));
     }
@@ -37,6 +47,7 @@ pub async fn create(
         // A concurrent retry with the same request id won; return what it made.
         tx.rollback().await?;
         let mut conn = api.db.reader().acquire().await?;
+        check_request(&mut conn, key.as_ref()).await?;
         let existing = find_by_request(&mut conn, request_id).await?;
         return existing
             .map(|existing| created(principal, &existing))
@@ -49,6 +60,7 @@ pub async fn create(
         actor: Some(actor(principal)),
     };
     publish(&mut tx, &customer_name(customer.id), &event).await?;
+    remember(&mut tx, key.as_ref()).await?;
     tx.commit().await?;
     api.relay.wake();
     tracing::info!(customer = %customer.id, "customer created");

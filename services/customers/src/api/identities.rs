@@ -8,10 +8,11 @@ use aftercare_proto::aftercare::events::v1::{CustomerCreated, CustomerIdentityAd
 use super::Api;
 use super::customers::{check_organisation, load};
 use super::parse::{AddIdentity, IdentityRef, ListIdentities, ResolveIdentity, VerifyIdentity};
-use super::{access, access_to, check, sees_internal};
+use super::{access, access_to, check, check_request, remember, request_key, sees_internal};
 use crate::convert;
 use crate::domain::access::{Access, Action};
 use crate::domain::customer::Customer;
+use crate::domain::idempotency::RequestKey;
 use crate::domain::identity::{Identity, IdentityKey};
 use crate::domain::names::{customer_name, identity_name};
 use crate::error::{Error, IDENTITY};
@@ -120,9 +121,19 @@ pub async fn add(
     request: AddIdentity,
 ) -> Result<pb::AddIdentityResponse, Error> {
     let access = access_to(principal, Action::Edit, request.customer)?;
+    let key = request_key(
+        principal,
+        "AddIdentity",
+        &customer_name(request.customer),
+        request.request_id.as_deref(),
+        &request,
+    );
+    let scoped = key.as_ref().map(RequestKey::scoped);
     let mut tx = api.db.begin().await?;
+    // The same visibility checks as a first call, before any replay.
     let customer = writable(&mut tx, &access, request.customer).await?;
-    if let Some(request_id) = request.request_id.as_deref()
+    check_request(&mut tx, key.as_ref()).await?;
+    if let Some(request_id) = scoped.as_deref()
         && let Some(existing) = store::find_identity_by_request(&mut tx, request_id).await?
     {
         return Ok(added(&existing));
@@ -146,7 +157,7 @@ pub async fn add(
         store::drop_claim(&mut tx, customer.id, &request.key).await?;
         Identity::new(customer.id, request.key, now_micros())
     };
-    if !store::insert_identity(&mut tx, &identity, request.request_id.as_deref()).await? {
+    if !store::insert_identity(&mut tx, &identity, scoped.as_deref()).await? {
         return Err(if identity.claimed {
             Error::state(
                 customer_name(customer.id),
@@ -165,6 +176,7 @@ pub async fn add(
         create_time: Some(to_timestamp(identity.create_time)),
     };
     publish(&mut tx, &customer_name(customer.id), &event).await?;
+    remember(&mut tx, key.as_ref()).await?;
     tx.commit().await?;
     api.relay.wake();
     tracing::info!(customer = %customer.id, identity = %identity.id, "identity added");

@@ -10,10 +10,11 @@ use uuid::Uuid;
 use super::Api;
 use super::customers::load;
 use super::parse::{GetBalance, ListLoyalty, RecordLoyalty};
-use super::{access, access_to, check};
+use super::{access, access_to, check, check_request, remember, request_key};
 use crate::convert;
 use crate::domain::access::Action;
 use crate::domain::customer::Customer;
+use crate::domain::idempotency::RequestKey;
 use crate::domain::loyalty::{CURRENCY_CODE, LoyaltyEntry, NewEntry, next_balance};
 use crate::domain::names::customer_name;
 use crate::error::Error;
@@ -27,8 +28,17 @@ pub async fn record(
     request: RecordLoyalty,
 ) -> Result<pb::RecordLoyaltyEntryResponse, Error> {
     access(principal, Action::Create)?;
-    let request_id = request.request_id.as_deref();
+    let key = request_key(
+        principal,
+        "RecordLoyaltyEntry",
+        &customer_name(request.customer),
+        request.request_id.as_deref(),
+        &request,
+    );
+    let scoped = key.as_ref().map(RequestKey::scoped);
+    let request_id = scoped.as_deref();
     let mut tx = api.db.begin().await?;
+    check_request(&mut tx, key.as_ref()).await?;
     let customer = load(&mut tx, request.customer).await?;
     if let Some(reason) = customer.frozen_reason() {
         return Err(Error::state(customer_name(customer.id), reason));
@@ -43,6 +53,7 @@ pub async fn record(
         // A concurrent retry with the same request id recorded it first.
         tx.rollback().await?;
         let mut conn = api.db.reader().acquire().await?;
+        check_request(&mut conn, key.as_ref()).await?;
         let existing = store::find_loyalty_by_request(&mut conn, request_id.unwrap_or_default())
             .await?
             .ok_or_else(|| {
@@ -59,6 +70,7 @@ pub async fn record(
     let customer = load(&mut tx, customer.id).await?;
     let mut response = recorded(&mut tx, &customer, &entry).await?;
     response.new_tier = new_tier.map_or(0, |tier| tier as i32);
+    remember(&mut tx, key.as_ref()).await?;
     tx.commit().await?;
     api.relay.wake();
     tracing::info!(customer = %customer.id, points = entry.entry.points, balance = entry.balance_after, "loyalty entry recorded");

@@ -10,14 +10,15 @@ use aftercare_proto::aftercare::events::v1::{
 use sqlx::{Any, Transaction};
 
 use super::Api;
-use super::access;
 use super::customers::load;
 use super::loyalty;
 use super::parse::MergeCustomers;
+use super::{access, check_request, remember, request_key};
 use crate::convert;
 use crate::domain::access::Action;
 use crate::domain::consent::merge_consents;
 use crate::domain::customer::Customer;
+use crate::domain::idempotency::RequestKey;
 use crate::domain::identity::IdentityKey;
 use crate::domain::loyalty::{Kind, NewEntry};
 use crate::domain::merge::merge;
@@ -32,11 +33,19 @@ pub async fn merge_customers(
     request: MergeCustomers,
 ) -> Result<pb::MergeCustomersResponse, Error> {
     access(principal, Action::Manage)?;
-    if let Some(done) = previous(api, request.request_id.as_deref()).await? {
+    let key = request_key(
+        principal,
+        "MergeCustomers",
+        &customer_name(request.survivor),
+        request.request_id.as_deref(),
+        &request,
+    );
+    let key = key.as_ref();
+    if let Some(done) = previous(api, key).await? {
         return respond(api, &done).await;
     }
-    match apply(api, principal, &request).await {
-        Err(Error::StaleEtag(name)) => match previous(api, request.request_id.as_deref()).await? {
+    match apply(api, principal, &request, key).await {
+        Err(Error::StaleEtag(name)) => match previous(api, key).await? {
             // A concurrent retry of this very merge won the race.
             Some(done) => respond(api, &done).await,
             None => Err(Error::StaleEtag(name)),
@@ -45,18 +54,22 @@ pub async fn merge_customers(
     }
 }
 
-async fn previous(api: &Api, request_id: Option<&str>) -> Result<Option<MergeRecord>, Error> {
-    let Some(request_id) = request_id else {
+/// The merge this caller made earlier with `key`; `ALREADY_EXISTS` when the key was used for
+/// another merge.
+async fn previous(api: &Api, key: Option<&RequestKey>) -> Result<Option<MergeRecord>, Error> {
+    let Some(key) = key else {
         return Ok(None);
     };
     let mut conn = api.db.reader().acquire().await?;
-    Ok(store::find_merge_by_request(&mut conn, request_id).await?)
+    check_request(&mut conn, Some(key)).await?;
+    Ok(store::find_merge_by_request(&mut conn, &key.scoped()).await?)
 }
 
 async fn apply(
     api: &Api,
     principal: &Principal,
     request: &MergeCustomers,
+    key: Option<&RequestKey>,
 ) -> Result<pb::MergeCustomersResponse, Error> {
     let mut tx = api.db.begin().await?;
     let survivor = load(&mut tx, request.survivor).await?;
@@ -108,7 +121,8 @@ async fn apply(
         repointed,
         merge_time: now,
     };
-    if !store::insert_merge(&mut tx, &record, request.request_id.as_deref()).await? {
+    let scoped = key.map(RequestKey::scoped);
+    if !store::insert_merge(&mut tx, &record, scoped.as_deref()).await? {
         return Err(Error::StaleEtag(customer_name(survivor.id)));
     }
     let survivor_name = customer_name(survivor.id);
@@ -147,6 +161,7 @@ async fn apply(
         merge_time: Some(to_timestamp(now)),
     };
     publish(&mut tx, &survivor_name, &event).await?;
+    remember(&mut tx, key).await?;
     tx.commit().await?;
     api.relay.wake();
     tracing::info!(survivor = %survivor.id, merged = %merged.id, identities_moved, "customers merged");

@@ -6,12 +6,13 @@ use aftercare_proto::aftercare::customers::v1 as pb;
 use uuid::Uuid;
 
 use super::Api;
-use super::access;
 use super::parse::{
     CreateOrganisation, DeleteOrganisation, GetOrganisation, ListOrganisations, UpdateOrganisation,
 };
+use super::{access, check_request, remember, request_key};
 use crate::convert;
 use crate::domain::access::Action;
+use crate::domain::idempotency::RequestKey;
 use crate::domain::names::organisation_name;
 use crate::domain::organisation::Organisation;
 use crate::error::{Error, ORGANISATION};
@@ -53,8 +54,17 @@ pub async fn create(
     request: CreateOrganisation,
 ) -> Result<pb::CreateOrganisationResponse, Error> {
     write(principal)?;
-    let request_id = request.request_id.as_deref();
+    let key = request_key(
+        principal,
+        "CreateOrganisation",
+        "",
+        request.request_id.as_deref(),
+        &request,
+    );
+    let scoped = key.as_ref().map(RequestKey::scoped);
+    let request_id = scoped.as_deref();
     let mut tx = api.db.begin().await?;
+    check_request(&mut tx, key.as_ref()).await?;
     if let Some(request_id) = request_id
         && let Some((existing, count)) =
             store::find_organisation_by_request(&mut tx, request_id).await?
@@ -87,6 +97,7 @@ pub async fn create(
         // A concurrent create: the same request id (return it) or the same domain (refuse).
         tx.rollback().await?;
         let mut conn = api.db.reader().acquire().await?;
+        check_request(&mut conn, key.as_ref()).await?;
         if let Some((existing, count)) = match request_id {
             Some(request_id) => store::find_organisation_by_request(&mut conn, request_id).await?,
             None => None,
@@ -101,6 +112,7 @@ pub async fn create(
             "a concurrent create failed; retry",
         ));
     }
+    remember(&mut tx, key.as_ref()).await?;
     tx.commit().await?;
     tracing::info!(organisation = %organisation.id, "organisation created");
     Ok(pb::CreateOrganisationResponse {

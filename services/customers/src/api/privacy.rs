@@ -8,9 +8,10 @@ use aftercare_proto::aftercare::events::v1::CustomerErased;
 use super::Api;
 use super::customers::load;
 use super::parse::{EraseCustomer, ExportData};
-use super::{access, access_to, check};
+use super::{access, access_to, check, check_request, remember, request_key};
 use crate::convert;
 use crate::domain::access::Action;
+use crate::domain::idempotency::RequestKey;
 use crate::domain::names::customer_name;
 use crate::domain::privacy::{Erasure, KEPT_FIELDS};
 use crate::error::Error;
@@ -115,9 +116,19 @@ pub async fn erase(
     request: EraseCustomer,
 ) -> Result<pb::EraseCustomerResponse, Error> {
     access(principal, Action::Manage)?;
-    let request_id = request.request_id.as_deref();
+    let key = request_key(
+        principal,
+        "EraseCustomer",
+        &customer_name(request.customer),
+        request.request_id.as_deref(),
+        &request,
+    );
+    let key = key.as_ref();
+    let scoped = key.map(RequestKey::scoped);
+    let request_id = scoped.as_deref();
     if let Some(request_id) = request_id {
         let mut conn = api.db.reader().acquire().await?;
+        check_request(&mut conn, key).await?;
         if let Some((customer, erasure)) =
             store::find_erasure_by_request(&mut conn, request_id).await?
         {
@@ -125,10 +136,11 @@ pub async fn erase(
             return Ok(response(&customer, &erasure));
         }
     }
-    match apply(api, principal, &request).await {
+    match apply(api, principal, &request, key).await {
         Err(Error::StaleEtag(name)) => {
             // A concurrent retry of this very erasure may have won the race.
             let mut conn = api.db.reader().acquire().await?;
+            check_request(&mut conn, key).await?;
             match request_id {
                 Some(request_id) => {
                     match store::find_erasure_by_request(&mut conn, request_id).await? {
@@ -149,8 +161,10 @@ async fn apply(
     api: &Api,
     principal: &Principal,
     request: &EraseCustomer,
+    key: Option<&RequestKey>,
 ) -> Result<pb::EraseCustomerResponse, Error> {
-    let request_id = request.request_id.as_deref();
+    let scoped = key.map(RequestKey::scoped);
+    let request_id = scoped.as_deref();
     let mut tx = api.db.begin().await?;
     let mut customer = load(&mut tx, request.customer).await?;
     let name = customer_name(customer.id);
@@ -201,6 +215,7 @@ async fn apply(
         erase_time: Some(to_timestamp(now)),
     };
     publish(&mut tx, &name, &event).await?;
+    remember(&mut tx, key).await?;
     tx.commit().await?;
     api.relay.wake();
     tracing::info!(

@@ -6,12 +6,13 @@ use aftercare_proto::aftercare::customers::v1 as pb;
 use uuid::Uuid;
 
 use super::Api;
-use super::access;
 use super::parse::{
     CountSegment, CreateSegment, DeleteSegment, ListSegments, SegmentRef, UpdateSegment,
 };
+use super::{access, check_request, remember, request_key};
 use crate::convert;
 use crate::domain::access::{Access, Action};
+use crate::domain::idempotency::RequestKey;
 use crate::domain::segment::{Segment, SegmentSpec};
 use crate::error::Error;
 use crate::store::{self, Conn, CustomerQuery, SegmentQuery};
@@ -63,8 +64,17 @@ pub async fn create(
     request: CreateSegment,
 ) -> Result<pb::CreateSegmentResponse, Error> {
     write(principal)?;
-    let request_id = request.request_id.as_deref();
+    let key = request_key(
+        principal,
+        "CreateSegment",
+        "",
+        request.request_id.as_deref(),
+        &request,
+    );
+    let scoped = key.as_ref().map(RequestKey::scoped);
+    let request_id = scoped.as_deref();
     let mut tx = api.db.begin().await?;
+    check_request(&mut tx, key.as_ref()).await?;
     if let Some(request_id) = request_id
         && let Some(existing) = store::find_segment_by_request(&mut tx, request_id).await?
     {
@@ -86,6 +96,7 @@ pub async fn create(
     if !store::insert_segment(&mut tx, &segment, request_id).await? {
         tx.rollback().await?;
         let mut conn = api.db.reader().acquire().await?;
+        check_request(&mut conn, key.as_ref()).await?;
         let existing = store::find_segment_by_request(&mut conn, request_id.unwrap_or_default())
             .await?
             .ok_or_else(|| Error::state("segments", "a concurrent create failed; retry"))?;
@@ -93,6 +104,7 @@ pub async fn create(
             segment: Some(convert::segment(&existing)),
         });
     }
+    remember(&mut tx, key.as_ref()).await?;
     tx.commit().await?;
     tracing::info!(segment = %segment.id, count = segment.customer_count, "segment created");
     Ok(pb::CreateSegmentResponse {

@@ -10,15 +10,16 @@ use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
 use super::Api;
-use super::access;
 use super::customers::load;
 use super::parse::{
     CreateTierRule, DeleteTierRule, EvaluateTier, GetTierRule, ListTierRules, UpdateTierRule,
 };
+use super::{access, check_request, remember, request_key};
 use crate::convert;
 use crate::domain::access::Action;
 use crate::domain::customer::{Customer, Tier};
 use crate::domain::filter::{Condition, Op, Scalar};
+use crate::domain::idempotency::RequestKey;
 use crate::domain::names::customer_name;
 use crate::domain::query::TierRuleField;
 use crate::domain::tier::{Measurement, Outcome, TierRule, evaluate};
@@ -88,8 +89,17 @@ pub async fn create(
     request: CreateTierRule,
 ) -> Result<pb::CreateTierRuleResponse, Error> {
     manage(principal)?;
-    let request_id = request.request_id.as_deref();
+    let key = request_key(
+        principal,
+        "CreateTierRule",
+        "",
+        request.request_id.as_deref(),
+        &request,
+    );
+    let scoped = key.as_ref().map(RequestKey::scoped);
+    let request_id = scoped.as_deref();
     let mut tx = api.db.begin().await?;
+    check_request(&mut tx, key.as_ref()).await?;
     if let Some(request_id) = request_id
         && let Some(existing) = store::find_tier_rule_by_request(&mut tx, request_id).await?
     {
@@ -119,6 +129,7 @@ pub async fn create(
     if !store::insert_tier_rule(&mut tx, &rule, request_id).await? {
         tx.rollback().await?;
         let mut conn = api.db.reader().acquire().await?;
+        check_request(&mut conn, key.as_ref()).await?;
         let existing = store::find_tier_rule_by_request(&mut conn, request_id.unwrap_or_default())
             .await?
             .ok_or_else(|| Error::state("tierRules", "a concurrent create failed; retry"))?;
@@ -126,6 +137,7 @@ pub async fn create(
             tier_rule: Some(convert::tier_rule(&existing)),
         });
     }
+    remember(&mut tx, key.as_ref()).await?;
     tx.commit().await?;
     tracing::info!(tier_rule = %rule.id, tier = ?rule.spec.tier, "tier rule created");
     Ok(pb::CreateTierRuleResponse {
