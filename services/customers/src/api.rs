@@ -9,8 +9,8 @@ mod merge;
 mod organisations;
 mod parse;
 mod privacy;
-pub(crate) mod segments;
-pub(crate) mod tiers;
+mod segments;
+mod tiers;
 mod timeline;
 
 use aftercare_platform::auth::{Principal, PrincipalVerifier};

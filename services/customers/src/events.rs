@@ -6,7 +6,9 @@ use aftercare_platform::auth::{Principal, Role};
 use aftercare_platform::events::{Event, EventHandler, SubscriptionFilter, append};
 use aftercare_platform::time::{now_micros, to_timestamp};
 use aftercare_proto::aftercare::common::v1::{Actor, ActorType, ChannelIdentity};
-use aftercare_proto::aftercare::events::v1::CustomerSnapshot;
+use aftercare_proto::aftercare::events::v1::{
+    CustomerSnapshot, CustomerTierChangeCause, CustomerTierChanged, CustomerUpdated,
+};
 use async_trait::async_trait;
 use prost::Name;
 use sqlx::{Any, Transaction};
@@ -15,6 +17,7 @@ use uuid::Uuid;
 use crate::domain::customer::Customer;
 use crate::domain::identity::IdentityKey;
 use crate::domain::names::{customer_name, organisation_name, parse_name};
+use crate::domain::tier::Outcome;
 use crate::domain::timeline::{self, TimelineEntry};
 use crate::error::Error;
 use crate::store;
@@ -51,6 +54,34 @@ pub fn snapshot(customer: &Customer) -> CustomerSnapshot {
         create_time: Some(to_timestamp(customer.create_time)),
         update_time: Some(to_timestamp(customer.update_time)),
     }
+}
+
+/// The events of a tier rule changing `before` into `after`: the customer's update and its
+/// tier change.
+pub fn tier_changed_by_rule(
+    before: &Customer,
+    after: &Customer,
+    outcome: &Outcome,
+    principal: &Principal,
+) -> (CustomerUpdated, CustomerTierChanged) {
+    let updated = CustomerUpdated {
+        customer: Some(snapshot(after)),
+        changed_fields: vec!["tier".into()],
+        actor: Some(actor(principal)),
+    };
+    let changed = CustomerTierChanged {
+        customer: customer_name(after.id),
+        previous_tier: before.profile.tier as i32,
+        tier: outcome.tier as i32,
+        cause: CustomerTierChangeCause::Rule as i32,
+        tier_rule: outcome
+            .rule
+            .map(|id| format!("tierRules/{id}"))
+            .unwrap_or_default(),
+        actor: Some(actor(principal)),
+        change_time: Some(to_timestamp(after.update_time)),
+    };
+    (updated, changed)
 }
 
 /// The caller as an event's actor.

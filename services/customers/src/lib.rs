@@ -13,7 +13,7 @@ pub mod domain;
 mod error;
 mod events;
 mod store;
-mod sweeps;
+mod sweep;
 
 use aftercare_platform::db::Migrations;
 use aftercare_platform::server::GrpcServer;
@@ -24,7 +24,7 @@ use sqlx::migrate::Migrator;
 
 pub use error::Error;
 pub use events::{TIMELINE_CONSUMER, TimelineProjection};
-pub use sweeps::{refresh_segment_counts, review_tiers};
+pub use sweep::{refresh_segment_counts, review_tiers};
 
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
@@ -60,7 +60,7 @@ impl ServiceDefinition for CustomersService {
             ctx.shutdown.clone(),
         )
         .await?;
-        sweeps::spawn(ctx.db.clone(), ctx.relay.clone(), ctx.shutdown.clone());
+        sweep::spawn(ctx.db.clone(), ctx.relay.clone(), ctx.shutdown.clone());
         let api = api::Api::new(&ctx);
         let server = CustomerServiceServer::new(api)
             .max_decoding_message_size(max)

@@ -50,12 +50,13 @@ pub use organisations::{
 };
 pub use privacy::{delete_identities, find_erasure_by_request, insert_erasure, merged_customers};
 pub use segments::{
-    SegmentQuery, delete_segment, find_segment, find_segment_by_request, insert_segment,
-    list_segments, segment_ids, set_segment_count, update_segment,
+    SegmentQuery, count_selected, delete_segment, find_segment, find_segment_by_request,
+    insert_segment, list_segments, refresh_segment_count, segment_ids, set_segment_count,
+    update_segment,
 };
 pub use tiers::{
-    TierRuleQuery, delete_tier_rule, find_tier_rule, find_tier_rule_by_request, insert_tier_rule,
-    list_tier_rules, measure, update_tier_rule,
+    TierRuleQuery, change_tier, delete_tier_rule, find_tier_rule, find_tier_rule_by_request,
+    insert_tier_rule, list_tier_rules, measurements, reevaluate, review_tier, update_tier_rule,
 };
 pub use timeline::{
     TimelineQuery, anonymise_timeline, count_foreign_timeline, insert_timeline_entry,

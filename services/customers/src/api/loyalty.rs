@@ -66,7 +66,7 @@ pub async fn record(
     };
     // Re-read: the entry locked the customer's row, so this is its latest version.
     let customer = load(&mut tx, customer.id).await?;
-    let new_tier = super::tiers::reevaluate(&mut tx, &customer, principal).await?;
+    let new_tier = store::reevaluate(&mut tx, &customer, principal).await?;
     let customer = load(&mut tx, customer.id).await?;
     let mut response = recorded(&mut tx, &customer, &entry).await?;
     response.new_tier = new_tier.map_or(0, |tier| tier as i32);

@@ -11,11 +11,11 @@ use super::parse::{
 };
 use super::{access, check_request, remember, request_key};
 use crate::convert;
-use crate::domain::access::{Access, Action};
+use crate::domain::access::Action;
 use crate::domain::idempotency::RequestKey;
-use crate::domain::segment::{Segment, SegmentSpec};
+use crate::domain::segment::Segment;
 use crate::error::Error;
-use crate::store::{self, Conn, CustomerQuery, SegmentQuery};
+use crate::store::{self, Conn, SegmentQuery};
 use aftercare_platform::request::PageToken;
 
 /// Resource type of a segment, for `ResourceInfo`.
@@ -37,25 +37,6 @@ async fn load(conn: &mut Conn, id: Uuid) -> Result<Segment, Error> {
     store::find_segment(conn, id)
         .await?
         .ok_or_else(|| Error::not_found(SEGMENT, segment_name(id)))
-}
-
-/// The number of non-merged customers `spec` selects, across every region.
-pub(crate) async fn count(conn: &mut Conn, id: Uuid, spec: &SegmentSpec) -> Result<i64, Error> {
-    let criteria = spec.criteria().map_err(|err| {
-        Error::state(
-            segment_name(id),
-            format!("the stored filter no longer parses: {err}"),
-        )
-    })?;
-    let query = CustomerQuery {
-        conditions: criteria.conditions,
-        text: criteria.text,
-        show_merged: false,
-        reach: Access::All,
-        before: None,
-        limit: 0,
-    };
-    Ok(store::count_customers(conn, &query).await?)
 }
 
 pub async fn create(
@@ -86,7 +67,7 @@ pub async fn create(
     let id = Uuid::now_v7();
     let segment = Segment {
         id,
-        customer_count: count(&mut tx, id, &request.spec).await?,
+        customer_count: store::count_selected(&mut tx, id, &request.spec).await?,
         spec: request.spec,
         count_time: now,
         version: 1,
@@ -161,7 +142,7 @@ pub async fn update(
     }
     if segment.spec.apply(request.changes) {
         let now = now_micros();
-        segment.customer_count = count(&mut tx, segment.id, &segment.spec).await?;
+        segment.customer_count = store::count_selected(&mut tx, segment.id, &segment.spec).await?;
         segment.count_time = now;
         segment.version += 1;
         segment.update_time = now;
@@ -202,7 +183,7 @@ pub async fn count_now(
     read(principal)?;
     let mut tx = api.db.begin().await?;
     let segment = load(&mut tx, request.id).await?;
-    let customer_count = count(&mut tx, segment.id, &segment.spec).await?;
+    let customer_count = store::count_selected(&mut tx, segment.id, &segment.spec).await?;
     let now = now_micros();
     store::set_segment_count(&mut tx, segment.id, customer_count, now).await?;
     tx.commit().await?;

@@ -1,12 +1,8 @@
 //! Tier rules and their evaluation.
 
 use aftercare_platform::auth::Principal;
-use aftercare_platform::time::{now_micros, to_timestamp};
+use aftercare_platform::time::now_micros;
 use aftercare_proto::aftercare::customers::v1 as pb;
-use aftercare_proto::aftercare::events::v1::{
-    CustomerTierChangeCause, CustomerTierChanged, CustomerUpdated,
-};
-use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
 use super::Api;
@@ -17,14 +13,12 @@ use super::parse::{
 use super::{access, check_request, remember, request_key};
 use crate::convert;
 use crate::domain::access::Action;
-use crate::domain::customer::{Customer, Tier};
 use crate::domain::filter::{Condition, Op, Scalar};
 use crate::domain::idempotency::RequestKey;
 use crate::domain::names::customer_name;
 use crate::domain::query::TierRuleField;
-use crate::domain::tier::{Measurement, Outcome, TierRule, evaluate};
+use crate::domain::tier::{TierRule, evaluate};
 use crate::error::Error;
-use crate::events::{actor, publish, snapshot};
 use crate::store::{self, Conn, TierRuleQuery};
 use aftercare_platform::request::PageToken;
 
@@ -224,86 +218,6 @@ pub async fn delete(
     Ok(pb::DeleteTierRuleResponse {})
 }
 
-/// Measures `customer` against the rules in force (every rule when `include_disabled`).
-async fn measure(
-    conn: &mut Conn,
-    customer: &Customer,
-    include_disabled: bool,
-) -> Result<Vec<Measurement>, Error> {
-    let rules = store::list_tier_rules(conn, &TierRuleQuery::default()).await?;
-    let now = now_micros();
-    let mut measurements = Vec::new();
-    for rule in rules
-        .iter()
-        .filter(|rule| include_disabled || rule.spec.enabled)
-    {
-        let since = rule.spec.window.map(|window| now.saturating_sub(window));
-        let value = store::measure(conn, customer.id, rule.spec.metric, since).await?;
-        measurements.push(Measurement {
-            rule: rule.id,
-            tier: rule.spec.tier,
-            value,
-            threshold: rule.spec.threshold,
-            demote: rule.spec.demote,
-        });
-    }
-    Ok(measurements)
-}
-
-/// Applies the enabled rules to `customer` in `tx`, changing and announcing its tier when
-/// they say so; returns the new tier when it changed.
-pub(crate) async fn reevaluate(
-    tx: &mut Transaction<'static, Any>,
-    customer: &Customer,
-    principal: &Principal,
-) -> Result<Option<Tier>, Error> {
-    let measurements = measure(tx, customer, false).await?;
-    let outcome = evaluate(
-        customer.profile.tier,
-        customer.profile.tier_locked,
-        &measurements,
-    );
-    if outcome.tier == customer.profile.tier {
-        return Ok(None);
-    }
-    apply(tx, customer, outcome, principal).await?;
-    Ok(Some(outcome.tier))
-}
-
-async fn apply(
-    tx: &mut Transaction<'static, Any>,
-    customer: &Customer,
-    outcome: Outcome,
-    principal: &Principal,
-) -> Result<(), Error> {
-    let name = customer_name(customer.id);
-    let mut changed = customer.clone();
-    changed.profile.tier = outcome.tier;
-    changed.version += 1;
-    changed.update_time = now_micros();
-    if !store::update_customer(tx, &changed, customer.version).await? {
-        return Err(Error::StaleEtag(name));
-    }
-    let event = CustomerUpdated {
-        customer: Some(snapshot(&changed)),
-        changed_fields: vec!["tier".into()],
-        actor: Some(actor(principal)),
-    };
-    publish(tx, &name, &event).await?;
-    let event = CustomerTierChanged {
-        customer: name.clone(),
-        previous_tier: customer.profile.tier as i32,
-        tier: outcome.tier as i32,
-        cause: CustomerTierChangeCause::Rule as i32,
-        tier_rule: outcome.rule.map(rule_name).unwrap_or_default(),
-        actor: Some(actor(principal)),
-        change_time: Some(to_timestamp(changed.update_time)),
-    };
-    publish(tx, &name, &event).await?;
-    tracing::info!(customer = %customer.id, tier = ?outcome.tier, "tier changed by rule");
-    Ok(())
-}
-
 pub async fn evaluate_tier(
     api: &Api,
     principal: &Principal,
@@ -315,12 +229,12 @@ pub async fn evaluate_tier(
     if let Some(reason) = customer.frozen_reason() {
         return Err(Error::state(customer_name(customer.id), reason));
     }
-    let measurements = measure(&mut tx, &customer, request.validate_only).await?;
+    let measurements = store::measurements(&mut tx, &customer, request.validate_only).await?;
     let locked = customer.profile.tier_locked;
     let outcome = evaluate(customer.profile.tier, locked, &measurements);
     let changed = outcome.tier != customer.profile.tier;
     if changed && !request.validate_only {
-        apply(&mut tx, &customer, outcome, principal).await?;
+        store::change_tier(&mut tx, &customer, outcome, principal).await?;
         tx.commit().await?;
         api.relay.wake();
     }

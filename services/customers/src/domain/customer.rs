@@ -183,6 +183,11 @@ impl Customer {
         }
     }
 
+    /// Whether tier rules may change its tier: live (not merged or erased) and not locked.
+    pub fn tier_reviewable(&self) -> bool {
+        self.frozen_reason().is_none() && !self.profile.tier_locked
+    }
+
     /// Removes every personal field (erasure), keeping the name, region, tier, lifecycle
     /// stage and times for anonymised statistics; returns the paths of the fields that held
     /// something. The caller bumps the version.

@@ -4,10 +4,15 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use super::{Conn, Where, uuid};
+use aftercare_platform::db::Database;
+use aftercare_platform::time::now_micros;
+
+use super::{Conn, CustomerQuery, Where, count_customers, uuid};
+use crate::domain::access::Access;
 use crate::domain::filter::{Condition, Scalar};
 use crate::domain::query::SegmentField;
 use crate::domain::segment::{Segment, SegmentSpec};
+use crate::error::Error;
 
 const COLUMNS: &str = "id, display_name, description, filter, query, customer_count, count_time, \
     version, create_time, update_time";
@@ -194,4 +199,35 @@ pub async fn segment_ids(conn: &mut Conn) -> Result<Vec<Uuid>, sqlx::Error> {
         .iter()
         .map(|row| uuid(&row.try_get::<String, _>("id")?, "id"))
         .collect()
+}
+
+/// The number of non-merged customers `spec` (of segment `id`) selects, across every region.
+pub async fn count_selected(conn: &mut Conn, id: Uuid, spec: &SegmentSpec) -> Result<i64, Error> {
+    let criteria = spec.criteria().map_err(|err| {
+        Error::state(
+            format!("segments/{id}"),
+            format!("the stored filter no longer parses: {err}"),
+        )
+    })?;
+    let query = CustomerQuery {
+        conditions: criteria.conditions,
+        text: criteria.text,
+        show_merged: false,
+        reach: Access::All,
+        before: None,
+        limit: 0,
+    };
+    Ok(count_customers(conn, &query).await?)
+}
+
+/// Recounts segment `id` in its own transaction; returns whether it still exists.
+pub async fn refresh_segment_count(db: &Database, id: Uuid) -> Result<bool, Error> {
+    let mut tx = db.begin().await?;
+    let Some(segment) = find_segment(&mut tx, id).await? else {
+        return Ok(false);
+    };
+    let count = count_selected(&mut tx, segment.id, &segment.spec).await?;
+    set_segment_count(&mut tx, segment.id, count, now_micros()).await?;
+    tx.commit().await?;
+    Ok(true)
 }

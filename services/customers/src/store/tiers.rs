@@ -4,10 +4,19 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use super::{Conn, Where, enum_column, flag, uuid};
+use aftercare_platform::auth::Principal;
+use aftercare_platform::db::Database;
+use aftercare_platform::time::now_micros;
+use sqlx::{Any, Transaction};
+
+use super::{Conn, Where, enum_column, find_customer, flag, update_customer, uuid};
+use crate::domain::customer::{Customer, Tier};
 use crate::domain::filter::{Condition, Scalar};
+use crate::domain::names::customer_name;
 use crate::domain::query::TierRuleField;
-use crate::domain::tier::{Metric, RuleSpec, TierRule};
+use crate::domain::tier::{Measurement, Metric, Outcome, RuleSpec, TierRule, evaluate};
+use crate::error::Error;
+use crate::events::{self, publish};
 
 const COLUMNS: &str = "id, display_name, tier, metric, threshold, window_micros, demote, enabled, \
     version, create_time, update_time";
@@ -194,4 +203,90 @@ fn rule_from_row(row: &AnyRow) -> Result<TierRule, sqlx::Error> {
         create_time: row.try_get("create_time")?,
         update_time: row.try_get("update_time")?,
     })
+}
+
+/// Measures `customer` against the rules in force (every rule when `include_disabled`).
+pub async fn measurements(
+    conn: &mut Conn,
+    customer: &Customer,
+    include_disabled: bool,
+) -> Result<Vec<Measurement>, sqlx::Error> {
+    let rules = list_tier_rules(conn, &TierRuleQuery::default()).await?;
+    let now = now_micros();
+    let mut measurements = Vec::new();
+    for rule in rules
+        .iter()
+        .filter(|rule| include_disabled || rule.spec.enabled)
+    {
+        let since = rule.spec.window.map(|window| now.saturating_sub(window));
+        let value = measure(conn, customer.id, rule.spec.metric, since).await?;
+        measurements.push(Measurement {
+            rule: rule.id,
+            tier: rule.spec.tier,
+            value,
+            threshold: rule.spec.threshold,
+            demote: rule.spec.demote,
+        });
+    }
+    Ok(measurements)
+}
+
+/// Writes the tier `outcome` decided for `customer` (read in `tx`) and its events.
+pub async fn change_tier(
+    tx: &mut Transaction<'static, Any>,
+    customer: &Customer,
+    outcome: Outcome,
+    principal: &Principal,
+) -> Result<(), Error> {
+    let name = customer_name(customer.id);
+    let mut changed = customer.clone();
+    changed.profile.tier = outcome.tier;
+    changed.version += 1;
+    changed.update_time = now_micros();
+    if !update_customer(tx, &changed, customer.version).await? {
+        return Err(Error::StaleEtag(name));
+    }
+    let (updated, tier_changed) =
+        events::tier_changed_by_rule(customer, &changed, &outcome, principal);
+    publish(tx, &name, &updated).await?;
+    publish(tx, &name, &tier_changed).await?;
+    tracing::info!(customer = %customer.id, tier = ?outcome.tier, "tier changed by rule");
+    Ok(())
+}
+
+/// Applies the enabled rules to `customer` (read in `tx`), changing and announcing its tier
+/// when they say so; returns the new tier when it changed.
+pub async fn reevaluate(
+    tx: &mut Transaction<'static, Any>,
+    customer: &Customer,
+    principal: &Principal,
+) -> Result<Option<Tier>, Error> {
+    let measurements = measurements(tx, customer, false).await?;
+    let outcome = evaluate(
+        customer.profile.tier,
+        customer.profile.tier_locked,
+        &measurements,
+    );
+    if outcome.tier == customer.profile.tier {
+        return Ok(None);
+    }
+    change_tier(tx, customer, outcome, principal).await?;
+    Ok(Some(outcome.tier))
+}
+
+/// Reviews the tier of customer `id` in its own transaction (a live, unlocked customer
+/// only); returns whether it changed.
+pub async fn review_tier(db: &Database, id: Uuid, principal: &Principal) -> Result<bool, Error> {
+    let mut tx = db.begin().await?;
+    let Some(customer) = find_customer(&mut tx, id).await? else {
+        return Ok(false);
+    };
+    if !customer.tier_reviewable() {
+        return Ok(false);
+    }
+    let changed = reevaluate(&mut tx, &customer, principal).await?.is_some();
+    if changed {
+        tx.commit().await?;
+    }
+    Ok(changed)
 }

@@ -1,16 +1,15 @@
 //! Background work: the nightly tier review (rolling windows move even when no entry is
-//! recorded) and the hourly refresh of segment counts. Both stop with the service.
+//! recorded) and the hourly refresh of segment counts. Both call the domain (through the
+//! store's transactions) and the store, never the api layer, and stop with the service.
 
 use std::time::Duration;
 
 use aftercare_platform::auth::Principal;
 use aftercare_platform::db::Database;
 use aftercare_platform::events::RelayWaker;
-use aftercare_platform::time::now_micros;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{segments, tiers};
 use crate::error::Error;
 use crate::store;
 
@@ -36,18 +35,7 @@ pub async fn review_tiers(db: &Database, relay: &RelayWaker) -> Result<usize, Er
             break;
         };
         for id in batch {
-            let mut tx = db.begin().await?;
-            let Some(customer) = store::find_customer(&mut tx, id).await? else {
-                continue;
-            };
-            if customer.frozen_reason().is_some() || customer.profile.tier_locked {
-                continue;
-            }
-            if tiers::reevaluate(&mut tx, &customer, &system)
-                .await?
-                .is_some()
-            {
-                tx.commit().await?;
+            if store::review_tier(db, id, &system).await? {
                 relay.wake();
                 changed += 1;
             }
@@ -64,19 +52,15 @@ pub async fn refresh_segment_counts(db: &Database) -> Result<usize, Error> {
         let mut conn = db.reader().acquire().await?;
         store::segment_ids(&mut conn).await?
     };
+    let mut counted = 0;
     for id in &ids {
-        let mut tx = db.begin().await?;
-        let Some(segment) = store::find_segment(&mut tx, *id).await? else {
-            continue;
-        };
-        let count = segments::count(&mut tx, segment.id, &segment.spec).await?;
-        store::set_segment_count(&mut tx, segment.id, count, now_micros()).await?;
-        tx.commit().await?;
+        if store::refresh_segment_count(db, *id).await? {
+            counted += 1;
+        }
     }
-    tracing::debug!(segments = ids.len(), "segment counts refreshed");
+    tracing::debug!(segments = counted, "segment counts refreshed");
     Ok(ids.len())
 }
-
 /// Runs both jobs on their schedules until `shutdown`.
 pub fn spawn(db: Database, relay: RelayWaker, shutdown: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
