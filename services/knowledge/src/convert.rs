@@ -9,10 +9,12 @@ use aftercare_proto::aftercare::knowledge::v1 as pb;
 use uuid::Uuid;
 
 use crate::domain::feedback::Rating;
+use crate::domain::stats::ratio;
 use crate::domain::{
     Actor, ActorKind, Article, Category, ContentGap, Review, ReviewDecision, Version,
 };
 use crate::index::Hit;
+use crate::store::stats::{ArticleNumbers, Counts, metric};
 
 /// `articles/{id}`.
 pub fn article_name(id: Uuid) -> String {
@@ -228,5 +230,61 @@ pub fn hit(h: &Hit) -> pb::ArticleHit {
         snippet_highlights: ranges(&h.snippet_highlights),
         score: h.score,
         publish_time: Some(to_timestamp(h.publish_time)),
+    }
+}
+
+/// Knowledge metrics of one period or the range.
+pub fn metrics(c: &Counts) -> pb::KnowledgeMetrics {
+    pb::KnowledgeMetrics {
+        searches: c[metric::SEARCHES],
+        zero_result_searches: c[metric::ZERO_RESULT],
+        zero_result_rate: ratio(c[metric::ZERO_RESULT], c[metric::SEARCHES]),
+        suggestion_sets: c[metric::SUGGESTION_SETS],
+        deflections: c[metric::DEFLECTIONS],
+        tickets_created_after_suggestions: c[metric::TICKETS],
+        deflection_rate: ratio(c[metric::DEFLECTIONS], c[metric::SUGGESTION_SETS]),
+        views: c[metric::VIEWS],
+        helpful_ratings: c[metric::HELPFUL],
+        not_helpful_ratings: c[metric::NOT_HELPFUL],
+        helpfulness_ratio: ratio(
+            c[metric::HELPFUL],
+            c[metric::HELPFUL] + c[metric::NOT_HELPFUL],
+        ),
+        articles_published: c[metric::PUBLISHED],
+        content_gaps_opened: c[metric::GAPS_OPENED],
+    }
+}
+
+/// An article's numbers over a range.
+pub fn top_article(n: &ArticleNumbers, title: String) -> pb::TopArticle {
+    pb::TopArticle {
+        article: article_name(n.article),
+        title,
+        views: n.views,
+        helpful_ratings: n.helpful,
+        not_helpful_ratings: n.not_helpful,
+        suggestions: n.suggestions,
+        deflections: n.deflections,
+    }
+}
+
+/// The statistics response.
+pub fn stats(
+    periods: &[i64],
+    counts: &[Counts],
+    total: &Counts,
+    top_articles: Vec<pb::TopArticle>,
+) -> pb::GetKnowledgeStatsResponse {
+    pb::GetKnowledgeStatsResponse {
+        periods: periods
+            .iter()
+            .zip(counts)
+            .map(|(start, c)| pb::KnowledgePeriodStats {
+                period_start_time: Some(to_timestamp(*start)),
+                metrics: Some(metrics(c)),
+            })
+            .collect(),
+        total: Some(metrics(total)),
+        top_articles,
     }
 }

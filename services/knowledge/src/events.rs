@@ -197,3 +197,35 @@ pub fn articles_suggested(set: &SuggestionRecord) -> Outgoing {
         },
     )
 }
+
+/// The consumer that scrubs an erased customer from ratings, suggestion sets and the search
+/// log.
+pub const ERASURE_CONSUMER: &str = "knowledge-erasure";
+
+/// Applies `CustomerErased`: the customer (and the customers merged into it) no longer
+/// appear in what this service keeps.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ErasureConsumer;
+
+impl ErasureConsumer {
+    /// The events it handles.
+    pub fn filter() -> aftercare_platform::events::SubscriptionFilter {
+        aftercare_platform::events::SubscriptionFilter::all().with_type::<ev::CustomerErased>()
+    }
+}
+
+#[async_trait::async_trait]
+impl aftercare_platform::events::EventHandler for ErasureConsumer {
+    async fn handle(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        event: &aftercare_platform::events::Event,
+    ) -> anyhow::Result<()> {
+        let erased: ev::CustomerErased = aftercare_platform::events::decode_payload(event)?;
+        for customer in std::iter::once(&erased.customer).chain(erased.merged_customers.iter()) {
+            crate::store::reading::erase_customer(tx, customer).await?;
+        }
+        tracing::info!(customer = %erased.customer, "customer erased from ratings, suggestions and searches");
+        Ok(())
+    }
+}

@@ -108,6 +108,15 @@ impl ServiceDefinition for KnowledgeService {
             .unwrap_or_else(|| ctx.config.data_dir.join(INDEX_FOLDER));
         let index =
             Arc::new(tokio::task::spawn_blocking(move || index::SearchIndex::open(&dir)).await??);
+        aftercare_platform::events::spawn_consumer(
+            ctx.db.clone(),
+            ctx.bus.clone(),
+            events::ERASURE_CONSUMER,
+            events::ErasureConsumer::filter(),
+            events::ErasureConsumer,
+            ctx.shutdown.clone(),
+        )
+        .await?;
         let store = store::Store::new(ctx.db.clone());
         let rebuilt = sweep::catch_up(&store, &index).await?;
         tracing::info!(

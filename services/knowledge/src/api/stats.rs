@@ -1,41 +1,21 @@
 //! Knowledge statistics.
 
 use aftercare_platform::request::{FieldViolations, enum_value};
-use aftercare_platform::time::{from_timestamp, to_timestamp};
+use aftercare_platform::time::from_timestamp;
 use aftercare_proto::aftercare::common::v1 as common;
 use aftercare_proto::aftercare::knowledge::v1 as pb;
 use tonic::Request;
 
 use super::{Api, parse};
+use crate::convert;
 use crate::domain::Action;
 use crate::domain::category::descendants;
-use crate::domain::stats::{Interval, buckets, ratio};
+use crate::domain::stats::{Interval, buckets};
 use crate::domain::text::label;
 use crate::error::{Error, Result};
-use crate::store::stats::{Counts, StatsScope, metric};
+use crate::store::stats::StatsScope;
 
 const MAX_RANGE: i64 = 400 * 86_400_000_000;
-
-fn metrics(c: &Counts) -> pb::KnowledgeMetrics {
-    pb::KnowledgeMetrics {
-        searches: c[metric::SEARCHES],
-        zero_result_searches: c[metric::ZERO_RESULT],
-        zero_result_rate: ratio(c[metric::ZERO_RESULT], c[metric::SEARCHES]),
-        suggestion_sets: c[metric::SUGGESTION_SETS],
-        deflections: c[metric::DEFLECTIONS],
-        tickets_created_after_suggestions: c[metric::TICKETS],
-        deflection_rate: ratio(c[metric::DEFLECTIONS], c[metric::SUGGESTION_SETS]),
-        views: c[metric::VIEWS],
-        helpful_ratings: c[metric::HELPFUL],
-        not_helpful_ratings: c[metric::NOT_HELPFUL],
-        helpfulness_ratio: ratio(
-            c[metric::HELPFUL],
-            c[metric::HELPFUL] + c[metric::NOT_HELPFUL],
-        ),
-        articles_published: c[metric::PUBLISHED],
-        content_gaps_opened: c[metric::GAPS_OPENED],
-    }
-}
 
 pub(super) async fn stats(
     api: &Api,
@@ -130,26 +110,7 @@ pub(super) async fn stats(
             .await?
             .map(|a| a.title().to_owned())
             .unwrap_or_default();
-        top_articles.push(pb::TopArticle {
-            article: crate::convert::article_name(numbers.article),
-            title,
-            views: numbers.views,
-            helpful_ratings: numbers.helpful,
-            not_helpful_ratings: numbers.not_helpful,
-            suggestions: numbers.suggestions,
-            deflections: numbers.deflections,
-        });
+        top_articles.push(convert::top_article(&numbers, title));
     }
-    Ok(pb::GetKnowledgeStatsResponse {
-        periods: periods
-            .iter()
-            .zip(&counts)
-            .map(|(start, c)| pb::KnowledgePeriodStats {
-                period_start_time: Some(to_timestamp(*start)),
-                metrics: Some(metrics(c)),
-            })
-            .collect(),
-        total: Some(metrics(&total)),
-        top_articles,
-    })
+    Ok(convert::stats(&periods, &counts, &total, top_articles))
 }

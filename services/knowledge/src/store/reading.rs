@@ -409,3 +409,31 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 }
+
+/// Removes `customer` (`customers/{id}`) from ratings (rater, key and comment), suggestion
+/// sets and the search log, in the consumer's transaction. Counts stay.
+pub async fn erase_customer(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    customer: &str,
+) -> Result<()> {
+    let anonymous = serde_json::to_string(&Actor {
+        kind: crate::domain::ActorKind::Customer,
+        id: String::new(),
+        name: String::new(),
+    })?;
+    sqlx::query(
+        "UPDATE article_ratings SET rater = $1, rater_key = 'erased:' || id, comment = '' WHERE rater_key = $2",
+    )
+    .bind(anonymous)
+    .bind(format!("principal:{customer}"))
+    .execute(&mut **tx)
+    .await?;
+    for sql in [
+        "UPDATE suggestion_sets SET customer = '' WHERE customer = $1",
+        "UPDATE suggestion_sets SET actor_subject = '' WHERE actor_subject = $1",
+        "UPDATE searches SET actor_subject = '' WHERE actor_subject = $1",
+    ] {
+        sqlx::query(sql).bind(customer).execute(&mut **tx).await?;
+    }
+    Ok(())
+}

@@ -310,7 +310,83 @@ async fn searches_that_find_nothing_become_gaps_that_an_article_resolves(db: Tes
     );
 }
 
+async fn an_erased_customer_disappears_from_ratings_suggestions_and_searches(db: TestDatabase) {
+    use aftercare_platform::events::{Event, EventBus as _};
+    use aftercare_proto::aftercare::events::v1::CustomerErased;
+    use prost::Name as _;
+
+    let app = spawn_app(db).await;
+    let live = app.live("en", "Pairing", "Hold the button.").await;
+    app.c()
+        .rate_article(app.req(
+            &customer("c1"),
+            rate(
+                &live.name,
+                pb::ArticleHelpfulness::NotHelpful,
+                "I am Li Wei, call me",
+                "",
+            ),
+        ))
+        .await
+        .unwrap();
+    app.c()
+        .suggest_articles(app.req(
+            &customer("c1"),
+            pb::SuggestArticlesRequest {
+                subject: "Pairing".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap();
+    app.search(&customer("c1"), "pairing").await;
+    let erased = CustomerErased {
+        customer: "customers/c1".into(),
+        ..Default::default()
+    };
+    let event = Event {
+        id: uuid::Uuid::now_v7().to_string(),
+        r#type: CustomerErased::full_name(),
+        source: "customers".into(),
+        subject: "customers/c1".into(),
+        payload: Some(prost_types::Any::from_msg(&erased).unwrap()),
+        ..Default::default()
+    };
+    app.svc.bus().publish(&event).await.unwrap();
+    let db = app.svc.db().reader().clone();
+    aftercare_platform::testing::poll_until("the erasure to apply", std::time::Duration::from_secs(5), || {
+        let db = db.clone();
+        async move {
+            let left: i64 = sqlx::query_scalar(
+                "SELECT (SELECT COUNT(*) FROM article_ratings WHERE rater LIKE '%customers/c1%' OR comment <> '')
+                      + (SELECT COUNT(*) FROM suggestion_sets WHERE customer = 'customers/c1' OR actor_subject = 'customers/c1')
+                      + (SELECT COUNT(*) FROM searches WHERE actor_subject = 'customers/c1')",
+            )
+            .fetch_one(&db)
+            .await
+            .ok()?;
+            (left == 0).then_some(())
+        }
+    })
+    .await;
+    let article = app
+        .c()
+        .get_article(app.req(
+            &agent("a"),
+            pb::GetArticleRequest {
+                name: live.name.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .article
+        .unwrap();
+    assert_eq!(article.not_helpful_count, 1, "counts stay");
+}
+
 on_both_databases!(
+    an_erased_customer_disappears_from_ratings_suggestions_and_searches,
     a_second_rating_replaces_the_first_and_moves_the_counts,
     searches_that_find_nothing_become_gaps_that_an_article_resolves,
 );
