@@ -7,10 +7,13 @@ use aftercare_proto::aftercare::common::v1 as common;
 use aftercare_proto::aftercare::events::v1 as events;
 use aftercare_proto::aftercare::tickets::v1 as pb;
 
+use crate::domain::TicketId;
 use crate::domain::{
-    Actor, ActorKind, ClassificationSource, FieldChange, SlaState, Target, Ticket, TicketMessage,
-    WireEnum,
+    Actor, ActorKind, AfterSalesCase, Attachment, CalendarResource, ClassificationSource,
+    DurationSummary, FieldChange, Figures, OpenInterval, RuleAction, SlaPolicy, SlaState, Target,
+    Ticket, TicketMessage, WireEnum,
 };
+use crate::store::{HistoryRow, LinkRow};
 
 /// The proto number of a wire enum value.
 pub fn wire<E: WireEnum>(value: E) -> i32 {
@@ -232,6 +235,270 @@ pub fn message(message: &TicketMessage) -> pb::TicketMessage {
             .collect(),
         source_ticket: message.source_ticket.map(|t| t.name()).unwrap_or_default(),
         create_time: Some(to_timestamp(message.create_time)),
+    }
+}
+
+/// An SLA policy.
+pub fn sla_policy(p: &SlaPolicy) -> pb::SlaPolicy {
+    use pb::sla_escalation_rule::Action;
+    pb::SlaPolicy {
+        name: p.name(),
+        display_name: p.display_name.clone(),
+        description: p.description.clone(),
+        rank: p.rank,
+        disabled: p.disabled,
+        conditions: Some(pb::SlaPolicyConditions {
+            kinds: p.conditions.kinds.iter().map(|k| wire(*k)).collect(),
+            priorities: p.conditions.priorities.iter().map(|k| wire(*k)).collect(),
+            customer_tiers: p.conditions.customer_tiers.clone(),
+            regions: p.conditions.regions.clone(),
+            channels: p.conditions.channels.iter().map(|k| wire(*k)).collect(),
+        }),
+        first_response_target: Some(duration(p.first_response_target)),
+        resolution_target: Some(duration(p.resolution_target)),
+        at_risk_threshold_percent: p.at_risk_percent as i32,
+        business_calendar: p.business_calendar.clone().unwrap_or_default(),
+        escalation_rules: p
+            .escalation_rules
+            .iter()
+            .map(|r| pb::SlaEscalationRule {
+                trigger: wire(r.trigger),
+                action: Some(match &r.action {
+                    RuleAction::RaisePriority(p) => {
+                        Action::RaisePriority(pb::RaisePriorityAction {
+                            priority: opt_wire(*p),
+                        })
+                    }
+                    RuleAction::EscalateLevel(l, t) => {
+                        Action::EscalateLevel(pb::EscalateLevelAction {
+                            level: opt_wire(*l),
+                            team: t.clone().map(String::from).unwrap_or_default(),
+                        })
+                    }
+                    RuleAction::NotifyTeam(t) => Action::NotifyTeam(pb::NotifyTeamAction {
+                        team: t.clone().map(String::from).unwrap_or_default(),
+                    }),
+                }),
+            })
+            .collect(),
+        etag: Etag::of(p.version),
+        create_time: Some(to_timestamp(p.create_time)),
+        update_time: Some(to_timestamp(p.update_time)),
+    }
+}
+
+/// A business calendar.
+pub fn business_calendar(c: &CalendarResource) -> pb::BusinessCalendar {
+    pb::BusinessCalendar {
+        name: c.name(),
+        display_name: c.display_name.clone(),
+        region: c.region.to_string(),
+        service_centre: c
+            .service_centre
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        time_zone: c.time_zone.name().to_owned(),
+        weekly_hours: c
+            .weekly
+            .iter()
+            .map(|(day, intervals)| pb::BusinessDayHours {
+                weekday: wire(*day),
+                intervals: intervals
+                    .iter()
+                    .map(|i| pb::BusinessHoursInterval {
+                        start_time_of_day: OpenInterval::render(i.start),
+                        end_time_of_day: OpenInterval::render(i.end),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        holidays: c
+            .holidays
+            .iter()
+            .map(|h| pb::Holiday {
+                date: h.date.format("%Y-%m-%d").to_string(),
+                display_name: h.display_name.clone(),
+            })
+            .collect(),
+        etag: Etag::of(c.version),
+        create_time: Some(to_timestamp(c.create_time)),
+        update_time: Some(to_timestamp(c.update_time)),
+    }
+}
+
+/// An actor, when there is one.
+pub fn optional_actor(given: &Option<Actor>) -> Option<common::Actor> {
+    given.as_ref().map(actor)
+}
+
+/// Files by reference.
+pub fn attachments(list: &[Attachment]) -> Vec<pb::Attachment> {
+    list.iter()
+        .map(|a| pb::Attachment {
+            uri: a.uri.clone(),
+            file_name: a.file_name.clone(),
+            content_type: a.content_type.clone(),
+            size_bytes: a.size_bytes,
+        })
+        .collect()
+}
+
+/// A date as `YYYY-MM-DD`.
+pub fn day(d: chrono::NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+/// An after-sales case.
+pub fn after_sales_case(c: &AfterSalesCase) -> pb::AfterSalesCase {
+    let a = &c.application;
+    pb::AfterSalesCase {
+        name: c.name(),
+        customer: c.customer.clone(),
+        region: c.region.clone(),
+        state: wire(c.state),
+        service_type: wire(c.service_type()),
+        application: Some(pb::AfterSalesApplication {
+            requested_service_type: wire(a.requested),
+            product: Some(pb::Product {
+                product_line: a.product.product_line.clone(),
+                model: a.product.model.clone(),
+                serial_number: a.product.serial_number.clone(),
+            }),
+            purchase_date: day(a.purchase_date),
+            purchase_reference: a.purchase_reference.clone(),
+            problem_description: a.problem.clone(),
+            attachments: attachments(&a.attachments),
+        }),
+        review: c.review.as_ref().map(|r| pb::AfterSalesReview {
+            decision: if r.eligible {
+                pb::EligibilityDecision::Eligible as i32
+            } else {
+                pb::EligibilityDecision::NotEligible as i32
+            },
+            warranty_check: wire(r.warranty_check),
+            warranty_end_date: day(r.warranty_end),
+            return_window_check: wire(r.return_check),
+            return_window_end_date: day(r.return_end),
+            approved_service_type: wire(r.approved),
+            chargeable: r.chargeable,
+            reason: r.reason.clone(),
+            reviewer: Some(actor(&r.reviewer)),
+            review_time: Some(to_timestamp(r.time)),
+        }),
+        arrangement: c.arrangement.as_ref().map(|r| pb::AfterSalesArrangement {
+            service_type: wire(r.service_type),
+            appointment_start_time: r.appointment.map(|a| to_timestamp(a.0)),
+            appointment_end_time: r.appointment.map(|a| to_timestamp(a.1)),
+            address: r.address.as_ref().map(|a| pb::PostalAddress {
+                region_code: a.region_code.clone(),
+                postal_code: a.postal_code.clone(),
+                administrative_area: a.administrative_area.clone(),
+                locality: a.locality.clone(),
+                sublocality: a.sublocality.clone(),
+                address_lines: a.address_lines.clone(),
+                recipient: a.recipient.clone(),
+                phone_number: a.phone_number.clone(),
+            }),
+            service_centre: r.service_centre.clone(),
+            technician: r.technician.clone(),
+            carrier: r.carrier.clone(),
+            tracking_number: r.tracking_number.clone(),
+            instructions: r.instructions.clone(),
+            arranged_by: optional_actor(&r.arranged_by),
+            arrange_time: Some(to_timestamp(r.time)),
+        }),
+        completion: c.completion.as_ref().map(|r| pb::AfterSalesCompletion {
+            outcome: r.outcome.clone(),
+            replacement_serial_number: r.replacement_serial_number.clone(),
+            refund_reference: r.refund_reference.clone(),
+            attachments: attachments(&r.attachments),
+            completed_by: optional_actor(&r.completed_by),
+            complete_time: Some(to_timestamp(r.time)),
+        }),
+        confirmation: c.confirmation.as_ref().map(|r| pb::AfterSalesConfirmation {
+            satisfied: r.satisfied,
+            comment: r.comment.clone(),
+            confirmed_by: optional_actor(&r.confirmed_by),
+            confirm_time: Some(to_timestamp(r.time)),
+        }),
+        cancel_reason: c.cancel_reason.clone(),
+        steps: c
+            .steps
+            .iter()
+            .map(|s| pb::AfterSalesStep {
+                step_kind: wire(s.kind),
+                state: wire(s.state),
+                actor: Some(actor(&s.actor)),
+                summary: s.summary.clone(),
+                create_time: Some(to_timestamp(s.time)),
+            })
+            .collect(),
+        etag: Etag::of(c.version),
+        create_time: Some(to_timestamp(c.create_time)),
+        update_time: Some(to_timestamp(c.update_time)),
+    }
+}
+
+/// A link between tickets.
+pub fn link(link: &LinkRow) -> pb::TicketLink {
+    pb::TicketLink {
+        name: format!("{}/links/{}", link.ticket.name(), link.id),
+        linked_ticket: link.linked.name(),
+        link_type: wire(link.link_type),
+        linked_ticket_subject: link.linked_subject.clone(),
+        linked_ticket_status: wire(link.linked_status),
+        linked_ticket_number: link.linked_number,
+        from_merge: link.from_merge,
+        creator: Some(actor(&link.creator)),
+        create_time: Some(to_timestamp(link.create_time)),
+    }
+}
+
+/// Durations summarised.
+pub fn duration_stats(d: &DurationSummary) -> pb::DurationStats {
+    let set = |v: i64| (d.count > 0).then(|| duration(v));
+    pb::DurationStats {
+        count: d.count,
+        average: set(d.average),
+        p50: set(d.p50),
+        p90: set(d.p90),
+    }
+}
+
+/// The figures of one stats row.
+pub fn ticket_stats(f: &Figures) -> pb::TicketStats {
+    pb::TicketStats {
+        created_count: f.created,
+        resolved_count: f.resolved,
+        closed_unresolved_count: f.closed_unresolved,
+        reopened_count: f.reopened,
+        backlog_count: f.backlog,
+        first_response: Some(duration_stats(&f.first_response)),
+        resolution: Some(duration_stats(&f.resolution)),
+        first_response_sla_compliance: f.first_response_compliance,
+        resolution_sla_compliance: f.resolution_compliance,
+        sla_compliance: f.compliance,
+        sla_breached_count: f.breached,
+    }
+}
+
+/// One entry of `ticket`'s history.
+pub fn history_entry(ticket: TicketId, h: &HistoryRow) -> pb::TicketHistoryEntry {
+    pb::TicketHistoryEntry {
+        name: format!("{}/history/{}", ticket.name(), h.id),
+        event_kind: pb::HistoryEventKind::from_str_name(&format!(
+            "HISTORY_EVENT_KIND_{}",
+            h.event_kind
+        ))
+        .map_or(0, |k| k as i32),
+        actor: Some(actor(&h.actor)),
+        changes: h.changes.iter().map(field_change).collect(),
+        reason: h.reason.clone(),
+        message: h.message.clone(),
+        related_ticket: h.related_ticket.clone(),
+        after_sales_case: h.after_sales_case.clone(),
+        create_time: Some(to_timestamp(h.create_time)),
     }
 }
 

@@ -4,9 +4,11 @@
 mod access;
 mod after_sales;
 mod calendar;
+mod change;
 mod classifier;
 mod filter;
 mod html;
+mod message;
 mod sla;
 mod stats;
 mod status;
@@ -20,16 +22,18 @@ pub use after_sales::{
 pub use aftercare_platform::query::{Comparison, Condition, Filter};
 pub use aftercare_platform::request::PageToken;
 pub use calendar::{BusinessCalendar, CalendarResource, DAY, Holiday, MINUTE, OpenInterval};
+pub use change::{Change, FieldChange};
 pub use classifier::ClassificationSource;
 pub use filter::{FieldValue, TicketCriterion, TicketField, ticket_criteria};
+pub use message::{Attachment, MessageDraft, TicketMessage};
 pub use sla::{
     Conditions, EscalationRule, RuleAction, SlaPolicy, SlaSetup, Target, fallback_calendar,
 };
 pub use stats::{Dimension, DurationSummary, Figures, Interval, StatRow, figures, group};
 pub use status::Transition;
 pub use ticket::{
-    Actor, ActorKind, Attachment, Change, ChannelIdentity, DomainError, FieldChange, MessageDraft,
-    NewTicket, Product, Sla, SlaState, Ticket, TicketCustomer, TicketMessage, TicketPatch,
+    Actor, ActorKind, ChannelIdentity, DomainError, NewTicket, Product, Sla, SlaState, Ticket,
+    TicketCustomer, TicketPatch, reclassifies,
 };
 pub use values::{
     AgentName, CaseState, Channel, CustomerName, EscalationLevel, ExternalId, Kind, LanguageCode,

@@ -4,7 +4,7 @@
 use aftercare_platform::auth::Principal;
 use aftercare_platform::error::FieldViolations;
 use aftercare_platform::request::{Etag, Page, child_id, optional_text, request_id, required_text};
-use aftercare_platform::time::{from_timestamp, now_micros, to_timestamp};
+use aftercare_platform::time::{from_timestamp, now_micros};
 use aftercare_proto::aftercare::tickets::v1 as pb;
 use chrono::NaiveDate;
 use tonic::{Request, Response};
@@ -37,115 +37,6 @@ fn case_name(name: &str) -> Result<(TicketId, Uuid)> {
     child_id(&mut v, "name", name, "tickets", "afterSalesCases")
         .map(|(ticket, case)| (TicketId(ticket), case))
         .ok_or(Error::Invalid(v))
-}
-
-fn actor_to(actor: &Option<Actor>) -> Option<aftercare_proto::aftercare::common::v1::Actor> {
-    actor.as_ref().map(convert::actor)
-}
-
-fn attachments_to(list: &[crate::domain::Attachment]) -> Vec<pb::Attachment> {
-    list.iter()
-        .map(|a| pb::Attachment {
-            uri: a.uri.clone(),
-            file_name: a.file_name.clone(),
-            content_type: a.content_type.clone(),
-            size_bytes: a.size_bytes,
-        })
-        .collect()
-}
-
-fn day(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
-}
-
-fn case_to_proto(c: &AfterSalesCase) -> pb::AfterSalesCase {
-    let a = &c.application;
-    pb::AfterSalesCase {
-        name: c.name(),
-        customer: c.customer.clone(),
-        region: c.region.clone(),
-        state: convert::wire(c.state),
-        service_type: convert::wire(c.service_type()),
-        application: Some(pb::AfterSalesApplication {
-            requested_service_type: convert::wire(a.requested),
-            product: Some(pb::Product {
-                product_line: a.product.product_line.clone(),
-                model: a.product.model.clone(),
-                serial_number: a.product.serial_number.clone(),
-            }),
-            purchase_date: day(a.purchase_date),
-            purchase_reference: a.purchase_reference.clone(),
-            problem_description: a.problem.clone(),
-            attachments: attachments_to(&a.attachments),
-        }),
-        review: c.review.as_ref().map(|r| pb::AfterSalesReview {
-            decision: if r.eligible {
-                pb::EligibilityDecision::Eligible as i32
-            } else {
-                pb::EligibilityDecision::NotEligible as i32
-            },
-            warranty_check: convert::wire(r.warranty_check),
-            warranty_end_date: day(r.warranty_end),
-            return_window_check: convert::wire(r.return_check),
-            return_window_end_date: day(r.return_end),
-            approved_service_type: convert::wire(r.approved),
-            chargeable: r.chargeable,
-            reason: r.reason.clone(),
-            reviewer: Some(convert::actor(&r.reviewer)),
-            review_time: Some(to_timestamp(r.time)),
-        }),
-        arrangement: c.arrangement.as_ref().map(|r| pb::AfterSalesArrangement {
-            service_type: convert::wire(r.service_type),
-            appointment_start_time: r.appointment.map(|a| to_timestamp(a.0)),
-            appointment_end_time: r.appointment.map(|a| to_timestamp(a.1)),
-            address: r.address.as_ref().map(|a| pb::PostalAddress {
-                region_code: a.region_code.clone(),
-                postal_code: a.postal_code.clone(),
-                administrative_area: a.administrative_area.clone(),
-                locality: a.locality.clone(),
-                sublocality: a.sublocality.clone(),
-                address_lines: a.address_lines.clone(),
-                recipient: a.recipient.clone(),
-                phone_number: a.phone_number.clone(),
-            }),
-            service_centre: r.service_centre.clone(),
-            technician: r.technician.clone(),
-            carrier: r.carrier.clone(),
-            tracking_number: r.tracking_number.clone(),
-            instructions: r.instructions.clone(),
-            arranged_by: actor_to(&r.arranged_by),
-            arrange_time: Some(to_timestamp(r.time)),
-        }),
-        completion: c.completion.as_ref().map(|r| pb::AfterSalesCompletion {
-            outcome: r.outcome.clone(),
-            replacement_serial_number: r.replacement_serial_number.clone(),
-            refund_reference: r.refund_reference.clone(),
-            attachments: attachments_to(&r.attachments),
-            completed_by: actor_to(&r.completed_by),
-            complete_time: Some(to_timestamp(r.time)),
-        }),
-        confirmation: c.confirmation.as_ref().map(|r| pb::AfterSalesConfirmation {
-            satisfied: r.satisfied,
-            comment: r.comment.clone(),
-            confirmed_by: actor_to(&r.confirmed_by),
-            confirm_time: Some(to_timestamp(r.time)),
-        }),
-        cancel_reason: c.cancel_reason.clone(),
-        steps: c
-            .steps
-            .iter()
-            .map(|s| pb::AfterSalesStep {
-                step_kind: convert::wire(s.kind),
-                state: convert::wire(s.state),
-                actor: Some(convert::actor(&s.actor)),
-                summary: s.summary.clone(),
-                create_time: Some(to_timestamp(s.time)),
-            })
-            .collect(),
-        etag: Etag::of(c.version),
-        create_time: Some(to_timestamp(c.create_time)),
-        update_time: Some(to_timestamp(c.update_time)),
-    }
 }
 
 fn application(
@@ -407,7 +298,7 @@ impl Api {
         )
         .await?;
         self.relay.wake();
-        Ok(case_to_proto(&case))
+        Ok(convert::after_sales_case(&case))
     }
 }
 
@@ -441,7 +332,7 @@ pub(super) async fn create_after_sales_case(
         && let Some(existing) = store::case_by_request_id(&api.db, request_id).await?
     {
         return Ok(Response::new(pb::CreateAfterSalesCaseResponse {
-            after_sales_case: Some(case_to_proto(&existing)),
+            after_sales_case: Some(convert::after_sales_case(&existing)),
         }));
     }
     if ticket.status == crate::domain::Status::Closed {
@@ -478,7 +369,7 @@ pub(super) async fn create_after_sales_case(
             }
         };
     Ok(Response::new(pb::CreateAfterSalesCaseResponse {
-        after_sales_case: Some(case_to_proto(&case)),
+        after_sales_case: Some(convert::after_sales_case(&case)),
     }))
 }
 
@@ -492,7 +383,7 @@ pub(super) async fn get_after_sales_case(
         .case(&principal, Action::Read, &request.get_ref().name)
         .await?;
     Ok(Response::new(pb::GetAfterSalesCaseResponse {
-        after_sales_case: Some(case_to_proto(&case)),
+        after_sales_case: Some(convert::after_sales_case(&case)),
     }))
 }
 
@@ -611,7 +502,7 @@ pub(super) async fn list_after_sales_cases(
         PageToken::int(c.create_time, c.id.to_string())
     });
     Ok(Response::new(pb::ListAfterSalesCasesResponse {
-        after_sales_cases: cases.iter().map(case_to_proto).collect(),
+        after_sales_cases: cases.iter().map(convert::after_sales_case).collect(),
         next_page_token,
     }))
 }

@@ -30,25 +30,10 @@ pub(super) async fn list_ticket_history(
     let next_page_token = list.page.finish(&mut rows, |h| {
         PageToken::int(h.create_time, h.id.to_string())
     });
-    let ticket = list.id.name();
     Ok(Response::new(pb::ListTicketHistoryResponse {
         history_entries: rows
             .iter()
-            .map(|h| pb::TicketHistoryEntry {
-                name: format!("{ticket}/history/{}", h.id),
-                event_kind: pb::HistoryEventKind::from_str_name(&format!(
-                    "HISTORY_EVENT_KIND_{}",
-                    h.event_kind
-                ))
-                .map_or(0, |k| k as i32),
-                actor: Some(convert::actor(&h.actor)),
-                changes: h.changes.iter().map(convert::field_change).collect(),
-                reason: h.reason.clone(),
-                message: h.message.clone(),
-                related_ticket: h.related_ticket.clone(),
-                after_sales_case: h.after_sales_case.clone(),
-                create_time: Some(aftercare_platform::time::to_timestamp(h.create_time)),
-            })
+            .map(|h| convert::history_entry(list.id, h))
             .collect(),
         next_page_token,
     }))

@@ -3,7 +3,7 @@
 use aftercare_platform::auth::Principal;
 use aftercare_platform::error::FieldViolations;
 use aftercare_platform::request::{Etag, Page};
-use aftercare_platform::time::{now_micros, to_timestamp};
+use aftercare_platform::time::now_micros;
 use aftercare_proto::aftercare::tickets::v1 as pb;
 use tonic::{Request, Response};
 use uuid::Uuid;
@@ -15,21 +15,7 @@ use crate::domain::{
     actor_of,
 };
 use crate::error::{Error, Result};
-use crate::store::{self, LinkRow, MergePart};
-
-fn link_to_proto(link: &LinkRow) -> pb::TicketLink {
-    pb::TicketLink {
-        name: format!("{}/links/{}", link.ticket.name(), link.id),
-        linked_ticket: link.linked.name(),
-        link_type: convert::wire(link.link_type),
-        linked_ticket_subject: link.linked_subject.clone(),
-        linked_ticket_status: convert::wire(link.linked_status),
-        linked_ticket_number: link.linked_number,
-        from_merge: link.from_merge,
-        creator: Some(convert::actor(&link.creator)),
-        create_time: Some(to_timestamp(link.create_time)),
-    }
-}
+use crate::store::{self, MergePart};
 
 fn ticket_field(v: &mut FieldViolations, field: &str, name: &str) -> Option<TicketId> {
     v.check(field, TicketId::parse_name(name))
@@ -63,7 +49,7 @@ impl Api {
         let actor = actor_of(principal);
         store::create_link(&self.db, &from, &to, link_type, &actor, now_micros())
             .await?
-            .map(|link| link_to_proto(&link))
+            .map(|link| convert::link(&link))
             .ok_or_else(|| Error::AlreadyExists {
                 resource_type: "aftercare.tickets.v1.TicketLink",
                 name: format!("{}/links", from.name()),
@@ -130,7 +116,7 @@ impl Api {
             PageToken::int(l.create_time, l.id.to_string())
         });
         Ok(pb::ListTicketLinksResponse {
-            links: links.iter().map(link_to_proto).collect(),
+            links: links.iter().map(convert::link).collect(),
             next_page_token,
         })
     }

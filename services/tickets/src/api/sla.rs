@@ -9,7 +9,7 @@ use aftercare_platform::error::FieldViolations;
 use aftercare_platform::request::{
     Etag, Page, optional_text, request_id, required_text, resource_id, update_paths,
 };
-use aftercare_platform::time::{now_micros, to_timestamp};
+use aftercare_platform::time::now_micros;
 use aftercare_proto::aftercare::tickets::v1 as pb;
 use chrono::NaiveDate;
 use tonic::{Request, Response};
@@ -261,69 +261,6 @@ const POLICY_PATHS: &[&str] = &[
     "escalation_rules",
 ];
 
-fn policy_to_proto(p: &SlaPolicy) -> pb::SlaPolicy {
-    use pb::sla_escalation_rule::Action;
-    pb::SlaPolicy {
-        name: p.name(),
-        display_name: p.display_name.clone(),
-        description: p.description.clone(),
-        rank: p.rank,
-        disabled: p.disabled,
-        conditions: Some(pb::SlaPolicyConditions {
-            kinds: p
-                .conditions
-                .kinds
-                .iter()
-                .map(|k| convert::wire(*k))
-                .collect(),
-            priorities: p
-                .conditions
-                .priorities
-                .iter()
-                .map(|k| convert::wire(*k))
-                .collect(),
-            customer_tiers: p.conditions.customer_tiers.clone(),
-            regions: p.conditions.regions.clone(),
-            channels: p
-                .conditions
-                .channels
-                .iter()
-                .map(|k| convert::wire(*k))
-                .collect(),
-        }),
-        first_response_target: Some(convert::duration(p.first_response_target)),
-        resolution_target: Some(convert::duration(p.resolution_target)),
-        at_risk_threshold_percent: p.at_risk_percent as i32,
-        business_calendar: p.business_calendar.clone().unwrap_or_default(),
-        escalation_rules: p
-            .escalation_rules
-            .iter()
-            .map(|r| pb::SlaEscalationRule {
-                trigger: convert::wire(r.trigger),
-                action: Some(match &r.action {
-                    RuleAction::RaisePriority(p) => {
-                        Action::RaisePriority(pb::RaisePriorityAction {
-                            priority: convert::opt_wire(*p),
-                        })
-                    }
-                    RuleAction::EscalateLevel(l, t) => {
-                        Action::EscalateLevel(pb::EscalateLevelAction {
-                            level: convert::opt_wire(*l),
-                            team: t.clone().map(String::from).unwrap_or_default(),
-                        })
-                    }
-                    RuleAction::NotifyTeam(t) => Action::NotifyTeam(pb::NotifyTeamAction {
-                        team: t.clone().map(String::from).unwrap_or_default(),
-                    }),
-                }),
-            })
-            .collect(),
-        etag: Etag::of(p.version),
-        create_time: Some(to_timestamp(p.create_time)),
-        update_time: Some(to_timestamp(p.update_time)),
-    }
-}
-
 /// The fields of a calendar, checked.
 fn calendar_fields(
     v: &mut FieldViolations,
@@ -438,45 +375,6 @@ const CALENDAR_PATHS: &[&str] = &[
     "holidays",
 ];
 
-fn calendar_to_proto(c: &CalendarResource) -> pb::BusinessCalendar {
-    pb::BusinessCalendar {
-        name: c.name(),
-        display_name: c.display_name.clone(),
-        region: c.region.to_string(),
-        service_centre: c
-            .service_centre
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default(),
-        time_zone: c.time_zone.name().to_owned(),
-        weekly_hours: c
-            .weekly
-            .iter()
-            .map(|(day, intervals)| pb::BusinessDayHours {
-                weekday: convert::wire(*day),
-                intervals: intervals
-                    .iter()
-                    .map(|i| pb::BusinessHoursInterval {
-                        start_time_of_day: OpenInterval::render(i.start),
-                        end_time_of_day: OpenInterval::render(i.end),
-                    })
-                    .collect(),
-            })
-            .collect(),
-        holidays: c
-            .holidays
-            .iter()
-            .map(|h| pb::Holiday {
-                date: h.date.format("%Y-%m-%d").to_string(),
-                display_name: h.display_name.clone(),
-            })
-            .collect(),
-        etag: Etag::of(c.version),
-        create_time: Some(to_timestamp(c.create_time)),
-        update_time: Some(to_timestamp(c.update_time)),
-    }
-}
-
 async fn check_calendar_exists(db: &Database, policy: &SlaPolicy) -> Result<()> {
     if let Some(name) = &policy.business_calendar {
         let id = parse_id("sla_policy.business_calendar", name, "businessCalendars")?;
@@ -535,7 +433,7 @@ pub(super) async fn create_sla_policy(
     check_calendar_exists(&api.db, &policy).await?;
     let policy = store::create_policy(&api.db, &policy, request_id.as_deref()).await?;
     Ok(Response::new(pb::CreateSlaPolicyResponse {
-        sla_policy: Some(policy_to_proto(&policy)),
+        sla_policy: Some(convert::sla_policy(&policy)),
     }))
 }
 
@@ -554,7 +452,7 @@ pub(super) async fn get_sla_policy(
             name,
         })?;
     Ok(Response::new(pb::GetSlaPolicyResponse {
-        sla_policy: Some(policy_to_proto(&policy)),
+        sla_policy: Some(convert::sla_policy(&policy)),
     }))
 }
 
@@ -647,7 +545,7 @@ pub(super) async fn list_sla_policies(
         PageToken::int(i64::from(p.rank), p.id.to_string())
     });
     Ok(Response::new(pb::ListSlaPoliciesResponse {
-        sla_policies: policies.iter().map(policy_to_proto).collect(),
+        sla_policies: policies.iter().map(convert::sla_policy).collect(),
         next_page_token,
     }))
 }
@@ -685,7 +583,7 @@ pub(super) async fn update_sla_policy(
     policy.update_time = now_micros();
     let policy = store::update_policy(&api.db, policy).await?;
     Ok(Response::new(pb::UpdateSlaPolicyResponse {
-        sla_policy: Some(policy_to_proto(&policy)),
+        sla_policy: Some(convert::sla_policy(&policy)),
     }))
 }
 
@@ -741,7 +639,7 @@ pub(super) async fn create_business_calendar(
     }
     match store::create_calendar(&api.db, &calendar, request_id.as_deref()).await? {
         CalendarCreated::Made(calendar) => Ok(Response::new(pb::CreateBusinessCalendarResponse {
-            business_calendar: Some(calendar_to_proto(&calendar)),
+            business_calendar: Some(convert::business_calendar(&calendar)),
         })),
         CalendarCreated::Taken => Err(Error::AlreadyExists {
             resource_type: CALENDAR,
@@ -774,7 +672,7 @@ pub(super) async fn get_business_calendar(
             name,
         })?;
     Ok(Response::new(pb::GetBusinessCalendarResponse {
-        business_calendar: Some(calendar_to_proto(&calendar)),
+        business_calendar: Some(convert::business_calendar(&calendar)),
     }))
 }
 
@@ -818,7 +716,7 @@ pub(super) async fn list_business_calendars(
         store::list_calendars(&api.db, &equals, page.after.as_ref(), page.size).await?;
     let next_page_token = page.finish(&mut calendars, |c| PageToken::int(0, c.id.to_string()));
     Ok(Response::new(pb::ListBusinessCalendarsResponse {
-        business_calendars: calendars.iter().map(calendar_to_proto).collect(),
+        business_calendars: calendars.iter().map(convert::business_calendar).collect(),
         next_page_token,
     }))
 }
@@ -862,7 +760,7 @@ pub(super) async fn update_business_calendar(
             description: "the region and service centre already have a calendar".into(),
         })?;
     Ok(Response::new(pb::UpdateBusinessCalendarResponse {
-        business_calendar: Some(calendar_to_proto(&calendar)),
+        business_calendar: Some(convert::business_calendar(&calendar)),
     }))
 }
 

@@ -9,41 +9,12 @@ use tonic::{Request, Response};
 
 use super::{Api, Reply};
 use crate::convert;
-use crate::domain::{
-    DAY, Dimension, DurationSummary, Figures, Filter, Interval, StatRow, TicketField, figures,
-    group,
-};
+use crate::domain::{DAY, Dimension, Filter, Interval, StatRow, TicketField, figures, group};
 use crate::error::{Error, Result};
 use crate::store;
 
 const MAX_RANGE: i64 = 366 * DAY;
 const MAX_BUCKETS: usize = 1_000;
-
-fn durations(d: &DurationSummary) -> pb::DurationStats {
-    let set = |v: i64| (d.count > 0).then(|| convert::duration(v));
-    pb::DurationStats {
-        count: d.count,
-        average: set(d.average),
-        p50: set(d.p50),
-        p90: set(d.p90),
-    }
-}
-
-fn stats(f: &Figures) -> pb::TicketStats {
-    pb::TicketStats {
-        created_count: f.created,
-        resolved_count: f.resolved,
-        closed_unresolved_count: f.closed_unresolved,
-        reopened_count: f.reopened,
-        backlog_count: f.backlog,
-        first_response: Some(durations(&f.first_response)),
-        resolution: Some(durations(&f.resolution)),
-        first_response_sla_compliance: f.first_response_compliance,
-        resolution_sla_compliance: f.resolution_compliance,
-        sla_compliance: f.compliance,
-        sla_breached_count: f.breached,
-    }
-}
 
 impl Api {
     pub(super) async fn stats(
@@ -173,7 +144,11 @@ impl Api {
                         .find(|(d, _, _)| *d == Dimension::Period)
                         .map_or(end, |(_, _, start)| interval.next(*start));
                     let mut out = pb::TicketStatsGroup {
-                        stats: Some(stats(&figures(&members, calendar_time, as_of))),
+                        stats: Some(convert::ticket_stats(&figures(
+                            &members,
+                            calendar_time,
+                            as_of,
+                        ))),
                         ..Default::default()
                     };
                     for (dimension, text, number) in key {
@@ -194,7 +169,7 @@ impl Api {
                 .collect()
         };
         Ok(pb::GetTicketStatsResponse {
-            total: Some(stats(&total)),
+            total: Some(convert::ticket_stats(&total)),
             groups,
             compute_time: Some(to_timestamp(now)),
         })

@@ -13,7 +13,7 @@ use super::{Api, Reply};
 use crate::convert;
 use crate::domain::{
     Access, Action, Actor, BusinessCalendar, Change, DomainError, PageToken, Ticket,
-    TicketCustomer, TicketId, Transition, actor_of,
+    TicketCustomer, TicketId, Transition, actor_of, reclassifies,
 };
 use crate::error::{Error, Result};
 use crate::store::{self, Created};
@@ -69,17 +69,9 @@ impl Api {
             if changes.is_empty() {
                 return Ok((ticket, out));
             }
-            let resumed = paused_at.is_some() && ticket.sla.pause_time.is_none();
-            let timed = (ticket.sla.first_response_time.is_some()
-                && ticket.sla.first_response_business.is_none())
-                || (ticket.sla.resolve_time.is_some() && ticket.sla.resolution_business.is_none());
-            if resumed || timed {
+            if ticket.sla_needs_calendar(paused_at) {
                 let calendar = self.calendar_of(&ticket).await?;
-                let now = ticket.update_time;
-                if resumed && ticket.sla.policy.is_some() {
-                    ticket.resume_sla(&calendar, paused_at.unwrap_or(now), now);
-                }
-                ticket.account_business_time(&calendar, paused_at, now);
+                ticket.settle_sla(&calendar, paused_at);
             }
             match store::save_ticket(&self.db, ticket, changes, &actor, message_request_id).await {
                 Ok((ticket, committed)) => {
@@ -313,17 +305,7 @@ pub(super) async fn update_ticket(
     let (ticket, ()) = api
         .mutate(&principal, Action::Manage, id, Some(etag), None, |t, _| {
             let mut changes = t.update(patch.clone(), now_micros())?;
-            // Kind, priority, region or centre decide the policy and calendar.
-            let reclassified = changes.iter().any(|c| match c {
-                Change::Updated { fields } => fields.iter().any(|f| {
-                    matches!(
-                        f.field.as_str(),
-                        "kind" | "priority" | "region" | "service_centre"
-                    )
-                }),
-                _ => false,
-            });
-            if reclassified {
+            if reclassifies(&changes) {
                 changes.extend(setup.apply(t));
             }
             Ok((changes, ()))

@@ -12,7 +12,8 @@
 use chrono::{Months, NaiveDate};
 use uuid::Uuid;
 
-use super::ticket::{Actor, Attachment, DomainError, Product};
+use super::message::Attachment;
+use super::ticket::{Actor, DomainError, Product};
 use super::values::{CaseState, PolicyCheck, ServiceType, StepKind, TicketId};
 
 /// Warranty and return windows (from configuration).

@@ -5,7 +5,8 @@
 use uuid::Uuid;
 
 use super::calendar::{BusinessCalendar, CalendarResource};
-use super::ticket::{Change, FieldChange, Ticket};
+use super::change::{Change, FieldChange};
+use super::ticket::Ticket;
 use super::values::{
     Channel, EscalationLevel, Kind, Priority, ServiceCentre, SlaTrigger, TeamName, WireEnum,
 };

@@ -617,3 +617,11 @@ pub async fn tickets_resolved_before(
     .await?;
     rows.iter().map(ticket_from_row).collect()
 }
+
+/// Every policy and calendar, to apply SLAs.
+pub async fn sla_setup(db: &Database) -> Result<crate::domain::SlaSetup> {
+    Ok(crate::domain::SlaSetup {
+        policies: all_policies(db).await?,
+        calendars: all_calendars(db).await?,
+    })
+}
