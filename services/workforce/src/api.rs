@@ -1,6 +1,9 @@
 //! The gRPC handlers: the tonic trait impls only, one line per RPC into `api/<resource>.rs`.
 
 mod agents;
+mod certifications;
+mod courses;
+mod enrolments;
 mod parse;
 mod presence;
 mod routing;
@@ -348,114 +351,162 @@ impl WorkforceService for Api {
 impl TrainingService for Api {
     async fn create_course(
         &self,
-        _request: Request<pb::CreateCourseRequest>,
+        request: Request<pb::CreateCourseRequest>,
     ) -> Result<Response<pb::CreateCourseResponse>, Status> {
-        Err(Error::Unimplemented("TrainingService.CreateCourse").into())
+        let caller = self.caller(&request).await?;
+        Ok(Response::new(
+            courses::create(self, &caller, request.into_inner().try_into()?).await?,
+        ))
     }
 
     async fn get_course(
         &self,
-        _request: Request<pb::GetCourseRequest>,
+        request: Request<pb::GetCourseRequest>,
     ) -> Result<Response<pb::GetCourseResponse>, Status> {
-        Err(Error::Unimplemented("TrainingService.GetCourse").into())
+        let caller = self.caller(&request).await?;
+        Ok(Response::new(
+            courses::get(self, &caller, request.into_inner().try_into()?).await?,
+        ))
     }
 
     async fn list_courses(
         &self,
-        _request: Request<pb::ListCoursesRequest>,
+        request: Request<pb::ListCoursesRequest>,
     ) -> Result<Response<pb::ListCoursesResponse>, Status> {
-        Err(Error::Unimplemented("TrainingService.ListCourses").into())
+        let caller = self.caller(&request).await?;
+        Ok(Response::new(
+            courses::list(self, &caller, request.into_inner().try_into()?).await?,
+        ))
     }
 
     async fn update_course(
         &self,
-        _request: Request<pb::UpdateCourseRequest>,
+        request: Request<pb::UpdateCourseRequest>,
     ) -> Result<Response<pb::UpdateCourseResponse>, Status> {
-        Err(Error::Unimplemented("TrainingService.UpdateCourse").into())
+        let caller = self.caller(&request).await?;
+        Ok(Response::new(
+            courses::update(self, &caller, request.into_inner().try_into()?).await?,
+        ))
     }
 
     async fn delete_course(
         &self,
-        _request: Request<pb::DeleteCourseRequest>,
+        request: Request<pb::DeleteCourseRequest>,
     ) -> Result<Response<pb::DeleteCourseResponse>, Status> {
-        Err(Error::Unimplemented("TrainingService.DeleteCourse").into())
+        let caller = self.caller(&request).await?;
+        Ok(Response::new(
+            courses::delete(self, &caller, request.into_inner().try_into()?).await?,
+        ))
     }
 
     async fn create_enrolment(
         &self,
-        _request: Request<pb::CreateEnrolmentRequest>,
+        request: Request<pb::CreateEnrolmentRequest>,
     ) -> Result<Response<pb::CreateEnrolmentResponse>, Status> {
-        Err(Error::Unimplemented("TrainingService.CreateEnrolment").into())
+        let caller = self.caller(&request).await?;
+        Ok(Response::new(
+            enrolments::create(self, &caller, request.into_inner().try_into()?).await?,
+        ))
     }
 
     async fn get_enrolment(
         &self,
-        _request: Request<pb::GetEnrolmentRequest>,
+        request: Request<pb::GetEnrolmentRequest>,
     ) -> Result<Response<pb::GetEnrolmentResponse>, Status> {
-        Err(Error::Unimplemented("TrainingService.GetEnrolment").into())
+        let caller = self.caller(&request).await?;
+        Ok(Response::new(
+            enrolments::get(self, &caller, request.into_inner().try_into()?).await?,
+        ))
     }
 
     async fn list_enrolments(
         &self,
-        _request: Request<pb::ListEnrolmentsRequest>,
+        request: Request<pb::ListEnrolmentsRequest>,
     ) -> Result<Response<pb::ListEnrolmentsResponse>, Status> {
-        Err(Error::Unimplemented("TrainingService.ListEnrolments").into())
+        let caller = self.caller(&request).await?;
+        Ok(Response::new(
+            enrolments::list(self, &caller, request.into_inner().try_into()?).await?,
+        ))
     }
 
     async fn update_enrolment(
         &self,
-        _request: Request<pb::UpdateEnrolmentRequest>,
+        request: Request<pb::UpdateEnrolmentRequest>,
     ) -> Result<Response<pb::UpdateEnrolmentResponse>, Status> {
-        Err(Error::Unimplemented("TrainingService.UpdateEnrolment").into())
+        let caller = self.caller(&request).await?;
+        Ok(Response::new(
+            enrolments::update(self, &caller, request.into_inner().try_into()?).await?,
+        ))
     }
 
     async fn delete_enrolment(
         &self,
-        _request: Request<pb::DeleteEnrolmentRequest>,
+        request: Request<pb::DeleteEnrolmentRequest>,
     ) -> Result<Response<pb::DeleteEnrolmentResponse>, Status> {
-        Err(Error::Unimplemented("TrainingService.DeleteEnrolment").into())
+        let caller = self.caller(&request).await?;
+        Ok(Response::new(
+            enrolments::delete(self, &caller, request.into_inner().try_into()?).await?,
+        ))
     }
 
     async fn submit_assessment(
         &self,
-        _request: Request<pb::SubmitAssessmentRequest>,
+        request: Request<pb::SubmitAssessmentRequest>,
     ) -> Result<Response<pb::SubmitAssessmentResponse>, Status> {
-        Err(Error::Unimplemented("TrainingService.SubmitAssessment").into())
+        let caller = self.caller(&request).await?;
+        Ok(Response::new(
+            enrolments::submit_assessment(self, &caller, request.into_inner().try_into()?).await?,
+        ))
     }
 
     async fn list_assessments(
         &self,
-        _request: Request<pb::ListAssessmentsRequest>,
+        request: Request<pb::ListAssessmentsRequest>,
     ) -> Result<Response<pb::ListAssessmentsResponse>, Status> {
-        Err(Error::Unimplemented("TrainingService.ListAssessments").into())
+        let caller = self.caller(&request).await?;
+        Ok(Response::new(
+            enrolments::list_assessments(self, &caller, request.into_inner().try_into()?).await?,
+        ))
     }
 
     async fn create_certification(
         &self,
-        _request: Request<pb::CreateCertificationRequest>,
+        request: Request<pb::CreateCertificationRequest>,
     ) -> Result<Response<pb::CreateCertificationResponse>, Status> {
-        Err(Error::Unimplemented("TrainingService.CreateCertification").into())
+        let caller = self.caller(&request).await?;
+        Ok(Response::new(
+            certifications::create(self, &caller, request.into_inner().try_into()?).await?,
+        ))
     }
 
     async fn get_certification(
         &self,
-        _request: Request<pb::GetCertificationRequest>,
+        request: Request<pb::GetCertificationRequest>,
     ) -> Result<Response<pb::GetCertificationResponse>, Status> {
-        Err(Error::Unimplemented("TrainingService.GetCertification").into())
+        let caller = self.caller(&request).await?;
+        Ok(Response::new(
+            certifications::get(self, &caller, request.into_inner().try_into()?).await?,
+        ))
     }
 
     async fn list_certifications(
         &self,
-        _request: Request<pb::ListCertificationsRequest>,
+        request: Request<pb::ListCertificationsRequest>,
     ) -> Result<Response<pb::ListCertificationsResponse>, Status> {
-        Err(Error::Unimplemented("TrainingService.ListCertifications").into())
+        let caller = self.caller(&request).await?;
+        Ok(Response::new(
+            certifications::list(self, &caller, request.into_inner().try_into()?).await?,
+        ))
     }
 
     async fn revoke_certification(
         &self,
-        _request: Request<pb::RevokeCertificationRequest>,
+        request: Request<pb::RevokeCertificationRequest>,
     ) -> Result<Response<pb::RevokeCertificationResponse>, Status> {
-        Err(Error::Unimplemented("TrainingService.RevokeCertification").into())
+        let caller = self.caller(&request).await?;
+        Ok(Response::new(
+            certifications::revoke(self, &caller, request.into_inner().try_into()?).await?,
+        ))
     }
 }
 

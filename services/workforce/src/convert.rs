@@ -10,6 +10,7 @@ use crate::domain::routing::{Candidate, Outcome};
 use crate::domain::shift::{Interval, Shift};
 use crate::domain::skill::Skill;
 use crate::domain::team::Team;
+use crate::domain::training::{Actor, Assessment, Certification, Course, Enrolment};
 
 /// Skills with levels.
 pub fn agent_skills(skills: &[HeldSkill]) -> Vec<pb::AgentSkill> {
@@ -170,5 +171,129 @@ pub fn route(outcome: &Outcome, considered: i64, max: usize) -> pb::RouteTicketR
                 agent_count: *count as i32,
             })
             .collect(),
+    }
+}
+
+/// A recorded actor.
+pub fn actor(actor: &Actor) -> aftercare_proto::aftercare::common::v1::Actor {
+    aftercare_proto::aftercare::common::v1::Actor {
+        r#type: actor.kind,
+        id: actor.id.clone(),
+        display_name: actor.name.clone(),
+    }
+}
+
+/// `courses/{id}`.
+pub fn course_name(id: uuid::Uuid) -> String {
+    format!("courses/{id}")
+}
+
+/// `courses/{c}/enrolments/{e}`.
+pub fn enrolment_name(course: uuid::Uuid, id: uuid::Uuid) -> String {
+    format!("courses/{course}/enrolments/{id}")
+}
+
+/// `agents/{a}/certifications/{c}`.
+pub fn certification_name(agent: uuid::Uuid, id: uuid::Uuid) -> String {
+    format!("agents/{agent}/certifications/{id}")
+}
+
+/// A course.
+pub fn course(c: &Course) -> pb::Course {
+    pb::Course {
+        name: course_name(c.id),
+        title: c.title.clone(),
+        description: c.description.clone().unwrap_or_default(),
+        skills: c
+            .skills
+            .iter()
+            .map(|t| pb::CourseSkill {
+                skill: skill_name(t.skill),
+                level: i32::from(t.level),
+            })
+            .collect(),
+        certification_code: c.certification_code.clone().unwrap_or_default(),
+        certification_display_name: c
+            .certification_display_name
+            .clone()
+            .or_else(|| c.certification_code.as_ref().map(|_| c.title.clone()))
+            .unwrap_or_default(),
+        certification_validity: c.certification_validity.map(|v| prost_types::Duration {
+            seconds: v / 1_000_000,
+            nanos: ((v % 1_000_000) * 1_000) as i32,
+        }),
+        completion: c.completion.number() as i32,
+        pass_mark: c.pass_mark as i32,
+        max_attempts: c.max_attempts as i32,
+        state: c.state.number() as i32,
+        open_enrolment_count: c.open_enrolments as i32,
+        etag: Etag::of(c.version),
+        create_time: Some(to_timestamp(c.create_time)),
+        update_time: Some(to_timestamp(c.update_time)),
+    }
+}
+
+/// An enrolment.
+pub fn enrolment(e: &Enrolment) -> pb::Enrolment {
+    pb::Enrolment {
+        name: enrolment_name(e.course, e.id),
+        agent: agent_name(e.agent),
+        status: e.status.number() as i32,
+        progress_percent: e.progress as i32,
+        due_time: e.due_time.map(to_timestamp),
+        attempts: e.attempts as i32,
+        best_score_percent: e.best_score,
+        certification: e
+            .certification
+            .map(|c| certification_name(e.agent, c))
+            .unwrap_or_default(),
+        enrolled_by: Some(actor(&e.enrolled_by)),
+        finish_time: e.finish_time.map(to_timestamp),
+        etag: Etag::of(e.version),
+        create_time: Some(to_timestamp(e.create_time)),
+        update_time: Some(to_timestamp(e.update_time)),
+    }
+}
+
+/// An assessment of an enrolment of `course`.
+pub fn assessment(course: uuid::Uuid, a: &Assessment) -> pb::Assessment {
+    pb::Assessment {
+        name: format!(
+            "{}/assessments/{}",
+            enrolment_name(course, a.enrolment),
+            a.id
+        ),
+        score: a.score as i32,
+        max_score: a.max_score as i32,
+        score_percent: a.score_percent,
+        pass_mark: a.pass_mark as i32,
+        passed: a.passed,
+        attempt: a.attempt as i32,
+        assessor: Some(actor(&a.assessor)),
+        notes: a.notes.clone().unwrap_or_default(),
+        submit_time: Some(to_timestamp(a.submit_time)),
+    }
+}
+
+/// A certification, its state as of `now`.
+pub fn certification(c: &Certification, now: i64) -> pb::Certification {
+    pb::Certification {
+        name: certification_name(c.agent, c.id),
+        code: c.code.clone(),
+        display_name: c.display_name.clone(),
+        course: c.course.map(course_name).unwrap_or_default(),
+        enrolment: match (c.course, c.enrolment) {
+            (Some(course), Some(e)) => enrolment_name(course, e),
+            _ => String::new(),
+        },
+        issue_time: Some(to_timestamp(c.issue_time)),
+        expire_time: c.expire_time.map(to_timestamp),
+        state: c.state_at(now).number() as i32,
+        issuer: Some(actor(&c.issuer)),
+        revoke_time: c.revoke_time.map(to_timestamp),
+        revoke_reason: c.revoke_reason.clone().unwrap_or_default(),
+        etag: Etag::of(c.version),
+        create_time: Some(to_timestamp(c.create_time)),
+        update_time: Some(to_timestamp(c.update_time)),
     }
 }

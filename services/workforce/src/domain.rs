@@ -7,4 +7,5 @@ pub mod routing;
 pub mod shift;
 pub mod skill;
 pub mod team;
+pub mod training;
 pub mod values;

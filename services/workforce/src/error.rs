@@ -63,6 +63,12 @@ pub const TEAM: &str = "aftercare.workforce.v1.Team";
 pub const SKILL: &str = "aftercare.workforce.v1.Skill";
 /// Resource type of a shift.
 pub const SHIFT: &str = "aftercare.workforce.v1.Shift";
+/// Resource type of a course.
+pub const COURSE: &str = "aftercare.workforce.v1.Course";
+/// Resource type of an enrolment.
+pub const ENROLMENT: &str = "aftercare.workforce.v1.Enrolment";
+/// Resource type of a certification.
+pub const CERTIFICATION: &str = "aftercare.workforce.v1.Certification";
 
 impl Error {
     /// Bad input for one field.

@@ -10,6 +10,7 @@ mod requests;
 mod shifts;
 mod skills;
 mod teams;
+mod training;
 
 use sqlx::AnyConnection;
 use sqlx::any::AnyArguments;
@@ -21,7 +22,10 @@ pub use agents::{
     load_agents, missing_skills, routable_agents, routing_counts, save_presence, shift_exists,
     shift_in_use, stale_presence, update_agent,
 };
-pub use certifications::active_certifications;
+pub use certifications::{
+    CertificationFilter, CertificationQuery, NEVER, active_certifications, find_certification,
+    insert_certification, lapsed_certifications, list_certifications, update_certification,
+};
 pub use load::{apply_ticket_snapshot, expire_holds, hold, release_hold};
 pub use queue::{dequeue, enqueue};
 pub use requests::{RequestKey, find_request, insert_request};
@@ -35,6 +39,12 @@ pub use skills::{
 pub use teams::{
     TeamQuery, add_member, delete_team, find_team, insert_team, led_teams, list_teams,
     remove_member, update_team,
+};
+pub use training::{
+    CourseQuery, EnrolmentFilter, EnrolmentQuery, course_has_enrolments, delete_course,
+    delete_enrolment, find_assessment, find_course, find_enrolment, insert_assessment,
+    insert_course, insert_enrolment, list_assessments, list_courses, list_enrolments, skill_taught,
+    update_course, update_enrolment,
 };
 
 /// A connection: from the reader pool, or a write transaction's.

@@ -1,17 +1,21 @@
-//! Background jobs: agents whose heartbeat stopped go offline (publishing
-//! `PresenceChanged`), and routing holds that no assignment confirmed are released.
+//! Background jobs: certifications past their expiry become `EXPIRED` (publishing
+//! `CertificationExpired`; routing already ignored them from the expiry instant), agents whose
+//! heartbeat stopped go offline (publishing `PresenceChanged`), and routing holds that no
+//! assignment confirmed are released.
 
 use std::sync::Arc;
 
 use aftercare_platform::db::Database;
 use aftercare_platform::events::RelayWaker;
 use aftercare_platform::time::{now_micros, to_timestamp};
-use aftercare_proto::aftercare::events::v1::PresenceChanged;
+use aftercare_proto::aftercare::events::v1::{CertificationExpired, PresenceChanged};
 use tokio_util::sync::CancellationToken;
 
 use crate::Settings;
+use crate::convert::{certification_name, course_name};
 use crate::domain::agent::PresenceState;
 use crate::domain::names::{agent_name, team_name};
+use crate::domain::training::CertificationState;
 use crate::events::{PresenceFeed, PresenceUpdate, on_shift, publish, system};
 use crate::store;
 
@@ -44,6 +48,7 @@ pub async fn sweep_once(
     settings: &Settings,
 ) -> Result<(), sqlx::Error> {
     let now = now_micros();
+    expire_certifications(db, relay, now).await?;
     let hold_ttl = i64::try_from(settings.hold_ttl.as_micros()).unwrap_or(i64::MAX);
     let mut tx = db.begin().await?;
     let freed = store::expire_holds(&mut tx, now.saturating_sub(hold_ttl)).await?;
@@ -93,4 +98,50 @@ pub async fn sweep_once(
         });
     }
     Ok(())
+}
+
+/// Marks lapsed certifications expired, each with its `CertificationExpired`, in batches.
+pub async fn expire_certifications(
+    db: &Database,
+    relay: &RelayWaker,
+    now: i64,
+) -> Result<usize, sqlx::Error> {
+    let mut total = 0;
+    loop {
+        let mut tx = db.begin().await?;
+        let lapsed = store::lapsed_certifications(&mut tx, now).await?;
+        if lapsed.is_empty() {
+            return Ok(total);
+        }
+        let mut expired = 0;
+        for mut c in lapsed {
+            let expected = c.version;
+            c.state = CertificationState::Expired;
+            c.version += 1;
+            c.update_time = now;
+            if !store::update_certification(&mut tx, &c, expected).await? {
+                continue;
+            }
+            expired += 1;
+            let name = certification_name(c.agent, c.id);
+            let event = CertificationExpired {
+                certification: name.clone(),
+                agent: agent_name(c.agent),
+                code: c.code.clone(),
+                display_name: c.display_name.clone(),
+                course: c.course.map(course_name).unwrap_or_default(),
+                expire_time: c.expire_time.map(to_timestamp),
+            };
+            publish(&mut tx, &name, &event)
+                .await
+                .map_err(|err| sqlx::Error::Protocol(err.to_string()))?;
+            total += 1;
+        }
+        tx.commit().await?;
+        if expired == 0 {
+            return Ok(total);
+        }
+        relay.wake();
+        tracing::info!(expired, "certifications expired");
+    }
 }

@@ -9,4 +9,5 @@ mod api {
     pub mod shifts;
     pub mod skills;
     pub mod teams;
+    pub mod training;
 }

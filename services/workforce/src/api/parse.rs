@@ -1,5 +1,9 @@
 //! Requests → domain commands, on the platform's request toolkit; every bad field at once.
 
+mod training;
+
+pub use training::*;
+
 use aftercare_platform::query::{Comparison, Filter};
 use aftercare_platform::request::{
     Etag, FieldViolations, Page, enum_value, optional_text, request_id, required_enum,

@@ -202,6 +202,12 @@ pub async fn delete(
             ),
         ));
     }
+    if store::skill_taught(&mut tx, skill.id).await? {
+        return Err(Error::dependents(
+            name,
+            "a course teaches this skill: change the course first",
+        ));
+    }
     if !store::delete_skill(&mut tx, skill.id, request.version).await? {
         return Err(Error::StaleEtag(name));
     }

@@ -124,9 +124,32 @@ impl Caller {
         !self.is_outsider()
     }
 
-    /// Whether the caller may read the catalogue (skills, shifts).
+    /// Whether the caller may read the catalogue (skills, shifts, courses).
     pub fn may_read_catalogue(&self) -> bool {
         !self.is_outsider()
+    }
+
+    /// Whether the caller manages training: courses, enrolments, grading, certifications.
+    pub fn may_manage_training(&self) -> bool {
+        self.is_admin() || self.principal.has_role(Role::Trainer)
+    }
+
+    /// Whether the caller reads `agent`'s training record (enrolments, assessments,
+    /// certifications): themselves, or leads, trainers, analysts, admins and services.
+    pub fn may_read_training_of(&self, agent: Uuid) -> bool {
+        match self.reach() {
+            None => false,
+            Some(Reach::All) => true,
+            Some(Reach::Own { agent: me, .. }) => me == Some(agent),
+        }
+    }
+
+    /// The one agent whose training record the caller is limited to, if limited.
+    pub fn training_limited_to(&self) -> Option<Option<Uuid>> {
+        match self.reach() {
+            Some(Reach::Own { agent, .. }) => Some(agent),
+            _ => None,
+        }
     }
 }
 

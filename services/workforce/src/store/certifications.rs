@@ -1,10 +1,12 @@
 //! The `certifications` table, as routing reads it.
 
 use sqlx::Row as _;
+use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use super::{Conn, Where, uuid};
+use super::{Conn, Where, corrupt, enum_value, optional_uuid, uuid};
 use crate::domain::routing::HeldCertification;
+use crate::domain::training::{Actor, Certification, CertificationState};
 
 /// The active certifications of `agents` valid at `now` (an expired one counts for nothing
 /// at once, before the sweep marks it).
@@ -46,4 +48,219 @@ pub async fn active_certifications(
             ))
         })
         .collect()
+}
+
+const COLUMNS: &str = "id, agent_id, code, display_name, course_id, enrolment_id, skills, \
+    issue_time, expire_time, state, issuer, revoke_time, revoke_reason, version, create_time, \
+    update_time";
+
+/// The sort key of certifications: expiry, never-expiring last.
+pub const NEVER: i64 = i64::MAX;
+
+fn decode(row: &AnyRow) -> Result<Certification, sqlx::Error> {
+    let skills: String = row.try_get("skills")?;
+    let issuer: String = row.try_get("issuer")?;
+    let issuer: Actor = serde_json::from_str(&issuer).unwrap_or(Actor {
+        kind: 1,
+        id: issuer,
+        name: String::new(),
+    });
+    Ok(Certification {
+        id: uuid(&row.try_get::<String, _>("id")?, "certifications.id")?,
+        agent: uuid(
+            &row.try_get::<String, _>("agent_id")?,
+            "certifications.agent_id",
+        )?,
+        code: row.try_get("code")?,
+        display_name: row.try_get("display_name")?,
+        course: optional_uuid(row.try_get("course_id")?, "certifications.course_id")?,
+        enrolment: optional_uuid(row.try_get("enrolment_id")?, "certifications.enrolment_id")?,
+        skills: skills
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| uuid(s, "certifications.skills"))
+            .collect::<Result<_, _>>()?,
+        issue_time: row.try_get("issue_time")?,
+        expire_time: row.try_get("expire_time")?,
+        state: enum_value(
+            row.try_get("state")?,
+            "certifications.state",
+            CertificationState::from_number,
+        )
+        .map_err(|_| corrupt("certifications.state", "unknown"))?,
+        issuer,
+        revoke_time: row.try_get("revoke_time")?,
+        revoke_reason: row.try_get("revoke_reason")?,
+        version: row.try_get("version")?,
+        create_time: row.try_get("create_time")?,
+        update_time: row.try_get("update_time")?,
+    })
+}
+
+/// Inserts a certification.
+pub async fn insert_certification(conn: &mut Conn, c: &Certification) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO certifications (id, agent_id, code, display_name, course_id, enrolment_id,
+            skills, issue_time, expire_time, state, issuer, revoke_time, revoke_reason, version,
+            create_time, update_time)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    )
+    .bind(c.id.to_string())
+    .bind(c.agent.to_string())
+    .bind(c.code.clone())
+    .bind(c.display_name.clone())
+    .bind(c.course.map(|id| id.to_string()))
+    .bind(c.enrolment.map(|id| id.to_string()))
+    .bind(super::comma_list(c.skills.iter().map(Uuid::to_string)))
+    .bind(c.issue_time)
+    .bind(c.expire_time)
+    .bind(c.state.number())
+    .bind(serde_json::to_string(&c.issuer).unwrap_or_default())
+    .bind(c.revoke_time)
+    .bind(c.revoke_reason.clone())
+    .bind(c.version)
+    .bind(c.create_time)
+    .bind(c.update_time)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Writes state, revocation and version over the row at `expected_version`.
+pub async fn update_certification(
+    conn: &mut Conn,
+    c: &Certification,
+    expected_version: i64,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE certifications SET state = $3, revoke_time = $4, revoke_reason = $5,
+            version = $6, update_time = $7
+         WHERE id = $1 AND version = $2",
+    )
+    .bind(c.id.to_string())
+    .bind(expected_version)
+    .bind(c.state.number())
+    .bind(c.revoke_time)
+    .bind(c.revoke_reason.clone())
+    .bind(c.version)
+    .bind(c.update_time)
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// The certification with `id`.
+pub async fn find_certification(
+    conn: &mut Conn,
+    id: Uuid,
+) -> Result<Option<Certification>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM certifications WHERE id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?
+    .as_ref()
+    .map(decode)
+    .transpose()
+}
+
+/// One condition of `ListCertifications`.
+#[derive(Debug, Clone)]
+pub enum CertificationFilter {
+    /// Code.
+    Code(String),
+    /// State as shown now (expired includes active ones past expiry).
+    State(CertificationState),
+    /// Granting course.
+    Course(Uuid),
+    /// A time column compared.
+    Time(&'static str, aftercare_platform::query::Comparison, i64),
+}
+
+/// A page of certifications by expiry.
+#[derive(Debug, Clone)]
+pub struct CertificationQuery {
+    /// One agent, or all.
+    pub agent: Option<Uuid>,
+    /// Conditions.
+    pub filters: Vec<CertificationFilter>,
+    /// Only active ones expiring before this.
+    pub expiring_before: Option<i64>,
+    /// After (expiry key, id).
+    pub after: Option<(i64, String)>,
+    /// Now.
+    pub now: i64,
+    /// Rows.
+    pub limit: i64,
+}
+
+/// A page of certifications.
+pub async fn list_certifications(
+    conn: &mut Conn,
+    q: &CertificationQuery,
+) -> Result<Vec<Certification>, sqlx::Error> {
+    let mut w = Where::default();
+    let key = format!("COALESCE(expire_time, {NEVER})");
+    if let Some(agent) = q.agent {
+        let a = w.text(agent.to_string());
+        w.push(format!("agent_id = {a}"));
+    }
+    for f in &q.filters {
+        let clause = match f {
+            CertificationFilter::Code(c) => format!("code = {}", w.text(c.clone())),
+            CertificationFilter::Course(c) => format!("course_id = {}", w.text(c.to_string())),
+            CertificationFilter::State(CertificationState::Active) => {
+                format!("(state = 1 AND {key} > {})", w.int(q.now))
+            }
+            CertificationFilter::State(CertificationState::Expired) => {
+                format!("(state = 2 OR (state = 1 AND {key} <= {}))", w.int(q.now))
+            }
+            CertificationFilter::State(CertificationState::Revoked) => "state = 3".into(),
+            CertificationFilter::Time(column, op, t) => {
+                format!("{column} {} {}", op.sql(), w.int(*t))
+            }
+        };
+        w.push(clause);
+    }
+    if let Some(before) = q.expiring_before {
+        let now = w.int(q.now);
+        let b = w.int(before);
+        w.push(format!(
+            "(state = 1 AND expire_time > {now} AND expire_time <= {b})"
+        ));
+    }
+    if let Some((k, id)) = &q.after {
+        let k = w.int(*k);
+        let i = w.text(id.clone());
+        w.push(format!("({key} > {k} OR ({key} = {k} AND id > {i}))"));
+    }
+    let limit = w.int(q.limit);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM certifications WHERE {} ORDER BY {key}, id LIMIT {limit}",
+        w.sql()
+    );
+    w.bind(sqlx::query(&sql))
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+}
+
+/// Active certifications whose expiry has passed (for the sweep), at most 500.
+pub async fn lapsed_certifications(
+    conn: &mut Conn,
+    now: i64,
+) -> Result<Vec<Certification>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM certifications WHERE state = 1 AND expire_time <= $1
+         ORDER BY expire_time LIMIT 500"
+    ))
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(decode)
+    .collect()
 }

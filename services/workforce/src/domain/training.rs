@@ -1,0 +1,487 @@
+//! Training: courses, enrolments, graded assessments and the certifications they issue.
+//! The rules of completing a course (by assessment or by progress), failing it, raising
+//! the agent's skills and issuing a certification live here.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::agent::{HeldSkill, numbered};
+
+numbered!(
+    /// How an enrolment completes.
+    Completion {
+        /// By passing an assessment.
+        Assessment = 1,
+        /// By reaching 100 % progress.
+        Progress = 2,
+    }
+);
+
+numbered!(
+    /// Whether a course takes enrolments.
+    CourseState {
+        /// Open.
+        Active = 1,
+        /// Closed for new enrolments.
+        Archived = 2,
+    }
+);
+
+numbered!(
+    /// Where an enrolment stands.
+    EnrolmentStatus {
+        /// Not started.
+        Enrolled = 1,
+        /// Started.
+        InProgress = 2,
+        /// Passed. Final.
+        Completed = 3,
+        /// Attempts used up. Final.
+        Failed = 4,
+    }
+);
+
+numbered!(
+    /// A certification's state.
+    CertificationState {
+        /// Valid.
+        Active = 1,
+        /// Past its expiry.
+        Expired = 2,
+        /// Withdrawn.
+        Revoked = 3,
+    }
+);
+
+/// Who did something, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// `ActorType` number.
+    pub kind: i32,
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+}
+
+/// A skill a course teaches, with the level completion brings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Taught {
+    /// The skill.
+    pub skill: Uuid,
+    /// 1 to 5.
+    pub level: u8,
+}
+
+/// A course.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Course {
+    /// Id.
+    pub id: Uuid,
+    /// Title.
+    pub title: String,
+    /// Description (text, never rendered here).
+    pub description: Option<String>,
+    /// Skills taught.
+    pub skills: Vec<Taught>,
+    /// Certification granted.
+    pub certification_code: Option<String>,
+    /// Its display name.
+    pub certification_display_name: Option<String>,
+    /// Validity in microseconds.
+    pub certification_validity: Option<i64>,
+    /// Completion rule.
+    pub completion: Completion,
+    /// Pass mark, percent.
+    pub pass_mark: i64,
+    /// Attempts allowed; 0 unlimited.
+    pub max_attempts: i64,
+    /// State.
+    pub state: CourseState,
+    /// Open enrolments (output only).
+    pub open_enrolments: i64,
+    /// Version.
+    pub version: i64,
+    /// Created.
+    pub create_time: i64,
+    /// Changed.
+    pub update_time: i64,
+}
+
+/// An enrolment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Enrolment {
+    /// Id.
+    pub id: Uuid,
+    /// Course.
+    pub course: Uuid,
+    /// Agent.
+    pub agent: Uuid,
+    /// Status.
+    pub status: EnrolmentStatus,
+    /// Progress, percent.
+    pub progress: i64,
+    /// Due.
+    pub due_time: Option<i64>,
+    /// Attempts made.
+    pub attempts: i64,
+    /// Best score, percent.
+    pub best_score: f64,
+    /// Certification issued.
+    pub certification: Option<Uuid>,
+    /// Who enrolled the agent.
+    pub enrolled_by: Actor,
+    /// When it completed or failed.
+    pub finish_time: Option<i64>,
+    /// Version.
+    pub version: i64,
+    /// Created.
+    pub create_time: i64,
+    /// Changed.
+    pub update_time: i64,
+}
+
+/// A graded attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    /// Id.
+    pub id: Uuid,
+    /// Enrolment.
+    pub enrolment: Uuid,
+    /// Points.
+    pub score: i64,
+    /// Possible.
+    pub max_score: i64,
+    /// Percent.
+    pub score_percent: f64,
+    /// Pass mark at the time.
+    pub pass_mark: i64,
+    /// Passed.
+    pub passed: bool,
+    /// Attempt number from 1.
+    pub attempt: i64,
+    /// Who graded it.
+    pub assessor: Actor,
+    /// Notes.
+    pub notes: Option<String>,
+    /// When.
+    pub submit_time: i64,
+}
+
+/// A certification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Certification {
+    /// Id.
+    pub id: Uuid,
+    /// Agent.
+    pub agent: Uuid,
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub display_name: String,
+    /// Granting course.
+    pub course: Option<Uuid>,
+    /// Granting enrolment.
+    pub enrolment: Option<Uuid>,
+    /// Skills of the granting course.
+    pub skills: Vec<Uuid>,
+    /// Issued.
+    pub issue_time: i64,
+    /// Expires.
+    pub expire_time: Option<i64>,
+    /// State.
+    pub state: CertificationState,
+    /// Issuer.
+    pub issuer: Actor,
+    /// Revoked.
+    pub revoke_time: Option<i64>,
+    /// Why.
+    pub revoke_reason: Option<String>,
+    /// Version.
+    pub version: i64,
+    /// Created.
+    pub create_time: i64,
+    /// Changed.
+    pub update_time: i64,
+}
+
+impl Enrolment {
+    /// Whether the enrolment is still open.
+    pub fn is_open(&self) -> bool {
+        matches!(
+            self.status,
+            EnrolmentStatus::Enrolled | EnrolmentStatus::InProgress
+        )
+    }
+}
+
+/// What completing a course does to an agent: the skills raised (new levels) and the skill
+/// list after.
+pub fn raise_skills(held: &[HeldSkill], taught: &[Taught]) -> (Vec<HeldSkill>, Vec<HeldSkill>) {
+    let mut after = held.to_vec();
+    let mut raised = Vec::new();
+    for t in taught {
+        match after.iter_mut().find(|h| h.skill == t.skill) {
+            Some(h) if h.level >= t.level => {}
+            Some(h) => {
+                h.level = t.level;
+                raised.push(*h);
+            }
+            None => {
+                let new = HeldSkill {
+                    skill: t.skill,
+                    level: t.level,
+                };
+                after.push(new);
+                raised.push(new);
+            }
+        }
+    }
+    (raised, after)
+}
+
+/// The outcome of grading an attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Graded {
+    /// The attempt.
+    pub assessment: Assessment,
+    /// The enrolment completed with this attempt.
+    pub completed: bool,
+    /// The enrolment failed with this attempt.
+    pub failed: bool,
+}
+
+/// Grades `score` of `max_score` against the course: refused unless the course completes
+/// by assessment and the enrolment is open.
+pub fn grade(
+    course: &Course,
+    enrolment: &mut Enrolment,
+    score: i64,
+    max_score: i64,
+    assessor: Actor,
+    notes: Option<String>,
+    now: i64,
+) -> Result<Graded, &'static str> {
+    if course.completion != Completion::Assessment {
+        return Err("the course completes by progress, not by assessment");
+    }
+    if !enrolment.is_open() {
+        return Err("the enrolment is already completed or failed");
+    }
+    let percent = (score as f64) * 100.0 / (max_score as f64);
+    let percent = (percent * 100.0).round() / 100.0;
+    let passed = percent >= course.pass_mark as f64;
+    enrolment.attempts += 1;
+    enrolment.best_score = enrolment.best_score.max(percent);
+    enrolment.version += 1;
+    enrolment.update_time = now;
+    let failed = !passed && course.max_attempts > 0 && enrolment.attempts >= course.max_attempts;
+    if passed {
+        enrolment.status = EnrolmentStatus::Completed;
+        enrolment.progress = 100;
+        enrolment.finish_time = Some(now);
+    } else if failed {
+        enrolment.status = EnrolmentStatus::Failed;
+        enrolment.finish_time = Some(now);
+    } else if enrolment.status == EnrolmentStatus::Enrolled {
+        enrolment.status = EnrolmentStatus::InProgress;
+    }
+    Ok(Graded {
+        assessment: Assessment {
+            id: Uuid::now_v7(),
+            enrolment: enrolment.id,
+            score,
+            max_score,
+            score_percent: percent,
+            pass_mark: course.pass_mark,
+            passed,
+            attempt: enrolment.attempts,
+            assessor,
+            notes,
+            submit_time: now,
+        },
+        completed: passed,
+        failed,
+    })
+}
+
+/// Reports progress; returns whether this completed the enrolment (progress courses at
+/// 100 %).
+pub fn report_progress(
+    course: &Course,
+    enrolment: &mut Enrolment,
+    progress: i64,
+    now: i64,
+) -> Result<bool, &'static str> {
+    if !enrolment.is_open() {
+        return Err("the enrolment is already completed or failed");
+    }
+    enrolment.progress = progress;
+    if progress > 0 && enrolment.status == EnrolmentStatus::Enrolled {
+        enrolment.status = EnrolmentStatus::InProgress;
+    }
+    if course.completion == Completion::Progress && progress >= 100 {
+        enrolment.status = EnrolmentStatus::Completed;
+        enrolment.finish_time = Some(now);
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// The certification a completed enrolment issues, if the course grants one.
+pub fn issue(course: &Course, enrolment: &Enrolment, now: i64) -> Option<Certification> {
+    let code = course.certification_code.clone()?;
+    Some(Certification {
+        id: Uuid::now_v7(),
+        agent: enrolment.agent,
+        display_name: course
+            .certification_display_name
+            .clone()
+            .unwrap_or_else(|| course.title.clone()),
+        code,
+        course: Some(course.id),
+        enrolment: Some(enrolment.id),
+        skills: course.skills.iter().map(|t| t.skill).collect(),
+        issue_time: now,
+        expire_time: course.certification_validity.map(|v| now + v),
+        state: CertificationState::Active,
+        issuer: Actor {
+            kind: 4,
+            id: String::new(),
+            name: "workforce".into(),
+        },
+        revoke_time: None,
+        revoke_reason: None,
+        version: 1,
+        create_time: now,
+        update_time: now,
+    })
+}
+
+impl Certification {
+    /// The state shown at `now`: an active one past its expiry reads as expired at once.
+    pub fn state_at(&self, now: i64) -> CertificationState {
+        match (self.state, self.expire_time) {
+            (CertificationState::Active, Some(expiry)) if expiry <= now => {
+                CertificationState::Expired
+            }
+            (state, _) => state,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn course(completion: Completion, max_attempts: i64) -> Course {
+        Course {
+            id: Uuid::now_v7(),
+            title: "Washer repair, level 2".into(),
+            description: None,
+            skills: vec![],
+            certification_code: Some("washer-repair-l2".into()),
+            certification_display_name: None,
+            certification_validity: Some(1_000),
+            completion,
+            pass_mark: 70,
+            max_attempts,
+            state: CourseState::Active,
+            open_enrolments: 0,
+            version: 1,
+            create_time: 0,
+            update_time: 0,
+        }
+    }
+
+    fn enrolment() -> Enrolment {
+        Enrolment {
+            id: Uuid::now_v7(),
+            course: Uuid::now_v7(),
+            agent: Uuid::now_v7(),
+            status: EnrolmentStatus::Enrolled,
+            progress: 0,
+            due_time: None,
+            attempts: 0,
+            best_score: 0.0,
+            certification: None,
+            enrolled_by: Actor {
+                kind: 1,
+                id: "x".into(),
+                name: "x".into(),
+            },
+            finish_time: None,
+            version: 1,
+            create_time: 0,
+            update_time: 0,
+        }
+    }
+
+    fn assessor() -> Actor {
+        Actor {
+            kind: 1,
+            id: "t".into(),
+            name: "t".into(),
+        }
+    }
+
+    #[test]
+    fn a_score_at_the_pass_mark_passes_and_completes() {
+        let c = course(Completion::Assessment, 0);
+        let mut e = enrolment();
+        let low = grade(&c, &mut e, 69, 100, assessor(), None, 1).unwrap();
+        assert!(!low.completed && !low.failed);
+        assert_eq!(e.status, EnrolmentStatus::InProgress);
+        let pass = grade(&c, &mut e, 14, 20, assessor(), None, 2).unwrap();
+        assert!(pass.completed);
+        assert_eq!(pass.assessment.score_percent, 70.0);
+        assert_eq!(pass.assessment.attempt, 2);
+        assert_eq!(e.status, EnrolmentStatus::Completed);
+        assert_eq!(e.best_score, 70.0);
+        assert!(grade(&c, &mut e, 20, 20, assessor(), None, 3).is_err());
+    }
+
+    #[test]
+    fn the_last_allowed_failed_attempt_fails_the_enrolment() {
+        let c = course(Completion::Assessment, 2);
+        let mut e = enrolment();
+        grade(&c, &mut e, 10, 100, assessor(), None, 1).unwrap();
+        let last = grade(&c, &mut e, 20, 100, assessor(), None, 2).unwrap();
+        assert!(last.failed);
+        assert_eq!(e.status, EnrolmentStatus::Failed);
+        assert_eq!(e.finish_time, Some(2));
+    }
+
+    #[test]
+    fn progress_courses_complete_at_100_and_refuse_assessments() {
+        let c = course(Completion::Progress, 0);
+        let mut e = enrolment();
+        assert!(grade(&c, &mut e, 1, 1, assessor(), None, 1).is_err());
+        assert_eq!(report_progress(&c, &mut e, 40, 1), Ok(false));
+        assert_eq!(e.status, EnrolmentStatus::InProgress);
+        assert_eq!(report_progress(&c, &mut e, 100, 2), Ok(true));
+        assert_eq!(e.status, EnrolmentStatus::Completed);
+    }
+
+    #[test]
+    fn completion_raises_skills_but_never_lowers_them() {
+        let a = Uuid::now_v7();
+        let b = Uuid::now_v7();
+        let held = [HeldSkill { skill: a, level: 4 }];
+        let taught = [Taught { skill: a, level: 3 }, Taught { skill: b, level: 2 }];
+        let (raised, after) = raise_skills(&held, &taught);
+        assert_eq!(raised, [HeldSkill { skill: b, level: 2 }]);
+        assert_eq!(after.len(), 2);
+        assert_eq!(after[0].level, 4);
+    }
+
+    #[test]
+    fn certifications_expire_by_validity_and_read_expired_at_once() {
+        let c = course(Completion::Assessment, 0);
+        let cert = issue(&c, &enrolment(), 10).unwrap();
+        assert_eq!(cert.expire_time, Some(1_010));
+        assert_eq!(cert.display_name, "Washer repair, level 2");
+        assert_eq!(cert.state_at(1_009), CertificationState::Active);
+        assert_eq!(cert.state_at(1_010), CertificationState::Expired);
+    }
+}
