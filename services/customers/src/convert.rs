@@ -13,6 +13,7 @@ use crate::domain::organisation::Organisation;
 use crate::domain::segment::Segment;
 use crate::domain::tier::TierRule;
 use crate::domain::timeline::TimelineEntry;
+use crate::events::wire_actor;
 
 /// `customer` as the caller may see it: internal attributes only when `sees_internal`.
 pub fn customer(customer: &Customer, sees_internal: bool) -> pb::Customer {
@@ -114,7 +115,7 @@ pub fn timeline_entry(entry: &TimelineEntry) -> pb::TimelineEntry {
         occur_time: Some(to_timestamp(entry.occur_time)),
         region: entry.region.clone(),
         channel: entry.channel as i32,
-        actor: entry.actor.clone(),
+        actor: entry.actor.as_ref().map(wire_actor),
         create_time: Some(to_timestamp(entry.create_time)),
     }
 }
@@ -133,7 +134,7 @@ pub fn loyalty_entry(entry: &LoyaltyEntry) -> pb::LoyaltyEntry {
         reference: entry.entry.reference.clone(),
         spend_minor: entry.entry.spend_minor,
         balance_after: entry.balance_after,
-        actor: entry.actor.clone(),
+        actor: entry.actor.as_ref().map(wire_actor),
         create_time: Some(to_timestamp(entry.create_time)),
     }
 }
@@ -166,7 +167,7 @@ pub fn consent(consent: &Consent) -> pb::Consent {
         state: consent.state as i32,
         source: consent.source.clone(),
         decide_time: Some(to_timestamp(consent.decide_time)),
-        actor: consent.actor.clone(),
+        actor: consent.actor.as_ref().map(wire_actor),
         update_time: Some(to_timestamp(consent.update_time)),
         create_time: Some(to_timestamp(consent.create_time)),
         etag: Etag::of(consent.version),

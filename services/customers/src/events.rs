@@ -2,10 +2,12 @@
 //! the change) and the payload pieces they share; and the events it consumes to build the
 //! interaction timeline.
 
-use aftercare_platform::auth::{Principal, Role};
+mod timeline;
+
+use aftercare_platform::auth::Principal;
 use aftercare_platform::events::{Event, EventHandler, SubscriptionFilter, append};
 use aftercare_platform::time::{now_micros, to_timestamp};
-use aftercare_proto::aftercare::common::v1::{Actor, ActorType, ChannelIdentity};
+use aftercare_proto::aftercare::common::v1::{Actor, ChannelIdentity};
 use aftercare_proto::aftercare::events::v1::{
     CustomerSnapshot, CustomerTierChangeCause, CustomerTierChanged, CustomerUpdated,
 };
@@ -18,7 +20,8 @@ use crate::domain::customer::Customer;
 use crate::domain::identity::IdentityKey;
 use crate::domain::names::{customer_name, organisation_name, parse_name};
 use crate::domain::tier::Outcome;
-use crate::domain::timeline::{self, TimelineEntry};
+use crate::domain::timeline::TimelineEntry;
+use crate::domain::wire;
 use crate::error::Error;
 use crate::store;
 
@@ -86,25 +89,15 @@ pub fn tier_changed_by_rule(
 
 /// The caller as an event's actor.
 pub fn actor(principal: &Principal) -> Actor {
-    let (kind, id) = if principal.is_customer_only() {
-        (
-            ActorType::Customer,
-            principal
-                .customer
-                .clone()
-                .unwrap_or_else(|| principal.subject.clone()),
-        )
-    } else if principal.is_staff() {
-        (ActorType::Agent, principal.subject.clone())
-    } else if principal.has_role(Role::Integration) {
-        (ActorType::Integration, principal.subject.clone())
-    } else {
-        (ActorType::System, principal.subject.clone())
-    };
+    wire_actor(&wire::Actor::of(principal))
+}
+
+/// A recorded actor as events carry it.
+pub fn wire_actor(actor: &wire::Actor) -> Actor {
     Actor {
-        r#type: kind as i32,
-        id,
-        display_name: principal.display_name.clone().unwrap_or_default(),
+        r#type: actor.kind as i32,
+        id: actor.id.clone(),
+        display_name: actor.display_name.clone(),
     }
 }
 

@@ -9,7 +9,7 @@
 
 mod api;
 mod convert;
-pub mod domain;
+mod domain;
 mod error;
 mod events;
 mod store;

@@ -13,8 +13,9 @@ use crate::convert;
 use crate::domain::access::Action;
 use crate::domain::consent::{Refusal, decide};
 use crate::domain::names::customer_name;
+use crate::domain::wire::Actor;
 use crate::error::Error;
-use crate::events::{actor, publish};
+use crate::events::{publish, wire_actor};
 use crate::store::{self, ConsentQuery, consent_rank};
 use aftercare_platform::request::PageToken;
 
@@ -35,7 +36,7 @@ pub async fn set(
     let existing =
         store::find_consent(&mut tx, customer.id, decision.channel, decision.purpose).await?;
     let previous_state = existing.as_ref().map_or(0, |c| c.state as i32);
-    let (consent, changed) = decide(customer.id, existing.as_ref(), decision, actor(principal), now_micros())
+    let (consent, changed) = decide(customer.id, existing.as_ref(), decision, Actor::of(principal), now_micros())
         .map_err(|refusal| match refusal {
             Refusal::InFuture => Error::invalid("decide_time", "must not be in the future"),
             Refusal::Superseded => Error::state(
@@ -53,7 +54,7 @@ pub async fn set(
             previous_state,
             state: consent.state as i32,
             source: consent.source.clone(),
-            actor: consent.actor.clone(),
+            actor: consent.actor.as_ref().map(wire_actor),
             decide_time: Some(to_timestamp(consent.decide_time)),
         };
         publish(&mut tx, &name, &event).await?;

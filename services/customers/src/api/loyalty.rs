@@ -17,8 +17,9 @@ use crate::domain::customer::Customer;
 use crate::domain::idempotency::RequestKey;
 use crate::domain::loyalty::{CURRENCY_CODE, LoyaltyEntry, NewEntry, next_balance};
 use crate::domain::names::customer_name;
+use crate::domain::wire::Actor;
 use crate::error::Error;
-use crate::events::{actor, publish};
+use crate::events::{publish, wire_actor};
 use crate::store::{self, LoyaltyQuery};
 use aftercare_platform::request::PageToken;
 
@@ -103,7 +104,7 @@ pub async fn append(
         customer: customer.id,
         entry,
         balance_after,
-        actor: Some(actor(principal)),
+        actor: Some(Actor::of(principal)),
         create_time: now_micros(),
     };
     if !store::insert_loyalty_entry(tx, &entry, request_id).await? {
@@ -119,7 +120,7 @@ pub async fn append(
         reference: entry.entry.reference.clone(),
         spend_minor: entry.entry.spend_minor,
         currency_code: CURRENCY_CODE.into(),
-        actor: entry.actor.clone(),
+        actor: entry.actor.as_ref().map(wire_actor),
         create_time: Some(to_timestamp(entry.create_time)),
     };
     publish(tx, &name, &event).await?;

@@ -1,65 +1,62 @@
 //! Contact consents: the latest decision per channel and purpose wins.
 
 use aftercare_platform::time::Micros;
-use aftercare_proto::aftercare::common::v1::{Actor, Channel};
 use uuid::Uuid;
 
-pub use aftercare_proto::aftercare::customers::v1::{
-    ConsentPurpose as Purpose, ConsentState as State,
-};
+pub(crate) use super::wire::{Actor, Channel, Purpose, State};
 
 /// How far in the future a decision time may be (clock skew between callers).
 const MAX_SKEW_MICROS: Micros = 60_000_000;
 
 /// A decision as a caller records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
+pub(crate) struct Decision {
     /// The channel (never unspecified).
-    pub channel: Channel,
+    pub(crate) channel: Channel,
     /// The purpose (never unspecified).
-    pub purpose: Purpose,
+    pub(crate) purpose: Purpose,
     /// Granted or withdrawn.
-    pub state: State,
+    pub(crate) state: State,
     /// Where it came from; 1 to 200 characters.
-    pub source: String,
+    pub(crate) source: String,
     /// When the customer decided; `None` means now.
-    pub decide_time: Option<Micros>,
+    pub(crate) decide_time: Option<Micros>,
 }
 
 /// A recorded consent.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Consent {
+pub(crate) struct Consent {
     /// The customer.
-    pub customer: Uuid,
+    pub(crate) customer: Uuid,
     /// The channel.
-    pub channel: Channel,
+    pub(crate) channel: Channel,
     /// The purpose.
-    pub purpose: Purpose,
+    pub(crate) purpose: Purpose,
     /// The state.
-    pub state: State,
+    pub(crate) state: State,
     /// Where the decision came from.
-    pub source: String,
+    pub(crate) source: String,
     /// When the customer decided.
-    pub decide_time: Micros,
+    pub(crate) decide_time: Micros,
     /// Who recorded it.
-    pub actor: Option<Actor>,
+    pub(crate) actor: Option<Actor>,
     /// Version counter.
-    pub version: i64,
+    pub(crate) version: i64,
     /// First recorded.
-    pub create_time: Micros,
+    pub(crate) create_time: Micros,
     /// Latest recorded.
-    pub update_time: Micros,
+    pub(crate) update_time: Micros,
 }
 
 impl Consent {
     /// The id in its resource name: `{channel}-{purpose}` in lower case (`email-marketing`).
-    pub fn id(&self) -> String {
+    pub(crate) fn id(&self) -> String {
         consent_id(self.channel, self.purpose)
     }
 }
 
 /// `{channel}-{purpose}` in lower case, enum prefixes dropped.
-pub fn consent_id(channel: Channel, purpose: Purpose) -> String {
+pub(crate) fn consent_id(channel: Channel, purpose: Purpose) -> String {
     format!(
         "{}-{}",
         channel.as_str_name().trim_start_matches("CHANNEL_"),
@@ -70,7 +67,7 @@ pub fn consent_id(channel: Channel, purpose: Purpose) -> String {
 
 /// Why a decision is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// Its decision time is in the future.
     InFuture,
     /// A later decision is already recorded.
@@ -80,7 +77,7 @@ pub enum Refusal {
 /// Records `decision` over `existing` at `now`: the consent to store, and whether its state
 /// changed (or was recorded for the first time). A decision older than the recorded one, or
 /// in the future, is refused.
-pub fn decide(
+pub(crate) fn decide(
     customer: Uuid,
     existing: Option<&Consent>,
     decision: Decision,
@@ -126,7 +123,7 @@ pub fn decide(
 
 /// The survivor's consents after a merge: for each channel and purpose, the latest decision
 /// of either customer. Returns the ones to store for the survivor.
-pub fn merge_consents(survivor: Uuid, mine: &[Consent], theirs: &[Consent]) -> Vec<Consent> {
+pub(crate) fn merge_consents(survivor: Uuid, mine: &[Consent], theirs: &[Consent]) -> Vec<Consent> {
     theirs
         .iter()
         .filter(|candidate| {

@@ -12,16 +12,13 @@ use uuid::Uuid;
 use super::email::normalise_email;
 use super::phone::normalise_phone;
 
-pub use aftercare_proto::aftercare::common::v1::Channel;
-pub use aftercare_proto::aftercare::customers::v1::{
-    CustomerLifecycleStage as LifecycleStage, CustomerTier as Tier,
-};
+pub(crate) use super::wire::{Channel, LifecycleStage, Tier};
 
 /// The display name of an erased customer.
-pub const ERASED_NAME: &str = "Erased customer";
+pub(crate) const ERASED_NAME: &str = "Erased customer";
 
 /// Free-form custom attributes, ordered by key.
-pub type Attributes = BTreeMap<String, String>;
+pub(crate) type Attributes = BTreeMap<String, String>;
 
 /// Most emails, phones and addresses a customer has.
 const MAX_EMAILS: usize = 10;
@@ -31,85 +28,85 @@ const MAX_ATTRIBUTES: usize = 100;
 
 /// An email address of a customer (a contact detail, not an identity).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Email {
+pub(crate) struct Email {
     /// Lower-cased address.
-    pub address: String,
+    pub(crate) address: String,
     /// Free label.
-    pub label: String,
+    pub(crate) label: String,
     /// The address to contact first.
-    pub primary: bool,
+    pub(crate) primary: bool,
 }
 
 /// A phone number of a customer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Phone {
+pub(crate) struct Phone {
     /// E.164 number.
-    pub number: String,
+    pub(crate) number: String,
     /// Free label.
-    pub label: String,
+    pub(crate) label: String,
     /// The number to call first.
-    pub primary: bool,
+    pub(crate) primary: bool,
 }
 
 /// A postal address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Address {
+pub(crate) struct Address {
     /// Free label.
-    pub label: String,
+    pub(crate) label: String,
     /// Addressee when not the customer.
-    pub recipient: String,
+    pub(crate) recipient: String,
     /// Street lines, 1 to 5.
-    pub address_lines: Vec<String>,
+    pub(crate) address_lines: Vec<String>,
     /// City.
-    pub locality: String,
+    pub(crate) locality: String,
     /// State or province.
-    pub administrative_area: String,
+    pub(crate) administrative_area: String,
     /// Postal code.
-    pub postal_code: String,
+    pub(crate) postal_code: String,
     /// ISO 3166-1 alpha-2, upper case.
-    pub country_code: String,
+    pub(crate) country_code: String,
     /// The default address.
-    pub primary: bool,
+    pub(crate) primary: bool,
 }
 
 /// The fields of a customer that people set (on create, on update, from resolve hints).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Profile {
+pub(crate) struct Profile {
     /// Name to show; 1 to 200 characters.
-    pub display_name: String,
+    pub(crate) display_name: String,
     /// Given name.
-    pub given_name: String,
+    pub(crate) given_name: String,
     /// Family name.
-    pub family_name: String,
+    pub(crate) family_name: String,
     /// BCP 47 tag or empty.
-    pub locale: String,
+    pub(crate) locale: String,
     /// IANA time zone or empty.
-    pub time_zone: String,
+    pub(crate) time_zone: String,
     /// Region code or empty.
-    pub region: String,
+    pub(crate) region: String,
     /// Emails.
-    pub emails: Vec<Email>,
+    pub(crate) emails: Vec<Email>,
     /// Phones.
-    pub phones: Vec<Phone>,
+    pub(crate) phones: Vec<Phone>,
     /// Addresses.
-    pub addresses: Vec<Address>,
+    pub(crate) addresses: Vec<Address>,
     /// Organisation id.
-    pub organisation: Option<Uuid>,
+    pub(crate) organisation: Option<Uuid>,
     /// Service tier.
-    pub tier: Tier,
+    pub(crate) tier: Tier,
     /// Whether tier rules leave the tier alone.
-    pub tier_locked: bool,
+    pub(crate) tier_locked: bool,
     /// Lifecycle stage.
-    pub lifecycle_stage: LifecycleStage,
+    pub(crate) lifecycle_stage: LifecycleStage,
     /// Attributes the customer sees.
-    pub attributes: Attributes,
+    pub(crate) attributes: Attributes,
     /// Attributes only staff see.
-    pub internal_attributes: Attributes,
+    pub(crate) internal_attributes: Attributes,
 }
 
 impl Profile {
     /// A profile with only a display name, and the defaults for everything else.
-    pub fn named(display_name: String) -> Self {
+    pub(crate) fn named(display_name: String) -> Self {
         Self {
             display_name,
             given_name: String::new(),
@@ -132,32 +129,32 @@ impl Profile {
 
 /// A stored customer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Customer {
+pub(crate) struct Customer {
     /// Its id.
-    pub id: Uuid,
+    pub(crate) id: Uuid,
     /// The fields people set.
-    pub profile: Profile,
+    pub(crate) profile: Profile,
     /// The channel it first came through.
-    pub origin_channel: Channel,
+    pub(crate) origin_channel: Channel,
     /// The survivor it was merged into.
-    pub merged_into: Option<Uuid>,
+    pub(crate) merged_into: Option<Uuid>,
     /// When it was merged.
-    pub merge_time: Option<Micros>,
+    pub(crate) merge_time: Option<Micros>,
     /// Whether its personal data was erased.
-    pub erased: bool,
+    pub(crate) erased: bool,
     /// When it was erased.
-    pub erase_time: Option<Micros>,
+    pub(crate) erase_time: Option<Micros>,
     /// Version counter, the etag.
-    pub version: i64,
+    pub(crate) version: i64,
     /// Creation time.
-    pub create_time: Micros,
+    pub(crate) create_time: Micros,
     /// Last change.
-    pub update_time: Micros,
+    pub(crate) update_time: Micros,
 }
 
 impl Customer {
     /// A new customer with `profile`, created now.
-    pub fn new(profile: Profile, origin_channel: Channel, now: Micros) -> Self {
+    pub(crate) fn new(profile: Profile, origin_channel: Channel, now: Micros) -> Self {
         Self {
             id: Uuid::now_v7(),
             profile,
@@ -173,7 +170,7 @@ impl Customer {
     }
 
     /// Why the customer cannot change any more, if it cannot.
-    pub fn frozen_reason(&self) -> Option<&'static str> {
+    pub(crate) fn frozen_reason(&self) -> Option<&'static str> {
         if self.merged_into.is_some() {
             Some("the customer was merged into another and can no longer change")
         } else if self.erased {
@@ -184,14 +181,14 @@ impl Customer {
     }
 
     /// Whether tier rules may change its tier: live (not merged or erased) and not locked.
-    pub fn tier_reviewable(&self) -> bool {
+    pub(crate) fn tier_reviewable(&self) -> bool {
         self.frozen_reason().is_none() && !self.profile.tier_locked
     }
 
     /// Removes every personal field (erasure), keeping the name, region, tier, lifecycle
     /// stage and times for anonymised statistics; returns the paths of the fields that held
     /// something. The caller bumps the version.
-    pub fn erase(&mut self, now: Micros) -> Vec<String> {
+    pub(crate) fn erase(&mut self, now: Micros) -> Vec<String> {
         let p = &mut self.profile;
         let mut cleared = Vec::new();
         let mut blank = |field: &str, had: bool| {
@@ -224,7 +221,7 @@ impl Customer {
     }
 
     /// The lower-cased text the free-text query matches: names, emails and phones.
-    pub fn search_text(&self) -> String {
+    pub(crate) fn search_text(&self) -> String {
         let profile = &self.profile;
         let mut parts = vec![
             profile.display_name.to_lowercase(),
@@ -239,7 +236,7 @@ impl Customer {
 
     /// Applies `changes` (from an update) and returns the paths of the fields that changed.
     /// The caller bumps the version and the update time when any did.
-    pub fn apply(&mut self, changes: Vec<Change>) -> Result<Vec<String>, (String, String)> {
+    pub(crate) fn apply(&mut self, changes: Vec<Change>) -> Result<Vec<String>, (String, String)> {
         let mut changed = Vec::new();
         let profile = &mut self.profile;
         for change in changes {
@@ -302,7 +299,7 @@ fn set_key(map: &mut Attributes, key: String, value: Option<String>) -> bool {
 
 /// One change an update makes, named by its update-mask path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
+pub(crate) enum Change {
     /// `display_name`
     DisplayName(String),
     /// `given_name`
@@ -341,7 +338,7 @@ pub enum Change {
 
 impl Change {
     /// The update-mask path.
-    pub fn path(&self) -> String {
+    pub(crate) fn path(&self) -> String {
         match self {
             Self::DisplayName(_) => "display_name".into(),
             Self::GivenName(_) => "given_name".into(),
@@ -365,7 +362,7 @@ impl Change {
 
     /// True for the fields only staff may change: tier, internal attributes and the
     /// business fields (stage, region, organisation).
-    pub fn staff_only(&self) -> bool {
+    pub(crate) fn staff_only(&self) -> bool {
         matches!(
             self,
             Self::Tier(_)
@@ -380,7 +377,7 @@ impl Change {
 }
 
 /// Checks a display name: trimmed, 1 to 200 characters, no control characters.
-pub fn display_name(value: &str) -> Result<String, String> {
+pub(crate) fn display_name(value: &str) -> Result<String, String> {
     let value = value.trim();
     if value.is_empty() {
         return Err("is required".into());
@@ -389,7 +386,7 @@ pub fn display_name(value: &str) -> Result<String, String> {
 }
 
 /// Checks an optional text of at most `max` characters without control characters; trimmed.
-pub fn bounded_text(value: &str, max: usize) -> Result<String, String> {
+pub(crate) fn bounded_text(value: &str, max: usize) -> Result<String, String> {
     let value = value.trim();
     if value.chars().count() > max {
         return Err(format!("must be at most {max} characters"));
@@ -401,7 +398,7 @@ pub fn bounded_text(value: &str, max: usize) -> Result<String, String> {
 }
 
 /// Checks a BCP 47 language tag (`zh-CN`, `en-GB`, `de`, `zh-Hans-CN`), or empty.
-pub fn locale(value: &str) -> Result<String, String> {
+pub(crate) fn locale(value: &str) -> Result<String, String> {
     let value = value.trim();
     if value.is_empty() {
         return Ok(String::new());
@@ -421,7 +418,7 @@ pub fn locale(value: &str) -> Result<String, String> {
 }
 
 /// Checks an IANA time zone name (`Asia/Shanghai`), or empty.
-pub fn time_zone(value: &str) -> Result<String, String> {
+pub(crate) fn time_zone(value: &str) -> Result<String, String> {
     let value = value.trim();
     if value.is_empty() || chrono_tz::Tz::from_str(value).is_ok() {
         Ok(value.to_owned())
@@ -431,7 +428,7 @@ pub fn time_zone(value: &str) -> Result<String, String> {
 }
 
 /// Checks a region code: lower-case letters, digits and hyphens, at most 32; or empty.
-pub fn region(value: &str) -> Result<String, String> {
+pub(crate) fn region(value: &str) -> Result<String, String> {
     let valid = value.len() <= 32
         && value
             .chars()
@@ -444,7 +441,7 @@ pub fn region(value: &str) -> Result<String, String> {
 }
 
 /// Checks an attribute map; violations are reported under `path`.
-pub fn attributes(
+pub(crate) fn attributes(
     map: &std::collections::HashMap<String, String>,
     path: &str,
     violations: &mut FieldViolations,
@@ -466,7 +463,7 @@ pub fn attributes(
 }
 
 /// Checks an attribute key: `[a-z][a-z0-9_]{0,63}`.
-pub fn attribute_key(key: &str) -> Result<(), String> {
+pub(crate) fn attribute_key(key: &str) -> Result<(), String> {
     let mut chars = key.chars();
     let valid = key.len() <= 64
         && chars.next().is_some_and(|c| c.is_ascii_lowercase())
@@ -479,7 +476,7 @@ pub fn attribute_key(key: &str) -> Result<(), String> {
 }
 
 /// Checks an attribute value: at most 1024 characters.
-pub fn attribute_value(value: &str) -> Result<(), String> {
+pub(crate) fn attribute_value(value: &str) -> Result<(), String> {
     if value.chars().count() > 1024 {
         Err("values must be at most 1024 characters".into())
     } else {
@@ -488,7 +485,7 @@ pub fn attribute_value(value: &str) -> Result<(), String> {
 }
 
 /// Checks and normalises emails: addresses lower-cased, unique, at most one primary.
-pub fn emails(
+pub(crate) fn emails(
     raw: impl IntoIterator<Item = (String, String, bool)>,
     path: &str,
     violations: &mut FieldViolations,
@@ -519,7 +516,7 @@ pub fn emails(
 }
 
 /// Checks and normalises phones to E.164: unique, at most one primary.
-pub fn phones(
+pub(crate) fn phones(
     raw: impl IntoIterator<Item = (String, String, bool)>,
     path: &str,
     violations: &mut FieldViolations,
@@ -550,7 +547,11 @@ pub fn phones(
 }
 
 /// Checks addresses: 1 to 5 lines, a country code, the length limits, at most one primary.
-pub fn addresses(raw: Vec<Address>, path: &str, violations: &mut FieldViolations) -> Vec<Address> {
+pub(crate) fn addresses(
+    raw: Vec<Address>,
+    path: &str,
+    violations: &mut FieldViolations,
+) -> Vec<Address> {
     if raw.len() > MAX_ADDRESSES {
         violations.add(path, format!("at most {MAX_ADDRESSES} are allowed"));
     }

@@ -4,7 +4,7 @@
 const MAX_LEN: usize = 320;
 
 /// `raw` as stored: trimmed and lower-cased, or why it is not an email address.
-pub fn normalise_email(raw: &str) -> Result<String, String> {
+pub(crate) fn normalise_email(raw: &str) -> Result<String, String> {
     let address = raw.trim().to_lowercase();
     let length = address.chars().count();
     if !(3..=MAX_LEN).contains(&length) {
@@ -37,7 +37,7 @@ pub fn normalise_email(raw: &str) -> Result<String, String> {
 }
 
 /// Checks an internet domain: labels of letters, digits and hyphens, with at least one dot.
-pub fn check_domain(domain: &str) -> Result<(), String> {
+pub(crate) fn check_domain(domain: &str) -> Result<(), String> {
     if domain.is_empty() || domain.len() > 253 {
         return Err("the domain must be 1 to 253 characters".into());
     }

@@ -6,35 +6,35 @@ use aftercare_platform::query::{Filter, Value};
 use chrono::DateTime;
 
 /// A comparison (the platform's).
-pub use aftercare_platform::query::Comparison as Op;
+pub(crate) use aftercare_platform::query::Comparison as Op;
 
 /// One `field op value` term.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Term {
+pub(crate) struct Term {
     /// The field path as written.
-    pub field: String,
+    pub(crate) field: String,
     /// The comparison.
-    pub op: Op,
+    pub(crate) op: Op,
     /// The value, unquoted.
-    pub value: String,
+    pub(crate) value: String,
     /// Whether the value was quoted.
-    pub quoted: bool,
+    pub(crate) quoted: bool,
 }
 
 /// A typed condition on a field `F`, ready for the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Condition<F> {
+pub(crate) struct Condition<F> {
     /// The field.
-    pub field: F,
+    pub(crate) field: F,
     /// The comparison.
-    pub op: Op,
+    pub(crate) op: Op,
     /// The value.
-    pub value: Scalar,
+    pub(crate) value: Scalar,
 }
 
 /// A filter value as the store binds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scalar {
+pub(crate) enum Scalar {
     /// An integer (enum numbers, flags as 0/1, times in microseconds).
     Int(i64),
     /// A text.
@@ -45,7 +45,7 @@ pub enum Scalar {
 
 /// The terms of `filter` (empty for an empty filter), parsed by the platform's AIP-160
 /// parser, or why it does not parse.
-pub fn parse(filter: &str) -> Result<Vec<Term>, String> {
+pub(crate) fn parse(filter: &str) -> Result<Vec<Term>, String> {
     let filter = Filter::parse(filter).map_err(|err| err.to_string())?;
     Ok(filter
         .conditions
@@ -64,7 +64,7 @@ pub fn parse(filter: &str) -> Result<Vec<Term>, String> {
 
 impl Term {
     /// Refuses `<`, `>`... on a field compared only for equality.
-    pub fn equality_only(&self) -> Result<(), String> {
+    pub(crate) fn equality_only(&self) -> Result<(), String> {
         if self.op.is_equality() {
             Ok(())
         } else {
@@ -74,7 +74,7 @@ impl Term {
 
     /// The value as an enum number, given the enum's prefix (`CUSTOMER_TIER_`) and its
     /// lookup; `UNSPECIFIED` is refused.
-    pub fn enum_value(
+    pub(crate) fn enum_value(
         &self,
         prefix: &str,
         lookup: impl Fn(&str) -> Option<i32>,
@@ -92,7 +92,7 @@ impl Term {
     }
 
     /// The value as a flag (`true` / `false`), stored as 1 / 0.
-    pub fn bool_value(&self) -> Result<Scalar, String> {
+    pub(crate) fn bool_value(&self) -> Result<Scalar, String> {
         self.equality_only()?;
         match self.value.as_str() {
             "true" => Ok(Scalar::Int(1)),
@@ -105,13 +105,13 @@ impl Term {
     }
 
     /// The value as a text compared for equality.
-    pub fn text_value(&self) -> Result<Scalar, String> {
+    pub(crate) fn text_value(&self) -> Result<Scalar, String> {
         self.equality_only()?;
         Ok(Scalar::Text(self.value.clone()))
     }
 
     /// The value as an RFC 3339 time, in UTC microseconds.
-    pub fn time_value(&self) -> Result<Scalar, String> {
+    pub(crate) fn time_value(&self) -> Result<Scalar, String> {
         let time = DateTime::parse_from_rfc3339(&self.value).map_err(|_| {
             format!(
                 "`{}` must be compared with an RFC 3339 time (\"2025-01-31T00:00:00Z\")",

@@ -10,15 +10,15 @@ use aftercare_platform::request::fingerprint;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RequestKey {
     /// The caller's subject (for a relayed call, the user's).
-    pub subject: String,
+    pub(crate) subject: String,
     /// The method, `CreateCustomer`.
-    pub method: &'static str,
+    pub(crate) method: &'static str,
     /// The parent resource name, or empty for a top-level collection.
-    pub parent: String,
+    pub(crate) parent: String,
     /// The client's key (a canonical UUID).
-    pub request_id: String,
+    pub(crate) request_id: String,
     /// A fingerprint of the parsed request the key came with.
-    pub request_hash: String,
+    pub(crate) request_hash: String,
 }
 
 impl RequestKey {

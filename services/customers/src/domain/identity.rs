@@ -9,23 +9,23 @@ use super::customer::Channel;
 use super::email::normalise_email;
 use super::phone::normalise_phone;
 
-pub use aftercare_proto::aftercare::customers::v1::IdentityVerificationMethod as VerificationMethod;
+pub(crate) use super::wire::VerificationMethod;
 
 /// What makes an identity unique across the platform: channel, provider, normalised handle.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct IdentityKey {
+pub(crate) struct IdentityKey {
     /// The channel (never unspecified).
-    pub channel: Channel,
+    pub(crate) channel: Channel,
     /// The network or system for chat, social and API handles; empty otherwise.
-    pub provider: String,
+    pub(crate) provider: String,
     /// The normalised handle.
-    pub handle: String,
+    pub(crate) handle: String,
 }
 
 impl IdentityKey {
     /// Parses a channel, handle and provider as sent, reporting problems under `path`
     /// (`identity` gives `identity.handle`).
-    pub fn parse(
+    pub(crate) fn parse(
         channel: i32,
         handle: &str,
         provider: &str,
@@ -60,7 +60,7 @@ impl IdentityKey {
 }
 
 /// The handle as stored: emails lower-cased, phones in E.164, anything else trimmed.
-pub fn normalise_handle(channel: Channel, handle: &str) -> Result<String, String> {
+pub(crate) fn normalise_handle(channel: Channel, handle: &str) -> Result<String, String> {
     match channel {
         Channel::Email => normalise_email(handle),
         Channel::Phone => normalise_phone(handle),
@@ -78,7 +78,7 @@ pub fn normalise_handle(channel: Channel, handle: &str) -> Result<String, String
 }
 
 /// The provider as stored: lower-cased; only chat, social and API handles have one.
-pub fn normalise_provider(channel: Channel, provider: &str) -> Result<String, String> {
+pub(crate) fn normalise_provider(channel: Channel, provider: &str) -> Result<String, String> {
     let provider = provider.trim().to_lowercase();
     if provider.is_empty() {
         return Ok(provider);
@@ -99,32 +99,32 @@ pub fn normalise_provider(channel: Channel, provider: &str) -> Result<String, St
 
 /// A stored identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
+pub(crate) struct Identity {
     /// Its id.
-    pub id: Uuid,
+    pub(crate) id: Uuid,
     /// The customer owning it.
-    pub customer: Uuid,
+    pub(crate) customer: Uuid,
     /// Channel, provider and handle.
-    pub key: IdentityKey,
+    pub(crate) key: IdentityKey,
     /// When it was verified, and how; `None` while unverified.
-    pub verification: Option<(Micros, VerificationMethod)>,
+    pub(crate) verification: Option<(Micros, VerificationMethod)>,
     /// True for an identity a customer added to their own record (themselves, or through
     /// another service on their behalf) that staff have not verified: a claim, not proof. A
     /// claim never resolves a contact (`ResolveIdentity` skips it), may name an address that
     /// another customer owns (so adding one tells a customer nothing about anyone else), and
     /// becomes a real identity when verified.
-    pub claimed: bool,
+    pub(crate) claimed: bool,
     /// Version counter.
-    pub version: i64,
+    pub(crate) version: i64,
     /// When it was added.
-    pub create_time: Micros,
+    pub(crate) create_time: Micros,
     /// Last change.
-    pub update_time: Micros,
+    pub(crate) update_time: Micros,
 }
 
 impl Identity {
     /// A new, unverified identity of `customer`.
-    pub fn new(customer: Uuid, key: IdentityKey, now: Micros) -> Self {
+    pub(crate) fn new(customer: Uuid, key: IdentityKey, now: Micros) -> Self {
         Self {
             id: Uuid::now_v7(),
             customer,
@@ -138,7 +138,7 @@ impl Identity {
     }
 
     /// A customer's unverified claim to `key` (see [`Identity::claimed`]).
-    pub fn claim(customer: Uuid, key: IdentityKey, now: Micros) -> Self {
+    pub(crate) fn claim(customer: Uuid, key: IdentityKey, now: Micros) -> Self {
         Self {
             claimed: true,
             ..Self::new(customer, key, now)
@@ -147,7 +147,7 @@ impl Identity {
 
     /// Marks it verified by `method` at `now` (a claim becomes a real identity); verifying
     /// again keeps the first time and method. Returns whether anything changed.
-    pub fn verify(&mut self, method: VerificationMethod, now: Micros) -> bool {
+    pub(crate) fn verify(&mut self, method: VerificationMethod, now: Micros) -> bool {
         if self.verification.is_some() {
             return false;
         }

@@ -3,34 +3,33 @@
 
 use aftercare_platform::error::FieldViolations;
 use aftercare_platform::time::Micros;
-use aftercare_proto::aftercare::common::v1::Actor;
 use uuid::Uuid;
 
 use super::customer::bounded_text;
 
-pub use aftercare_proto::aftercare::customers::v1::LoyaltyEntryKind as Kind;
+pub(crate) use super::wire::{Actor, LoyaltyKind as Kind};
 
 /// ISO 4217 code of the loyalty currency, the unit of every `spend_minor`.
-pub const CURRENCY_CODE: &str = "EUR";
+pub(crate) const CURRENCY_CODE: &str = "EUR";
 
 /// What a caller asks to record.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewEntry {
+pub(crate) struct NewEntry {
     /// The kind.
-    pub kind: Kind,
+    pub(crate) kind: Kind,
     /// Signed points.
-    pub points: i64,
+    pub(crate) points: i64,
     /// Why; 1 to 500 characters.
-    pub reason: String,
+    pub(crate) reason: String,
     /// What caused it; at most 200 characters.
-    pub reference: String,
+    pub(crate) reference: String,
     /// Amount spent (EARN only), minor units.
-    pub spend_minor: i64,
+    pub(crate) spend_minor: i64,
 }
 
 impl NewEntry {
     /// Checks an entry as sent, reporting problems under `path` (`entry`).
-    pub fn parse(
+    pub(crate) fn parse(
         kind: i32,
         points: i64,
         reason: &str,
@@ -87,7 +86,7 @@ impl NewEntry {
 }
 
 /// The sign rule of each kind: EARN > 0, REDEEM and EXPIRE < 0, ADJUST non-zero.
-pub fn check_points(kind: Kind, points: i64) -> Result<(), String> {
+pub(crate) fn check_points(kind: Kind, points: i64) -> Result<(), String> {
     let ok = match kind {
         Kind::Earn => points > 0,
         Kind::Redeem | Kind::Expire => points < 0,
@@ -108,7 +107,7 @@ pub fn check_points(kind: Kind, points: i64) -> Result<(), String> {
 }
 
 /// The balance after adding `points` to `balance`, or why the ledger refuses it.
-pub fn next_balance(balance: i64, points: i64) -> Result<i64, String> {
+pub(crate) fn next_balance(balance: i64, points: i64) -> Result<i64, String> {
     match balance.checked_add(points) {
         Some(next) if next >= 0 => Ok(next),
         Some(_) => Err(format!(
@@ -120,36 +119,36 @@ pub fn next_balance(balance: i64, points: i64) -> Result<i64, String> {
 
 /// A recorded entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoyaltyEntry {
+pub(crate) struct LoyaltyEntry {
     /// Its id.
-    pub id: Uuid,
+    pub(crate) id: Uuid,
     /// The customer.
-    pub customer: Uuid,
+    pub(crate) customer: Uuid,
     /// What it records.
-    pub entry: NewEntry,
+    pub(crate) entry: NewEntry,
     /// The balance right after it.
-    pub balance_after: i64,
+    pub(crate) balance_after: i64,
     /// Who recorded it.
-    pub actor: Option<Actor>,
+    pub(crate) actor: Option<Actor>,
     /// When.
-    pub create_time: Micros,
+    pub(crate) create_time: Micros,
 }
 
 /// A customer's totals, derived from the ledger.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Balance {
+pub(crate) struct Balance {
     /// Points available.
-    pub balance: i64,
+    pub(crate) balance: i64,
     /// Sum of EARN points.
-    pub lifetime_earned: i64,
+    pub(crate) lifetime_earned: i64,
     /// Sum of REDEEM points, positive.
-    pub lifetime_redeemed: i64,
+    pub(crate) lifetime_redeemed: i64,
     /// Sum of EXPIRE points, positive.
-    pub lifetime_expired: i64,
+    pub(crate) lifetime_expired: i64,
     /// Sum of spend.
-    pub lifetime_spend_minor: i64,
+    pub(crate) lifetime_spend_minor: i64,
     /// Time of the latest entry.
-    pub last_entry_time: Option<Micros>,
+    pub(crate) last_entry_time: Option<Micros>,
 }
 
 #[cfg(test)]

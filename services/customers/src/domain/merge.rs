@@ -8,22 +8,27 @@ use aftercare_platform::time::Micros;
 
 use super::customer::{Attributes, Customer, Profile};
 
-pub use aftercare_proto::aftercare::customers::v1::MergeAttributePolicy as Policy;
+pub(crate) use super::wire::MergePolicy as Policy;
 
 /// What the merge does to both records.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MergeOutcome {
+pub(crate) struct MergeOutcome {
     /// The survivor after the merge (version bumped when anything changed).
-    pub survivor: Customer,
+    pub(crate) survivor: Customer,
     /// The survivor's fields that changed.
-    pub changed_fields: Vec<String>,
+    pub(crate) changed_fields: Vec<String>,
     /// The merged customer after the merge: pointing at the survivor, its contact details
     /// and attributes cleared.
-    pub merged: Customer,
+    pub(crate) merged: Customer,
 }
 
 /// Merges `merged` into `survivor` at `now` under `policy`.
-pub fn merge(survivor: &Customer, merged: &Customer, policy: Policy, now: Micros) -> MergeOutcome {
+pub(crate) fn merge(
+    survivor: &Customer,
+    merged: &Customer,
+    policy: Policy,
+    now: Micros,
+) -> MergeOutcome {
     let take_merged = match policy {
         Policy::PreferMerged => true,
         Policy::PreferNewest => merged.update_time > survivor.update_time,

@@ -4,7 +4,7 @@
 use uuid::Uuid;
 
 /// The id in `{collection}/{id}`, or why `name` is not such a name.
-pub fn parse_name(name: &str, collection: &str) -> Result<Uuid, String> {
+pub(crate) fn parse_name(name: &str, collection: &str) -> Result<Uuid, String> {
     let id = name
         .strip_prefix(collection)
         .and_then(|rest| rest.strip_prefix('/'))
@@ -13,7 +13,7 @@ pub fn parse_name(name: &str, collection: &str) -> Result<Uuid, String> {
 }
 
 /// The ids in `{parent}/{parent_id}/{collection}/{id}`.
-pub fn parse_child_name(
+pub(crate) fn parse_child_name(
     name: &str,
     parent: &str,
     collection: &str,
@@ -45,17 +45,17 @@ fn parse_id(id: &str) -> Option<Uuid> {
 }
 
 /// `customers/{id}`.
-pub fn customer_name(id: Uuid) -> String {
+pub(crate) fn customer_name(id: Uuid) -> String {
     format!("customers/{id}")
 }
 
 /// `customers/{customer}/identities/{id}`.
-pub fn identity_name(customer: Uuid, id: Uuid) -> String {
+pub(crate) fn identity_name(customer: Uuid, id: Uuid) -> String {
     format!("customers/{customer}/identities/{id}")
 }
 
 /// `organisations/{id}`.
-pub fn organisation_name(id: Uuid) -> String {
+pub(crate) fn organisation_name(id: Uuid) -> String {
     format!("organisations/{id}")
 }
 

@@ -8,36 +8,36 @@ use super::email::check_domain;
 
 /// The fields of an organisation people set.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrganisationSpec {
+pub(crate) struct OrganisationSpec {
     /// Name to show; 1 to 200 characters.
-    pub display_name: String,
+    pub(crate) display_name: String,
     /// Primary internet domain, lower-cased; unique when set.
-    pub domain: Option<String>,
+    pub(crate) domain: Option<String>,
     /// Region code or empty.
-    pub region: String,
+    pub(crate) region: String,
     /// Service tier.
-    pub tier: Tier,
+    pub(crate) tier: Tier,
     /// Custom attributes.
-    pub attributes: Attributes,
+    pub(crate) attributes: Attributes,
 }
 
 /// A stored organisation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Organisation {
+pub(crate) struct Organisation {
     /// Its id.
-    pub id: Uuid,
+    pub(crate) id: Uuid,
     /// Its fields.
-    pub spec: OrganisationSpec,
+    pub(crate) spec: OrganisationSpec,
     /// Version counter.
-    pub version: i64,
+    pub(crate) version: i64,
     /// Created.
-    pub create_time: Micros,
+    pub(crate) create_time: Micros,
     /// Last changed.
-    pub update_time: Micros,
+    pub(crate) update_time: Micros,
 }
 
 /// Checks a domain (`contoso.de`): lower-cased, no scheme; empty means none.
-pub fn domain(value: &str) -> Result<Option<String>, String> {
+pub(crate) fn domain(value: &str) -> Result<Option<String>, String> {
     let value = value.trim().to_lowercase();
     if value.is_empty() {
         return Ok(None);
@@ -51,7 +51,7 @@ pub fn domain(value: &str) -> Result<Option<String>, String> {
 
 /// One change an update makes to an organisation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OrganisationChange {
+pub(crate) enum OrganisationChange {
     /// `display_name`
     DisplayName(String),
     /// `domain`
@@ -68,7 +68,7 @@ pub enum OrganisationChange {
 
 impl OrganisationSpec {
     /// Applies `changes`; returns whether anything changed.
-    pub fn apply(&mut self, changes: Vec<OrganisationChange>) -> bool {
+    pub(crate) fn apply(&mut self, changes: Vec<OrganisationChange>) -> bool {
         let before = self.clone();
         for change in changes {
             match change {

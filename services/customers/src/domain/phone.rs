@@ -15,7 +15,7 @@ const TWO_DIGIT_CODES: &[&str] = &[
 ];
 
 /// `raw` as an E.164 number, or why it cannot be one.
-pub fn normalise_phone(raw: &str) -> Result<String, String> {
+pub(crate) fn normalise_phone(raw: &str) -> Result<String, String> {
     let text: String = raw.trim().chars().map(half_width).collect();
     if text.is_empty() {
         return Err("must not be empty".into());

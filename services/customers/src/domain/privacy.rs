@@ -4,7 +4,7 @@ use aftercare_platform::time::Micros;
 use serde::{Deserialize, Serialize};
 
 /// What stays after an erasure, for the requester's records.
-pub const KEPT_FIELDS: &[&str] = &[
+pub(crate) const KEPT_FIELDS: &[&str] = &[
     "name",
     "region",
     "tier",
@@ -16,17 +16,17 @@ pub const KEPT_FIELDS: &[&str] = &[
 
 /// The outcome of an erasure, recorded so a retry returns it again.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Erasure {
+pub(crate) struct Erasure {
     /// Customer fields that held personal data and were cleared.
-    pub cleared_fields: Vec<String>,
+    pub(crate) cleared_fields: Vec<String>,
     /// Identities deleted.
-    pub identities_removed: i64,
+    pub(crate) identities_removed: i64,
     /// Consent records deleted.
-    pub consents_removed: i64,
+    pub(crate) consents_removed: i64,
     /// Loyalty entries whose reason and reference were blanked.
-    pub loyalty_entries_anonymised: i64,
+    pub(crate) loyalty_entries_anonymised: i64,
     /// Timeline entries whose summary and actor were blanked.
-    pub timeline_entries_anonymised: i64,
+    pub(crate) timeline_entries_anonymised: i64,
     /// When.
-    pub erase_time: Micros,
+    pub(crate) erase_time: Micros,
 }

@@ -1,9 +1,9 @@
 //! What each List method filters on: the accepted filter fields, typed.
 
-use aftercare_proto::aftercare::common::v1::Channel;
-use aftercare_proto::aftercare::customers::v1::{
-    ConsentPurpose, ConsentState, CustomerLifecycleStage, CustomerTier, LoyaltyEntryKind,
-    TierRuleMetric,
+use super::wire::{
+    Channel, LifecycleStage as CustomerLifecycleStage, LoyaltyKind as LoyaltyEntryKind,
+    Metric as TierRuleMetric, Purpose as ConsentPurpose, State as ConsentState,
+    Tier as CustomerTier,
 };
 
 use super::filter::{Condition, Scalar, Term, parse};
@@ -11,7 +11,7 @@ use super::names::parse_name;
 
 /// Filterable fields of `ListCustomers`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CustomerField {
+pub(crate) enum CustomerField {
     /// `tier`
     Tier,
     /// `lifecycle_stage`
@@ -33,7 +33,7 @@ pub enum CustomerField {
 }
 
 /// The conditions of a `ListCustomers` filter.
-pub fn customer_filter(filter: &str) -> Result<Vec<Condition<CustomerField>>, String> {
+pub(crate) fn customer_filter(filter: &str) -> Result<Vec<Condition<CustomerField>>, String> {
     typed(filter, |term| {
         Ok(match term.field.as_str() {
             "tier" => (
@@ -76,7 +76,7 @@ pub fn customer_filter(filter: &str) -> Result<Vec<Condition<CustomerField>>, St
 
 /// Filterable fields of `ListIdentities`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IdentityField {
+pub(crate) enum IdentityField {
     /// `channel`
     Channel,
     /// `provider`
@@ -86,7 +86,7 @@ pub enum IdentityField {
 }
 
 /// The conditions of a `ListIdentities` filter.
-pub fn identity_filter(filter: &str) -> Result<Vec<Condition<IdentityField>>, String> {
+pub(crate) fn identity_filter(filter: &str) -> Result<Vec<Condition<IdentityField>>, String> {
     typed(filter, |term| {
         Ok(match term.field.as_str() {
             "channel" => (
@@ -106,7 +106,7 @@ pub fn identity_filter(filter: &str) -> Result<Vec<Condition<IdentityField>>, St
 
 /// Filterable fields of `ListTimelineEntries`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimelineField {
+pub(crate) enum TimelineField {
     /// `event_type`
     EventType,
     /// `source_service`
@@ -122,7 +122,7 @@ pub enum TimelineField {
 }
 
 /// The conditions of a `ListTimelineEntries` filter.
-pub fn timeline_filter(filter: &str) -> Result<Vec<Condition<TimelineField>>, String> {
+pub(crate) fn timeline_filter(filter: &str) -> Result<Vec<Condition<TimelineField>>, String> {
     typed(filter, |term| {
         Ok(match term.field.as_str() {
             "event_type" => (TimelineField::EventType, term.text_value()?),
@@ -145,7 +145,7 @@ pub fn timeline_filter(filter: &str) -> Result<Vec<Condition<TimelineField>>, St
 
 /// Filterable fields of `ListLoyaltyEntries`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoyaltyField {
+pub(crate) enum LoyaltyField {
     /// `kind`
     Kind,
     /// `reference`
@@ -155,7 +155,7 @@ pub enum LoyaltyField {
 }
 
 /// The conditions of a `ListLoyaltyEntries` filter.
-pub fn loyalty_filter(filter: &str) -> Result<Vec<Condition<LoyaltyField>>, String> {
+pub(crate) fn loyalty_filter(filter: &str) -> Result<Vec<Condition<LoyaltyField>>, String> {
     typed(filter, |term| {
         Ok(match term.field.as_str() {
             "kind" => (
@@ -177,7 +177,7 @@ pub fn loyalty_filter(filter: &str) -> Result<Vec<Condition<LoyaltyField>>, Stri
 
 /// Filterable fields of `ListConsents`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConsentField {
+pub(crate) enum ConsentField {
     /// `channel`
     Channel,
     /// `purpose`
@@ -187,7 +187,7 @@ pub enum ConsentField {
 }
 
 /// The conditions of a `ListConsents` filter.
-pub fn consent_filter(filter: &str) -> Result<Vec<Condition<ConsentField>>, String> {
+pub(crate) fn consent_filter(filter: &str) -> Result<Vec<Condition<ConsentField>>, String> {
     typed(filter, |term| {
         Ok(match term.field.as_str() {
             "channel" => (
@@ -217,7 +217,7 @@ pub fn consent_filter(filter: &str) -> Result<Vec<Condition<ConsentField>>, Stri
 
 /// Filterable fields of `ListTierRules`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TierRuleField {
+pub(crate) enum TierRuleField {
     /// `tier`
     Tier,
     /// `metric`
@@ -227,7 +227,7 @@ pub enum TierRuleField {
 }
 
 /// The conditions of a `ListTierRules` filter.
-pub fn tier_rule_filter(filter: &str) -> Result<Vec<Condition<TierRuleField>>, String> {
+pub(crate) fn tier_rule_filter(filter: &str) -> Result<Vec<Condition<TierRuleField>>, String> {
     typed(filter, |term| {
         Ok(match term.field.as_str() {
             "tier" => (
@@ -254,7 +254,7 @@ pub fn tier_rule_filter(filter: &str) -> Result<Vec<Condition<TierRuleField>>, S
 
 /// Filterable fields of `ListOrganisations`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrganisationField {
+pub(crate) enum OrganisationField {
     /// `region`
     Region,
     /// `tier`
@@ -266,7 +266,9 @@ pub enum OrganisationField {
 }
 
 /// The conditions of a `ListOrganisations` filter.
-pub fn organisation_filter(filter: &str) -> Result<Vec<Condition<OrganisationField>>, String> {
+pub(crate) fn organisation_filter(
+    filter: &str,
+) -> Result<Vec<Condition<OrganisationField>>, String> {
     typed(filter, |term| {
         Ok(match term.field.as_str() {
             "region" => (OrganisationField::Region, term.text_value()?),
@@ -289,7 +291,7 @@ pub fn organisation_filter(filter: &str) -> Result<Vec<Condition<OrganisationFie
 
 /// Filterable fields of `ListSegments`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SegmentField {
+pub(crate) enum SegmentField {
     /// `display_name`
     DisplayName,
     /// `create_time`
@@ -299,7 +301,7 @@ pub enum SegmentField {
 }
 
 /// The conditions of a `ListSegments` filter.
-pub fn segment_filter(filter: &str) -> Result<Vec<Condition<SegmentField>>, String> {
+pub(crate) fn segment_filter(filter: &str) -> Result<Vec<Condition<SegmentField>>, String> {
     typed(filter, |term| {
         Ok(match term.field.as_str() {
             "display_name" => (SegmentField::DisplayName, term.text_value()?),

@@ -10,20 +10,20 @@ use super::query::{CustomerField, customer_filter};
 
 /// The fields of a segment people set.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SegmentSpec {
+pub(crate) struct SegmentSpec {
     /// Name to show; 1 to 200 characters.
-    pub display_name: String,
+    pub(crate) display_name: String,
     /// What it is for; at most 2000 characters.
-    pub description: String,
+    pub(crate) description: String,
     /// A `ListCustomers` filter.
-    pub filter: String,
+    pub(crate) filter: String,
     /// A `ListCustomers` free-text query.
-    pub query: String,
+    pub(crate) query: String,
 }
 
 impl SegmentSpec {
     /// The segment's conditions and text, as `ListCustomers` would apply them.
-    pub fn criteria(&self) -> Result<Criteria, String> {
+    pub(crate) fn criteria(&self) -> Result<Criteria, String> {
         Ok(Criteria {
             conditions: customer_filter(&self.filter)?,
             text: text_query(&self.query)?,
@@ -33,34 +33,34 @@ impl SegmentSpec {
 
 /// What a segment selects.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Criteria {
+pub(crate) struct Criteria {
     /// Filter conditions.
-    pub conditions: Vec<Condition<CustomerField>>,
+    pub(crate) conditions: Vec<Condition<CustomerField>>,
     /// Lower-cased text and its E.164 form when it reads as a phone number.
-    pub text: Option<(String, Option<String>)>,
+    pub(crate) text: Option<(String, Option<String>)>,
 }
 
 /// A stored segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Segment {
+pub(crate) struct Segment {
     /// Its id.
-    pub id: Uuid,
+    pub(crate) id: Uuid,
     /// Its fields.
-    pub spec: SegmentSpec,
+    pub(crate) spec: SegmentSpec,
     /// Matching customers as of `count_time`.
-    pub customer_count: i64,
+    pub(crate) customer_count: i64,
     /// When it was counted.
-    pub count_time: Micros,
+    pub(crate) count_time: Micros,
     /// Version counter.
-    pub version: i64,
+    pub(crate) version: i64,
     /// Created.
-    pub create_time: Micros,
+    pub(crate) create_time: Micros,
     /// Last changed.
-    pub update_time: Micros,
+    pub(crate) update_time: Micros,
 }
 
 /// Checks a segment filter: at most 2000 characters, a valid `ListCustomers` filter.
-pub fn filter(value: &str) -> Result<String, String> {
+pub(crate) fn filter(value: &str) -> Result<String, String> {
     if value.chars().count() > 2000 {
         return Err("must be at most 2000 characters".into());
     }
@@ -69,19 +69,19 @@ pub fn filter(value: &str) -> Result<String, String> {
 }
 
 /// Checks a segment description: at most 2000 characters.
-pub fn description(value: &str) -> Result<String, String> {
+pub(crate) fn description(value: &str) -> Result<String, String> {
     bounded_text(value, 2000)
 }
 
 /// Checks a free-text query: empty, or 2 to 200 characters.
-pub fn query(value: &str) -> Result<String, String> {
+pub(crate) fn query(value: &str) -> Result<String, String> {
     text_query(value)?;
     Ok(value.trim().to_owned())
 }
 
 /// A free-text query as lists match it: lower-cased, with its E.164 form when it reads as
 /// a phone number.
-pub fn text_query(value: &str) -> Result<Option<(String, Option<String>)>, String> {
+pub(crate) fn text_query(value: &str) -> Result<Option<(String, Option<String>)>, String> {
     let value = value.trim();
     if value.is_empty() {
         Ok(None)
@@ -94,7 +94,7 @@ pub fn text_query(value: &str) -> Result<Option<(String, Option<String>)>, Strin
 
 /// One change an update makes to a segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SegmentChange {
+pub(crate) enum SegmentChange {
     /// `display_name`
     DisplayName(String),
     /// `description`
@@ -107,7 +107,7 @@ pub enum SegmentChange {
 
 impl SegmentSpec {
     /// Applies `changes`; returns whether anything changed.
-    pub fn apply(&mut self, changes: Vec<SegmentChange>) -> bool {
+    pub(crate) fn apply(&mut self, changes: Vec<SegmentChange>) -> bool {
         let before = self.clone();
         for change in changes {
             match change {

@@ -7,33 +7,33 @@ use uuid::Uuid;
 
 use super::customer::{Tier, display_name};
 
-pub use aftercare_proto::aftercare::customers::v1::TierRuleMetric as Metric;
+pub(crate) use super::wire::Metric;
 
 /// The longest window a rule may sum over: 3660 days.
-pub const MAX_WINDOW_MICROS: Micros = 3660 * 86_400 * 1_000_000;
+pub(crate) const MAX_WINDOW_MICROS: Micros = 3660 * 86_400 * 1_000_000;
 
 /// The fields of a rule people set.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleSpec {
+pub(crate) struct RuleSpec {
     /// Name to show.
-    pub display_name: String,
+    pub(crate) display_name: String,
     /// The tier granted (never STANDARD or unspecified).
-    pub tier: Tier,
+    pub(crate) tier: Tier,
     /// What is measured.
-    pub metric: Metric,
+    pub(crate) metric: Metric,
     /// Met when the measured value is >= this; > 0.
-    pub threshold: i64,
+    pub(crate) threshold: i64,
     /// Rolling window; `None` is the whole history.
-    pub window: Option<Micros>,
+    pub(crate) window: Option<Micros>,
     /// Whether customers at this tier who no longer qualify are demoted.
-    pub demote: bool,
+    pub(crate) demote: bool,
     /// Whether the rule applies.
-    pub enabled: bool,
+    pub(crate) enabled: bool,
 }
 
 /// One change an update makes to a rule, named by its update-mask path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RuleChange {
+pub(crate) enum RuleChange {
     /// `display_name`
     DisplayName(String),
     /// `tier`
@@ -52,7 +52,7 @@ pub enum RuleChange {
 
 impl RuleSpec {
     /// Applies `changes`; returns whether anything changed.
-    pub fn apply(&mut self, changes: Vec<RuleChange>) -> bool {
+    pub(crate) fn apply(&mut self, changes: Vec<RuleChange>) -> bool {
         let before = self.clone();
         for change in changes {
             match change {
@@ -71,21 +71,25 @@ impl RuleSpec {
 
 /// A stored rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TierRule {
+pub(crate) struct TierRule {
     /// Its id.
-    pub id: Uuid,
+    pub(crate) id: Uuid,
     /// Its fields.
-    pub spec: RuleSpec,
+    pub(crate) spec: RuleSpec,
     /// Version counter.
-    pub version: i64,
+    pub(crate) version: i64,
     /// Created.
-    pub create_time: Micros,
+    pub(crate) create_time: Micros,
     /// Last changed.
-    pub update_time: Micros,
+    pub(crate) update_time: Micros,
 }
 
 /// Checks a granted tier: a real tier above STANDARD.
-pub fn granted_tier(value: i32, field: &str, violations: &mut FieldViolations) -> Option<Tier> {
+pub(crate) fn granted_tier(
+    value: i32,
+    field: &str,
+    violations: &mut FieldViolations,
+) -> Option<Tier> {
     match Tier::try_from(value) {
         Ok(Tier::Unspecified) => violations.add(field, "is required"),
         Ok(Tier::Standard) => violations.add(
@@ -99,7 +103,7 @@ pub fn granted_tier(value: i32, field: &str, violations: &mut FieldViolations) -
 }
 
 /// Checks a metric: required.
-pub fn metric(value: i32, field: &str, violations: &mut FieldViolations) -> Option<Metric> {
+pub(crate) fn metric(value: i32, field: &str, violations: &mut FieldViolations) -> Option<Metric> {
     match Metric::try_from(value) {
         Ok(Metric::Unspecified) => violations.add(field, "is required"),
         Ok(metric) => return Some(metric),
@@ -109,7 +113,7 @@ pub fn metric(value: i32, field: &str, violations: &mut FieldViolations) -> Opti
 }
 
 /// Checks a threshold: > 0.
-pub fn threshold(value: i64, field: &str, violations: &mut FieldViolations) -> Option<i64> {
+pub(crate) fn threshold(value: i64, field: &str, violations: &mut FieldViolations) -> Option<i64> {
     if value > 0 {
         Some(value)
     } else {
@@ -119,7 +123,7 @@ pub fn threshold(value: i64, field: &str, violations: &mut FieldViolations) -> O
 }
 
 /// Checks a window: positive and at most 3660 days.
-pub fn window(
+pub(crate) fn window(
     micros: Option<Micros>,
     field: &str,
     violations: &mut FieldViolations,
@@ -135,45 +139,49 @@ pub fn window(
 }
 
 /// Checks a rule's display name.
-pub fn rule_name(value: &str, field: &str, violations: &mut FieldViolations) -> Option<String> {
+pub(crate) fn rule_name(
+    value: &str,
+    field: &str,
+    violations: &mut FieldViolations,
+) -> Option<String> {
     violations.check(field, display_name(value))
 }
 
 /// How one rule measured for a customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Measurement {
+pub(crate) struct Measurement {
     /// The rule.
-    pub rule: Uuid,
+    pub(crate) rule: Uuid,
     /// The tier it grants.
-    pub tier: Tier,
+    pub(crate) tier: Tier,
     /// The measured value.
-    pub value: i64,
+    pub(crate) value: i64,
     /// Its threshold.
-    pub threshold: i64,
+    pub(crate) threshold: i64,
     /// Whether it demotes.
-    pub demote: bool,
+    pub(crate) demote: bool,
 }
 
 impl Measurement {
     /// Whether the customer meets the rule.
-    pub fn met(&self) -> bool {
+    pub(crate) fn met(&self) -> bool {
         self.value >= self.threshold
     }
 }
 
 /// The outcome of applying the rules to a customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// The tier after evaluation.
-    pub tier: Tier,
+    pub(crate) tier: Tier,
     /// The rule that decided a change; `None` when nothing changed or the fallback applied.
-    pub rule: Option<Uuid>,
+    pub(crate) rule: Option<Uuid>,
 }
 
 /// Applies `measurements` (of the rules in force) to a customer at `current`: promote to the
 /// highest tier met; demote to it only when the current tier's rule demotes; never touch a
 /// locked tier.
-pub fn evaluate(current: Tier, locked: bool, measurements: &[Measurement]) -> Outcome {
+pub(crate) fn evaluate(current: Tier, locked: bool, measurements: &[Measurement]) -> Outcome {
     let unchanged = Outcome {
         tier: current,
         rule: None,

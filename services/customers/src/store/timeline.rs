@@ -1,6 +1,6 @@
 //! The `timeline_entries` table.
 
-use aftercare_proto::aftercare::common::v1::Actor;
+use crate::domain::wire::{Actor, ActorKind};
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
@@ -147,7 +147,7 @@ pub async fn list_timeline(
 pub(super) fn split_actor(actor: Option<&Actor>) -> (i64, String, String) {
     match actor {
         Some(actor) => (
-            i64::from(actor.r#type),
+            actor.kind as i64,
             actor.id.clone(),
             actor.display_name.clone(),
         ),
@@ -162,7 +162,10 @@ pub(super) fn actor_from_row(row: &AnyRow) -> Result<Option<Actor>, sqlx::Error>
         return Ok(None);
     }
     Ok(Some(Actor {
-        r#type: i32::try_from(kind).unwrap_or_default(),
+        kind: i32::try_from(kind)
+            .ok()
+            .and_then(|kind| ActorKind::try_from(kind).ok())
+            .unwrap_or_default(),
         id: row.try_get("actor_id")?,
         display_name: row.try_get("actor_name")?,
     }))
