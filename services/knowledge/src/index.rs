@@ -466,8 +466,13 @@ impl SearchIndex {
         let body = text_of(f.body);
         let wanted: HashSet<&str> = terms.iter().map(String::as_str).collect();
         let title_highlights = highlights(&title, &wanted, 0, title.len());
-        let (snippet, snippet_highlights) = snippet(&body, &wanted);
-        let score = coverage(&title, &body, weights);
+        let limit = body
+            .char_indices()
+            .nth(20_000)
+            .map_or(body.len(), |(i, _)| i);
+        let body_terms = tokenizer::terms(&body[..limit]);
+        let (snippet, snippet_highlights) = snippet(&body, &body_terms, &wanted);
+        let score = coverage(&title, &body_terms, weights);
         Hit {
             article,
             version: Uuid::parse_str(&text_of(f.version)).unwrap_or_default(),
@@ -522,7 +527,7 @@ fn term_weights(
 /// The relevance shown for a hit, 0 to 1: the share of the query's known terms (weighted by
 /// rarity) the article covers, a title match counting fully and a body match 0.7. Ranking is
 /// by BM25; this makes scores comparable to a threshold (`min_score`) whatever the corpus.
-fn coverage(title: &str, body: &str, weights: &HashMap<String, f64>) -> f64 {
+fn coverage(title: &str, body: &[(String, usize, usize)], weights: &HashMap<String, f64>) -> f64 {
     let total: f64 = weights.values().sum();
     if total <= 0.0 {
         return 0.0;
@@ -531,20 +536,13 @@ fn coverage(title: &str, body: &str, weights: &HashMap<String, f64>) -> f64 {
         .into_iter()
         .map(|(t, _, _)| t)
         .collect();
-    let limit = body
-        .char_indices()
-        .nth(20_000)
-        .map_or(body.len(), |(i, _)| i);
-    let in_body: HashSet<String> = tokenizer::terms(&body[..limit])
-        .into_iter()
-        .map(|(t, _, _)| t)
-        .collect();
+    let in_body: HashSet<&str> = body.iter().map(|(t, _, _)| t.as_str()).collect();
     let covered: f64 = weights
         .iter()
         .map(|(term, weight)| {
             if in_title.contains(term) {
                 *weight
-            } else if in_body.contains(term) {
+            } else if in_body.contains(term.as_str()) {
                 weight * 0.7
             } else {
                 0.0
@@ -633,15 +631,15 @@ fn highlights(text: &str, wanted: &HashSet<&str>, from: usize, to: usize) -> Vec
 
 /// An excerpt of `body` around its first match, at most [`SNIPPET_CHARS`] characters with "…"
 /// marking cut text, and the matched ranges in it.
-fn snippet(body: &str, wanted: &HashSet<&str>) -> (String, Vec<(usize, usize)>) {
-    let limit = body
-        .char_indices()
-        .nth(20_000)
-        .map_or(body.len(), |(i, _)| i);
-    let first = tokenizer::terms(&body[..limit])
-        .into_iter()
+fn snippet(
+    body: &str,
+    terms: &[(String, usize, usize)],
+    wanted: &HashSet<&str>,
+) -> (String, Vec<(usize, usize)>) {
+    let first = terms
+        .iter()
         .find(|(t, _, _)| wanted.contains(t.as_str()))
-        .map_or(0, |(_, start, _)| start);
+        .map_or(0, |(_, start, _)| *start);
     let before: Vec<(usize, char)> = body[..first].char_indices().collect();
     let start = before.len().saturating_sub(60);
     let start_byte = before.get(start).map_or(first, |(i, _)| *i);
@@ -695,7 +693,7 @@ mod tests {
     fn snippets_are_cut_around_the_first_match_and_marked() {
         let body = format!("{} leak {}", "word ".repeat(100), "tail ".repeat(100));
         let wanted: HashSet<&str> = ["leak"].into_iter().collect();
-        let (text, ranges) = snippet(&body, &wanted);
+        let (text, ranges) = snippet(&body, &tokenizer::terms(&body), &wanted);
         assert!(text.starts_with('…') && text.ends_with('…'));
         assert!(text.chars().count() <= SNIPPET_CHARS);
         let (s, l) = ranges[0];

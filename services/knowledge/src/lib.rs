@@ -14,7 +14,7 @@
 
 mod api;
 mod convert;
-mod domain;
+pub mod domain;
 mod error;
 mod events;
 pub mod index;
