@@ -5,7 +5,7 @@ BUF_VERSION := 1.75.0
 BUF ?= $(shell command -v buf 2>/dev/null || echo "npx --yes @bufbuild/buf@$(BUF_VERSION)")
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: run build test lint fmt fmt-check clippy buf-lint k8s-lint bench migrate clean \
+.PHONY: run build test lint fmt fmt-check clippy buf-lint k8s-lint bench migrate clean api-fuzz \
 	lint-tools k8s-render k8s-validate k8s-checkov dockerfile-lint deploy-lint image
 
 ## run: build and start every service in one process on embedded SQLite (./data)
@@ -118,6 +118,11 @@ image:
 		*podman) set -x; "$$builder" build --isolation chroot --layers -t $(IMAGE):$(IMAGE_TAG) . ;; \
 		*) set -x; "$$builder" build -t $(IMAGE):$(IMAGE_TAG) . ;; \
 	esac
+
+## api-fuzz: schemathesis against a running `aftercare up` (debug build), every operation of the
+## services it runs, a bounded number of examples each (.ci/schemathesis.sh)
+api-fuzz:
+	bash .ci/schemathesis.sh
 
 ## bench: throughput and latency figures (see each crate's benches/)
 bench:

@@ -81,24 +81,68 @@ impl Rest {
         if request.method() == Method::GET && request.uri().path() == OPENAPI_PATH {
             return json_response(http::StatusCode::OK, self.openapi.clone());
         }
-        match self.transcode(request).await {
+        let found = self
+            .routes
+            .iter()
+            .filter(|route| route.verb == request.method())
+            .find_map(|route| {
+                route
+                    .template
+                    .matches(request.uri().path())
+                    .map(|vars| (route, vars))
+            });
+        let Some((route, variables)) = found else {
+            return self.no_route(request.method(), request.uri().path());
+        };
+        match self.transcode(route, variables, request).await {
             Ok(body) => json_response(http::StatusCode::OK, Bytes::from(body)),
             Err(status) => json_error(&status),
         }
     }
 
-    async fn transcode(&self, request: http::Request<Body>) -> Result<Vec<u8>, Status> {
-        let (parts, body) = request.into_parts();
-        let path = parts.uri.path();
-        let (route, variables) = self
+    /// No binding has this method and path: 405 with `Allow` when the path has bindings for
+    /// other methods, else 404.
+    fn no_route(&self, method: &Method, path: &str) -> http::Response<Body> {
+        let mut allowed: Vec<&str> = self
             .routes
             .iter()
-            .filter(|route| route.verb == parts.method)
-            .find_map(|route| route.template.matches(path).map(|vars| (route, vars)))
-            .ok_or_else(|| GatewayError::NoRoute {
-                method: parts.method.to_string(),
-                path: path.to_owned(),
-            })?;
+            .filter(|route| route.template.matches(path).is_some())
+            .map(|route| route.verb.as_str())
+            .collect();
+        allowed.sort_unstable();
+        allowed.dedup();
+        let status = Status::from(GatewayError::NoRoute {
+            method: method.to_string(),
+            path: path.to_owned(),
+        });
+        if allowed.is_empty() {
+            return json_error(&status);
+        }
+        let status = Status::unimplemented(format!(
+            "{path} does not take {method}; it takes {}",
+            allowed.join(", ")
+        ));
+        // The error body of UNIMPLEMENTED, with the HTTP status it is answered with.
+        let (_, body) = transcode::error_body(&status);
+        let mut body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        body["error"]["code"] = serde_json::json!(405);
+        let mut response = json_response(
+            http::StatusCode::METHOD_NOT_ALLOWED,
+            Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
+        );
+        if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
+            response.headers_mut().insert(http::header::ALLOW, value);
+        }
+        response
+    }
+
+    async fn transcode(
+        &self,
+        route: &RestRoute,
+        variables: Vec<(String, String)>,
+        request: http::Request<Body>,
+    ) -> Result<Vec<u8>, Status> {
+        let (parts, body) = request.into_parts();
         if route.method.is_server_streaming() || route.method.is_client_streaming() {
             return Err(GatewayError::Streaming(route.method.full_name().to_owned()).into());
         }

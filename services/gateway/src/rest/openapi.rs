@@ -1,124 +1,179 @@
-//! The OpenAPI 3 document of the REST mapping, generated from the contracts: one operation
-//! per binding, the JSON schema of every message reachable from them.
+//! The OpenAPI 3.0 document of the REST mapping, generated from the contracts: one operation
+//! per `google.api.http` binding, and the JSON schema of every message reachable from them,
+//! carrying what the protos declare (`google.api.field_behavior`, enums, the JSON mapping of
+//! the scalar and well-known types, resource-name segments, page-size bounds) and the error
+//! body with its `google.rpc` details.
+//!
+//! Messages used both in requests and in responses get separate schemas, because the protobuf
+//! JSON mapping omits fields that have their default value: a response schema (the message's
+//! full name, e.g. `aftercare.tickets.v1.Ticket`) lists no `required` field and accepts what the
+//! gateway writes (enum names, int64 as strings); a request schema (`…Ticket-Input`) lists the
+//! `REQUIRED` fields as `required` (non-empty strings and lists; an enum other than its
+//! `_UNSPECIFIED` zero) and what the transcoder accepts (enum names or numbers). The resource of
+//! an update under a field mask (`…Ticket-Patch`) requires nothing: only the masked fields
+//! matter. `OUTPUT_ONLY` fields are `readOnly` in both, `INPUT_ONLY` fields `writeOnly`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
-use serde_json::{Value, json};
+use prost_reflect::{
+    DescriptorPool, ExtensionDescriptor, FieldDescriptor, Kind, MessageDescriptor, Value as Field,
+};
+use serde_json::{Map, Value, json};
 
 use super::RestRoute;
 
+/// The `google.api.field_behavior` extension of `google.protobuf.FieldOptions`.
+const FIELD_BEHAVIOR: &str = "google.api.field_behavior";
+
+/// `google.api.FieldBehavior` values.
+const OPTIONAL: i32 = 1;
+const REQUIRED: i32 = 2;
+const OUTPUT_ONLY: i32 = 3;
+const INPUT_ONLY: i32 = 4;
+const IMMUTABLE: i32 = 5;
+const IDENTIFIER: i32 = 8;
+
+/// A path parameter: one segment of a resource name (`tickets/{tickets_id}`). Every service
+/// names its resources `{collection}/{uuid}` (the platform's `resource_id` and `child_id`),
+/// the UUID written in lowercase with hyphens; anything else is INVALID_ARGUMENT.
+pub const SEGMENT_PATTERN: &str = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+
+/// A `google.protobuf.Duration` as the JSON mapping writes it.
+pub const DURATION_PATTERN: &str = r"^-?[0-9]+(\.[0-9]+)?s$";
+
+/// A duration the JSON mapping reads: at most 315,576,000,000 s and nanosecond precision.
+const DURATION_INPUT_PATTERN: &str = r"^-?[0-9]{1,11}(\.[0-9]{1,9})?s$";
+
+/// A `google.protobuf.FieldMask`: comma-separated lowerCamelCase paths, or `*`.
+const FIELD_MASK_PATTERN: &str = r"^(\*|[a-zA-Z][a-zA-Z0-9]*(\.[a-zA-Z][a-zA-Z0-9]*)*)(,(\*|[a-zA-Z][a-zA-Z0-9]*(\.[a-zA-Z][a-zA-Z0-9]*)*))*$";
+
+/// The HTTP status and gRPC code a server-streaming method answers over REST.
+const STREAMING_STATUS: &str = "501";
+
+/// The `google.rpc` details an error body may carry, as the gateway writes them.
+const ERROR_DETAILS: [&str; 7] = [
+    "BadRequest",
+    "PreconditionFailure",
+    "ResourceInfo",
+    "RetryInfo",
+    "ErrorInfo",
+    "QuotaFailure",
+    "LocalizedMessage",
+];
+
+/// The gRPC code names, by number.
+const GRPC_CODES: [&str; 17] = [
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+];
+
+/// Which side of the call a schema describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Side {
+    /// What the gateway answers: no `required`, enum names.
+    Response,
+    /// What a request carries: `required` from `REQUIRED`, enum names or numbers.
+    Request,
+    /// The resource of an update under a field mask: nothing required.
+    Patch,
+}
+
+impl Side {
+    fn is_request(self) -> bool {
+        self != Self::Response
+    }
+
+    fn component(self, message: &MessageDescriptor) -> String {
+        match self {
+            Self::Response => message.full_name().to_owned(),
+            Self::Request => format!("{}-Input", message.full_name()),
+            Self::Patch => format!("{}-Patch", message.full_name()),
+        }
+    }
+}
+
+/// What a field's `google.api.field_behavior` says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Behaviour {
+    required: bool,
+    output_only: bool,
+    input_only: bool,
+    immutable: bool,
+    identifier: bool,
+}
+
+/// Builds the schemas, collecting the messages they refer to.
+struct Schemas {
+    extension: Option<ExtensionDescriptor>,
+    pending: Vec<(MessageDescriptor, Side)>,
+}
+
 /// The document for `routes`.
 pub fn document(routes: &[RestRoute]) -> Value {
-    let mut paths: BTreeMap<String, serde_json::Map<String, Value>> = BTreeMap::new();
-    let mut pending: Vec<MessageDescriptor> = Vec::new();
+    let extension = routes
+        .first()
+        .and_then(|route| behaviour_extension(route.method.parent_pool()));
+    let mut schemas = Schemas {
+        extension,
+        pending: Vec::new(),
+    };
+    let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    let mut operation_ids: BTreeMap<String, usize> = BTreeMap::new();
     for route in routes {
-        let (path, path_parameters) = route.template.openapi();
-        let mut parameters: Vec<Value> = path_parameters
-            .iter()
-            .map(|(name, field)| {
-                json!({
-                    "name": name,
-                    "in": "path",
-                    "required": true,
-                    "schema": {"type": "string"},
-                    "description": format!("A segment of `{field}` ({})", route.source),
-                })
-            })
-            .collect();
-        let input = route.method.input();
-        if route.body.is_none() {
-            let bound: BTreeSet<&str> = path_parameters.iter().map(|(_, f)| f.as_str()).collect();
-            for field in input.fields() {
-                if bound.contains(field.name()) || field.is_map() {
-                    continue;
-                }
-                if matches!(field.kind(), Kind::Message(ref m) if !is_scalar_like(m)) {
-                    continue;
-                }
-                parameters.push(json!({
-                    "name": field.json_name(),
-                    "in": "query",
-                    "required": false,
-                    "schema": field_schema(&field, &mut pending),
-                }));
+        let (path, mut operation) = schemas.operation(route);
+        // A method with additional bindings has one operation per binding: `…_2`, `…_3`.
+        if let Some(id) = operation["operationId"].as_str().map(str::to_owned) {
+            let seen = operation_ids.entry(id.clone()).or_default();
+            *seen += 1;
+            if *seen > 1 {
+                operation["operationId"] = json!(format!("{id}_{seen}"));
             }
-        }
-        let mut operation = json!({
-            "operationId": format!("{}.{}", route.method.parent_service().name(), route.method.name()),
-            "tags": [route.method.parent_service().full_name()],
-            "parameters": parameters,
-            "responses": {
-                "200": {
-                    "description": "OK",
-                    "content": {"application/json": {"schema": reference(&route.method.output(), &mut pending)}},
-                },
-                "default": {
-                    "description": "An error, with its gRPC code and details",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-                },
-            },
-        });
-        if route.method.is_server_streaming() {
-            operation["description"] = json!("Streams: call it over gRPC or gRPC-Web.");
-        }
-        if let Some(body) = &route.body {
-            let schema = if body == "*" {
-                reference(&input, &mut pending)
-            } else {
-                input
-                    .get_field_by_name(body)
-                    .map_or(json!({}), |field| field_schema(&field, &mut pending))
-            };
-            operation["requestBody"] = json!({
-                "required": true,
-                "content": {"application/json": {"schema": schema}},
-            });
         }
         paths
             .entry(path)
             .or_default()
             .insert(route.verb.as_str().to_ascii_lowercase(), operation);
     }
-    let mut schemas = serde_json::Map::new();
-    schemas.insert(
-        "Error".to_owned(),
-        json!({
-            "type": "object",
-            "properties": {"error": {"type": "object", "properties": {
-                "code": {"type": "integer", "description": "The HTTP status"},
-                "grpcCode": {"type": "integer", "description": "The gRPC status code"},
-                "status": {"type": "string", "description": "The gRPC status name (NOT_FOUND)"},
-                "message": {"type": "string"},
-                "details": {"type": "array", "items": {"type": "object"}},
-            }}},
-        }),
-    );
-    while let Some(message) = pending.pop() {
-        if schemas.contains_key(message.full_name()) {
+    let mut components = error_schemas();
+    while let Some((message, side)) = schemas.pending.pop() {
+        let name = side.component(&message);
+        if components.contains_key(&name) {
             continue;
         }
-        let mut properties = serde_json::Map::new();
-        for field in message.fields() {
-            properties.insert(
-                field.json_name().to_owned(),
-                field_schema(&field, &mut pending),
-            );
-        }
-        schemas.insert(
-            message.full_name().to_owned(),
-            json!({"type": "object", "properties": properties}),
-        );
+        let schema = schemas.message(&message, side, &BTreeSet::new());
+        components.insert(name, schema);
     }
     json!({
         "openapi": "3.0.3",
         "info": {
             "title": "Aftercare",
             "version": "v1",
-            "description": "REST/JSON mapping of the Aftercare gRPC contracts (google.api.http). Authenticate with `Authorization: Bearer <token>` or `x-api-key`.",
+            "description": "REST/JSON mapping of the Aftercare gRPC contracts (google.api.http), \
+                with the protobuf JSON mapping: lowerCamelCase field names, int64 as strings, \
+                enums by name (requests may also give their numbers), RFC 3339 timestamps, \
+                durations in seconds (`1.5s`), fields at their default value omitted from \
+                answers. Authenticate with `Authorization: Bearer <token>` or `x-api-key`. \
+                Errors are `{\"error\": {code, grpcCode, status, message, details}}` with \
+                google.rpc details. Server-streaming methods are available over gRPC and \
+                gRPC-Web only; over REST they answer 501 UNIMPLEMENTED.",
         },
         "components": {
-            "schemas": schemas,
+            "schemas": components,
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
                 "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
@@ -129,74 +184,804 @@ pub fn document(routes: &[RestRoute]) -> Value {
     })
 }
 
-fn reference(message: &MessageDescriptor, pending: &mut Vec<MessageDescriptor>) -> Value {
-    if let Some(schema) = well_known(message) {
-        return schema;
+/// The `google.api.field_behavior` extension, when the contracts import it.
+fn behaviour_extension(pool: &DescriptorPool) -> Option<ExtensionDescriptor> {
+    pool.get_extension_by_name(FIELD_BEHAVIOR)
+}
+
+impl Schemas {
+    fn behaviour(&self, field: &FieldDescriptor) -> Behaviour {
+        let mut behaviour = Behaviour::default();
+        let Some(extension) = &self.extension else {
+            return behaviour;
+        };
+        let options = field.options();
+        if !options.has_extension(extension) {
+            return behaviour;
+        }
+        if let Field::List(values) = options.get_extension(extension).as_ref() {
+            for value in values {
+                match value.as_enum_number() {
+                    Some(REQUIRED) => behaviour.required = true,
+                    Some(OUTPUT_ONLY) => behaviour.output_only = true,
+                    Some(INPUT_ONLY) => behaviour.input_only = true,
+                    Some(IMMUTABLE) => behaviour.immutable = true,
+                    Some(IDENTIFIER) => behaviour.identifier = true,
+                    Some(OPTIONAL) | Some(_) | None => {}
+                }
+            }
+        }
+        behaviour
     }
-    pending.push(message.clone());
-    json!({"$ref": format!("#/components/schemas/{}", message.full_name())})
+
+    /// The OpenAPI path of `route` and its operation.
+    fn operation(&mut self, route: &RestRoute) -> (String, Value) {
+        let (path, path_parameters) = route.template.openapi();
+        let service = route.method.parent_service();
+        let operation_id = format!("{}.{}", service.name(), route.method.name());
+        let mut parameters: Vec<Value> = path_parameters
+            .iter()
+            .map(|(name, field)| {
+                json!({
+                    "name": name,
+                    "in": "path",
+                    "required": true,
+                    "schema": {"type": "string", "pattern": SEGMENT_PATTERN},
+                    "description": format!(
+                        "A segment of `{field}` ({}): a resource id, a lowercase UUID",
+                        route.source
+                    ),
+                })
+            })
+            .collect();
+        let input = route.method.input();
+        let bound: BTreeSet<&str> = path_parameters.iter().map(|(_, f)| f.as_str()).collect();
+        if route.method.is_server_streaming() || route.method.is_client_streaming() {
+            let operation = json!({
+                "operationId": operation_id,
+                "tags": [service.full_name()],
+                "summary": format!("{} (streaming: not available over REST)", route.method.name()),
+                "description": format!(
+                    "`{}` is a stream: call it over gRPC or gRPC-Web. Over REST the gateway \
+                     answers every call of this path {STREAMING_STATUS} with gRPC status \
+                     UNIMPLEMENTED, before authentication and without reading the request.",
+                    route.method.full_name()
+                ),
+                "x-aftercare-streaming": true,
+                "parameters": parameters,
+                "responses": {
+                    STREAMING_STATUS: {
+                        "description": "UNIMPLEMENTED: the method streams, which REST does not carry",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    },
+                },
+            });
+            return (path, operation);
+        }
+        // Fields not bound by the path or carried in the body are query parameters.
+        let update = is_masked_update(&input);
+        if route.body.as_deref() != Some("*") {
+            for field in input.fields() {
+                if bound.contains(field.name())
+                    || route.body.as_deref() == Some(field.name())
+                    || field.is_map()
+                {
+                    continue;
+                }
+                if matches!(field.kind(), Kind::Message(ref m) if !is_scalar_like(m)) {
+                    continue;
+                }
+                let behaviour = self.behaviour(&field);
+                if behaviour.output_only {
+                    continue;
+                }
+                let schema = self.field(&field, Side::Request, behaviour);
+                let mut parameter = json!({
+                    "name": field.json_name(),
+                    "in": "query",
+                    "required": behaviour.required,
+                    "schema": schema,
+                });
+                if field.is_list() {
+                    parameter["style"] = json!("form");
+                    parameter["explode"] = json!(true);
+                }
+                parameters.push(parameter);
+            }
+        }
+        let mut operation = json!({
+            "operationId": operation_id,
+            "tags": [service.full_name()],
+            "parameters": parameters,
+            "responses": {
+                "200": {
+                    "description": "OK",
+                    "content": {"application/json": {"schema": self.response(route)}},
+                },
+                "default": {
+                    "description": "An error, with its gRPC code and details",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                },
+            },
+        });
+        if let Some(body) = &route.body {
+            let schema = if body == "*" {
+                let excluded: BTreeSet<String> = bound
+                    .iter()
+                    .filter(|f| !f.contains('.'))
+                    .map(|f| (*f).to_owned())
+                    .collect();
+                if excluded.is_empty() {
+                    self.reference(&input, Side::Request)
+                } else {
+                    self.message(&input, Side::Request, &excluded)
+                }
+            } else if let Some(field) = input.get_field_by_name(body) {
+                let side = if update { Side::Patch } else { Side::Request };
+                let prefix = format!("{body}.");
+                let excluded: BTreeSet<String> = bound
+                    .iter()
+                    .filter_map(|f| f.strip_prefix(&prefix))
+                    .filter(|f| !f.contains('.'))
+                    .map(str::to_owned)
+                    .collect();
+                match field.kind() {
+                    Kind::Message(message)
+                        if !excluded.is_empty() && well_known(&message, side).is_none() =>
+                    {
+                        self.message(&message, side, &excluded)
+                    }
+                    _ => self.field(&field, side, Behaviour::default()),
+                }
+            } else {
+                json!({})
+            };
+            operation["requestBody"] = json!({
+                "required": true,
+                "content": {"application/json": {"schema": schema}},
+            });
+        }
+        (path, operation)
+    }
+
+    /// The schema of a successful answer of `route` (its `response_body` field, if any).
+    fn response(&mut self, route: &RestRoute) -> Value {
+        let output = route.method.output();
+        match route
+            .response_body
+            .as_deref()
+            .and_then(|name| output.get_field_by_name(name))
+        {
+            Some(field) => {
+                let behaviour = self.behaviour(&field);
+                self.field(&field, Side::Response, behaviour)
+            }
+            None => self.reference(&output, Side::Response),
+        }
+    }
+
+    /// The object schema of `message` on `side`, without the fields in `excluded` (bound by
+    /// the path).
+    fn message(
+        &mut self,
+        message: &MessageDescriptor,
+        side: Side,
+        excluded: &BTreeSet<String>,
+    ) -> Value {
+        let mut properties = Map::new();
+        let mut required = Vec::new();
+        let update = side.is_request() && is_masked_update(message);
+        for field in message.fields() {
+            if excluded.contains(field.name()) {
+                continue;
+            }
+            let behaviour = self.behaviour(&field);
+            let field_side = match side {
+                // The resource of a masked update: only its masked fields matter.
+                Side::Request if update && is_resource_of_update(message, &field) => Side::Patch,
+                other => other,
+            };
+            let mut schema = self.field(&field, field_side, behaviour);
+            annotate(&mut schema, behaviour, side);
+            if side == Side::Request && behaviour.required && !behaviour.output_only {
+                required.push(Value::String(field.json_name().to_owned()));
+            }
+            properties.insert(field.json_name().to_owned(), schema);
+        }
+        let mut schema = json!({"type": "object", "properties": properties});
+        if !required.is_empty() {
+            schema["required"] = Value::Array(required);
+        }
+        if side.is_request() {
+            // The transcoder refuses unknown fields (INVALID_ARGUMENT).
+            schema["additionalProperties"] = json!(false);
+        }
+        schema
+    }
+
+    fn reference(&mut self, message: &MessageDescriptor, side: Side) -> Value {
+        if let Some(schema) = well_known(message, side) {
+            return schema;
+        }
+        self.pending.push((message.clone(), side));
+        json!({"$ref": format!("#/components/schemas/{}", side.component(message))})
+    }
+
+    fn kind(&mut self, kind: &Kind, side: Side, required: bool) -> Value {
+        match kind {
+            Kind::Double | Kind::Float => json!({"type": "number"}),
+            Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => json!({
+                "type": "integer", "format": "int32",
+                "minimum": i32::MIN, "maximum": i32::MAX,
+            }),
+            Kind::Uint32 | Kind::Fixed32 => json!({
+                "type": "integer", "format": "int64", "minimum": 0, "maximum": u32::MAX,
+            }),
+            Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => {
+                // A request's digits are bounded so that every value fits 64 bits.
+                let pattern = if side.is_request() {
+                    "^-?[0-9]{1,18}$"
+                } else {
+                    "^-?[0-9]+$"
+                };
+                json!({"type": "string", "format": "int64", "pattern": pattern})
+            }
+            Kind::Uint64 | Kind::Fixed64 => {
+                let pattern = if side.is_request() {
+                    "^[0-9]{1,19}$"
+                } else {
+                    "^[0-9]+$"
+                };
+                json!({"type": "string", "format": "uint64", "pattern": pattern})
+            }
+            Kind::Bool => json!({"type": "boolean"}),
+            Kind::String => {
+                if side == Side::Request && required {
+                    json!({"type": "string", "minLength": 1})
+                } else {
+                    json!({"type": "string"})
+                }
+            }
+            Kind::Bytes => json!({"type": "string", "format": "byte"}),
+            Kind::Enum(descriptor) => {
+                let values: Vec<_> = descriptor
+                    .values()
+                    .filter(|v| !(side == Side::Request && required && v.number() == 0))
+                    .collect();
+                let names: Vec<&str> = values.iter().map(|v| v.name()).collect();
+                if side.is_request() {
+                    let numbers: Vec<i32> = values.iter().map(|v| v.number()).collect();
+                    json!({
+                        "oneOf": [
+                            {"type": "string", "enum": names},
+                            {"type": "integer", "format": "int32", "enum": numbers},
+                        ],
+                        "description": format!("{}: a value's name, or its number", descriptor.full_name()),
+                    })
+                } else {
+                    json!({"type": "string", "enum": names})
+                }
+            }
+            Kind::Message(message) => self.reference(message, side),
+        }
+    }
+
+    fn field(&mut self, field: &FieldDescriptor, side: Side, behaviour: Behaviour) -> Value {
+        let required = behaviour.required && !behaviour.output_only;
+        if field.is_map() {
+            let Kind::Message(entry) = field.kind() else {
+                return json!({"type": "object"});
+            };
+            let value = entry.map_entry_value_field();
+            let mut schema = json!({
+                "type": "object",
+                "additionalProperties": self.kind(&value.kind(), side, false),
+            });
+            if side == Side::Request && required {
+                schema["minProperties"] = json!(1);
+            }
+            return schema;
+        }
+        let mut schema = self.kind(&field.kind(), side, required && !field.is_list());
+        if field.name() == "page_size" && matches!(field.kind(), Kind::Int32) {
+            schema["minimum"] = json!(0);
+            schema["description"] = json!(
+                "At most this many items; 0 for the method's default. Larger values are clamped to the method's maximum."
+            );
+        }
+        if field.is_list() {
+            let mut list = json!({"type": "array", "items": schema});
+            if side == Side::Request && required {
+                list["minItems"] = json!(1);
+            }
+            list
+        } else {
+            schema
+        }
+    }
+}
+
+/// Marks `schema` with what the field's behaviour says. A `$ref` cannot carry siblings in
+/// OpenAPI 3.0, so a referenced schema is wrapped in `allOf`.
+fn annotate(schema: &mut Value, behaviour: Behaviour, side: Side) {
+    let mut notes = Map::new();
+    if behaviour.output_only {
+        notes.insert("readOnly".into(), json!(true));
+    }
+    if behaviour.input_only {
+        notes.insert("writeOnly".into(), json!(true));
+    }
+    let mut said = Vec::new();
+    if behaviour.output_only {
+        said.push("Output only: set by the service, ignored in requests.");
+    }
+    if behaviour.immutable {
+        said.push("Immutable: set when the resource is created, not changed after.");
+    }
+    if behaviour.identifier {
+        said.push("The resource's name: set by the service on create; identifies the resource in updates.");
+    }
+    if behaviour.required && side == Side::Patch {
+        said.push("Required when the resource is created.");
+    }
+    if !said.is_empty() {
+        notes.insert("description".into(), json!(said.join(" ")));
+    }
+    if notes.is_empty() {
+        return;
+    }
+    if schema.get("$ref").is_some() {
+        let inner = schema.take();
+        let mut wrapped = json!({"allOf": [inner]});
+        for (key, value) in notes {
+            wrapped[key] = value;
+        }
+        *schema = wrapped;
+    } else if let Some(object) = schema.as_object_mut() {
+        for (key, value) in notes {
+            if key == "description"
+                && let Some(Value::String(existing)) = object.get("description")
+            {
+                let joined = format!("{existing}. {}", value.as_str().unwrap_or_default());
+                object.insert(key, json!(joined));
+            } else {
+                object.insert(key, value);
+            }
+        }
+    }
+}
+
+/// True when `message` is an update request under a field mask (`update_mask`).
+fn is_masked_update(message: &MessageDescriptor) -> bool {
+    message.get_field_by_name("update_mask").is_some_and(|field| {
+        matches!(field.kind(), Kind::Message(m) if m.full_name() == "google.protobuf.FieldMask")
+    })
+}
+
+/// True when `field` of the update request `message` is the resource being updated.
+fn is_resource_of_update(message: &MessageDescriptor, field: &FieldDescriptor) -> bool {
+    is_masked_update(message)
+        && !field.is_list()
+        && matches!(field.kind(), Kind::Message(ref m) if well_known(m, Side::Request).is_none())
 }
 
 fn is_scalar_like(message: &MessageDescriptor) -> bool {
-    well_known(message).is_some_and(|schema| schema["type"] != "object")
+    well_known(message, Side::Request).is_some_and(|schema| schema["type"] != "object")
 }
 
-/// Schemas of the well-known types, as the protobuf JSON mapping writes them.
-fn well_known(message: &MessageDescriptor) -> Option<Value> {
+/// Schemas of the well-known types, as the protobuf JSON mapping writes and reads them.
+fn well_known(message: &MessageDescriptor, side: Side) -> Option<Value> {
+    let request = side.is_request();
     Some(match message.full_name() {
         "google.protobuf.Timestamp" => json!({"type": "string", "format": "date-time"}),
-        "google.protobuf.Duration" => json!({"type": "string", "example": "1.5s"}),
-        "google.protobuf.FieldMask" => json!({"type": "string", "example": "displayName,tier"}),
-        "google.protobuf.Struct" | "google.protobuf.Any" | "google.protobuf.Empty" => {
-            json!({"type": "object"})
+        "google.protobuf.Duration" => {
+            let pattern = if request {
+                DURATION_INPUT_PATTERN
+            } else {
+                DURATION_PATTERN
+            };
+            json!({"type": "string", "pattern": pattern, "example": "1.5s"})
         }
+        "google.protobuf.FieldMask" => {
+            if request {
+                json!({"type": "string", "pattern": FIELD_MASK_PATTERN, "example": "displayName,tier"})
+            } else {
+                json!({"type": "string", "example": "displayName,tier"})
+            }
+        }
+        "google.protobuf.Struct" | "google.protobuf.Empty" => json!({"type": "object"}),
+        "google.protobuf.Any" => json!({
+            "type": "object",
+            "required": ["@type"],
+            "properties": {"@type": {"type": "string"}},
+        }),
         "google.protobuf.Value" => json!({}),
-        "google.protobuf.StringValue" | "google.protobuf.BytesValue" => json!({"type": "string"}),
+        "google.protobuf.ListValue" => json!({"type": "array", "items": {}}),
+        "google.protobuf.StringValue" => json!({"type": "string"}),
+        "google.protobuf.BytesValue" => json!({"type": "string", "format": "byte"}),
         "google.protobuf.BoolValue" => json!({"type": "boolean"}),
-        "google.protobuf.Int32Value" | "google.protobuf.UInt32Value" => {
-            json!({"type": "integer"})
+        "google.protobuf.Int32Value" => {
+            json!({"type": "integer", "format": "int32", "minimum": i32::MIN, "maximum": i32::MAX})
         }
-        "google.protobuf.Int64Value" | "google.protobuf.UInt64Value" => {
-            json!({"type": "string", "format": "int64"})
+        "google.protobuf.UInt32Value" => {
+            json!({"type": "integer", "format": "int64", "minimum": 0, "maximum": u32::MAX})
+        }
+        "google.protobuf.Int64Value" => {
+            let pattern = if request {
+                "^-?[0-9]{1,18}$"
+            } else {
+                "^-?[0-9]+$"
+            };
+            json!({"type": "string", "format": "int64", "pattern": pattern})
+        }
+        "google.protobuf.UInt64Value" => {
+            let pattern = if request { "^[0-9]{1,19}$" } else { "^[0-9]+$" };
+            json!({"type": "string", "format": "uint64", "pattern": pattern})
         }
         "google.protobuf.FloatValue" | "google.protobuf.DoubleValue" => json!({"type": "number"}),
         _ => return None,
     })
 }
 
-fn kind_schema(kind: &Kind, pending: &mut Vec<MessageDescriptor>) -> Value {
-    match kind {
-        Kind::Double | Kind::Float => json!({"type": "number"}),
-        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => {
-            json!({"type": "integer", "format": "int32"})
-        }
-        Kind::Uint32 | Kind::Fixed32 => json!({"type": "integer", "format": "int64", "minimum": 0}),
-        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 | Kind::Uint64 | Kind::Fixed64 => {
-            json!({"type": "string", "format": "int64"})
-        }
-        Kind::Bool => json!({"type": "boolean"}),
-        Kind::String => json!({"type": "string"}),
-        Kind::Bytes => json!({"type": "string", "format": "byte"}),
-        Kind::Enum(descriptor) => json!({
-            "type": "string",
-            "enum": descriptor.values().map(|v| v.name().to_owned()).collect::<Vec<_>>(),
+/// The error body and the `google.rpc` details, exactly as `transcode::error_body` writes them.
+fn error_schemas() -> Map<String, Value> {
+    const PREFIX: &str = "type.googleapis.com/google.rpc.";
+    let string = || json!({"type": "string"});
+    let detail = |name: &str, properties: Value, required: &[&str]| {
+        let mut properties = properties;
+        properties["@type"] = json!({"type": "string", "enum": [format!("{PREFIX}{name}")]});
+        let mut required: Vec<&str> = required.to_vec();
+        required.insert(0, "@type");
+        json!({
+            "type": "object",
+            "description": format!("google.rpc.{name}"),
+            "required": required,
+            "properties": properties,
+        })
+    };
+    let mut schemas = Map::new();
+    schemas.insert(
+        "Error".into(),
+        json!({
+            "type": "object",
+            "description": "Every failed call's answer: the HTTP status Google APIs use for the gRPC code, and the google.rpc details",
+            "required": ["error"],
+            "properties": {"error": {"$ref": "#/components/schemas/google.rpc.Status"}},
         }),
-        Kind::Message(message) => reference(message, pending),
-    }
+    );
+    schemas.insert(
+        "google.rpc.Status".into(),
+        json!({
+            "type": "object",
+            "required": ["code", "grpcCode", "status", "message", "details"],
+            "properties": {
+                "code": {"type": "integer", "minimum": 100, "maximum": 599, "description": "The HTTP status"},
+                "grpcCode": {"type": "integer", "minimum": 0, "maximum": 16, "description": "The gRPC status code"},
+                "status": {"type": "string", "enum": GRPC_CODES, "description": "The gRPC status name (NOT_FOUND)"},
+                "message": string(),
+                "details": {"type": "array", "items": {"$ref": "#/components/schemas/google.rpc.Detail"}},
+            },
+        }),
+    );
+    let mapping: Map<String, Value> = ERROR_DETAILS
+        .iter()
+        .map(|name| {
+            (
+                format!("{PREFIX}{name}"),
+                json!(format!("#/components/schemas/google.rpc.{name}")),
+            )
+        })
+        .collect();
+    schemas.insert(
+        "google.rpc.Detail".into(),
+        json!({
+            "oneOf": ERROR_DETAILS.iter().map(|name| json!({"$ref": format!("#/components/schemas/google.rpc.{name}")})).collect::<Vec<_>>(),
+            "discriminator": {"propertyName": "@type", "mapping": mapping},
+        }),
+    );
+    let violations = |properties: Value, required: &[&str]| json!({"type": "array", "items": {"type": "object", "required": required, "properties": properties}});
+    schemas.insert(
+        "google.rpc.BadRequest".into(),
+        detail(
+            "BadRequest",
+            json!({"fieldViolations": violations(
+                json!({"field": string(), "description": string()}),
+                &["field", "description"],
+            )}),
+            &["fieldViolations"],
+        ),
+    );
+    schemas.insert(
+        "google.rpc.PreconditionFailure".into(),
+        detail(
+            "PreconditionFailure",
+            json!({"violations": violations(
+                json!({"type": string(), "subject": string(), "description": string()}),
+                &["type", "subject", "description"],
+            )}),
+            &["violations"],
+        ),
+    );
+    schemas.insert(
+        "google.rpc.ResourceInfo".into(),
+        detail(
+            "ResourceInfo",
+            json!({"resourceType": string(), "resourceName": string(), "owner": string(), "description": string()}),
+            &["resourceType", "resourceName", "owner", "description"],
+        ),
+    );
+    schemas.insert(
+        "google.rpc.RetryInfo".into(),
+        detail(
+            "RetryInfo",
+            json!({"retryDelay": {"type": "string", "nullable": true, "pattern": DURATION_PATTERN, "description": "How long to wait before retrying (`0.250s`)"}}),
+            &["retryDelay"],
+        ),
+    );
+    schemas.insert(
+        "google.rpc.ErrorInfo".into(),
+        detail(
+            "ErrorInfo",
+            json!({
+                "reason": string(),
+                "domain": string(),
+                "metadata": {"type": "object", "additionalProperties": string()},
+            }),
+            &["reason", "domain", "metadata"],
+        ),
+    );
+    schemas.insert(
+        "google.rpc.QuotaFailure".into(),
+        detail(
+            "QuotaFailure",
+            json!({"violations": violations(
+                json!({"subject": string(), "description": string()}),
+                &["subject", "description"],
+            )}),
+            &["violations"],
+        ),
+    );
+    schemas.insert(
+        "google.rpc.LocalizedMessage".into(),
+        detail(
+            "LocalizedMessage",
+            json!({"locale": string(), "message": string()}),
+            &["locale", "message"],
+        ),
+    );
+    schemas
 }
 
-fn field_schema(field: &FieldDescriptor, pending: &mut Vec<MessageDescriptor>) -> Value {
-    if field.is_map() {
-        let Kind::Message(entry) = field.kind() else {
-            return json!({"type": "object"});
-        };
-        let value = entry.map_entry_value_field();
-        return json!({"type": "object", "additionalProperties": kind_schema(&value.kind(), pending)});
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn document() -> Value {
+        let pool = DescriptorPool::decode(crate::DESCRIPTOR_SET).unwrap();
+        let routes = super::super::routes(&pool).unwrap();
+        super::document(&routes)
     }
-    let schema = kind_schema(&field.kind(), pending);
-    if field.is_list() {
-        json!({"type": "array", "items": schema})
-    } else {
+
+    fn schema<'a>(document: &'a Value, name: &str) -> &'a Value {
+        let schema = &document["components"]["schemas"][name];
+        assert!(schema.is_object(), "no schema {name}");
         schema
+    }
+
+    #[test]
+    fn required_fields_are_required_in_request_schemas_only() {
+        let document = document();
+        let input = schema(&document, "aftercare.tickets.v1.Ticket-Input");
+        let required: Vec<&str> = input["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(required, ["subject", "description"], "{input}");
+        assert_eq!(input["properties"]["subject"]["minLength"], 1);
+        assert_eq!(input["additionalProperties"], false);
+        let output = schema(&document, "aftercare.tickets.v1.Ticket");
+        assert!(output.get("required").is_none(), "{output}");
+        assert!(output["properties"]["subject"].get("minLength").is_none());
+    }
+
+    #[test]
+    fn output_only_fields_are_read_only_on_both_sides() {
+        let document = document();
+        for name in [
+            "aftercare.tickets.v1.Ticket",
+            "aftercare.tickets.v1.Ticket-Input",
+        ] {
+            let ticket = schema(&document, name);
+            assert_eq!(ticket["properties"]["number"]["readOnly"], true, "{name}");
+            assert_eq!(ticket["properties"]["status"]["readOnly"], true, "{name}");
+            assert_eq!(
+                ticket["properties"]["classification"]["allOf"][0]["$ref"],
+                if name.ends_with("-Input") {
+                    "#/components/schemas/aftercare.tickets.v1.Classification-Input"
+                } else {
+                    "#/components/schemas/aftercare.tickets.v1.Classification"
+                },
+                "a referenced output-only message is wrapped to carry readOnly"
+            );
+            assert_eq!(ticket["properties"]["classification"]["readOnly"], true);
+            assert!(
+                ticket["properties"]
+                    .get("subject")
+                    .unwrap()
+                    .get("readOnly")
+                    .is_none()
+            );
+        }
+    }
+
+    #[test]
+    fn a_masked_update_requires_only_its_mask() {
+        let document = document();
+        let patch = &document["paths"]["/v1/tickets/{tickets_id}"]["patch"];
+        assert_eq!(
+            patch["requestBody"]["content"]["application/json"]["schema"]["properties"]["subject"]
+                ["type"],
+            "string",
+            "the body is the ticket without its path-bound name: {patch}"
+        );
+        let body = &patch["requestBody"]["content"]["application/json"]["schema"];
+        assert!(body.get("required").is_none(), "{body}");
+        assert!(
+            body["properties"].get("name").is_none(),
+            "the name comes from the path"
+        );
+        let mask = patch["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "updateMask")
+            .expect("the mask is a query parameter");
+        assert_eq!(mask["required"], true);
+        assert_eq!(mask["schema"]["pattern"], FIELD_MASK_PATTERN);
+    }
+
+    #[test]
+    fn enums_list_their_values_and_requests_also_take_numbers() {
+        let document = document();
+        let output = schema(&document, "aftercare.tickets.v1.Ticket");
+        let names = output["properties"]["priority"]["enum"].as_array().unwrap();
+        assert!(names.contains(&json!("TICKET_PRIORITY_HIGH")), "{names:?}");
+        let input = schema(&document, "aftercare.tickets.v1.Ticket-Input");
+        let one_of = input["properties"]["priority"]["oneOf"].as_array().unwrap();
+        assert_eq!(one_of[0]["type"], "string");
+        assert_eq!(one_of[1]["type"], "integer");
+        assert!(
+            one_of[1]["enum"].as_array().unwrap().contains(&json!(0)),
+            "optional: 0 is allowed"
+        );
+        let change = &document["paths"]["/v1/tickets/{tickets_id}:changeStatus"]["post"]["requestBody"]
+            ["content"]["application/json"]["schema"];
+        assert!(
+            change["properties"].get("name").is_none(),
+            "the path gives the name: {change}"
+        );
+        let status = &change["properties"]["status"]["oneOf"];
+        assert!(
+            !status[0]["enum"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("TICKET_STATUS_UNSPECIFIED")),
+            "a required enum excludes its unspecified zero: {status}"
+        );
+        assert!(!status[1]["enum"].as_array().unwrap().contains(&json!(0)));
+    }
+
+    #[test]
+    fn scalars_follow_the_json_mapping() {
+        let document = document();
+        let ticket = schema(&document, "aftercare.tickets.v1.Ticket");
+        assert!(ticket["properties"]["number"]["allOf"].is_null());
+        assert_eq!(ticket["properties"]["number"]["type"], "string");
+        assert_eq!(ticket["properties"]["number"]["format"], "int64");
+        assert_eq!(ticket["properties"]["createTime"]["format"], "date-time");
+        let durations: Vec<&Value> = document["components"]["schemas"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|s| {
+                s["properties"]
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|p| p.values())
+            })
+            .filter(|p| p["example"] == "1.5s")
+            .collect();
+        assert!(!durations.is_empty());
+        for duration in durations {
+            let pattern = duration["pattern"].as_str().unwrap();
+            assert!(
+                pattern == DURATION_PATTERN || pattern == DURATION_INPUT_PATTERN,
+                "{pattern}"
+            );
+        }
+    }
+
+    #[test]
+    fn path_parameters_are_one_segment_and_page_sizes_are_not_negative() {
+        let document = document();
+        let get = &document["paths"]["/v1/tickets/{tickets_id}"]["get"];
+        assert_eq!(get["parameters"][0]["in"], "path");
+        assert_eq!(get["parameters"][0]["schema"]["pattern"], SEGMENT_PATTERN);
+        let list = &document["paths"]["/v1/tickets"]["get"];
+        let page_size = list["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "pageSize")
+            .unwrap();
+        assert_eq!(page_size["schema"]["minimum"], 0);
+        assert_eq!(page_size["required"], false);
+    }
+
+    #[test]
+    fn fields_beside_a_named_body_are_query_parameters() {
+        let document = document();
+        let create = &document["paths"]["/v1/tickets"]["post"];
+        let names: Vec<&str> = create["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            names.contains(&"requestId") && !names.contains(&"ticket"),
+            "{names:?}"
+        );
+        assert_eq!(
+            create["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/aftercare.tickets.v1.Ticket-Input"
+        );
+    }
+
+    #[test]
+    fn streaming_methods_say_rest_answers_501() {
+        let document = document();
+        let watch = &document["paths"]["/v1/tickets:watch"]["get"];
+        assert_eq!(watch["x-aftercare-streaming"], true);
+        let responses = watch["responses"].as_object().unwrap();
+        assert_eq!(responses.keys().collect::<Vec<_>>(), ["501"]);
+    }
+
+    #[test]
+    fn the_error_body_lists_its_google_rpc_details() {
+        let document = document();
+        let detail = schema(&document, "google.rpc.Detail");
+        assert_eq!(
+            detail["oneOf"].as_array().unwrap().len(),
+            ERROR_DETAILS.len()
+        );
+        let bad = schema(&document, "google.rpc.BadRequest");
+        assert_eq!(
+            bad["properties"]["@type"]["enum"][0],
+            "type.googleapis.com/google.rpc.BadRequest"
+        );
+    }
+
+    #[test]
+    fn every_reference_resolves_and_no_component_name_is_a_message_name() {
+        let document = document();
+        let schemas = document["components"]["schemas"].as_object().unwrap();
+        let text = document.to_string();
+        for reference in text.split("\"$ref\":\"").skip(1) {
+            let target = reference.split('"').next().unwrap();
+            let name = target.strip_prefix("#/components/schemas/").expect(target);
+            assert!(schemas.contains_key(name), "{target} does not resolve");
+        }
+        let pool = DescriptorPool::decode(crate::DESCRIPTOR_SET).unwrap();
+        for name in schemas.keys() {
+            if let Some(base) = name
+                .strip_suffix("-Input")
+                .or_else(|| name.strip_suffix("-Patch"))
+            {
+                assert!(pool.get_message_by_name(base).is_some(), "{name}");
+            }
+        }
     }
 }

@@ -6,6 +6,7 @@ mod config;
 mod grpc;
 mod journey;
 mod limits;
+mod openapi;
 mod rest;
 mod support;
 mod tickets;

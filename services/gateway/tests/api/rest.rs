@@ -170,7 +170,9 @@ async fn rest_errors_are_json_with_the_grpc_code_and_details() {
     let (status, error) = rest(&harness, "GET", "/v1/nowhere", Some(&lead), None).await;
     assert_eq!(status, 404, "{error}");
     let (status, error) = rest(&harness, "DELETE", "/v1/recognitions", Some(&lead), None).await;
-    assert_eq!(status, 404, "{error}");
+    assert_eq!(status, 405, "a path bound to other methods: {error}");
+    assert_eq!(error["error"]["status"], "UNIMPLEMENTED");
+    assert_eq!(error["error"]["code"], 405);
     assert_eq!(
         harness.seen.calls.load(Ordering::SeqCst),
         2,
@@ -223,7 +225,7 @@ async fn the_openapi_document_describes_the_rest_mapping() {
         "date-time"
     );
     assert_eq!(
-        recognition["properties"]["awardedBy"]["$ref"],
+        recognition["properties"]["awardedBy"]["allOf"][0]["$ref"],
         "#/components/schemas/aftercare.common.v1.Actor"
     );
     assert!(document["components"]["schemas"]["aftercare.common.v1.Actor"].is_object());
