@@ -20,7 +20,7 @@ use crate::domain::access::{Access, Action};
 use crate::domain::customer::Customer;
 use crate::domain::idempotency::RequestKey;
 use crate::error::Error;
-use crate::store::{self, Conn};
+pub(crate) use crate::store::{check_request, remember};
 use aftercare_platform::db::Database;
 use aftercare_platform::events::RelayWaker;
 use aftercare_platform::service::ServiceContext;
@@ -78,31 +78,6 @@ pub(crate) fn request_key(
     request: &impl std::fmt::Debug,
 ) -> Option<RequestKey> {
     request_id.map(|id| RequestKey::new(&principal.subject, method, parent, id, request))
-}
-
-/// `ALREADY_EXISTS` when the caller used `key` before for a different request.
-pub(crate) async fn check_request(conn: &mut Conn, key: Option<&RequestKey>) -> Result<(), Error> {
-    match key {
-        Some(key) if store::used_for_another_request(conn, key).await? => {
-            Err(Error::AlreadyExists {
-                resource_type: "request_id",
-                name: key.request_id.clone(),
-                description: format!(
-                    "this request_id was used for a different {} request: send a new one",
-                    key.method
-                ),
-            })
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Records `key` in the transaction of the write it made.
-pub(crate) async fn remember(conn: &mut Conn, key: Option<&RequestKey>) -> Result<(), Error> {
-    if let Some(key) = key {
-        store::remember_request(conn, key, aftercare_platform::time::now_micros()).await?;
-    }
-    Ok(())
 }
 
 /// Whether the caller sees internal attributes (staff, integrations and services; never a

@@ -19,3 +19,24 @@ pub(crate) mod segment;
 pub(crate) mod tier;
 pub(crate) mod timeline;
 pub(crate) mod wire;
+
+/// Why a rule refused a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum DomainError {
+    /// A value breaks a rule: `field` names it.
+    Invalid {
+        /// The field, as the request names it.
+        field: String,
+        /// What is wrong.
+        description: String,
+    },
+    /// The change was made against an older version.
+    StaleEtag,
+    /// The resource's state does not allow it.
+    Refused {
+        /// The violation type (`STATE`, `DEPENDENTS`, …).
+        violation: &'static str,
+        /// Why.
+        description: String,
+    },
+}

@@ -8,6 +8,8 @@ use aftercare_platform::error::{
 use aftercare_platform::events::EventError;
 use tonic::Status;
 
+use crate::domain::DomainError;
+
 /// Resource type of a customer, for `ResourceInfo`.
 pub const CUSTOMER: &str = "aftercare.customers.v1.Customer";
 /// Resource type of an identity.
@@ -101,6 +103,23 @@ impl Error {
             violation: "STATE",
             subject: subject.into(),
             description: description.into(),
+        }
+    }
+
+    /// Turns a domain refusal about `subject` (a resource name) into the error it answers
+    /// with.
+    pub(crate) fn from_domain(error: DomainError, subject: &str) -> Self {
+        match error {
+            DomainError::Invalid { field, description } => Self::invalid(field, description),
+            DomainError::StaleEtag => Self::StaleEtag(subject.to_owned()),
+            DomainError::Refused {
+                violation,
+                description,
+            } => Self::FailedPrecondition {
+                violation,
+                subject: subject.to_owned(),
+                description,
+            },
         }
     }
 

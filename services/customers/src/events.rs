@@ -9,14 +9,15 @@ use aftercare_platform::events::{Event, EventHandler, SubscriptionFilter, append
 use aftercare_platform::time::{now_micros, to_timestamp};
 use aftercare_proto::aftercare::common::v1::{Actor, ChannelIdentity};
 use aftercare_proto::aftercare::events::v1::{
-    CustomerSnapshot, CustomerTierChangeCause, CustomerTierChanged, CustomerUpdated,
+    CustomerCreated, CustomerSnapshot, CustomerTierChangeCause, CustomerTierChanged,
+    CustomerUpdated,
 };
 use async_trait::async_trait;
 use prost::Name;
 use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
-use crate::domain::customer::Customer;
+use crate::domain::customer::{Customer, Updated};
 use crate::domain::identity::IdentityKey;
 use crate::domain::names::{customer_name, organisation_name, parse_name};
 use crate::domain::tier::Outcome;
@@ -57,6 +58,46 @@ pub fn snapshot(customer: &Customer) -> CustomerSnapshot {
         create_time: Some(to_timestamp(customer.create_time)),
         update_time: Some(to_timestamp(customer.update_time)),
     }
+}
+
+/// `CustomerCreated` for `customer`, made by `principal` (from a channel identity when
+/// `by_resolve`).
+pub fn customer_created(
+    customer: &Customer,
+    identities: Vec<ChannelIdentity>,
+    by_resolve: bool,
+    principal: &Principal,
+) -> CustomerCreated {
+    CustomerCreated {
+        customer: Some(snapshot(customer)),
+        identities,
+        created_by_resolve: by_resolve,
+        actor: Some(actor(principal)),
+    }
+}
+
+/// The events of an update by `principal`: `CustomerUpdated`, and `CustomerTierChanged`
+/// when the tier changed (by hand).
+pub fn customer_updated(
+    update: &Updated,
+    principal: &Principal,
+) -> (CustomerUpdated, Option<CustomerTierChanged>) {
+    let (before, after) = (&update.before, &update.after);
+    let updated = CustomerUpdated {
+        customer: Some(snapshot(after)),
+        changed_fields: update.changed.clone(),
+        actor: Some(actor(principal)),
+    };
+    let tier_changed = (before.profile.tier != after.profile.tier).then(|| CustomerTierChanged {
+        customer: customer_name(after.id),
+        previous_tier: before.profile.tier as i32,
+        tier: after.profile.tier as i32,
+        cause: CustomerTierChangeCause::Manual as i32,
+        tier_rule: String::new(),
+        actor: Some(actor(principal)),
+        change_time: Some(to_timestamp(after.update_time)),
+    });
+    (updated, tier_changed)
 }
 
 /// The events of a tier rule changing `before` into `after`: the customer's update and its

@@ -26,11 +26,11 @@ pub use consents::{
     ConsentQuery, consent_rank, delete_consents, find_consent, list_consents, upsert_consent,
 };
 pub use customers::{
-    CustomerQuery, count_customers, customers_for_tier_review, delete_customer, find_customer,
-    find_customer_by_request, insert_customer, list_customers, organisation_exists,
+    CustomerQuery, check_organisation, count_customers, create_customer, customers_for_tier_review,
+    delete_customer_at, find_customer, insert_customer, list_customers, load_customer, save_update,
     update_customer,
 };
-pub use idempotency::{remember_request, used_for_another_request};
+pub use idempotency::{check_request, remember};
 pub use identities::{
     IdentityQuery, delete_identity, drop_claim, find_identity, find_identity_by_key,
     find_identity_by_request, find_identity_of, insert_identity, list_identities,

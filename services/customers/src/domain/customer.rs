@@ -9,6 +9,7 @@ use aftercare_platform::time::Micros;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::DomainError;
 use super::email::normalise_email;
 use super::phone::normalise_phone;
 
@@ -180,6 +181,44 @@ impl Customer {
         }
     }
 
+    /// The customer after `changes` made against `version` at `now`: `None` when nothing
+    /// would change. Refused when `version` is not the current one, when the customer can no
+    /// longer change (merged or erased), or when a change breaks a rule.
+    pub(crate) fn update(
+        &self,
+        version: i64,
+        changes: Vec<Change>,
+        now: Micros,
+    ) -> Result<Option<Updated>, DomainError> {
+        if self.version != version {
+            return Err(DomainError::StaleEtag);
+        }
+        if let Some(reason) = self.frozen_reason() {
+            return Err(DomainError::Refused {
+                violation: "STATE",
+                description: reason.into(),
+            });
+        }
+        let mut after = self.clone();
+        let changed =
+            after
+                .apply(changes)
+                .map_err(|(field, description)| DomainError::Invalid {
+                    field: format!("customer.{field}"),
+                    description,
+                })?;
+        if changed.is_empty() {
+            return Ok(None);
+        }
+        after.version += 1;
+        after.update_time = now;
+        Ok(Some(Updated {
+            before: self.clone(),
+            after,
+            changed,
+        }))
+    }
+
     /// Whether tier rules may change its tier: live (not merged or erased) and not locked.
     pub(crate) fn tier_reviewable(&self) -> bool {
         self.frozen_reason().is_none() && !self.profile.tier_locked
@@ -295,6 +334,17 @@ fn set_key(map: &mut Attributes, key: String, value: Option<String>) -> bool {
         Some(value) => map.insert(key, value.clone()).as_ref() != Some(&value),
         None => map.remove(&key).is_some(),
     }
+}
+
+/// What an update did: the customer before and after, and the fields that changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Updated {
+    /// As it was read.
+    pub(crate) before: Customer,
+    /// As it is to be stored (version bumped).
+    pub(crate) after: Customer,
+    /// The update-mask paths that changed.
+    pub(crate) changed: Vec<String>,
 }
 
 /// One change an update makes, named by its update-mask path.
@@ -632,6 +682,31 @@ mod tests {
             .unwrap();
         assert_eq!(changed, ["attributes.loyalty_card"]);
         assert!(customer.profile.attributes.is_empty());
+    }
+
+    #[test]
+    fn an_update_is_refused_when_stale_or_frozen_and_empty_when_nothing_changes() {
+        let customer = customer();
+        let rename = || vec![Change::DisplayName("Wei Li".into())];
+        assert_eq!(
+            customer.update(7, rename(), 5).unwrap_err(),
+            DomainError::StaleEtag
+        );
+        let same = vec![Change::DisplayName("Li Wei".into())];
+        assert_eq!(customer.update(1, same, 5), Ok(None));
+        let update = customer.update(1, rename(), 5).unwrap().unwrap();
+        assert_eq!(update.changed, ["display_name"]);
+        assert_eq!((update.after.version, update.after.update_time), (2, 5));
+        assert_eq!(update.before, customer);
+        let mut merged = customer.clone();
+        merged.merged_into = Some(Uuid::now_v7());
+        assert!(matches!(
+            merged.update(1, rename(), 5),
+            Err(DomainError::Refused {
+                violation: "STATE",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -4,11 +4,22 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use super::{Conn, Where, enum_column, flag, from_json, json, like_pattern, optional_uuid, uuid};
+use aftercare_platform::auth::Principal;
+use aftercare_platform::db::Database;
+
+use super::{
+    Conn, Where, check_request, count_foreign_timeline, enum_column, flag, from_json, json,
+    like_pattern, loyalty_balance, optional_uuid, remember, uuid,
+};
 use crate::domain::access::Access;
+use crate::domain::customer::Updated;
 use crate::domain::customer::{Channel, Customer, LifecycleStage, Profile, Tier};
 use crate::domain::filter::{Condition, Scalar};
+use crate::domain::idempotency::RequestKey;
+use crate::domain::names::customer_name;
 use crate::domain::query::CustomerField;
+use crate::error::{CUSTOMER, Error};
+use crate::events::{self, publish};
 
 const COLUMNS: &str = "id, display_name, given_name, family_name, locale, time_zone, region, \
     emails, phones, addresses, organisation_id, tier, tier_locked, lifecycle_stage, attributes, \
@@ -319,4 +330,117 @@ pub async fn customers_for_tier_review(
     .iter()
     .map(|row| uuid(&row.try_get::<String, _>("id")?, "id"))
     .collect()
+}
+
+/// Refuses a profile naming an organisation that does not exist (`field` names it).
+pub async fn check_organisation(
+    conn: &mut Conn,
+    profile: &Profile,
+    field: &str,
+) -> Result<(), Error> {
+    match profile.organisation {
+        Some(id) if !organisation_exists(conn, id).await? => {
+            Err(Error::invalid(field, "no such organisation"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The customer with `id`, or `NOT_FOUND`.
+pub async fn load_customer(conn: &mut Conn, id: Uuid) -> Result<Customer, Error> {
+    find_customer(conn, id)
+        .await?
+        .ok_or_else(|| Error::not_found(CUSTOMER, customer_name(id)))
+}
+
+async fn by_request(conn: &mut Conn, scoped: Option<&str>) -> Result<Option<Customer>, Error> {
+    match scoped {
+        Some(scoped) => Ok(find_customer_by_request(conn, scoped).await?),
+        None => Ok(None),
+    }
+}
+
+/// Creates `customer` for `principal` with its `CustomerCreated` event, in one transaction;
+/// with an idempotency `key`, the customer it made first when the caller sent it before.
+pub async fn create_customer(
+    db: &Database,
+    customer: Customer,
+    key: Option<&RequestKey>,
+    principal: &Principal,
+) -> Result<Customer, Error> {
+    let scoped = key.map(RequestKey::scoped);
+    let mut tx = db.begin().await?;
+    check_request(&mut tx, key).await?;
+    if let Some(existing) = by_request(&mut tx, scoped.as_deref()).await? {
+        return Ok(existing);
+    }
+    check_organisation(&mut tx, &customer.profile, "customer.organisation").await?;
+    if !insert_customer(&mut tx, &customer, scoped.as_deref()).await? {
+        // A concurrent retry with the same key won; return what it made.
+        tx.rollback().await?;
+        let mut conn = db.reader().acquire().await?;
+        check_request(&mut conn, key).await?;
+        return by_request(&mut conn, scoped.as_deref())
+            .await?
+            .ok_or_else(|| Error::state("customers", "a concurrent create failed; retry"));
+    }
+    let event = events::customer_created(&customer, Vec::new(), false, principal);
+    publish(&mut tx, &customer_name(customer.id), &event).await?;
+    remember(&mut tx, key).await?;
+    tx.commit().await?;
+    tracing::info!(customer = %customer.id, "customer created");
+    Ok(customer)
+}
+
+/// Stores `update` (made by `principal`) over the version it was made against, with its
+/// events, in one transaction: `FAILED_PRECONDITION` (etag) when that version is gone.
+pub async fn save_update(
+    db: &Database,
+    update: &Updated,
+    principal: &Principal,
+) -> Result<(), Error> {
+    let name = customer_name(update.after.id);
+    let mut tx = db.begin().await?;
+    if update.changed.iter().any(|field| field == "organisation") {
+        check_organisation(&mut tx, &update.after.profile, "customer.organisation").await?;
+    }
+    if !update_customer(&mut tx, &update.after, update.before.version).await? {
+        return Err(Error::StaleEtag(name));
+    }
+    let (updated, tier_changed) = events::customer_updated(update, principal);
+    publish(&mut tx, &name, &updated).await?;
+    if let Some(tier_changed) = tier_changed {
+        publish(&mut tx, &name, &tier_changed).await?;
+    }
+    tx.commit().await?;
+    tracing::info!(customer = %update.after.id, version = update.after.version, "customer updated");
+    Ok(())
+}
+
+/// Deletes customer `id` at `version`, in one transaction: refused while it has loyalty
+/// entries or other services refer to it (merge or erase it instead).
+pub async fn delete_customer_at(db: &Database, id: Uuid, version: i64) -> Result<(), Error> {
+    let name = customer_name(id);
+    let mut tx = db.begin().await?;
+    let customer = load_customer(&mut tx, id).await?;
+    if customer.version != version {
+        return Err(Error::StaleEtag(name));
+    }
+    let has_ledger = loyalty_balance(&mut tx, customer.id)
+        .await?
+        .last_entry_time
+        .is_some();
+    if has_ledger || count_foreign_timeline(&mut tx, customer.id).await? > 0 {
+        return Err(Error::FailedPrecondition {
+            violation: "DEPENDENTS",
+            subject: name,
+            description: "the customer has loyalty entries or other services refer to it: merge or erase it instead".into(),
+        });
+    }
+    if !delete_customer(&mut tx, customer.id, version).await? {
+        return Err(Error::StaleEtag(name));
+    }
+    tx.commit().await?;
+    tracing::info!(customer = %customer.id, "customer deleted");
+    Ok(())
 }

@@ -5,6 +5,7 @@ use sqlx::Row as _;
 
 use super::Conn;
 use crate::domain::idempotency::RequestKey;
+use crate::error::Error;
 
 /// Records `key` (in the transaction of the write it made); nothing when it is recorded
 /// already.
@@ -49,4 +50,27 @@ pub async fn used_for_another_request(
         Some(row) => row.try_get::<String, _>("request_hash")? != key.request_hash,
         None => false,
     })
+}
+
+/// `ALREADY_EXISTS` when the caller used `key` before for a different request.
+pub async fn check_request(conn: &mut Conn, key: Option<&RequestKey>) -> Result<(), Error> {
+    match key {
+        Some(key) if used_for_another_request(conn, key).await? => Err(Error::AlreadyExists {
+            resource_type: "request_id",
+            name: key.request_id.clone(),
+            description: format!(
+                "this request_id was used for a different {} request: send a new one",
+                key.method
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Records `key` in the transaction of the write it made.
+pub async fn remember(conn: &mut Conn, key: Option<&RequestKey>) -> Result<(), Error> {
+    if let Some(key) = key {
+        remember_request(conn, key, aftercare_platform::time::now_micros()).await?;
+    }
+    Ok(())
 }
