@@ -3,6 +3,8 @@
 //! the gateway; [`PrivatePostgres`] is a PostgreSQL server of a test's own (its own data
 //! folder and port), which the test may restart without touching the machine's server.
 
+pub mod cluster;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Command;

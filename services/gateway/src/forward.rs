@@ -88,6 +88,26 @@ impl Forwarder {
                 .get(name)
                 .map(|service| service.endpoint())
                 .ok_or_else(|| anyhow::anyhow!("no configuration for service `{name}`"))?;
+            // Several replicas by address: `http://127.0.0.1:50061,127.0.0.1:50071`.
+            if let Some(list) = endpoint.strip_prefix("http://")
+                && list.contains(',')
+            {
+                let addrs = list
+                    .split(',')
+                    .map(|addr| addr.trim().trim_end_matches('/').parse())
+                    .collect::<Result<Vec<std::net::SocketAddr>, _>>()
+                    .map_err(|err| {
+                        anyhow::anyhow!("services.{name}.endpoint: `{endpoint}`: {err} (a list takes ip:port entries)")
+                    })?;
+                backends.insert(
+                    name,
+                    Backend {
+                        scheme: Scheme::HTTP,
+                        endpoints: Endpoints::fixed(addrs),
+                    },
+                );
+                continue;
+            }
             let uri: Uri = endpoint
                 .parse()
                 .map_err(|err| anyhow::anyhow!("services.{name}.endpoint: {err}"))?;

@@ -48,10 +48,20 @@ pub fn local_services(
             .get(backend)
             .map(|service| service.endpoint())
             .unwrap_or_default();
-        let channel = Endpoint::from_shared(endpoint)?
-            .connect_timeout(config.gateway.connect_timeout)
-            .timeout(CHECK_TIMEOUT)
-            .connect_lazy();
+        // A list of replicas (`http://a:1,b:2`) is checked through a channel balanced over
+        // all of them.
+        let mut replicas = Vec::new();
+        for address in replica_urls(&endpoint) {
+            replicas.push(
+                Endpoint::from_shared(address)?
+                    .connect_timeout(config.gateway.connect_timeout)
+                    .timeout(CHECK_TIMEOUT),
+            );
+        }
+        let channel = match replicas.len() {
+            1 => replicas.remove(0).connect_lazy(),
+            _ => tonic::transport::Channel::balance_list(replicas.into_iter()),
+        };
         tokio::spawn(follow(
             backend,
             HealthClient::new(channel),
@@ -67,6 +77,17 @@ pub fn local_services(
             .await;
     });
     Ok(routes.routes())
+}
+
+/// The URL of each replica an endpoint names: `http://a:1,b:2` is two.
+fn replica_urls(endpoint: &str) -> Vec<String> {
+    match endpoint.strip_prefix("http://") {
+        Some(list) if list.contains(',') => list
+            .split(',')
+            .map(|address| format!("http://{}", address.trim()))
+            .collect(),
+        _ => vec![endpoint.to_owned()],
+    }
 }
 
 /// Reports the health of `services` as `backend` answers for them, every `interval`.

@@ -169,8 +169,11 @@ pub struct EventsConfig {
     pub bus: BusKind,
     /// NATS server URL, for `bus = "nats"` (may carry credentials: never printed).
     pub nats_url: Secret,
-    /// The JetStream stream that holds every event (subjects `aftercare.>`).
+    /// The JetStream stream that holds every event (subjects `<subject_prefix>.>`).
     pub stream: String,
+    /// The first token of every event subject (`aftercare`): two platforms (or two test
+    /// runs) on one NATS server need their own stream and prefix.
+    pub subject_prefix: String,
     /// How often the relay looks for unpublished outbox rows when nothing wakes it.
     #[serde(with = "humantime_serde")]
     pub relay_interval: Duration,
@@ -189,6 +192,7 @@ impl Default for EventsConfig {
             bus: BusKind::InProcess,
             nats_url: Secret::new("nats://127.0.0.1:4222"),
             stream: "AFTERCARE".to_owned(),
+            subject_prefix: "aftercare".to_owned(),
             relay_interval: Duration::from_millis(500),
             relay_batch: 256,
             retention: Duration::from_secs(7 * 24 * 3600),

@@ -181,22 +181,43 @@ impl Database {
         }
     }
 
-    /// Creates the platform tables and runs `migrations` for this backend.
+    /// Creates the platform tables and runs `migrations` for this backend. On PostgreSQL
+    /// the whole of it holds an advisory lock, so replicas starting together migrate one
+    /// after the other (concurrent `CREATE TABLE IF NOT EXISTS` statements collide).
     pub async fn migrate(&self, migrations: Migrations) -> Result<(), DbError> {
-        for statement in platform_schema(self.backend) {
-            self.writer.execute(*statement).await?;
+        /// The advisory lock key of the platform's migrations ("aftercare" in ASCII).
+        const MIGRATION_LOCK: i64 = 0x6166_7465_7263_6172;
+        let mut conn = self.writer.acquire().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(MIGRATION_LOCK)
+                .execute(&mut *conn)
+                .await?;
         }
-        let migrator = match self.backend {
-            Backend::Sqlite => migrations.sqlite,
-            Backend::Postgres => migrations.postgres,
-        };
-        migrator
-            .run(&self.writer)
-            .await
-            .map_err(|source| DbError::Migrate {
-                url: self.backend_name().to_owned(),
-                source,
-            })
+        let result = async {
+            for statement in platform_schema(self.backend) {
+                conn.execute(*statement).await?;
+            }
+            let migrator = match self.backend {
+                Backend::Sqlite => migrations.sqlite,
+                Backend::Postgres => migrations.postgres,
+            };
+            migrator
+                .run(&mut *conn)
+                .await
+                .map_err(|source| DbError::Migrate {
+                    url: self.backend_name().to_owned(),
+                    source,
+                })
+        }
+        .await;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(MIGRATION_LOCK)
+                .execute(&mut *conn)
+                .await?;
+        }
+        result
     }
 
     /// The backend in use.

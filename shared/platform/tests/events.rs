@@ -10,15 +10,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use aftercare_platform::db::{Database, Migrations, PoolSettings};
+use aftercare_platform::db::{Database, Migrations};
 use aftercare_platform::events::{
     self, Event, EventBus, EventHandler, Handled, InProcessBus, JetStreamBus, JetStreamSettings,
     Relay, SubscriptionFilter,
 };
+use aftercare_platform::testing::{self, TestDatabase};
 use async_trait::async_trait;
 use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
 use sqlx::migrate::Migrator;
-use sqlx::{Any, Connection as _, Row as _, Transaction};
+use sqlx::{Any, Row as _, Transaction};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
@@ -26,7 +27,7 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use uuid::Uuid;
 
 // ---------------------------------------------------------------------------------------------
-// Harness (local for now; to be replaced by `aftercare_platform::testing`).
+// Harness: the platform's (`aftercare_platform::testing`), plus this file's tables.
 
 static NO_MIGRATIONS: Migrator = Migrator::DEFAULT;
 const MIGRATIONS: Migrations = Migrations {
@@ -34,126 +35,26 @@ const MIGRATIONS: Migrations = Migrations {
     postgres: &NO_MIGRATIONS,
 };
 
-fn services_required() -> bool {
-    std::env::var("AFTERCARE_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
-}
-
-fn skip(what: &str, why: &dyn std::fmt::Display) {
-    assert!(
-        !services_required(),
-        "{what} is required (AFTERCARE_REQUIRE_SERVICES=1) but unreachable: {why}"
-    );
-    eprintln!("skipping: {what} is unreachable ({why})");
-}
-
-/// A fresh database, removed at the end of the test.
-struct TestDb {
-    url: String,
-    _dir: Option<tempfile::TempDir>,
-    postgres: Option<(String, String)>,
-}
-
-impl TestDb {
-    fn sqlite() -> Self {
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        let url = format!("sqlite://{}", dir.path().join("events.db").display());
-        Self {
-            url,
-            _dir: Some(dir),
-            postgres: None,
-        }
-    }
-
-    async fn postgres() -> Option<Self> {
-        let admin_url = std::env::var("AFTERCARE_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let connect = sqlx::PgConnection::connect(&admin_url);
-        let mut admin = match tokio::time::timeout(Duration::from_secs(5), connect).await {
-            Ok(Ok(admin)) => admin,
-            Ok(Err(err)) => {
-                skip("PostgreSQL", &err);
-                return None;
-            }
-            Err(_) => {
-                skip("PostgreSQL", &"connection timed out");
-                return None;
-            }
-        };
-        let name = format!("aftercare_test_{}", Uuid::now_v7().simple());
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
+/// Connects to `test_db` and creates the tables these tests write.
+async fn with_tables(test_db: &TestDatabase) -> Database {
+    let db = test_db.connect(MIGRATIONS).await;
+    for statement in [
+        "CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY, body TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS seen (consumer TEXT NOT NULL, event_id TEXT NOT NULL, \
+         position BIGINT NOT NULL)",
+    ] {
+        sqlx::query(statement)
+            .execute(db.writer())
             .await
-            .expect("create the test database");
-        let _ = admin.close().await;
-        let (server, _) = admin_url.rsplit_once('/').expect("url ends with /<db>");
-        Some(Self {
-            url: format!("{server}/{name}"),
-            _dir: None,
-            postgres: Some((admin_url, name)),
-        })
+            .expect("create test table");
     }
-
-    async fn connect(&self) -> Database {
-        let db = Database::connect(&self.url, MIGRATIONS, PoolSettings::default())
-            .await
-            .expect("connect to the test database");
-        for statement in [
-            "CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY, body TEXT NOT NULL)",
-            "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
-            "CREATE TABLE IF NOT EXISTS seen (consumer TEXT NOT NULL, event_id TEXT NOT NULL, \
-             position BIGINT NOT NULL)",
-        ] {
-            sqlx::query(statement)
-                .execute(db.writer())
-                .await
-                .expect("create test table");
-        }
-        db
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let Some((admin_url, name)) = self.postgres.take() else {
-            return;
-        };
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            runtime.block_on(async move {
-                if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut admin)
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
-/// The NATS server, or `None` after a notice.
-async fn nats_url() -> Option<String> {
-    let url = std::env::var("AFTERCARE_TEST_NATS_URL")
-        .unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
-    match tokio::time::timeout(Duration::from_secs(5), async_nats::connect(&url)).await {
-        Ok(Ok(_client)) => Some(url),
-        Ok(Err(err)) => {
-            skip("NATS", &err);
-            None
-        }
-        Err(_) => {
-            skip("NATS", &"connection timed out");
-            None
-        }
-    }
+    db
 }
 
 /// A JetStream bus on a stream and subject prefix of its own.
 async fn jetstream_bus() -> Option<JetStreamBus> {
-    let url = nats_url().await?;
+    let url = testing::nats_url().await?;
     let unique = Uuid::now_v7().simple().to_string();
     let settings = JetStreamSettings {
         stream: format!("AFTERCARE_TEST_{unique}"),
@@ -182,13 +83,15 @@ macro_rules! on_both_databases {
         mod $name {
             #[tokio::test]
             async fn sqlite() {
-                let db = super::TestDb::sqlite();
+                let db = aftercare_platform::testing::TestDatabase::sqlite();
                 super::$body(&db).await;
             }
 
             #[tokio::test]
             async fn postgres() {
-                let Some(db) = super::TestDb::postgres().await else { return };
+                let Some(db) = aftercare_platform::testing::TestDatabase::postgres().await else {
+                    return;
+                };
                 super::$body(&db).await;
             }
         }
@@ -201,14 +104,11 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    testing::poll_until(what, Duration::from_secs(10), || {
+        let holds = check();
+        async move { holds.await.then_some(()) }
+    })
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -379,8 +279,8 @@ on_both_databases! {
         relay_publishes_in_order_in_batches_and_marks_rows;
 }
 
-async fn change_and_event_commit_together(test_db: &TestDb) {
-    let db = test_db.connect().await;
+async fn change_and_event_commit_together(test_db: &TestDatabase) {
+    let db = with_tables(test_db).await;
     let event = add_note(&db, "hello", true).await;
 
     assert_eq!(count(&db, "SELECT COUNT(*) FROM notes").await, 1);
@@ -406,18 +306,18 @@ async fn change_and_event_commit_together(test_db: &TestDb) {
     assert!(Uuid::parse_str(&event.id).is_ok_and(|id| id.get_version_num() == 7));
 }
 
-async fn rolled_back_change_leaves_no_event(test_db: &TestDb) {
-    let db = test_db.connect().await;
+async fn rolled_back_change_leaves_no_event(test_db: &TestDatabase) {
+    let db = with_tables(test_db).await;
     add_note(&db, "never", false).await;
 
     assert_eq!(count(&db, "SELECT COUNT(*) FROM notes").await, 0);
     assert_eq!(count(&db, "SELECT COUNT(*) FROM aftercare_outbox").await, 0);
 }
 
-async fn event_committed_but_not_relayed_is_delivered_after_restart(test_db: &TestDb) {
+async fn event_committed_but_not_relayed_is_delivered_after_restart(test_db: &TestDatabase) {
     // Before the "crash": the change commits, nothing is relayed.
     let event = {
-        let db = test_db.connect().await;
+        let db = with_tables(test_db).await;
         let _bus = InProcessBus::new();
         let event = add_note(&db, "survives", true).await;
         db.close().await;
@@ -425,7 +325,7 @@ async fn event_committed_but_not_relayed_is_delivered_after_restart(test_db: &Te
     };
 
     // After the restart: a new database handle, bus, consumer and relay.
-    let db = test_db.connect().await;
+    let db = with_tables(test_db).await;
     let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::new());
     let cancel = CancellationToken::new();
     let consumer = events::spawn_consumer(
@@ -454,8 +354,8 @@ async fn event_committed_but_not_relayed_is_delivered_after_restart(test_db: &Te
     consumer.await.expect("consumer stops");
 }
 
-async fn spawned_relay_publishes_what_a_crash_left_pending(test_db: &TestDb) {
-    let db = test_db.connect().await;
+async fn spawned_relay_publishes_what_a_crash_left_pending(test_db: &TestDatabase) {
+    let db = with_tables(test_db).await;
     let pending = add_note(&db, "left behind", true).await;
 
     let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::new());
@@ -492,8 +392,8 @@ async fn spawned_relay_publishes_what_a_crash_left_pending(test_db: &TestDb) {
     consumer.await.expect("consumer stops");
 }
 
-async fn event_delivered_twice_is_applied_once(test_db: &TestDb) {
-    let db = test_db.connect().await;
+async fn event_delivered_twice_is_applied_once(test_db: &TestDatabase) {
+    let db = with_tables(test_db).await;
     let event = add_note(&db, "once", true).await;
     let handler = CountingHandler {
         counter: "once".to_owned(),
@@ -517,8 +417,8 @@ async fn event_delivered_twice_is_applied_once(test_db: &TestDb) {
     assert_eq!(counter(&db, "once").await, 2);
 }
 
-async fn failed_handler_leaves_no_trace_and_retry_applies(test_db: &TestDb) {
-    let db = test_db.connect().await;
+async fn failed_handler_leaves_no_trace_and_retry_applies(test_db: &TestDatabase) {
+    let db = with_tables(test_db).await;
     let event = add_note(&db, "flaky", true).await;
     let handler = FlakyHandler {
         failures: 1,
@@ -543,8 +443,8 @@ async fn failed_handler_leaves_no_trace_and_retry_applies(test_db: &TestDb) {
     assert_eq!(counter(&db, "flaky").await, 1);
 }
 
-async fn relay_publishes_in_order_in_batches_and_marks_rows(test_db: &TestDb) {
-    let db = test_db.connect().await;
+async fn relay_publishes_in_order_in_batches_and_marks_rows(test_db: &TestDatabase) {
+    let db = with_tables(test_db).await;
     let mut appended = Vec::new();
     for n in 0..5 {
         appended.push(add_note(&db, &format!("note {n}"), true).await.id);
@@ -596,8 +496,8 @@ async fn relay_publishes_in_order_in_batches_and_marks_rows(test_db: &TestDb) {
 
 #[tokio::test]
 async fn in_process_bus_fans_out_to_each_consumer_name_and_filters_by_type() {
-    let test_db = TestDb::sqlite();
-    let db = test_db.connect().await;
+    let test_db = &TestDatabase::sqlite();
+    let db = with_tables(test_db).await;
     let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::new());
     let cancel = CancellationToken::new();
     let everything = events::spawn_consumer(
@@ -810,8 +710,8 @@ async fn jetstream_drops_a_duplicate_publish_and_the_consumer_applies_once() {
     let Some(bus) = jetstream_bus().await else {
         return;
     };
-    let test_db = TestDb::sqlite();
-    let db = test_db.connect().await;
+    let test_db = &TestDatabase::sqlite();
+    let db = with_tables(test_db).await;
     let event = event_of(
         &NoteAdded {
             note_id: "1".to_owned(),
@@ -862,8 +762,8 @@ async fn jetstream_redelivers_after_a_handler_failure_then_applies_once() {
     let Some(bus) = jetstream_bus().await else {
         return;
     };
-    let test_db = TestDb::sqlite();
-    let db = test_db.connect().await;
+    let test_db = &TestDatabase::sqlite();
+    let db = with_tables(test_db).await;
     let bus_dyn: Arc<dyn EventBus> = Arc::new(bus.clone());
     let calls = Arc::new(AtomicU32::new(0));
     let cancel = CancellationToken::new();
@@ -907,15 +807,15 @@ async fn jetstream_delivers_an_event_left_pending_by_a_crash_after_restart() {
     let Some(bus) = jetstream_bus().await else {
         return;
     };
-    let test_db = TestDb::sqlite();
+    let test_db = &TestDatabase::sqlite();
     let event = {
-        let db = test_db.connect().await;
+        let db = with_tables(test_db).await;
         let event = add_note(&db, "crash", true).await;
         db.close().await;
         event
     };
 
-    let db = test_db.connect().await;
+    let db = with_tables(test_db).await;
     let bus_dyn: Arc<dyn EventBus> = Arc::new(bus.clone());
     let relay = Relay::new(
         db.clone(),
@@ -970,8 +870,8 @@ async fn an_event_carries_the_trace_of_its_cause_to_its_handler() {
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("events-test")));
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let test_db = TestDb::sqlite();
-    let db = test_db.connect().await;
+    let test_db = &TestDatabase::sqlite();
+    let db = with_tables(test_db).await;
     let span = tracing::info_span!("create_note");
     let trace_id = span.context().span().span_context().trace_id();
     let event = add_note(&db, "traced", true).instrument(span).await;

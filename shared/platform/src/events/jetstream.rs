@@ -59,6 +59,7 @@ impl JetStreamSettings {
     pub fn from_config(config: &EventsConfig) -> Self {
         Self {
             stream: config.stream.clone(),
+            subject_prefix: config.subject_prefix.clone(),
             max_age: config.retention,
             ..Self::default()
         }
