@@ -167,8 +167,19 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             if let (Some(path), Some(gateway)) = (dev_secret, platform.gateway_addr()) {
                 println!();
                 println!("development tokens are signed with {}:", path.display());
+                // The binary that is running, so the command needs no second build.
+                let exe = std::env::current_exe()
+                    .ok()
+                    .and_then(|exe| {
+                        let cwd = std::env::current_dir().ok()?;
+                        Some(match exe.strip_prefix(&cwd) {
+                            Ok(relative) => format!("./{}", relative.display()),
+                            Err(_) => exe.display().to_string(),
+                        })
+                    })
+                    .unwrap_or_else(|| "aftercare".to_owned());
                 println!(
-                    "  TOKEN=$(cargo run -q --bin aftercare -- token --role agent --subject agents/demo --region eu-west)"
+                    "  TOKEN=$({exe} token --role agent --subject agents/demo --region eu-west)"
                 );
                 println!("  grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" {gateway} list");
                 println!(
