@@ -8,6 +8,7 @@ mod change;
 mod classifier;
 mod filter;
 mod html;
+mod idempotency;
 mod message;
 mod sla;
 mod stats;
@@ -25,6 +26,7 @@ pub use calendar::{BusinessCalendar, CalendarResource, DAY, Holiday, MINUTE, Ope
 pub use change::{Change, FieldChange};
 pub use classifier::ClassificationSource;
 pub use filter::{FieldValue, TicketCriterion, TicketField, ticket_criteria};
+pub use idempotency::{IdempotencyKey, KeyUse, Replay, RequestKey};
 pub use message::{Attachment, MessageDraft, TicketMessage};
 pub use sla::{
     Conditions, EscalationRule, RuleAction, SlaPolicy, SlaSetup, Target, fallback_calendar,

@@ -72,6 +72,10 @@ pub enum Error {
     /// The outbox refused an event.
     #[error("event error")]
     Event(#[from] EventError),
+    /// A concurrent call with the same idempotency key got there first (answered as a
+    /// replay by the handlers; seen by a client only if that also races).
+    #[error("the request id was taken by a concurrent call")]
+    KeyTaken,
     /// Stored data could not be read back.
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
@@ -141,6 +145,9 @@ impl From<Error> for Status {
             Error::Unavailable { what, source } => unavailable(what, source.as_ref()),
             Error::Database(error) => database(&error),
             Error::Event(error) => event(&error),
+            Error::KeyTaken => Status::aborted(
+                "a concurrent call with the same request_id got there first: retry it",
+            ),
             error @ Error::Corrupt(_) => internal(&error),
         }
     }

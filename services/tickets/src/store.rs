@@ -7,6 +7,7 @@
 
 mod cases;
 mod history;
+mod idempotency;
 mod links;
 mod messages;
 mod sla;
@@ -16,19 +17,19 @@ mod tickets;
 use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
+use crate::domain::IdempotencyKey;
 use crate::domain::{Actor, Change, PageToken, Ticket, WireEnum};
 use crate::error::{Error, Result};
 use crate::events::{self, Committed};
 
-pub use cases::{
-    CaseCondition, CaseCreated, case_by_request_id, create_case, get_case, list_cases, save_case,
-};
+pub use cases::{CaseCondition, CaseCreated, create_case, get_case, list_cases, save_case};
 use messages::{MESSAGE_COLUMNS, insert_message, message_from_row};
 use tickets::{TICKET_COLUMNS, push_criterion, ticket_from_row, update_row, write_tags};
 
 pub use history::{HistoryQuery, HistoryRow, list_history};
+pub use idempotency::key_use;
 pub use links::{LinkRow, MergePart, create_link, delete_link, get_link, list_links, merge};
-pub use messages::{MessageQuery, get_message, list_messages, message_by_request_id};
+pub use messages::{MessageQuery, get_message, list_messages};
 pub use sla::{
     CalendarCreated, all_calendars, all_policies, calendar_in_use, clear_recompute_mark,
     create_calendar, create_policy, delete_calendar, delete_policy, get_calendar, get_policy,
@@ -36,10 +37,7 @@ pub use sla::{
     tickets_resolved_before, update_calendar, update_policy,
 };
 pub use stats::stat_rows;
-pub use tickets::{
-    Created, TicketOrder, create_ticket, get_ticket, list_tickets, save_ticket,
-    ticket_by_request_id,
-};
+pub use tickets::{Created, TicketOrder, create_ticket, get_ticket, list_tickets, save_ticket};
 
 /// A value to bind.
 #[derive(Debug, Clone)]
@@ -113,11 +111,17 @@ async fn record(
     ticket: &Ticket,
     changes: Vec<Change>,
     actor: &Actor,
-    message_request_id: Option<&str>,
+    message_key: Option<&IdempotencyKey>,
 ) -> Result<Committed> {
     for change in &changes {
         if let Change::MessageAdded { message, .. } = change {
-            insert_message(tx, message, message_request_id).await?;
+            if let Some(key) = message_key
+                && !idempotency::claim(tx, key, &message.id.to_string(), message.create_time)
+                    .await?
+            {
+                return Err(Error::KeyTaken);
+            }
+            insert_message(tx, message).await?;
         }
         let Some(entry) = change.history() else {
             continue;

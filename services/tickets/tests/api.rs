@@ -11,6 +11,7 @@ mod api {
     mod links;
     mod list;
     mod messages;
+    mod security;
     mod sla;
     mod stats;
     mod watch;

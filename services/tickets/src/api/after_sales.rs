@@ -3,7 +3,7 @@
 
 use aftercare_platform::auth::Principal;
 use aftercare_platform::error::FieldViolations;
-use aftercare_platform::request::{Etag, Page, child_id, optional_text, request_id, required_text};
+use aftercare_platform::request::{Etag, Page, child_id, optional_text, required_text};
 use aftercare_platform::time::{from_timestamp, now_micros};
 use aftercare_proto::aftercare::tickets::v1 as pb;
 use chrono::NaiveDate;
@@ -11,12 +11,13 @@ use tonic::{Request, Response};
 use uuid::Uuid;
 
 use super::parse::attachments;
+use super::parse::request_key;
 use super::{Api, Reply};
 use crate::convert;
 use crate::domain::{
     Access, Action, Actor, Address, AfterSalesCase, AgentName, Application, Arrangement, CaseState,
-    Comparison, Completion, Filter, PageToken, PolicyCheck, Product, ReviewDraft, ServiceCentre,
-    ServiceType, Ticket, TicketId, WireEnum, actor_of,
+    Comparison, Completion, Filter, IdempotencyKey, PageToken, PolicyCheck, Product, ReviewDraft,
+    ServiceCentre, ServiceType, Ticket, TicketId, WireEnum, actor_of,
 };
 use crate::error::{Error, Result};
 use crate::store::{self, CaseCondition, CaseCreated};
@@ -268,6 +269,19 @@ impl Api {
         Ok((ticket, case))
     }
 
+    /// The case a replayed CreateAfterSalesCase made, on `ticket` (already checked to be
+    /// visible to the caller).
+    async fn replayed_case(&self, ticket: &Ticket, id: &str) -> Result<AfterSalesCase> {
+        let id =
+            Uuid::parse_str(id).map_err(|_| Error::Corrupt(format!("request id names {id}")))?;
+        store::get_case(&self.db, ticket.id, id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                resource_type: CASE,
+                name: format!("{}/afterSalesCases/{id}", ticket.name()),
+            })
+    }
+
     /// Loads the case, applies `step` (already validated input) and saves it.
     async fn step(
         &self,
@@ -319,7 +333,7 @@ pub(super) async fn create_after_sales_case(
             .and_then(|c| c.application.as_ref()),
         today,
     );
-    let request_id = request_id(&mut v, "request_id", &r.request_id);
+    let request_id = request_key(&mut v, &r, &r.request_id, |r| r.request_id.clear());
     let (Some(ticket), Some(application)) = (ticket, application) else {
         return Err(Error::Invalid(v).into());
     };
@@ -328,11 +342,16 @@ pub(super) async fn create_after_sales_case(
     }
     let access = Api::access(&principal, Action::Reply)?;
     let ticket = api.visible(&access, ticket).await?;
-    if let Some(request_id) = &request_id
-        && let Some(existing) = store::case_by_request_id(&api.db, request_id).await?
-    {
+    let key = IdempotencyKey::of(
+        request_id.as_ref(),
+        &principal.subject,
+        "CreateAfterSalesCase",
+        &ticket.name(),
+    );
+    if let Some(earlier) = api.replayed(key.as_ref(), CASE).await? {
+        let case = api.replayed_case(&ticket, &earlier).await?;
         return Ok(Response::new(pb::CreateAfterSalesCaseResponse {
-            after_sales_case: Some(convert::after_sales_case(&existing)),
+            after_sales_case: Some(convert::after_sales_case(&case)),
         }));
     }
     if ticket.status == crate::domain::Status::Closed {
@@ -352,22 +371,27 @@ pub(super) async fn create_after_sales_case(
         actor.clone(),
         now_micros(),
     );
-    let case =
-        match store::create_case(&api.db, &case, &ticket, request_id.as_deref(), &actor).await? {
-            CaseCreated::New(case) => {
-                api.relay.wake();
-                case
+    let case = match store::create_case(&api.db, &case, &ticket, key.as_ref(), &actor).await? {
+        CaseCreated::New(case) => {
+            api.relay.wake();
+            *case
+        }
+        CaseCreated::KeyTaken => {
+            let earlier = api
+                .replayed(key.as_ref(), CASE)
+                .await?
+                .ok_or(Error::KeyTaken)?;
+            api.replayed_case(&ticket, &earlier).await?
+        }
+        CaseCreated::Full => {
+            return Err(Error::FailedPrecondition {
+                violation: "CASE_LIMIT",
+                subject: ticket.name(),
+                description: "a ticket has at most 20 after-sales cases".into(),
             }
-            CaseCreated::Existing(case) => case,
-            CaseCreated::Full => {
-                return Err(Error::FailedPrecondition {
-                    violation: "CASE_LIMIT",
-                    subject: ticket.name(),
-                    description: "a ticket has at most 20 after-sales cases".into(),
-                }
-                .into());
-            }
-        };
+            .into());
+        }
+    };
     Ok(Response::new(pb::CreateAfterSalesCaseResponse {
         after_sales_case: Some(convert::after_sales_case(&case)),
     }))

@@ -8,7 +8,9 @@ use tonic::{Request, Response, Status};
 use super::parse::{CreateMessage, ListChildren, message_name};
 use super::{Api, Reply};
 use crate::convert;
-use crate::domain::{Action, Actor, PageToken, Ticket, TicketMessage, Visibility};
+use crate::domain::{
+    Access, Action, Actor, IdempotencyKey, PageToken, Ticket, TicketId, TicketMessage, Visibility,
+};
 use crate::error::{Error, MESSAGE, Result};
 use crate::store;
 
@@ -26,12 +28,14 @@ impl Api {
                 "customers may only write public replies".into(),
             ));
         }
-        if let Some(request_id) = &command.request_id
-            && let Some(message) =
-                store::message_by_request_id(&self.db, command.id, request_id).await?
-        {
-            let ticket = self.visible(&access, command.id).await?;
-            return Ok((message, ticket, access.is_customer()));
+        let key = IdempotencyKey::of(
+            command.request_id.as_ref(),
+            &principal.subject,
+            "CreateMessage",
+            &command.id.name(),
+        );
+        if let Some(earlier) = self.replayed(key.as_ref(), MESSAGE).await? {
+            return self.replayed_message(&access, command.id, &earlier).await;
         }
         let relayed = command
             .relayed_author
@@ -43,7 +47,7 @@ impl Api {
                 Action::Reply,
                 command.id,
                 command.etag,
-                command.request_id.as_deref(),
+                key.as_ref(),
                 |ticket, actor| {
                     let author = match &relayed {
                         Some((kind, id)) => Actor {
@@ -63,22 +67,41 @@ impl Api {
                 },
             )
             .await;
-        match (result, &command.request_id) {
-            (Ok((ticket, message)), _) => Ok((message, ticket, access.is_customer())),
-            // A concurrent retry with the same request id got there first.
-            (Err(Error::Database(err)), Some(request_id))
-                if err
-                    .as_database_error()
-                    .is_some_and(|e| e.is_unique_violation()) =>
-            {
-                let message = store::message_by_request_id(&self.db, command.id, request_id)
+        match result {
+            Ok((ticket, message)) => Ok((message, ticket, access.is_customer())),
+            // A concurrent call with the same key got there first: nothing was written.
+            Err(Error::KeyTaken) => {
+                let earlier = self
+                    .replayed(key.as_ref(), MESSAGE)
                     .await?
-                    .ok_or(Error::Database(err))?;
-                let ticket = self.visible(&access, command.id).await?;
-                Ok((message, ticket, access.is_customer()))
+                    .ok_or(Error::KeyTaken)?;
+                self.replayed_message(&access, command.id, &earlier).await
             }
-            (Err(err), _) => Err(err),
+            Err(err) => Err(err),
         }
+    }
+}
+
+impl Api {
+    /// The message a replayed CreateMessage wrote, through the visibility checks of a read:
+    /// the ticket must still be visible, and a customer sees public messages only.
+    async fn replayed_message(
+        &self,
+        access: &Access,
+        ticket: TicketId,
+        id: &str,
+    ) -> Result<(TicketMessage, Ticket, bool)> {
+        let ticket = self.visible(access, ticket).await?;
+        let id = uuid::Uuid::parse_str(id)
+            .map_err(|_| Error::Corrupt(format!("request id names {id}")))?;
+        let message = store::get_message(&self.db, ticket.id, id)
+            .await?
+            .filter(|m| !access.is_customer() || m.visibility == Visibility::Public)
+            .ok_or_else(|| Error::NotFound {
+                resource_type: MESSAGE,
+                name: format!("{}/messages/{id}", ticket.name()),
+            })?;
+        Ok((message, ticket, access.is_customer()))
     }
 }
 

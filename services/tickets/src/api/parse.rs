@@ -7,13 +7,14 @@ use aftercare_platform::request::{
     update_paths,
 };
 use aftercare_proto::aftercare::tickets::v1 as pb;
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::domain::{
     ActorKind, AgentName, Attachment, Channel, ChannelIdentity, Comparison, CustomerName,
     EscalationLevel, ExternalId, Filter, Kind, LanguageCode, MessageDraft, MessageFormat,
-    NewTicket, Priority, Product, Region, ServiceCentre, Status, SubKind, Tag, Tags, TeamName,
-    TicketCriterion, TicketId, TicketPatch, Visibility, WireEnum,
+    NewTicket, Priority, Product, Region, RequestKey, ServiceCentre, Status, SubKind, Tag, Tags,
+    TeamName, TicketCriterion, TicketId, TicketPatch, Visibility, WireEnum,
 };
 use crate::error::Error;
 use crate::store::{HistoryQuery, MessageQuery, TicketOrder};
@@ -66,6 +67,25 @@ fn product(v: &mut FieldViolations, prefix: &str, product: Option<&pb::Product>)
         )
         .unwrap_or_default(),
     }
+}
+
+/// The caller's idempotency key (`request_id`, given as `id_text`) with a digest of
+/// `request` without it (`without_key` clears it), so a reused key with another request is
+/// told apart from a retry.
+pub fn request_key<M: prost::Message + Clone>(
+    v: &mut FieldViolations,
+    request: &M,
+    id_text: &str,
+    without_key: impl FnOnce(&mut M),
+) -> Option<RequestKey> {
+    let id = request_id(v, "request_id", id_text)?;
+    let mut copy = request.clone();
+    without_key(&mut copy);
+    let digest = Sha256::digest(copy.encode_to_vec());
+    Some(RequestKey {
+        id,
+        fingerprint: digest.iter().map(|b| format!("{b:02x}")).collect(),
+    })
 }
 
 /// Files by reference, at most 20, each checked.
@@ -132,8 +152,8 @@ pub struct CreateTicket {
     pub ticket: NewTicket,
     /// Its customer.
     pub customer: CustomerRef,
-    /// The idempotency key.
-    pub request_id: Option<String>,
+    /// The idempotency key, with the digest of the request.
+    pub request_id: Option<RequestKey>,
     /// The display name for a new customer.
     pub customer_display_name: String,
     /// The ticket this one follows up.
@@ -145,6 +165,9 @@ impl TryFrom<pb::CreateTicketRequest> for CreateTicket {
 
     fn try_from(request: pb::CreateTicketRequest) -> Result<Self, Error> {
         let mut v = FieldViolations::new();
+        let request_id = request_key(&mut v, &request, &request.request_id, |r| {
+            r.request_id.clear()
+        });
         let Some(t) = request.ticket else {
             return Err(Error::invalid("ticket", "is required"));
         };
@@ -218,7 +241,6 @@ impl TryFrom<pb::CreateTicketRequest> for CreateTicket {
         let tags = v
             .check("ticket.tags", Tags::from_tags(tag_list))
             .unwrap_or_default();
-        let request_id = request_id(&mut v, "request_id", &request.request_id);
         let customer_display_name = optional_text(
             &mut v,
             "customer_display_name",
@@ -670,8 +692,8 @@ pub struct CreateMessage {
     pub draft: MessageDraft,
     /// The author an integration relays for.
     pub relayed_author: Option<(ActorKind, String)>,
-    /// The idempotency key.
-    pub request_id: Option<String>,
+    /// The idempotency key, with the digest of the request.
+    pub request_id: Option<RequestKey>,
     /// The status to set with it.
     pub set_status: Option<Status>,
     /// The version its etag names, when given.
@@ -683,6 +705,7 @@ impl TryFrom<pb::CreateMessageRequest> for CreateMessage {
 
     fn try_from(r: pb::CreateMessageRequest) -> Result<Self, Error> {
         let mut v = FieldViolations::new();
+        let request_id = request_key(&mut v, &r, &r.request_id, |r| r.request_id.clear());
         let id = ticket_id(&mut v, "parent", &r.parent);
         let Some(m) = r.message else {
             return Err(Error::invalid("message", "is required"));
@@ -703,7 +726,6 @@ impl TryFrom<pb::CreateMessageRequest> for CreateMessage {
             };
             kind.filter(|_| !a.id.is_empty()).map(|k| (k, a.id.clone()))
         });
-        let request_id = request_id(&mut v, "request_id", &r.request_id);
         let set_status = enum_value::<Status>(&mut v, "set_status", r.set_status);
         if let Some(status) = set_status
             && !matches!(
@@ -1002,11 +1024,41 @@ mod tests {
         };
         let command = CreateTicket::try_from(request).unwrap();
         assert_eq!(command.ticket.subject, "洗衣机无法开机");
-        assert_eq!(
-            command.request_id.as_deref(),
-            Some("0190a3c4-5b6d-7e8f-9a0b-1c2d3e4f5a6b")
-        );
+        let key = command.request_id.unwrap();
+        assert_eq!(key.id, "0190a3c4-5b6d-7e8f-9a0b-1c2d3e4f5a6b");
+        assert_eq!(key.fingerprint.len(), 64);
         assert!(matches!(command.customer, CustomerRef::Identity(_)));
+    }
+
+    #[test]
+    fn a_request_key_digests_the_request_without_its_key() {
+        let request = |subject: &str, request_id: &str| pb::CreateTicketRequest {
+            ticket: Some(pb::Ticket {
+                subject: subject.into(),
+                ..Default::default()
+            }),
+            request_id: request_id.into(),
+            ..Default::default()
+        };
+        let key = |r: &pb::CreateTicketRequest| {
+            let mut v = FieldViolations::new();
+            let key = request_key(&mut v, r, &r.request_id, |r| r.request_id.clear());
+            assert!(v.is_empty());
+            key
+        };
+        let a = "0190a3c4-5b6d-7e8f-9a0b-1c2d3e4f5a6b";
+        let b = "0190a3c4-5b6d-7e8f-9a0b-1c2d3e4f5a6c";
+        let first = key(&request("Washer", a)).unwrap();
+        assert_eq!(first, key(&request("Washer", a)).unwrap());
+        assert_eq!(
+            first.fingerprint,
+            key(&request("Washer", b)).unwrap().fingerprint
+        );
+        assert_ne!(
+            first.fingerprint,
+            key(&request("Dryer", a)).unwrap().fingerprint
+        );
+        assert_eq!(key(&request("Washer", "")), None);
     }
 
     #[test]
@@ -1192,10 +1244,10 @@ mod tests {
         assert_eq!(
             fields,
             [
+                "request_id",
                 "message.visibility",
                 "message.body",
                 "message.format",
-                "request_id",
                 "set_status",
                 "etag"
             ]

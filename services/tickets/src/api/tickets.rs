@@ -12,10 +12,10 @@ use super::parse::{
 use super::{Api, Reply};
 use crate::convert;
 use crate::domain::{
-    Access, Action, Actor, BusinessCalendar, Change, DomainError, PageToken, Ticket,
-    TicketCustomer, TicketId, Transition, actor_of, reclassifies,
+    Access, Action, Actor, BusinessCalendar, Change, DomainError, IdempotencyKey, PageToken,
+    Replay, Ticket, TicketCustomer, TicketId, Transition, actor_of, reclassifies,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TICKET};
 use crate::store::{self, Created};
 
 /// How often a write without an etag is retried when a concurrent write got there first.
@@ -41,6 +41,37 @@ impl Api {
         self.feed.send(ticket, actor, committed);
     }
 
+    /// The resource an earlier call with `key` made, when the same request made it: `None`
+    /// when the key is new (or none was given), `ALREADY_EXISTS` when the key came with
+    /// another request.
+    pub(super) async fn replayed(
+        &self,
+        key: Option<&IdempotencyKey>,
+        resource_type: &'static str,
+    ) -> Result<Option<String>> {
+        let Some(key) = key else {
+            return Ok(None);
+        };
+        let Some(earlier) = store::key_use(&self.db, key).await? else {
+            return Ok(None);
+        };
+        match key.replay(&earlier) {
+            Replay::Same(resource) => Ok(Some(resource)),
+            Replay::Different => Err(Error::AlreadyExists {
+                resource_type,
+                name: format!("request_id {}", key.request_id),
+                description: "this request_id came with a different request: send a new one".into(),
+            }),
+        }
+    }
+
+    /// The ticket a replayed CreateTicket made, through the visibility checks of a read.
+    async fn replayed_ticket(&self, access: &Access, id: &str) -> Result<Ticket> {
+        let id = uuid::Uuid::parse_str(id)
+            .map_err(|_| Error::Corrupt(format!("request id names {id}")))?;
+        self.visible(access, TicketId(id)).await
+    }
+
     /// Loads a visible ticket, checks `etag` when given, lets `decide` change it and saves
     /// it. A write without an etag that loses a race is retried on the fresh ticket.
     pub(super) async fn mutate<T>(
@@ -49,7 +80,7 @@ impl Api {
         action: Action,
         id: TicketId,
         etag: Option<i64>,
-        message_request_id: Option<&str>,
+        message_key: Option<&IdempotencyKey>,
         mut decide: impl FnMut(&mut Ticket, &Actor) -> Result<(Vec<Change>, T), DomainError>,
     ) -> Result<(Ticket, T)> {
         let access = Self::access(principal, action)?;
@@ -73,7 +104,7 @@ impl Api {
                 let calendar = self.calendar_of(&ticket).await?;
                 ticket.settle_sla(&calendar, paused_at);
             }
-            match store::save_ticket(&self.db, ticket, changes, &actor, message_request_id).await {
+            match store::save_ticket(&self.db, ticket, changes, &actor, message_key).await {
                 Ok((ticket, committed)) => {
                     self.committed(&ticket, &actor, committed);
                     return Ok((ticket, out));
@@ -146,10 +177,14 @@ impl Api {
             }
             Access::All => {}
         }
-        if let Some(request_id) = &command.request_id
-            && let Some(existing) = store::ticket_by_request_id(&self.db, request_id).await?
-        {
-            return Ok((existing, false));
+        let key = IdempotencyKey::of(
+            command.request_id.as_ref(),
+            &principal.subject,
+            "CreateTicket",
+            "",
+        );
+        if let Some(earlier) = self.replayed(key.as_ref(), TICKET).await? {
+            return Ok((self.replayed_ticket(&access, &earlier).await?, false));
         }
         let mut follow_up_of = None;
         if let Some(other) = command.follow_up_of {
@@ -178,7 +213,7 @@ impl Api {
         match store::create_ticket(
             &self.db,
             ticket,
-            command.request_id.as_deref(),
+            key.as_ref(),
             changes,
             &actor,
             follow_up_of.as_ref(),
@@ -187,9 +222,15 @@ impl Api {
         {
             Created::New(ticket, committed) => {
                 self.committed(&ticket, &actor, committed);
-                Ok((ticket, customer_created))
+                Ok((*ticket, customer_created))
             }
-            Created::Existing(ticket) => Ok((ticket, false)),
+            Created::KeyTaken => {
+                let earlier = self
+                    .replayed(key.as_ref(), TICKET)
+                    .await?
+                    .ok_or(Error::KeyTaken)?;
+                Ok((self.replayed_ticket(&access, &earlier).await?, false))
+            }
         }
     }
 
@@ -199,6 +240,16 @@ impl Api {
         list: ListTickets,
     ) -> Result<pb::ListTicketsResponse> {
         let access = Self::access(principal, Action::Read)?;
+        let hidden = access.hidden_filters(&list.criteria);
+        if !hidden.is_empty() {
+            return Err(Error::invalid(
+                "filter",
+                format!(
+                    "customers may not filter by `{}`: only staff see it",
+                    hidden.join("`, `")
+                ),
+            ));
+        }
         let limit = list.page.size;
         let mut tickets = store::list_tickets(
             &self.db,
@@ -259,7 +310,10 @@ pub(super) async fn create_ticket(
         ticket.customer.clone_from(own);
     }
     let command = CreateTicket::try_from(request)?;
-    tracing::Span::current().record("request_id", command.request_id.as_deref().unwrap_or(""));
+    tracing::Span::current().record(
+        "request_id",
+        command.request_id.as_ref().map_or("", |k| k.id.as_str()),
+    );
     let (ticket, customer_created) = api.create(&principal, command).await?;
     let for_customer = Access::of(&principal, Action::Read).is_some_and(|a| a.is_customer());
     Ok(Response::new(pb::CreateTicketResponse {

@@ -9,6 +9,7 @@
 
 use aftercare_platform::auth::{Principal, Role};
 
+use super::filter::TicketCriterion;
 use super::ticket::{Actor, ActorKind};
 use super::values::{CustomerName, Region};
 
@@ -90,6 +91,22 @@ impl Access {
     /// True for a customer, who never sees internal notes or fields.
     pub fn is_customer(&self) -> bool {
         matches!(self, Self::Customer(_))
+    }
+
+    /// The filter fields among `criteria` this caller may not use: for a customer, the
+    /// fields blanked in their view (assignee, team, tags, escalation level), which a filter
+    /// would otherwise let them probe one guess at a time. Each named once, in order.
+    pub fn hidden_filters(&self, criteria: &[TicketCriterion]) -> Vec<&'static str> {
+        if !self.is_customer() {
+            return Vec::new();
+        }
+        let mut hidden = Vec::new();
+        for name in criteria.iter().filter_map(|c| c.field.internal_name()) {
+            if !hidden.contains(&name) {
+                hidden.push(name);
+            }
+        }
+        hidden
     }
 }
 
@@ -183,6 +200,24 @@ mod tests {
         integration.scopes = vec![WRITE_SCOPE.into()];
         assert_eq!(Access::of(&integration, Action::Create), Some(Access::All));
         assert_eq!(Access::of(&integration, Action::Read), Some(Access::All));
+    }
+
+    #[test]
+    fn customers_may_not_filter_by_internal_fields() {
+        let filter = crate::domain::Filter::parse(
+            r#"status = OPEN AND tag = "vip" AND assignee = "agents/a1" AND tag = "x" AND team = "teams/t" AND escalation_level = SPECIALIST"#,
+        )
+        .unwrap();
+        let criteria = crate::domain::ticket_criteria(&filter).unwrap();
+        let customer = principal(&[Role::Customer], None, Some("customers/c1"));
+        let access = Access::of(&customer, Action::Read).unwrap();
+        assert_eq!(
+            access.hidden_filters(&criteria),
+            ["tag", "assignee", "team", "escalation_level"]
+        );
+        let agent = principal(&[Role::Agent], Some("eu-west"), None);
+        let access = Access::of(&agent, Action::Read).unwrap();
+        assert!(access.hidden_filters(&criteria).is_empty());
     }
 
     #[test]

@@ -56,6 +56,20 @@ pub enum TicketField {
     ResolutionDueTime,
 }
 
+impl TicketField {
+    /// The filter name of a field that only staff see (blanked in a customer's view), or
+    /// `None` for a field anyone who sees the ticket sees.
+    pub fn internal_name(self) -> Option<&'static str> {
+        match self {
+            Self::Assignee => Some("assignee"),
+            Self::Team => Some("team"),
+            Self::Tag => Some("tag"),
+            Self::EscalationLevel => Some("escalation_level"),
+            _ => None,
+        }
+    }
+}
+
 /// A typed filter value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FieldValue {

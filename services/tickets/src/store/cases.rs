@@ -5,7 +5,9 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
+use super::idempotency::claim;
 use super::{Arg, Sql, record};
+use crate::domain::IdempotencyKey;
 use crate::domain::{
     Access, Actor, AfterSalesCase, CaseState, Change, Comparison, PageToken, StepKind, Ticket,
     TicketId, WireEnum,
@@ -63,20 +65,11 @@ pub enum CaseCondition {
 #[derive(Debug)]
 pub enum CaseCreated {
     /// Made now.
-    New(AfterSalesCase),
-    /// Made earlier with the same request id.
-    Existing(AfterSalesCase),
+    New(Box<AfterSalesCase>),
+    /// The caller's key was taken meanwhile (by a concurrent call): nothing was written.
+    KeyTaken,
     /// The ticket has the most cases allowed.
     Full,
-}
-
-/// The case made earlier with `request_id`, if any.
-pub async fn case_by_request_id(db: &Database, request_id: &str) -> Result<Option<AfterSalesCase>> {
-    let row = sqlx::query("SELECT document, version FROM after_sales_cases WHERE request_id = $1")
-        .bind(request_id)
-        .fetch_optional(db.reader())
-        .await?;
-    row.as_ref().map(case_from_row).transpose()
 }
 
 /// Inserts a case with the ticket's history entry and event.
@@ -84,10 +77,16 @@ pub async fn create_case(
     db: &Database,
     case: &AfterSalesCase,
     ticket: &Ticket,
-    request_id: Option<&str>,
+    key: Option<&IdempotencyKey>,
     actor: &Actor,
 ) -> Result<CaseCreated> {
     let mut tx = db.begin().await?;
+    if let Some(key) = key
+        && !claim(&mut tx, key, &case.id.to_string(), case.create_time).await?
+    {
+        tx.rollback().await?;
+        return Ok(CaseCreated::KeyTaken);
+    }
     let count: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM after_sales_cases WHERE ticket_id = $1")
             .bind(ticket.id.to_string())
@@ -97,15 +96,14 @@ pub async fn create_case(
         tx.rollback().await?;
         return Ok(CaseCreated::Full);
     }
-    let inserted = sqlx::query(
+    sqlx::query(
         "INSERT INTO after_sales_cases (id, ticket_id, request_id, customer, region, state, \
          document, version, create_time, update_time, service_type, technician, service_centre, \
-         appointment_start_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-         ON CONFLICT (request_id) DO NOTHING",
+         appointment_start_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(case.id.to_string())
     .bind(ticket.id.to_string())
-    .bind(request_id)
+    .bind(None::<String>)
     .bind(&case.customer)
     .bind(&case.region)
     .bind(case.state.as_str())
@@ -118,21 +116,10 @@ pub async fn create_case(
     .bind(service_centre(case))
     .bind(appointment_start(case))
     .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
-        tx.rollback().await?;
-        let request_id = request_id.unwrap_or_default();
-        return case_by_request_id(db, request_id)
-            .await?
-            .map(CaseCreated::Existing)
-            .ok_or_else(|| {
-                Error::Corrupt(format!("request id {request_id} conflicts but has no case"))
-            });
-    }
+    .await?;
     note(&mut tx, ticket, case, None, StepKind::Application, actor).await?;
     tx.commit().await?;
-    Ok(CaseCreated::New(case.clone()))
+    Ok(CaseCreated::New(Box::new(case.clone())))
 }
 
 async fn note(

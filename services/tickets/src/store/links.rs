@@ -342,7 +342,7 @@ pub async fn merge(
                 source_ticket: Some(part.ticket.id),
                 ..original
             };
-            insert_message(&mut tx, &copy, None).await?;
+            insert_message(&mut tx, &copy).await?;
         }
         insert_link(
             &mut tx,

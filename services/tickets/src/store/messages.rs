@@ -16,7 +16,6 @@ use super::{Arg, Sql, corrupt, push_keyset, wire};
 pub(super) async fn insert_message(
     tx: &mut Transaction<'static, Any>,
     message: &TicketMessage,
-    request_id: Option<&str>,
 ) -> Result<()> {
     let attachments = serde_json::to_string(&message.attachments)
         .map_err(|e| Error::Corrupt(format!("attachments: {e}")))?;
@@ -27,7 +26,7 @@ pub(super) async fn insert_message(
     )
     .bind(message.id.to_string())
     .bind(message.ticket.to_string())
-    .bind(request_id)
+    .bind(None::<String>)
     .bind(message.visibility.as_str())
     .bind(message.author.kind.as_str())
     .bind(&message.author.id)
@@ -41,22 +40,6 @@ pub(super) async fn insert_message(
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-/// The message written earlier with `request_id` on `ticket`, if any.
-pub async fn message_by_request_id(
-    db: &Database,
-    ticket: TicketId,
-    request_id: &str,
-) -> Result<Option<TicketMessage>> {
-    let row = sqlx::query(&format!(
-        "SELECT {MESSAGE_COLUMNS} FROM ticket_messages WHERE request_id = $1 AND ticket_id = $2"
-    ))
-    .bind(request_id)
-    .bind(ticket.to_string())
-    .fetch_optional(db.reader())
-    .await?;
-    row.as_ref().map(message_from_row).transpose()
 }
 
 pub(super) const MESSAGE_COLUMNS: &str = "id, ticket_id, visibility, author_type, author_id, author_name, \

@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
+use crate::domain::IdempotencyKey;
 use crate::domain::{
     Access, Actor, ActorKind, Change, ChannelIdentity, Comparison, FieldValue, PageToken, Product,
     Sla, Ticket, TicketCriterion, TicketField, TicketId, WireEnum,
@@ -16,6 +17,7 @@ use crate::domain::{
 use crate::error::{Error, Result};
 use crate::events::Committed;
 
+use super::idempotency::claim;
 use super::{Arg, Sql, corrupt, flag, push_keyset, ranked, record, wire};
 
 pub(super) const TICKET_COLUMNS: &str = "id, number, customer, customer_display_name, customer_tier, \
@@ -236,34 +238,30 @@ pub(super) const MUTABLE_COLUMNS: &[&str] = &[
 #[derive(Debug)]
 pub enum Created {
     /// The ticket was made, with these committed changes.
-    New(Ticket, Committed),
-    /// A ticket with the same request id existed already.
-    Existing(Ticket),
+    New(Box<Ticket>, Committed),
+    /// The caller's key was taken meanwhile (by a concurrent call): nothing was written;
+    /// answer as a replay.
+    KeyTaken,
 }
 
-/// The ticket made earlier with `request_id`, if any.
-pub async fn ticket_by_request_id(db: &Database, request_id: &str) -> Result<Option<Ticket>> {
-    let row = sqlx::query(&format!(
-        "SELECT {TICKET_COLUMNS} FROM tickets WHERE request_id = $1"
-    ))
-    .bind(request_id)
-    .fetch_optional(db.reader())
-    .await?;
-    row.as_ref().map(ticket_from_row).transpose()
-}
-
-/// Inserts a new ticket with its number, tags, history and events. With a `request_id`
-/// already used (also by a concurrent call), nothing is written and the existing ticket is
-/// returned.
+/// Inserts a new ticket with its number, tags, history and events, and claims the caller's
+/// idempotency `key` for it in the same transaction. With the key taken meanwhile, nothing is
+/// written.
 pub async fn create_ticket(
     db: &Database,
     mut ticket: Ticket,
-    request_id: Option<&str>,
+    key: Option<&IdempotencyKey>,
     changes: Vec<Change>,
     actor: &Actor,
     follow_up_of: Option<&Ticket>,
 ) -> Result<Created> {
     let mut tx = db.begin().await?;
+    if let Some(key) = key
+        && !claim(&mut tx, key, &ticket.id.to_string(), ticket.create_time).await?
+    {
+        tx.rollback().await?;
+        return Ok(Created::KeyTaken);
+    }
     let number: i64 = sqlx::query_scalar(
         "UPDATE ticket_counter SET value = value + 1 WHERE id = 1 RETURNING value",
     )
@@ -278,7 +276,7 @@ pub async fn create_ticket(
     let fixed = [
         Arg::Text(ticket.id.to_string()),
         Arg::Int(number),
-        Arg::OptText(request_id.map(ToOwned::to_owned)),
+        Arg::OptText(None),
         Arg::Text(ticket.customer.to_string()),
         Arg::Text(ticket.customer_display_name.clone()),
         Arg::Text(ticket.customer_tier.clone()),
@@ -298,27 +296,15 @@ pub async fn create_ticket(
         }
         sql.arg(arg);
     }
-    sql.push(") ON CONFLICT (request_id) DO NOTHING");
-    let inserted = sql.query().execute(&mut *tx).await?.rows_affected();
-    if inserted == 0 {
-        tx.rollback().await?;
-        let request_id = request_id.unwrap_or_default();
-        return ticket_by_request_id(db, request_id)
-            .await?
-            .map(Created::Existing)
-            .ok_or_else(|| {
-                Error::Corrupt(format!(
-                    "request id {request_id} conflicts but has no ticket"
-                ))
-            });
-    }
+    sql.push(")");
+    sql.query().execute(&mut *tx).await?;
     write_tags(&mut tx, &ticket, true).await?;
     if let Some(other) = follow_up_of {
         super::links::follow_up(&mut tx, &ticket, other, actor).await?;
     }
     let committed = record(&mut tx, &ticket, changes, actor, None).await?;
     tx.commit().await?;
-    Ok(Created::New(ticket, committed))
+    Ok(Created::New(Box::new(ticket), committed))
 }
 
 pub(super) async fn write_tags(
@@ -356,14 +342,15 @@ pub async fn get_ticket(db: &Database, id: TicketId) -> Result<Option<Ticket>> {
 
 /// Writes `ticket` as changed from the version it was read at (`ticket.version`), with the
 /// history and events of `changes`; returns it at its new version. A message added by the
-/// changes is stored with `message_request_id` (unique: a retry finds it). `StaleEtag` when the stored version moved
+/// changes claims `message_key` in the same transaction (`KeyTaken` when a concurrent
+/// call took it). `StaleEtag` when the stored version moved
 /// on, `NotFound` when the ticket is gone: nothing is written then.
 pub async fn save_ticket(
     db: &Database,
     mut ticket: Ticket,
     changes: Vec<Change>,
     actor: &Actor,
-    message_request_id: Option<&str>,
+    message_key: Option<&IdempotencyKey>,
 ) -> Result<(Ticket, Committed)> {
     let mut tx = db.begin().await?;
     if !update_row(&mut tx, &ticket).await? {
@@ -380,7 +367,7 @@ pub async fn save_ticket(
     {
         write_tags(&mut tx, &ticket, false).await?;
     }
-    let committed = record(&mut tx, &ticket, changes, actor, message_request_id).await?;
+    let committed = record(&mut tx, &ticket, changes, actor, message_key).await?;
     tx.commit().await?;
     Ok((ticket, committed))
 }
