@@ -27,9 +27,17 @@ fn check(v: FieldViolations) -> Result<()> {
 
 async fn with_count(api: &Api, category: &Category) -> Result<pb::Category> {
     let parents = api.store.category_parents().await?;
+    with_count_in(api, category, &parents).await
+}
+
+async fn with_count_in(
+    api: &Api,
+    category: &Category,
+    parents: &std::collections::BTreeMap<Uuid, Option<Uuid>>,
+) -> Result<pb::Category> {
     let count = api
         .store
-        .articles_in(&descendants(category.id, &parents), true)
+        .articles_in(&descendants(category.id, parents), true)
         .await?;
     Ok(convert::category(category, count))
 }
@@ -207,9 +215,10 @@ pub(super) async fn list(
     let next_page_token = page.finish(&mut categories, |c| {
         PageToken::int(i64::from(c.display_order), c.id)
     });
+    let parents = api.store.category_parents().await?;
     let mut out = Vec::with_capacity(categories.len());
     for category in &categories {
-        out.push(with_count(api, category).await?);
+        out.push(with_count_in(api, category, &parents).await?);
     }
     Ok(pb::ListCategoriesResponse {
         categories: out,

@@ -553,6 +553,207 @@ async fn every_edit_is_a_version_and_translations_go_stale_when_the_source_chang
     assert!(!versions.next_page_token.is_empty());
 }
 
+async fn malformed_names_and_missing_etags_are_refused_before_anything_is_read(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let c = app.c();
+    let who = admin();
+    let mut seen = Vec::new();
+    seen.push(bad_fields(
+        &c.clone()
+            .get_article(app.req(
+                &who,
+                pb::GetArticleRequest {
+                    name: "articles/nope".into(),
+                },
+            ))
+            .await
+            .unwrap_err(),
+    ));
+    seen.push(bad_fields(
+        &c.clone()
+            .delete_article(app.req(
+                &who,
+                pb::DeleteArticleRequest {
+                    name: "tickets/1".into(),
+                    etag: String::new(),
+                },
+            ))
+            .await
+            .unwrap_err(),
+    ));
+    seen.push(bad_fields(
+        &c.clone()
+            .get_article_version(app.req(
+                &who,
+                pb::GetArticleVersionRequest {
+                    name: "articles/x/versions/y".into(),
+                },
+            ))
+            .await
+            .unwrap_err(),
+    ));
+    seen.push(bad_fields(
+        &c.clone()
+            .list_article_versions(app.req(
+                &who,
+                pb::ListArticleVersionsRequest {
+                    parent: String::new(),
+                    filter: "title = \"x\"".into(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap_err(),
+    ));
+    seen.push(bad_fields(
+        &c.clone()
+            .submit_article_for_review(app.req(
+                &who,
+                pb::SubmitArticleForReviewRequest {
+                    name: String::new(),
+                    etag: String::new(),
+                    reviewers: vec!["people/1".into()],
+                    note: "n".repeat(1001),
+                },
+            ))
+            .await
+            .unwrap_err(),
+    ));
+    seen.push(bad_fields(
+        &c.clone()
+            .approve_article(app.req(
+                &who,
+                pb::ApproveArticleRequest {
+                    name: "articles/1".into(),
+                    etag: String::new(),
+                    comment: "c".repeat(5001),
+                },
+            ))
+            .await
+            .unwrap_err(),
+    ));
+    seen.push(bad_fields(
+        &c.clone()
+            .publish_article(app.req(
+                &who,
+                pb::PublishArticleRequest {
+                    name: "articles".into(),
+                    etag: String::new(),
+                },
+            ))
+            .await
+            .unwrap_err(),
+    ));
+    seen.push(bad_fields(
+        &c.clone()
+            .archive_article(app.req(
+                &who,
+                pb::ArchiveArticleRequest {
+                    name: "articles/1".into(),
+                    etag: "\"1\"".into(),
+                    reason: "r".repeat(1001),
+                },
+            ))
+            .await
+            .unwrap_err(),
+    ));
+    seen.push(bad_fields(
+        &c.clone()
+            .list_categories(app.req(
+                &who,
+                pb::ListCategoriesRequest {
+                    filter: "parent = categories".into(),
+                    page_size: -5,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap_err(),
+    ));
+    seen.push(bad_fields(
+        &c.clone()
+            .get_content_gap(app.req(
+                &who,
+                pb::GetContentGapRequest {
+                    name: "gaps/1".into(),
+                },
+            ))
+            .await
+            .unwrap_err(),
+    ));
+    seen.push(bad_fields(
+        &c.clone()
+            .dismiss_content_gap(app.req(
+                &who,
+                pb::DismissContentGapRequest {
+                    name: "contentGaps/1".into(),
+                    etag: String::new(),
+                    note: String::new(),
+                },
+            ))
+            .await
+            .unwrap_err(),
+    ));
+    seen.push(bad_fields(
+        &c.clone()
+            .list_article_ratings(app.req(
+                &who,
+                pb::ListArticleRatingsRequest {
+                    parent: "articles/x".into(),
+                    filter: "helpfulness = MAYBE".into(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap_err(),
+    ));
+    for fields in &mut seen {
+        fields.sort();
+    }
+    assert_eq!(
+        seen,
+        [
+            vec!["name"],
+            vec!["etag", "name"],
+            vec!["name"],
+            vec!["filter", "parent"],
+            vec!["etag", "name", "note", "reviewers"],
+            vec!["comment", "etag", "name"],
+            vec!["etag", "name"],
+            vec!["name", "reason"],
+            vec!["filter", "page_size"],
+            vec!["name"],
+            vec!["etag", "name"],
+            vec!["filter", "parent"],
+        ]
+    );
+    // Well-formed names of nothing are NOT_FOUND.
+    let missing = format!("articles/{}", uuid::Uuid::now_v7());
+    let status = c
+        .clone()
+        .get_article(app.req(
+            &who,
+            pb::GetArticleRequest {
+                name: missing.clone(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    let status = c
+        .clone()
+        .publish_article(app.req(
+            &who,
+            pb::PublishArticleRequest {
+                name: missing,
+                etag: "\"1\"".into(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+}
+
 on_both_databases!(
     an_article_and_its_first_version_are_written_together_or_not_at_all,
     a_create_with_a_request_id_is_made_once_and_a_reused_key_is_refused,
@@ -561,4 +762,5 @@ on_both_databases!(
     a_draft_can_be_deleted_but_a_published_article_only_archived,
     lists_filter_order_and_page,
     every_edit_is_a_version_and_translations_go_stale_when_the_source_changes,
+    malformed_names_and_missing_etags_are_refused_before_anything_is_read,
 );
