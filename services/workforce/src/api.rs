@@ -5,7 +5,9 @@ mod certifications;
 mod courses;
 mod enrolments;
 mod parse;
+mod performance;
 mod presence;
+mod recognitions;
 mod routing;
 mod shifts;
 mod skills;
@@ -514,43 +516,61 @@ impl TrainingService for Api {
 impl PerformanceService for Api {
     async fn get_agent_performance(
         &self,
-        _request: Request<pb::GetAgentPerformanceRequest>,
+        request: Request<pb::GetAgentPerformanceRequest>,
     ) -> Result<Response<pb::GetAgentPerformanceResponse>, Status> {
-        Err(Error::Unimplemented("PerformanceService.GetAgentPerformance").into())
+        let caller = self.caller(&request).await?;
+        Ok(Response::new(
+            performance::agent(self, &caller, request.into_inner().try_into()?).await?,
+        ))
     }
 
     async fn get_team_performance(
         &self,
-        _request: Request<pb::GetTeamPerformanceRequest>,
+        request: Request<pb::GetTeamPerformanceRequest>,
     ) -> Result<Response<pb::GetTeamPerformanceResponse>, Status> {
-        Err(Error::Unimplemented("PerformanceService.GetTeamPerformance").into())
+        let caller = self.caller(&request).await?;
+        Ok(Response::new(
+            performance::team(self, &caller, request.into_inner().try_into()?).await?,
+        ))
     }
 
     async fn list_scorecards(
         &self,
-        _request: Request<pb::ListScorecardsRequest>,
+        request: Request<pb::ListScorecardsRequest>,
     ) -> Result<Response<pb::ListScorecardsResponse>, Status> {
-        Err(Error::Unimplemented("PerformanceService.ListScorecards").into())
+        let caller = self.caller(&request).await?;
+        Ok(Response::new(
+            performance::scorecards(self, &caller, request.into_inner().try_into()?).await?,
+        ))
     }
 
     async fn create_recognition(
         &self,
-        _request: Request<pb::CreateRecognitionRequest>,
+        request: Request<pb::CreateRecognitionRequest>,
     ) -> Result<Response<pb::CreateRecognitionResponse>, Status> {
-        Err(Error::Unimplemented("PerformanceService.CreateRecognition").into())
+        let caller = self.caller(&request).await?;
+        Ok(Response::new(
+            recognitions::create(self, &caller, request.into_inner().try_into()?).await?,
+        ))
     }
 
     async fn get_recognition(
         &self,
-        _request: Request<pb::GetRecognitionRequest>,
+        request: Request<pb::GetRecognitionRequest>,
     ) -> Result<Response<pb::GetRecognitionResponse>, Status> {
-        Err(Error::Unimplemented("PerformanceService.GetRecognition").into())
+        let caller = self.caller(&request).await?;
+        Ok(Response::new(
+            recognitions::get(self, &caller, request.into_inner().try_into()?).await?,
+        ))
     }
 
     async fn list_recognitions(
         &self,
-        _request: Request<pb::ListRecognitionsRequest>,
+        request: Request<pb::ListRecognitionsRequest>,
     ) -> Result<Response<pb::ListRecognitionsResponse>, Status> {
-        Err(Error::Unimplemented("PerformanceService.ListRecognitions").into())
+        let caller = self.caller(&request).await?;
+        Ok(Response::new(
+            recognitions::list(self, &caller, request.into_inner().try_into()?).await?,
+        ))
     }
 }

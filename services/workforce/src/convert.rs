@@ -6,11 +6,13 @@ use aftercare_proto::aftercare::workforce::v1 as pb;
 
 use crate::domain::agent::{Agent, HeldSkill};
 use crate::domain::names::{agent_name, presence_name, shift_name, skill_name, team_name};
+use crate::domain::performance::Metrics;
 use crate::domain::routing::{Candidate, Outcome};
 use crate::domain::shift::{Interval, Shift};
 use crate::domain::skill::Skill;
 use crate::domain::team::Team;
 use crate::domain::training::{Actor, Assessment, Certification, Course, Enrolment};
+use crate::store::RecognitionRow;
 
 /// Skills with levels.
 pub fn agent_skills(skills: &[HeldSkill]) -> Vec<pb::AgentSkill> {
@@ -295,5 +297,54 @@ pub fn certification(c: &Certification, now: i64) -> pb::Certification {
         etag: Etag::of(c.version),
         create_time: Some(to_timestamp(c.create_time)),
         update_time: Some(to_timestamp(c.update_time)),
+    }
+}
+
+fn duration(micros: Option<i64>) -> Option<prost_types::Duration> {
+    micros.map(|m| prost_types::Duration {
+        seconds: m.div_euclid(1_000_000),
+        nanos: (m.rem_euclid(1_000_000) * 1_000) as i32,
+    })
+}
+
+/// Performance figures.
+pub fn metrics(m: &Metrics) -> pb::PerformanceMetrics {
+    pb::PerformanceMetrics {
+        tickets_assigned: m.assigned,
+        tickets_handled: m.handled,
+        tickets_resolved: m.resolved,
+        resolution_rate: m.resolution_rate,
+        first_response_time_mean: duration(m.first_response_mean),
+        first_response_time_median: duration(m.first_response_median),
+        resolution_time_mean: duration(m.resolution_mean),
+        csat_average: m.csat_average,
+        csat_responses: m.csat_responses,
+        sla_targets_met: m.sla_met,
+        sla_targets_breached: m.sla_breached,
+        sla_compliance_rate: m.sla_compliance,
+        escalations: m.escalations,
+        reopened: m.reopened,
+    }
+}
+
+/// A bucket of figures.
+pub fn bucket(start: i64, end: i64, m: &Metrics) -> pb::PerformanceBucket {
+    pb::PerformanceBucket {
+        start_time: Some(to_timestamp(start)),
+        end_time: Some(to_timestamp(end)),
+        metrics: Some(metrics(m)),
+    }
+}
+
+/// A recognition.
+pub fn recognition(r: &RecognitionRow) -> pb::Recognition {
+    pb::Recognition {
+        name: format!("recognitions/{}", r.id),
+        agent: agent_name(r.agent),
+        badge: r.badge as i32,
+        reason: r.reason.clone(),
+        references: r.references.clone(),
+        awarded_by: Some(actor(&r.awarded_by)),
+        create_time: Some(to_timestamp(r.create_time)),
     }
 }

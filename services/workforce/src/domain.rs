@@ -3,6 +3,7 @@
 pub mod access;
 pub mod agent;
 pub mod names;
+pub mod performance;
 pub mod routing;
 pub mod shift;
 pub mod skill;

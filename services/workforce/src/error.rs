@@ -44,9 +44,6 @@ pub enum Error {
         /// What is wrong.
         description: String,
     },
-    /// The RPC is part of the contract but not built yet.
-    #[error("not implemented: {0}")]
-    Unimplemented(&'static str),
     /// The database failed.
     #[error("database operation failed")]
     Database(#[from] sqlx::Error),
@@ -67,6 +64,8 @@ pub const SHIFT: &str = "aftercare.workforce.v1.Shift";
 pub const COURSE: &str = "aftercare.workforce.v1.Course";
 /// Resource type of an enrolment.
 pub const ENROLMENT: &str = "aftercare.workforce.v1.Enrolment";
+/// Resource type of a recognition.
+pub const RECOGNITION: &str = "aftercare.workforce.v1.Recognition";
 /// Resource type of a certification.
 pub const CERTIFICATION: &str = "aftercare.workforce.v1.Certification";
 
@@ -140,9 +139,6 @@ impl From<Error> for Status {
                 subject,
                 description,
             } => status::failed_precondition(kind, &subject, &description),
-            Error::Unimplemented(what) => Status::unimplemented(format!(
-                "{what} is part of the contract but not implemented by this release of the workforce service"
-            )),
             Error::Database(err) => status::database(&err),
             Error::Event(err) => status::event(&err),
         }

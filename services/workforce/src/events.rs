@@ -201,3 +201,174 @@ pub fn snapshot(agent: &Agent) -> ev::AgentSnapshot {
         update_time: Some(to_timestamp(agent.update_time)),
     }
 }
+
+/// The consumer name of the performance projection.
+pub const PERFORMANCE_CONSUMER: &str = "workforce-performance";
+
+/// Records performance facts from ticket and feedback events. CSAT answers are credited
+/// to the agent the survey names, else to the ticket's resolver; one that arrives before
+/// the resolution waits and is credited when `TicketResolved` arrives (either order).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PerformanceProjection;
+
+impl PerformanceProjection {
+    /// The events it consumes.
+    pub fn filter() -> SubscriptionFilter {
+        SubscriptionFilter::all()
+            .with_type::<ev::TicketAssigned>()
+            .with_type::<ev::TicketReplied>()
+            .with_type::<ev::TicketResolved>()
+            .with_type::<ev::TicketReopened>()
+            .with_type::<ev::TicketEscalated>()
+            .with_type::<ev::SurveyResponseReceived>()
+    }
+}
+
+fn micros(t: Option<&prost_types::Timestamp>, fallback: i64) -> i64 {
+    t.and_then(aftercare_platform::time::from_timestamp)
+        .unwrap_or(fallback)
+}
+
+fn duration(d: Option<&prost_types::Duration>) -> Option<i64> {
+    d.map(|d| d.seconds.saturating_mul(1_000_000) + i64::from(d.nanos) / 1_000)
+}
+
+async fn agent_of(conn: &mut Conn, name: &str) -> Result<Option<uuid::Uuid>, sqlx::Error> {
+    if name.is_empty() {
+        return Ok(None);
+    }
+    match parse_agent_name(name) {
+        Some(id) => Ok(Some(id)),
+        None => store::find_agent_by_subject(conn, name).await,
+    }
+}
+
+#[async_trait]
+impl EventHandler for PerformanceProjection {
+    async fn handle(&self, tx: &mut Transaction<'_, Any>, event: &ev::Event) -> anyhow::Result<()> {
+        use crate::domain::performance::{Fact, FactKind};
+        let kind = event.r#type.as_str();
+        let at = micros(event.time.as_ref(), now_micros());
+        let fact = |agent, ticket, kind, value, time| Fact {
+            agent,
+            ticket,
+            kind,
+            value,
+            time,
+        };
+        let mut facts = Vec::new();
+        if kind == ev::TicketAssigned::full_name() {
+            let e = decode_payload::<ev::TicketAssigned>(event)?;
+            let t = e.ticket.unwrap_or_default();
+            if let Some(agent) = parse_agent_name(&t.assignee) {
+                let time = micros(t.update_time.as_ref(), at);
+                facts.push(fact(
+                    Some(agent),
+                    parse_ticket_name(&t.name),
+                    FactKind::Assigned,
+                    0,
+                    time,
+                ));
+            }
+        } else if kind == ev::TicketReplied::full_name() {
+            let e = decode_payload::<ev::TicketReplied>(event)?;
+            let public = e.visibility
+                == aftercare_proto::aftercare::tickets::v1::MessageVisibility::Public as i32;
+            let actor = e.actor.unwrap_or_default();
+            if public
+                && actor.r#type == ActorType::Agent as i32
+                && let Some(agent) = agent_of(tx, &actor.id).await?
+            {
+                let ticket = e.ticket.as_ref().and_then(|t| parse_ticket_name(&t.name));
+                let time = micros(e.create_time.as_ref(), at);
+                facts.push(fact(Some(agent), ticket, FactKind::Handled, 0, time));
+            }
+        } else if kind == ev::TicketResolved::full_name() {
+            let e = decode_payload::<ev::TicketResolved>(event)?;
+            let t = e.ticket.clone().unwrap_or_default();
+            let ticket = parse_ticket_name(&t.name);
+            if let Some(agent) = parse_agent_name(&t.assignee) {
+                let time = micros(e.resolve_time.as_ref(), at);
+                let resolution = duration(e.resolution_duration.as_ref()).unwrap_or(0);
+                facts.push(fact(
+                    Some(agent),
+                    ticket,
+                    FactKind::Resolved,
+                    resolution,
+                    time,
+                ));
+                if let Some(first) = duration(e.first_response_duration.as_ref()) {
+                    facts.push(fact(
+                        Some(agent),
+                        ticket,
+                        FactKind::FirstResponse,
+                        first,
+                        time,
+                    ));
+                }
+                let sla = if e.sla_met {
+                    FactKind::SlaMet
+                } else {
+                    FactKind::SlaBreached
+                };
+                facts.push(fact(Some(agent), ticket, sla, 0, time));
+                if let Some(ticket) = ticket {
+                    for f in facts.drain(..) {
+                        store::insert_fact(tx, &f).await?;
+                    }
+                    store::attach_waiting_csat(tx, ticket, agent).await?;
+                }
+            }
+        } else if kind == ev::TicketReopened::full_name() {
+            let e = decode_payload::<ev::TicketReopened>(event)?;
+            let t = e.ticket.unwrap_or_default();
+            if let Some(ticket) = parse_ticket_name(&t.name) {
+                let agent = match store::resolver_of(tx, ticket).await? {
+                    Some(agent) => Some(agent),
+                    None => parse_agent_name(&t.assignee),
+                };
+                if agent.is_some() {
+                    facts.push(fact(
+                        agent,
+                        Some(ticket),
+                        FactKind::Reopened,
+                        0,
+                        micros(t.update_time.as_ref(), at),
+                    ));
+                }
+            }
+        } else if kind == ev::TicketEscalated::full_name() {
+            let e = decode_payload::<ev::TicketEscalated>(event)?;
+            let t = e.ticket.unwrap_or_default();
+            if let Some(agent) = parse_agent_name(&t.assignee) {
+                facts.push(fact(
+                    Some(agent),
+                    parse_ticket_name(&t.name),
+                    FactKind::Escalated,
+                    0,
+                    micros(t.update_time.as_ref(), at),
+                ));
+            }
+        } else if kind == ev::SurveyResponseReceived::full_name() {
+            let e = decode_payload::<ev::SurveyResponseReceived>(event)?;
+            if let Some(score) = e.csat_score.filter(|s| (1..=5).contains(s)) {
+                let ticket = parse_ticket_name(&e.ticket);
+                let agent = match agent_of(tx, &e.agent).await? {
+                    Some(agent) => Some(agent),
+                    None => match ticket {
+                        Some(ticket) => store::resolver_of(tx, ticket).await?,
+                        None => None,
+                    },
+                };
+                if agent.is_some() || ticket.is_some() {
+                    let time = micros(e.receive_time.as_ref(), at);
+                    facts.push(fact(agent, ticket, FactKind::Csat, i64::from(score), time));
+                }
+            }
+        }
+        for f in &facts {
+            store::insert_fact(tx, f).await?;
+        }
+        Ok(())
+    }
+}

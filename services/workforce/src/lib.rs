@@ -32,7 +32,7 @@ use async_trait::async_trait;
 use sqlx::migrate::Migrator;
 
 pub use error::Error;
-pub use events::{LOAD_CONSUMER, LoadTracker};
+pub use events::{LOAD_CONSUMER, LoadTracker, PERFORMANCE_CONSUMER, PerformanceProjection};
 
 /// The service's name: its configuration key and the audience of its principals.
 pub const NAME: &str = "workforce";
@@ -128,6 +128,15 @@ impl ServiceDefinition for WorkforceService {
             LOAD_CONSUMER,
             LoadTracker::filter(),
             LoadTracker::new(feed.clone()),
+            ctx.shutdown.clone(),
+        )
+        .await?;
+        aftercare_platform::events::spawn_consumer(
+            ctx.db.clone(),
+            ctx.bus.clone(),
+            PERFORMANCE_CONSUMER,
+            PerformanceProjection::filter(),
+            PerformanceProjection,
             ctx.shutdown.clone(),
         )
         .await?;

@@ -5,6 +5,7 @@
 mod agents;
 mod certifications;
 mod load;
+mod performance;
 mod queue;
 mod requests;
 mod shifts;
@@ -27,6 +28,10 @@ pub use certifications::{
     insert_certification, lapsed_certifications, list_certifications, update_certification,
 };
 pub use load::{apply_ticket_snapshot, expire_holds, hold, release_hold};
+pub use performance::{
+    FactScope, RecognitionFilter, RecognitionRow, attach_waiting_csat, facts, find_recognition,
+    insert_fact, insert_recognition, list_recognitions, resolver_of,
+};
 pub use queue::{dequeue, enqueue};
 pub use requests::{RequestKey, find_request, insert_request};
 pub use shifts::{

@@ -4,6 +4,7 @@
 mod api {
     pub mod agents;
     pub mod harness;
+    pub mod performance;
     pub mod presence;
     pub mod routing;
     pub mod shifts;

@@ -1,7 +1,9 @@
 //! Requests → domain commands, on the platform's request toolkit; every bad field at once.
 
+mod performance;
 mod training;
 
+pub use performance::*;
 pub use training::*;
 
 use aftercare_platform::query::{Comparison, Filter};

@@ -144,6 +144,28 @@ impl Caller {
         }
     }
 
+    /// Whether the caller reads all performance figures (analysts, trainers, admins,
+    /// services).
+    pub fn reads_all_performance(&self) -> bool {
+        self.is_admin() || self.principal.has_any_role(&[Role::Analyst, Role::Trainer])
+    }
+
+    /// Whether the caller reads `agent`'s performance: themselves, their lead, or a
+    /// reader of all performance.
+    pub fn may_read_performance_of(&self, agent: &Agent) -> bool {
+        !self.is_outsider()
+            && (self.reads_all_performance()
+                || self.agent == Some(agent.id)
+                || self.leads_member(agent))
+    }
+
+    /// Whether the caller reads `team`'s performance: its lead, its members, or a reader
+    /// of all performance.
+    pub fn may_read_team_performance(&self, team: Uuid) -> bool {
+        !self.is_outsider()
+            && (self.reads_all_performance() || self.leads(team) || self.teams.contains(&team))
+    }
+
     /// The one agent whose training record the caller is limited to, if limited.
     pub fn training_limited_to(&self) -> Option<Option<Uuid>> {
         match self.reach() {
