@@ -44,15 +44,13 @@ pub use merges::{
     MergeRecord, find_merge_by_request, insert_merge, move_identities, repoint_merged,
 };
 pub use organisations::{
-    OrganisationQuery, delete_organisation, find_organisation, find_organisation_by_domain,
-    find_organisation_by_request, insert_organisation, list_organisations, organisation_members,
-    update_organisation,
+    OrganisationQuery, create_organisation, delete_organisation_at, find_organisation,
+    list_organisations, load_organisation, update_organisation_at,
 };
 pub use privacy::{delete_identities, find_erasure_by_request, insert_erasure, merged_customers};
 pub use segments::{
-    SegmentQuery, count_selected, delete_segment, find_segment, find_segment_by_request,
-    insert_segment, list_segments, refresh_segment_count, segment_ids, set_segment_count,
-    update_segment,
+    SegmentQuery, create_segment, delete_segment_at, list_segments, load_segment, recount_segment,
+    refresh_segment_count, segment_ids, update_segment_at,
 };
 pub use tiers::{
     TierRuleQuery, change_tier, delete_tier_rule, find_tier_rule, find_tier_rule_by_request,

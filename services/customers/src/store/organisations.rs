@@ -4,10 +4,18 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use super::{Conn, Where, enum_column, from_json, json, like_pattern, uuid};
+use aftercare_platform::db::Database;
+use aftercare_platform::time::now_micros;
+
+use super::{
+    Conn, Where, check_request, enum_column, from_json, json, like_pattern, remember, uuid,
+};
 use crate::domain::filter::{Condition, Scalar};
-use crate::domain::organisation::{Organisation, OrganisationSpec};
+use crate::domain::idempotency::RequestKey;
+use crate::domain::names::organisation_name;
+use crate::domain::organisation::{Organisation, OrganisationChange, OrganisationSpec};
 use crate::domain::query::OrganisationField;
+use crate::error::{Error, ORGANISATION};
 
 const COLUMNS: &str = "id, display_name, domain, region, tier, attributes, version, create_time, \
     update_time, (SELECT COUNT(*) FROM customers c WHERE c.organisation_id = organisations.id \
@@ -203,4 +211,142 @@ fn organisation_from_row(row: &AnyRow) -> Result<(Organisation, i64), sqlx::Erro
         update_time: row.try_get("update_time")?,
     };
     Ok((organisation, row.try_get("customer_count")?))
+}
+
+/// The organisation `id` with its member count, or `NOT_FOUND`.
+pub async fn load_organisation(conn: &mut Conn, id: Uuid) -> Result<(Organisation, i64), Error> {
+    find_organisation(conn, id)
+        .await?
+        .ok_or_else(|| Error::not_found(ORGANISATION, organisation_name(id)))
+}
+
+/// Refuses a domain another organisation has.
+async fn check_domain_free(conn: &mut Conn, organisation: &Organisation) -> Result<(), Error> {
+    let Some(domain) = &organisation.spec.domain else {
+        return Ok(());
+    };
+    match find_organisation_by_domain(conn, domain).await? {
+        Some(owner) if owner != organisation.id => Err(Error::AlreadyExists {
+            resource_type: ORGANISATION,
+            name: organisation_name(owner),
+            description: format!("the domain `{domain}` belongs to another organisation"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Creates an organisation of `spec`, in one transaction: refused when another has its
+/// domain; with an idempotency `key`, the organisation made first when the caller sent it
+/// before. Returns it with its member count.
+pub async fn create_organisation(
+    db: &Database,
+    spec: OrganisationSpec,
+    key: Option<&RequestKey>,
+) -> Result<(Organisation, i64), Error> {
+    let scoped = key.map(RequestKey::scoped);
+    let request_id = scoped.as_deref();
+    let mut tx = db.begin().await?;
+    check_request(&mut tx, key).await?;
+    if let Some(request_id) = request_id
+        && let Some((existing, count)) = find_organisation_by_request(&mut tx, request_id).await?
+    {
+        return Ok((existing, count));
+    }
+    let now = now_micros();
+    let organisation = Organisation {
+        id: Uuid::now_v7(),
+        spec,
+        version: 1,
+        create_time: now,
+        update_time: now,
+    };
+    if let Err(err) = check_domain_free(&mut tx, &organisation).await {
+        // The domain may be taken by a concurrent retry of this very request.
+        if let Some(request_id) = request_id
+            && let Some((existing, count)) =
+                find_organisation_by_request(&mut tx, request_id).await?
+        {
+            return Ok((existing, count));
+        }
+        return Err(err);
+    }
+    if !insert_organisation(&mut tx, &organisation, request_id).await? {
+        // A concurrent create: the same request id (return it) or the same domain (refuse).
+        tx.rollback().await?;
+        let mut conn = db.reader().acquire().await?;
+        check_request(&mut conn, key).await?;
+        if let Some((existing, count)) = match request_id {
+            Some(request_id) => find_organisation_by_request(&mut conn, request_id).await?,
+            None => None,
+        } {
+            return Ok((existing, count));
+        }
+        check_domain_free(&mut conn, &organisation).await?;
+        return Err(Error::state(
+            "organisations",
+            "a concurrent create failed; retry",
+        ));
+    }
+    remember(&mut tx, key).await?;
+    tx.commit().await?;
+    tracing::info!(organisation = %organisation.id, "organisation created");
+    Ok((organisation, 0))
+}
+
+/// Applies `changes` to organisation `id` at `version`, in one transaction; returns it with
+/// its member count.
+pub async fn update_organisation_at(
+    db: &Database,
+    id: Uuid,
+    version: i64,
+    changes: Vec<OrganisationChange>,
+) -> Result<(Organisation, i64), Error> {
+    let mut tx = db.begin().await?;
+    let (mut organisation, count) = load_organisation(&mut tx, id).await?;
+    let name = organisation_name(organisation.id);
+    if organisation.version != version {
+        return Err(Error::StaleEtag(name));
+    }
+    if organisation.spec.apply(changes) {
+        if organisation.spec.attributes.len() > 100 {
+            return Err(Error::invalid(
+                "organisation.attributes",
+                "would have more than 100 entries",
+            ));
+        }
+        check_domain_free(&mut tx, &organisation).await?;
+        organisation.version += 1;
+        organisation.update_time = now_micros();
+        if !update_organisation(&mut tx, &organisation, version).await? {
+            return Err(Error::StaleEtag(name));
+        }
+        tx.commit().await?;
+        tracing::info!(organisation = %organisation.id, "organisation updated");
+    }
+    Ok((organisation, count))
+}
+
+/// Deletes organisation `id` at `version`, in one transaction: refused while customers
+/// belong to it.
+pub async fn delete_organisation_at(db: &Database, id: Uuid, version: i64) -> Result<(), Error> {
+    let mut tx = db.begin().await?;
+    let (organisation, _) = load_organisation(&mut tx, id).await?;
+    let name = organisation_name(organisation.id);
+    if organisation.version != version {
+        return Err(Error::StaleEtag(name));
+    }
+    if organisation_members(&mut tx, organisation.id).await? > 0 {
+        return Err(Error::FailedPrecondition {
+            violation: "DEPENDENTS",
+            subject: name,
+            description: "customers still belong to this organisation: move or detach them first"
+                .into(),
+        });
+    }
+    if !delete_organisation(&mut tx, organisation.id, version).await? {
+        return Err(Error::StaleEtag(name));
+    }
+    tx.commit().await?;
+    tracing::info!(organisation = %organisation.id, "organisation deleted");
+    Ok(())
 }

@@ -7,11 +7,12 @@ use uuid::Uuid;
 use aftercare_platform::db::Database;
 use aftercare_platform::time::now_micros;
 
-use super::{Conn, CustomerQuery, Where, count_customers, uuid};
+use super::{Conn, CustomerQuery, Where, check_request, count_customers, remember, uuid};
 use crate::domain::access::Access;
 use crate::domain::filter::{Condition, Scalar};
+use crate::domain::idempotency::RequestKey;
 use crate::domain::query::SegmentField;
-use crate::domain::segment::{Segment, SegmentSpec};
+use crate::domain::segment::{Segment, SegmentChange, SegmentSpec};
 use crate::error::Error;
 
 const COLUMNS: &str = "id, display_name, description, filter, query, customer_count, count_time, \
@@ -230,4 +231,111 @@ pub async fn refresh_segment_count(db: &Database, id: Uuid) -> Result<bool, Erro
     set_segment_count(&mut tx, segment.id, count, now_micros()).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Resource type of a segment, for `ResourceInfo`.
+const SEGMENT: &str = "aftercare.customers.v1.Segment";
+
+fn segment_name(id: Uuid) -> String {
+    format!("segments/{id}")
+}
+
+/// The segment `id`, or `NOT_FOUND`.
+pub async fn load_segment(conn: &mut Conn, id: Uuid) -> Result<Segment, Error> {
+    find_segment(conn, id)
+        .await?
+        .ok_or_else(|| Error::not_found(SEGMENT, segment_name(id)))
+}
+
+/// Creates a segment of `spec` with its first count, in one transaction; with an
+/// idempotency `key`, the segment made first when the caller sent it before.
+pub async fn create_segment(
+    db: &Database,
+    spec: SegmentSpec,
+    key: Option<&RequestKey>,
+) -> Result<Segment, Error> {
+    let scoped = key.map(RequestKey::scoped);
+    let request_id = scoped.as_deref();
+    let mut tx = db.begin().await?;
+    check_request(&mut tx, key).await?;
+    if let Some(request_id) = request_id
+        && let Some(existing) = find_segment_by_request(&mut tx, request_id).await?
+    {
+        return Ok(existing);
+    }
+    let now = now_micros();
+    let id = Uuid::now_v7();
+    let segment = Segment {
+        id,
+        customer_count: count_selected(&mut tx, id, &spec).await?,
+        spec,
+        count_time: now,
+        version: 1,
+        create_time: now,
+        update_time: now,
+    };
+    if !insert_segment(&mut tx, &segment, request_id).await? {
+        tx.rollback().await?;
+        let mut conn = db.reader().acquire().await?;
+        check_request(&mut conn, key).await?;
+        let existing = find_segment_by_request(&mut conn, request_id.unwrap_or_default())
+            .await?
+            .ok_or_else(|| Error::state("segments", "a concurrent create failed; retry"))?;
+        return Ok(existing);
+    }
+    remember(&mut tx, key).await?;
+    tx.commit().await?;
+    tracing::info!(segment = %segment.id, count = segment.customer_count, "segment created");
+    Ok(segment)
+}
+
+/// Applies `changes` to segment `id` at `version` and recounts it, in one transaction.
+pub async fn update_segment_at(
+    db: &Database,
+    id: Uuid,
+    version: i64,
+    changes: Vec<SegmentChange>,
+) -> Result<Segment, Error> {
+    let mut tx = db.begin().await?;
+    let mut segment = load_segment(&mut tx, id).await?;
+    let name = segment_name(segment.id);
+    if segment.version != version {
+        return Err(Error::StaleEtag(name));
+    }
+    if segment.spec.apply(changes) {
+        let now = now_micros();
+        segment.customer_count = count_selected(&mut tx, segment.id, &segment.spec).await?;
+        segment.count_time = now;
+        segment.version += 1;
+        segment.update_time = now;
+        if !update_segment(&mut tx, &segment, version).await? {
+            return Err(Error::StaleEtag(name));
+        }
+        tx.commit().await?;
+        tracing::info!(segment = %segment.id, "segment updated");
+    }
+    Ok(segment)
+}
+
+/// Deletes segment `id` at `version`.
+pub async fn delete_segment_at(db: &Database, id: Uuid, version: i64) -> Result<(), Error> {
+    let mut tx = db.begin().await?;
+    let segment = load_segment(&mut tx, id).await?;
+    if segment.version != version || !delete_segment(&mut tx, segment.id, version).await? {
+        return Err(Error::StaleEtag(segment_name(segment.id)));
+    }
+    tx.commit().await?;
+    tracing::info!(segment = %segment.id, "segment deleted");
+    Ok(())
+}
+
+/// Recounts segment `id` now, in one transaction; returns the count and its time.
+pub async fn recount_segment(db: &Database, id: Uuid) -> Result<(i64, i64), Error> {
+    let mut tx = db.begin().await?;
+    let segment = load_segment(&mut tx, id).await?;
+    let customer_count = count_selected(&mut tx, segment.id, &segment.spec).await?;
+    let now = now_micros();
+    set_segment_count(&mut tx, segment.id, customer_count, now).await?;
+    tx.commit().await?;
+    Ok((customer_count, now))
 }
