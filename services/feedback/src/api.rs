@@ -13,10 +13,20 @@ use aftercare_proto::aftercare::feedback::v1 as pb;
 use aftercare_proto::aftercare::feedback::v1::feedback_service_server::FeedbackService;
 use tonic::{Request, Response, Status};
 
+use crate::customers::CustomerDirectory;
 use crate::domain::follow_up::LoopRules;
 use crate::domain::values::{Actor, ActorKind};
 use crate::store::Store;
 use crate::tickets::FollowUpTickets;
+
+/// The other services the handlers call.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    /// Tickets, for follow-up tickets.
+    pub tickets: FollowUpTickets,
+    /// Customers, for channel identities.
+    pub customers: CustomerDirectory,
+}
 
 /// What the handlers share.
 #[derive(Debug, Clone)]
@@ -24,6 +34,7 @@ pub struct Api {
     store: Store,
     principals: PrincipalVerifier,
     tickets: FollowUpTickets,
+    customers: CustomerDirectory,
     rules: LoopRules,
     portal: String,
 }
@@ -35,14 +46,15 @@ impl Api {
     pub fn new(
         store: Store,
         principals: PrincipalVerifier,
-        tickets: FollowUpTickets,
+        clients: Clients,
         rules: LoopRules,
         portal: String,
     ) -> Self {
         Self {
             store,
             principals,
-            tickets,
+            tickets: clients.tickets,
+            customers: clients.customers,
             rules,
             portal,
         }

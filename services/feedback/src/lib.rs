@@ -14,6 +14,7 @@
 
 mod api;
 mod convert;
+mod customers;
 mod domain;
 mod error;
 mod events;
@@ -60,10 +61,20 @@ pub struct TicketsEndpoint {
     pub principals: PrincipalVerifier,
 }
 
+/// Where the customers service is reached, when not as configured.
+#[derive(Debug, Clone)]
+pub struct CustomersEndpoint {
+    /// A channel to it.
+    pub channel: tonic::transport::Channel,
+    /// The verifier whose secret it trusts.
+    pub principals: PrincipalVerifier,
+}
+
 /// The feedback service.
 #[derive(Debug, Clone)]
 pub struct FeedbackService {
     tickets: Option<TicketsEndpoint>,
+    customers: Option<CustomersEndpoint>,
     sweep_interval: Duration,
     rules: LoopRules,
     portal: String,
@@ -73,6 +84,7 @@ impl Default for FeedbackService {
     fn default() -> Self {
         Self {
             tickets: None,
+            customers: None,
             sweep_interval: DEFAULT_SWEEP_INTERVAL,
             rules: LoopRules::default(),
             portal: DEFAULT_PORTAL.to_owned(),
@@ -90,6 +102,14 @@ impl FeedbackService {
     pub fn with_tickets(self, endpoint: TicketsEndpoint) -> Self {
         Self {
             tickets: Some(endpoint),
+            ..self
+        }
+    }
+
+    /// The service reaching the customers service at `endpoint` instead.
+    pub fn with_customers(self, endpoint: CustomersEndpoint) -> Self {
+        Self {
+            customers: Some(endpoint),
             ..self
         }
     }
@@ -139,6 +159,17 @@ impl ServiceDefinition for FeedbackService {
                 ctx.principals.clone(),
             ),
         };
+        let customers = match &self.customers {
+            Some(endpoint) => customers::CustomerDirectory::new(
+                traced(endpoint.channel.clone()),
+                endpoint.principals.clone(),
+            ),
+            None => customers::CustomerDirectory::new(
+                ctx.channel_to("customers")
+                    .ok_or_else(|| anyhow::anyhow!("no configuration for service `customers`"))?,
+                ctx.principals.clone(),
+            ),
+        };
         // Load the segmenter's dictionary now rather than on the first comment.
         let _ = domain::classify::classify("预热");
         aftercare_platform::events::spawn_consumer(
@@ -161,7 +192,7 @@ impl ServiceDefinition for FeedbackService {
         let api = api::Api::new(
             store,
             ctx.principals.clone(),
-            tickets,
+            api::Clients { tickets, customers },
             self.rules.clone(),
             self.portal.clone(),
         );

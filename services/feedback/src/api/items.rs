@@ -46,12 +46,35 @@ pub async fn create(
         &message.customer,
         "customers",
     );
-    if message.customer_identity.is_some() && customer.is_none() {
-        v.add(
-            "feedback_item.customer_identity",
-            "is not resolved by this service yet: give `customer` (resolve the identity with the customers service)",
-        );
-    }
+    let identity = match (&message.customer_identity, &customer) {
+        (Some(identity), None) => {
+            if super::parse::channel(
+                &mut v,
+                "feedback_item.customer_identity.channel",
+                identity.channel,
+            )
+            .is_none()
+                && identity.channel == 0
+            {
+                v.add("feedback_item.customer_identity.channel", "is required");
+            }
+            required_text(
+                &mut v,
+                "feedback_item.customer_identity.handle",
+                &identity.handle,
+                320,
+            );
+            Some(identity.clone())
+        }
+        (Some(_), Some(_)) => {
+            v.add(
+                "feedback_item.customer_identity",
+                "give either `customer` or `customer_identity`, not both",
+            );
+            None
+        }
+        _ => None,
+    };
     let ticket = optional_name(&mut v, "feedback_item.ticket", &message.ticket, "tickets");
     let product =
         optional_text(&mut v, "feedback_item.product", &message.product, 64).unwrap_or_default();
@@ -101,7 +124,15 @@ pub async fn create(
             ));
         }
         (Reach::Customer(own), _) => own.clone(),
-        (_, given) => given.unwrap_or_default(),
+        (_, Some(given)) => given,
+        (_, None) => match identity {
+            Some(identity) => {
+                api.customers
+                    .resolve(principal, identity, "feedback_item.customer_identity")
+                    .await?
+            }
+            None => String::new(),
+        },
     };
     let region = match (&reach, item_region) {
         (Reach::Region(own), Some(given)) if *own != given => {

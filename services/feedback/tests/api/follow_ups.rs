@@ -231,6 +231,95 @@ async fn a_dissatisfied_customer_gets_one_linked_follow_up_and_is_re_invited_aft
     assert_eq!(second.previous_response, answered.name);
     assert_eq!(app.events("FollowUpClosed").await, 1);
     assert_eq!(app.follow_ups("").await.len(), 1);
+
+    let now = aftercare_platform::time::now_micros();
+    let stats = app
+        .client
+        .clone()
+        .get_feedback_stats(app.req(
+            &lead(),
+            pb::GetFeedbackStatsRequest {
+                start_time: Some(aftercare_platform::time::to_timestamp(now - 86_400_000_000)),
+                end_time: Some(aftercare_platform::time::to_timestamp(
+                    now + 2 * 86_400_000_000,
+                )),
+                interval: common::Interval::Day as i32,
+                group_by: Vec::new(),
+                filter: "region = \"cn-east\"".into(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .total
+        .unwrap();
+    assert_eq!(
+        stats.csat_distribution,
+        [1, 0, 0, 0, 1],
+        "the detractor and the second answer"
+    );
+    assert_eq!(stats.follow_ups_opened, 1);
+    assert_eq!(stats.follow_ups_due, 1);
+    assert_eq!(stats.follow_ups_on_time, 1);
+    assert_eq!(stats.sentiment_negative, 1);
+}
+
+async fn a_correction_that_makes_a_comment_a_severe_complaint_opens_a_follow_up(db: TestDatabase) {
+    let app = spawn_loop(db).await;
+    let survey = app.create_survey(csat_survey()).await;
+    let c1 = app.customer_name("c1");
+    let invitation = app.invite(&survey.name, &c1, "").await;
+    let submitted = app
+        .submit(&invitation.token, Some(4), "The engineer came on Tuesday")
+        .await
+        .unwrap();
+    assert!(!submitted.follow_up_opened);
+    let response = app.response(&submitted.response).await;
+    let done = app
+        .client
+        .clone()
+        .reclassify_feedback(app.req(
+            &lead(),
+            pb::ReclassifyFeedbackRequest {
+                name: response.name.clone(),
+                etag: response.etag.clone(),
+                severity: pb::FeedbackSeverity::High as i32,
+                sentiment: pb::Sentiment::Negative as i32,
+                note: "the customer complained on the phone".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(done.opened_follow_up.starts_with("followUps/"), "{done:?}");
+    let f = app.follow_ups("reason = SEVERE_COMPLAINT").await;
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].source_feedback, response.name);
+    let Some(pb::reclassify_feedback_response::Feedback::Response(changed)) = done.feedback else {
+        panic!("a response")
+    };
+    assert_eq!(changed.triggered_follow_up, done.opened_follow_up);
+    let again = app
+        .client
+        .clone()
+        .reclassify_feedback(app.req(
+            &lead(),
+            pb::ReclassifyFeedbackRequest {
+                name: response.name.clone(),
+                etag: changed.etag.clone(),
+                severity: pb::FeedbackSeverity::Critical as i32,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        again.opened_follow_up.is_empty(),
+        "one follow-up per feedback"
+    );
+    assert_eq!(app.follow_ups("").await.len(), 1);
 }
 
 async fn while_tickets_is_down_the_follow_up_waits_and_then_exactly_one_ticket_is_made(
@@ -405,6 +494,7 @@ async fn follow_up_requests_name_their_bad_fields(db: TestDatabase) {
 }
 
 on_both_databases!(
+    a_correction_that_makes_a_comment_a_severe_complaint_opens_a_follow_up,
     a_dissatisfied_customer_gets_one_linked_follow_up_and_is_re_invited_after_it_closes,
     while_tickets_is_down_the_follow_up_waits_and_then_exactly_one_ticket_is_made,
     an_overdue_follow_up_is_escalated_by_the_sweep_once,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aftercare_customers::CustomersService;
-use aftercare_feedback::{FeedbackService, TicketsEndpoint};
+use aftercare_feedback::{CustomersEndpoint, FeedbackService, TicketsEndpoint};
 use aftercare_platform::auth::{Principal, PrincipalVerifier, Role};
 use aftercare_platform::config::{Config, Secret, ServiceConfig};
 use aftercare_platform::events::{Event, EventBus};
@@ -21,14 +21,14 @@ use aftercare_proto::aftercare::feedback::v1 as pb;
 use aftercare_proto::aftercare::feedback::v1::feedback_service_client::FeedbackServiceClient;
 use aftercare_proto::aftercare::tickets::v1 as tickets_pb;
 use aftercare_proto::aftercare::tickets::v1::ticket_service_client::TicketServiceClient;
-use aftercare_tickets::{CustomersEndpoint, TicketsService};
+use aftercare_tickets::TicketsService;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 use tonic_types::StatusExt as _;
 
-/// The feedback service, a client, and (for the closed loop) tickets and customers.
+/// The feedback service, a client, the customers service, and (for the closed loop) tickets.
 pub struct App {
     pub feedback: TestService,
     pub client: FeedbackServiceClient<Channel>,
@@ -36,18 +36,19 @@ pub struct App {
     /// Where the tickets service is (to be) reached and the secret it trusts.
     pub tickets_addr: std::net::SocketAddr,
     pub tickets_principals: PrincipalVerifier,
-    _db: TestDatabase,
+    /// The customers service (always running) and the customers made in it.
+    pub customers: TestService,
+    pub names: HashMap<&'static str, String>,
+    _dbs: (TestDatabase, TestDatabase),
 }
 
-/// A running tickets service (and the customers service it calls).
+/// A running tickets service.
 pub struct Tickets {
     pub running: Option<RunningService>,
     pub shutdown: CancellationToken,
     pub client: TicketServiceClient<Channel>,
     pub principals: PrincipalVerifier,
-    pub customers: TestService,
-    pub names: HashMap<&'static str, String>,
-    dbs: (TestDatabase, TestDatabase),
+    db: TestDatabase,
 }
 
 impl Drop for Tickets {
@@ -61,7 +62,8 @@ async fn reserve_port() -> std::net::SocketAddr {
     listener.local_addr().expect("an address")
 }
 
-/// The feedback service on `db`, its tickets service not running (follow-ups wait).
+/// The feedback service on `db` with the customers service; tickets not running
+/// (follow-ups wait for it).
 pub async fn spawn_app(db: TestDatabase) -> App {
     let tickets_addr = reserve_port().await;
     let tickets_principals = PrincipalVerifier::random();
@@ -69,11 +71,39 @@ pub async fn spawn_app(db: TestDatabase) -> App {
         .expect("an endpoint")
         .connect_timeout(Duration::from_millis(300))
         .connect_lazy();
+    let customers_db = TestDatabase::sqlite();
+    let customers = TestService::start(&CustomersService, &customers_db).await;
+    let mut names = HashMap::new();
+    for label in ["c1", "c2"] {
+        let mut request = tonic::Request::new(customers_pb::CreateCustomerRequest {
+            customer: Some(customers_pb::Customer {
+                display_name: label.into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        });
+        customers
+            .principals()
+            .attach(&lead(), "customers", request.metadata_mut());
+        let name = CustomerServiceClient::new(customers.channel())
+            .create_customer(request)
+            .await
+            .expect("create a customer")
+            .into_inner()
+            .customer
+            .expect("a customer")
+            .name;
+        names.insert(label, name);
+    }
     let definition = FeedbackService::new()
         .with_sweep_interval(Duration::from_millis(100))
         .with_tickets(TicketsEndpoint {
             channel,
             principals: tickets_principals.clone(),
+        })
+        .with_customers(CustomersEndpoint {
+            channel: customers.channel(),
+            principals: customers.principals().clone(),
         });
     let feedback = TestService::start(&definition, &db).await;
     let client = FeedbackServiceClient::new(feedback.channel());
@@ -83,7 +113,9 @@ pub async fn spawn_app(db: TestDatabase) -> App {
         tickets: None,
         tickets_addr,
         tickets_principals,
-        _db: db,
+        customers,
+        names,
+        _dbs: (db, customers_db),
     }
 }
 
@@ -95,48 +127,21 @@ pub async fn spawn_loop(db: TestDatabase) -> App {
 }
 
 impl App {
-    /// Starts the tickets service (and customers) where the feedback service expects it.
+    /// Starts the tickets service where the feedback service expects it.
     pub async fn start_tickets(&mut self) {
-        let customers_db = TestDatabase::sqlite();
-        let customers = TestService::start(&CustomersService, &customers_db).await;
-        let tickets_db = TestDatabase::sqlite();
-        let mut names = HashMap::new();
-        for label in ["c1", "c2"] {
-            let mut request = tonic::Request::new(customers_pb::CreateCustomerRequest {
-                customer: Some(customers_pb::Customer {
-                    display_name: label.into(),
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            });
-            customers
-                .principals()
-                .attach(&lead(), "customers", request.metadata_mut());
-            let name = CustomerServiceClient::new(customers.channel())
-                .create_customer(request)
-                .await
-                .expect("create a customer")
-                .into_inner()
-                .customer
-                .expect("a customer")
-                .name;
-            names.insert(label, name);
-        }
-        let (running, shutdown, client) = self.serve_tickets(&customers, &tickets_db).await;
+        let db = TestDatabase::sqlite();
+        let (running, shutdown, client) = self.serve_tickets(&db).await;
         self.tickets = Some(Tickets {
             running: Some(running),
             shutdown,
             client,
             principals: self.tickets_principals.clone(),
-            customers,
-            names,
-            dbs: (customers_db, tickets_db),
+            db,
         });
     }
 
     async fn serve_tickets(
         &self,
-        customers: &TestService,
         tickets_db: &TestDatabase,
     ) -> (
         RunningService,
@@ -151,10 +156,11 @@ impl App {
             database_url: Some(Secret::new(tickets_db.url())),
             ..config.services.tickets.clone()
         };
-        let definition = TicketsService::new().with_customers(CustomersEndpoint {
-            channel: customers.channel(),
-            principals: customers.principals().clone(),
-        });
+        let definition =
+            TicketsService::new().with_customers(aftercare_tickets::CustomersEndpoint {
+                channel: self.customers.channel(),
+                principals: self.customers.principals().clone(),
+            });
         let listener = TcpListener::bind(self.tickets_addr)
             .await
             .expect("bind the tickets port");
@@ -188,8 +194,7 @@ impl App {
     /// Starts the tickets service again on its address and database.
     pub async fn restart_tickets(&mut self) {
         let mut tickets = self.tickets.take().expect("tickets started once");
-        let (running, shutdown, client) =
-            self.serve_tickets(&tickets.customers, &tickets.dbs.1).await;
+        let (running, shutdown, client) = self.serve_tickets(&tickets.db).await;
         tickets.running = Some(running);
         tickets.shutdown = shutdown;
         tickets.client = client;
@@ -204,9 +209,9 @@ impl App {
     /// The customers service's name of the customer labelled `label` (loop apps), or a fresh
     /// customer name.
     pub fn customer_name(&self, label: &str) -> String {
-        self.tickets
-            .as_ref()
-            .and_then(|t| t.names.get(label).cloned())
+        self.names
+            .get(label)
+            .cloned()
             .unwrap_or_else(|| format!("customers/{}", uuid_for(label)))
     }
 

@@ -304,7 +304,71 @@ async fn no_invitation_within_the_cooldown_or_after_consent_is_withdrawn(db: Tes
     assert_eq!(refused.code(), Code::FailedPrecondition);
 }
 
+async fn a_delayed_invitation_is_sent_by_the_sweep_unless_the_ticket_reopened(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let mut survey = csat_survey();
+    survey.send_delay = Some(prost_types::Duration {
+        seconds: 3600,
+        nanos: 0,
+    });
+    app.create_survey(survey).await;
+    let kept = format!("tickets/{}", uuid_for("d1"));
+    let reopened = format!("tickets/{}", uuid_for("d2"));
+    app.deliver("tickets", &kept, &resolved(&kept, ALICE, "cn-east"))
+        .await;
+    app.deliver("tickets", &reopened, &resolved(&reopened, BOB, "cn-east"))
+        .await;
+    poll_until(
+        "two pending invitations",
+        Duration::from_secs(5),
+        || async {
+            (invitations(&app, &lead(), "status = PENDING").await.len() == 2).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(app.events("SurveyInvitationSent").await, 0);
+    app.deliver(
+        "tickets",
+        &reopened,
+        &ev::TicketReopened {
+            ticket: Some(ev::TicketSnapshot {
+                name: reopened.clone(),
+                customer: BOB.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+    )
+    .await;
+    poll_until("the reopening", Duration::from_secs(5), || async {
+        (app.count("reopened_tickets").await == 1).then_some(())
+    })
+    .await;
+    sqlx::query("UPDATE invitations SET schedule_time = 0")
+        .execute(app.feedback.db().writer())
+        .await
+        .unwrap();
+    let sent = poll_until(
+        "the delayed invitation sent",
+        Duration::from_secs(5),
+        || async {
+            invitations(&app, &lead(), "status = SENT")
+                .await
+                .into_iter()
+                .next()
+        },
+    )
+    .await;
+    assert_eq!(sent.ticket, kept);
+    assert!(sent.expire_time.is_some());
+    let expired = invitations(&app, &lead(), "status = EXPIRED").await;
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0].ticket, reopened);
+    assert_eq!(app.events("SurveyInvitationSent").await, 1);
+}
+
 on_both_databases!(
+    a_delayed_invitation_is_sent_by_the_sweep_unless_the_ticket_reopened,
     a_manual_invitation_gives_a_token_that_looks_up_the_survey,
     create_invitation_names_every_bad_field,
     customers_see_only_their_own_invitations_and_staff_their_region,

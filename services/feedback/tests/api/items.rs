@@ -298,7 +298,56 @@ async fn a_correction_is_kept_as_manual_with_its_history(db: TestDatabase) {
     assert_eq!(bad_fields(&nothing), ["name", "etag", "topic"]);
 }
 
+async fn a_channel_identity_is_resolved_to_a_customer(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let identity = |handle: &str| common::ChannelIdentity {
+        channel: common::Channel::Email as i32,
+        handle: handle.into(),
+        provider: String::new(),
+    };
+    let created = create(
+        &app,
+        &lead(),
+        pb::FeedbackItem {
+            customer_identity: Some(identity("li.wei@example.com")),
+            ..item("Thanks for the quick fix")
+        },
+    )
+    .await
+    .unwrap();
+    assert!(created.customer.starts_with("customers/"), "{created:?}");
+    let again = create(
+        &app,
+        &lead(),
+        pb::FeedbackItem {
+            customer_identity: Some(identity("LI.WEI@example.com")),
+            ..item("Second note")
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.customer, created.customer, "one person, one customer");
+    let status = create(
+        &app,
+        &lead(),
+        pb::FeedbackItem {
+            customer_identity: Some(common::ChannelIdentity::default()),
+            ..item("x")
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        bad_fields(&status),
+        [
+            "feedback_item.customer_identity.channel",
+            "feedback_item.customer_identity.handle"
+        ]
+    );
+}
+
 on_both_databases!(
+    a_channel_identity_is_resolved_to_a_customer,
     an_item_is_classified_on_arrival_and_anonymous_complaints_open_nothing,
     create_item_names_every_bad_field_and_writes_nothing,
     customers_record_and_read_only_their_own_feedback,
