@@ -375,16 +375,35 @@ impl Schemas {
             if excluded.contains(field.name()) {
                 continue;
             }
-            let behaviour = self.behaviour(&field);
+            let mut behaviour = self.behaviour(&field);
             let field_side = match side {
                 // The resource of a masked update: only its masked fields matter.
                 Side::Request if update && is_resource_of_update(message, &field) => Side::Patch,
                 other => other,
             };
-            let mut schema = self.field(&field, field_side, behaviour);
+            let is_etag = field.name() == "etag" && matches!(field.kind(), Kind::String);
+            if side == Side::Patch && is_etag {
+                // An update is checked against the version read: every service requires the
+                // resource's etag back, even where the resource declares it output only.
+                behaviour = Behaviour {
+                    required: true,
+                    ..Behaviour::default()
+                };
+            }
+            let required_here = behaviour.required
+                && !behaviour.output_only
+                && (side == Side::Request || (side == Side::Patch && is_etag));
+            let mut schema = if side == Side::Patch && is_etag {
+                json!({"type": "string", "minLength": 1})
+            } else {
+                self.field(&field, field_side, behaviour)
+            };
             annotate(&mut schema, behaviour, side);
-            if side == Side::Request && behaviour.required && !behaviour.output_only {
+            if required_here {
                 required.push(Value::String(field.json_name().to_owned()));
+            } else if side.is_request() {
+                // The JSON mapping reads `null` as the field's default.
+                allow_null(&mut schema);
             }
             properties.insert(field.json_name().to_owned(), schema);
         }
@@ -395,6 +414,11 @@ impl Schemas {
         if side.is_request() {
             // The transcoder refuses unknown fields (INVALID_ARGUMENT).
             schema["additionalProperties"] = json!(false);
+            // And more than one member of a oneof set (`null` counts as not set).
+            let exclusive = exclusive_members(message, excluded);
+            if !exclusive.is_empty() {
+                schema["not"] = json!({"anyOf": exclusive});
+            }
         }
         schema
     }
@@ -417,23 +441,8 @@ impl Schemas {
             Kind::Uint32 | Kind::Fixed32 => json!({
                 "type": "integer", "format": "int64", "minimum": 0, "maximum": u32::MAX,
             }),
-            Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => {
-                // A request's digits are bounded so that every value fits 64 bits.
-                let pattern = if side.is_request() {
-                    "^-?[0-9]{1,18}$"
-                } else {
-                    "^-?[0-9]+$"
-                };
-                json!({"type": "string", "format": "int64", "pattern": pattern})
-            }
-            Kind::Uint64 | Kind::Fixed64 => {
-                let pattern = if side.is_request() {
-                    "^[0-9]{1,19}$"
-                } else {
-                    "^[0-9]+$"
-                };
-                json!({"type": "string", "format": "uint64", "pattern": pattern})
-            }
+            Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => int64(side, true),
+            Kind::Uint64 | Kind::Fixed64 => int64(side, false),
             Kind::Bool => json!({"type": "boolean"}),
             Kind::String => {
                 if side == Side::Request && required {
@@ -499,6 +508,66 @@ impl Schemas {
             schema
         }
     }
+}
+
+/// Lets `schema` be `null` too (OpenAPI 3.0 `nullable`; a `$ref` is wrapped in `allOf`, and
+/// an `enum` lists `null`).
+fn allow_null(schema: &mut Value) {
+    if schema.as_object().is_none_or(Map::is_empty) {
+        return;
+    }
+    if schema.get("$ref").is_some() {
+        let inner = schema.take();
+        *schema = json!({"allOf": [inner]});
+    }
+    if let Some(Value::Array(values)) = schema.get_mut("enum") {
+        values.push(Value::Null);
+    }
+    schema["nullable"] = json!(true);
+}
+
+/// For each pair of members of a (non-synthetic) oneof of `message`, a schema matching an
+/// object that sets both (neither `null`): what the transcoder refuses.
+fn exclusive_members(message: &MessageDescriptor, excluded: &BTreeSet<String>) -> Vec<Value> {
+    let mut pairs = Vec::new();
+    for oneof in message.oneofs().filter(|o| !o.is_synthetic()) {
+        let members: Vec<String> = oneof
+            .fields()
+            .filter(|f| !excluded.contains(f.name()))
+            .map(|f| f.json_name().to_owned())
+            .collect();
+        for (i, a) in members.iter().enumerate() {
+            for b in &members[i + 1..] {
+                let set = json!({"not": {"enum": [null]}});
+                pairs.push(json!({
+                    "required": [a, b],
+                    "properties": {a.as_str(): set.clone(), b.as_str(): set},
+                }));
+            }
+        }
+    }
+    pairs
+}
+
+/// A 64-bit integer: the JSON mapping writes a string of digits; a request may also give a
+/// JSON number. A request's digits are bounded so that every value fits 64 bits.
+fn int64(side: Side, signed: bool) -> Value {
+    let (format, pattern) = match (side.is_request(), signed) {
+        (true, true) => ("int64", "^-?[0-9]{1,18}$"),
+        (true, false) => ("uint64", "^[0-9]{1,19}$"),
+        (false, true) => ("int64", "^-?[0-9]+$"),
+        (false, false) => ("uint64", "^[0-9]+$"),
+    };
+    let text = json!({"type": "string", "format": format, "pattern": pattern});
+    if !side.is_request() {
+        return text;
+    }
+    let number = if signed {
+        json!({"type": "integer", "format": "int64"})
+    } else {
+        json!({"type": "integer", "format": "int64", "minimum": 0})
+    };
+    json!({"oneOf": [text, number]})
 }
 
 /// Marks `schema` with what the field's behaviour says. A `$ref` cannot carry siblings in
@@ -606,18 +675,8 @@ fn well_known(message: &MessageDescriptor, side: Side) -> Option<Value> {
         "google.protobuf.UInt32Value" => {
             json!({"type": "integer", "format": "int64", "minimum": 0, "maximum": u32::MAX})
         }
-        "google.protobuf.Int64Value" => {
-            let pattern = if request {
-                "^-?[0-9]{1,18}$"
-            } else {
-                "^-?[0-9]+$"
-            };
-            json!({"type": "string", "format": "int64", "pattern": pattern})
-        }
-        "google.protobuf.UInt64Value" => {
-            let pattern = if request { "^[0-9]{1,19}$" } else { "^[0-9]+$" };
-            json!({"type": "string", "format": "uint64", "pattern": pattern})
-        }
+        "google.protobuf.Int64Value" => int64(side, true),
+        "google.protobuf.UInt64Value" => int64(side, false),
         "google.protobuf.FloatValue" | "google.protobuf.DoubleValue" => json!({"type": "number"}),
         _ => return None,
     })
@@ -827,7 +886,13 @@ mod tests {
             "the body is the ticket without its path-bound name: {patch}"
         );
         let body = &patch["requestBody"]["content"]["application/json"]["schema"];
-        assert!(body.get("required").is_none(), "{body}");
+        assert_eq!(
+            body["required"],
+            json!(["etag"]),
+            "only the version read: {body}"
+        );
+        assert_eq!(body["properties"]["etag"]["minLength"], 1);
+        assert!(body["properties"]["etag"].get("readOnly").is_none());
         assert!(
             body["properties"].get("name").is_none(),
             "the name comes from the path"
@@ -901,6 +966,46 @@ mod tests {
                 "{pattern}"
             );
         }
+    }
+
+    #[test]
+    fn request_fields_take_null_and_int64_numbers_but_required_ones_do_not() {
+        let document = document();
+        let input = schema(&document, "aftercare.tickets.v1.Ticket-Input");
+        assert_eq!(input["properties"]["externalId"]["nullable"], true);
+        assert!(input["properties"]["subject"].get("nullable").is_none());
+        assert_eq!(input["properties"]["product"]["nullable"], true);
+        assert!(input["properties"]["product"]["allOf"][0]["$ref"].is_string());
+        let number = &input["properties"]["number"]["oneOf"];
+        assert_eq!(number[0]["type"], "string");
+        assert_eq!(number[1]["type"], "integer");
+        let output = schema(&document, "aftercare.tickets.v1.Ticket");
+        assert!(output["properties"]["externalId"].get("nullable").is_none());
+    }
+
+    #[test]
+    fn at_most_one_member_of_a_oneof_is_set_in_a_request() {
+        let document = document();
+        let schemas = document["components"]["schemas"].as_object().unwrap();
+        let exclusive: Vec<&String> = schemas
+            .iter()
+            .filter(|(name, schema)| name.ends_with("-Input") && schema.get("not").is_some())
+            .map(|(name, _)| name)
+            .collect();
+        assert!(
+            exclusive
+                .iter()
+                .any(|name| name.contains("SlaEscalationRule")),
+            "{exclusive:?}"
+        );
+        let rule = &schemas["aftercare.tickets.v1.SlaEscalationRule-Input"];
+        let pair = &rule["not"]["anyOf"][0];
+        assert_eq!(pair["required"].as_array().unwrap().len(), 2, "{pair}");
+        assert!(
+            schemas["aftercare.tickets.v1.SlaEscalationRule"]
+                .get("not")
+                .is_none()
+        );
     }
 
     #[test]
