@@ -22,7 +22,10 @@ pub const DEV_JWT_SECRET_FILE: &str = "dev-jwt-secret";
 pub fn services() -> Vec<Box<dyn ServiceDefinition>> {
     vec![
         Box::new(aftercare_customers::CustomersService),
+        Box::new(aftercare_workforce::WorkforceService::new()),
+        Box::new(aftercare_knowledge::KnowledgeService::new()),
         Box::new(aftercare_tickets::TicketsService::new()),
+        Box::new(aftercare_feedback::FeedbackService::new()),
     ]
 }
 

@@ -251,6 +251,8 @@ fn serve_refuses_to_start_without_a_shared_principal_secret() {
     let output = Command::new(env!("CARGO_BIN_EXE_aftercare"))
         .args(["serve", name])
         .env_remove("AFTERCARE_AUTH__PRINCIPAL_SECRET")
+        // Any free port: the default one may be taken by a platform running on this machine.
+        .env("AFTERCARE_TELEMETRY__METRICS_LISTEN", "127.0.0.1:0")
         .output()
         .unwrap();
     assert!(!output.status.success());
