@@ -17,7 +17,7 @@
 # Environment: SCHEMATHESIS_VERSION (pinned below), API_FUZZ_BIN (target/debug/aftercare),
 # API_FUZZ_MAX_EXAMPLES (10), API_FUZZ_MAX_SECONDS (240, schemathesis's own wall-clock bound;
 # the whole script is also killed 30 s after it), API_FUZZ_SEED (16), API_FUZZ_REPORT_DIR
-# (JUnit and NDJSON reports, and the platform's log).
+# (JUnit and NDJSON reports, and the platform's log), OPENAPI_SPEC_VALIDATOR_VERSION (0.9.0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -89,6 +89,10 @@ for _ in $(seq 1 300); do
   sleep 0.2
 done
 curl -fsS -o "$work/openapi.json" "$gateway/openapi.json"
+# The served document is valid OpenAPI 3.0 before anything is generated from it.
+python3 -c 'import openapi_spec_validator' 2>/dev/null ||
+  python3 -m pip install -q "openapi-spec-validator==${OPENAPI_SPEC_VALIDATOR_VERSION:-0.9.0}"
+python3 -m openapi_spec_validator "$work/openapi.json"
 
 token=$("$BIN" token --role admin --subject agents/api-fuzz --ttl 1h)
 # The token as the document's `bearer` scheme, so that schemathesis authenticates with it (and

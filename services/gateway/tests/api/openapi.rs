@@ -194,3 +194,35 @@ async fn the_error_body_matches_its_schema() {
     );
     harness.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_method_the_document_does_not_declare_for_a_path_is_405_with_allow() {
+    use bytes::Bytes;
+    use http_body_util::Full;
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+
+    let harness = Harness::start().await;
+    let document = served_document(&harness).await;
+    let declared: Vec<String> = document["paths"]["/v1/recognitions"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|verb| verb.to_ascii_uppercase())
+        .collect();
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let request = http::Request::builder()
+        .method("PUT")
+        .uri(harness.url("/v1/recognitions"))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let response = client.request(request).await.expect("an answer");
+    assert_eq!(response.status(), 405);
+    let allow = response.headers()["allow"].to_str().unwrap().to_owned();
+    let mut allowed: Vec<&str> = allow.split(", ").collect();
+    allowed.sort_unstable();
+    let mut expected: Vec<&str> = declared.iter().map(String::as_str).collect();
+    expected.sort_unstable();
+    assert_eq!(allowed, expected, "Allow lists what the document declares");
+    harness.stop().await;
+}
