@@ -340,7 +340,7 @@ async fn a_lead_watching_the_queue_through_the_gateway_sees_new_tickets_as_they_
         config.services.customers.endpoint = Some(platform.services.customers.endpoint());
         config.services.tickets.endpoint = Some(platform.services.tickets.endpoint());
         // The stream outlives the default timeout, which bounds only the wait for an answer.
-        config.gateway.request_timeout = Duration::from_millis(300);
+        config.gateway.request_timeout = Duration::from_millis(1_000);
     })
     .await;
     let lead = harness.token("agents/lead", &[Role::Lead]);
@@ -374,7 +374,7 @@ async fn a_lead_watching_the_queue_through_the_gateway_sees_new_tickets_as_they_
         .unwrap()
         .name;
     // Longer than the gateway's request timeout: the stream stays open all the same.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
     let opened = tickets
         .create_ticket(bearer(
             pb::CreateTicketRequest {
