@@ -274,7 +274,7 @@ pub(super) async fn record_outcome(
         return Err(Error::FailedPrecondition {
             violation: "OUTCOME_RECORDED",
             subject: msg.suggestion,
-            description: "an outcome was recorded for this suggestion set already".into(),
+            description: "an outcome was recorded for this suggestion set already, or it is over a day old and counts as abandoned".into(),
         });
     }
     Ok(pb::RecordSuggestionOutcomeResponse {})

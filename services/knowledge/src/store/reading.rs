@@ -11,6 +11,9 @@ use crate::domain::{Actor, ContentGap, GapState};
 use crate::error::{Error, Result};
 use crate::events;
 
+/// A suggestion set with no outcome after this long (µs) counts as abandoned.
+const ABANDONED_AFTER: i64 = 24 * 3_600_000_000;
+
 const RATING_COLUMNS: &str =
     "id, article_id, rater, helpfulness, comment, language, version_id, create_time, update_time";
 const GAP_COLUMNS: &str = "id, normalized_query, language, sample_queries, search_count, product_lines, \
@@ -386,7 +389,8 @@ impl Store {
         }))
     }
 
-    /// Records the first outcome of a set; false when one was recorded already.
+    /// Records the first outcome of a set; false when one was recorded already, or when the
+    /// set is older than a day (it counts as abandoned).
     pub async fn record_outcome(
         &self,
         id: Uuid,
@@ -397,13 +401,14 @@ impl Store {
     ) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE suggestion_sets SET outcome = $1, outcome_time = $2, outcome_article = $3, outcome_ticket = $4
-             WHERE id = $5 AND outcome = 0",
+             WHERE id = $5 AND outcome = 0 AND time >= $6",
         )
         .bind(outcome as i64)
         .bind(time)
         .bind(article.map(|a| a.to_string()))
         .bind(ticket)
         .bind(id.to_string())
+        .bind(time - ABANDONED_AFTER)
         .execute(self.db().writer())
         .await?;
         Ok(done.rows_affected() == 1)

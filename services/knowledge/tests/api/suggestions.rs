@@ -127,6 +127,27 @@ async fn a_ticket_being_written_gets_public_articles_that_match_it(db: TestDatab
     .await
     .unwrap_err();
     assert_eq!(twice.code(), Code::FailedPrecondition);
+    // A set left without an outcome for over a day counts as abandoned.
+    let late = app
+        .c()
+        .suggest_articles(app.req(&customer("c1"), suggest("洗衣机漏水", "")))
+        .await
+        .unwrap()
+        .into_inner();
+    sqlx::query("UPDATE suggestion_sets SET time = time - 90000000000 WHERE id = $1")
+        .bind(late.suggestion.trim_start_matches("suggestions/"))
+        .execute(app.svc.db().writer())
+        .await
+        .unwrap();
+    let too_late = outcome(
+        customer("c1"),
+        &late.suggestion,
+        pb::SuggestionOutcome::Deflected,
+        "",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(too_late.code(), Code::FailedPrecondition);
     let bad = outcome(
         customer("c1"),
         "suggestions/x",
