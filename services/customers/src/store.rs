@@ -53,8 +53,8 @@ pub use segments::{
     refresh_segment_count, segment_ids, update_segment_at,
 };
 pub use tiers::{
-    TierRuleQuery, change_tier, delete_tier_rule, find_tier_rule, find_tier_rule_by_request,
-    insert_tier_rule, list_tier_rules, measurements, reevaluate, review_tier, update_tier_rule,
+    TierRuleQuery, create_tier_rule, delete_tier_rule_at, evaluate_tier, list_tier_rules,
+    load_rule, reevaluate, review_tier, update_tier_rule_at,
 };
 pub use timeline::{
     TimelineQuery, anonymise_timeline, count_foreign_timeline, insert_timeline_entry,

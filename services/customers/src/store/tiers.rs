@@ -9,12 +9,16 @@ use aftercare_platform::db::Database;
 use aftercare_platform::time::now_micros;
 use sqlx::{Any, Transaction};
 
-use super::{Conn, Where, enum_column, find_customer, flag, update_customer, uuid};
+use super::{
+    Conn, Where, check_request, enum_column, find_customer, flag, remember, update_customer, uuid,
+};
 use crate::domain::customer::{Customer, Tier};
+use crate::domain::filter::Op;
 use crate::domain::filter::{Condition, Scalar};
+use crate::domain::idempotency::RequestKey;
 use crate::domain::names::customer_name;
 use crate::domain::query::TierRuleField;
-use crate::domain::tier::{Measurement, Metric, Outcome, RuleSpec, TierRule, evaluate};
+use crate::domain::tier::{Measurement, Metric, Outcome, RuleChange, RuleSpec, TierRule, evaluate};
 use crate::error::Error;
 use crate::events::{self, publish};
 
@@ -289,4 +293,167 @@ pub async fn review_tier(db: &Database, id: Uuid, principal: &Principal) -> Resu
         tx.commit().await?;
     }
     Ok(changed)
+}
+
+/// Resource type of a tier rule, for `ResourceInfo`.
+const TIER_RULE: &str = "aftercare.customers.v1.TierRule";
+
+fn rule_name(id: Uuid) -> String {
+    format!("tierRules/{id}")
+}
+
+/// The tier rule `id`, or `NOT_FOUND`.
+pub async fn load_rule(conn: &mut Conn, id: Uuid) -> Result<TierRule, Error> {
+    find_tier_rule(conn, id)
+        .await?
+        .ok_or_else(|| Error::not_found(TIER_RULE, rule_name(id)))
+}
+
+/// Refuses a second enabled rule for one tier.
+async fn check_one_enabled(conn: &mut Conn, rule: &TierRule) -> Result<(), Error> {
+    if !rule.spec.enabled {
+        return Ok(());
+    }
+    let query = TierRuleQuery {
+        conditions: vec![
+            Condition {
+                field: TierRuleField::Tier,
+                op: Op::Eq,
+                value: Scalar::Int(rule.spec.tier as i64),
+            },
+            Condition {
+                field: TierRuleField::Enabled,
+                op: Op::Eq,
+                value: Scalar::Int(1),
+            },
+        ],
+        after: None,
+        limit: None,
+    };
+    let others = list_tier_rules(conn, &query).await?;
+    match others.iter().find(|other| other.id != rule.id) {
+        Some(other) => Err(Error::state(
+            rule_name(rule.id),
+            format!(
+                "{} is already the enabled rule for this tier",
+                rule_name(other.id)
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Creates a tier rule of `spec`, in one transaction: refused when another rule is enabled
+/// for its tier; with an idempotency `key`, the rule made first when the caller sent it
+/// before.
+pub async fn create_tier_rule(
+    db: &Database,
+    spec: RuleSpec,
+    key: Option<&RequestKey>,
+) -> Result<TierRule, Error> {
+    let scoped = key.map(RequestKey::scoped);
+    let request_id = scoped.as_deref();
+    let mut tx = db.begin().await?;
+    check_request(&mut tx, key).await?;
+    if let Some(request_id) = request_id
+        && let Some(existing) = find_tier_rule_by_request(&mut tx, request_id).await?
+    {
+        return Ok(existing);
+    }
+    let now = now_micros();
+    let rule = TierRule {
+        id: Uuid::now_v7(),
+        spec,
+        version: 1,
+        create_time: now,
+        update_time: now,
+    };
+    if let Err(err) = check_one_enabled(&mut tx, &rule).await {
+        // The enabled rule may be a concurrent retry of this very request.
+        if let Some(request_id) = request_id
+            && let Some(existing) = find_tier_rule_by_request(&mut tx, request_id).await?
+        {
+            return Ok(existing);
+        }
+        return Err(err);
+    }
+    if !insert_tier_rule(&mut tx, &rule, request_id).await? {
+        tx.rollback().await?;
+        let mut conn = db.reader().acquire().await?;
+        check_request(&mut conn, key).await?;
+        let existing = find_tier_rule_by_request(&mut conn, request_id.unwrap_or_default())
+            .await?
+            .ok_or_else(|| Error::state("tierRules", "a concurrent create failed; retry"))?;
+        return Ok(existing);
+    }
+    remember(&mut tx, key).await?;
+    tx.commit().await?;
+    tracing::info!(tier_rule = %rule.id, tier = ?rule.spec.tier, "tier rule created");
+    Ok(rule)
+}
+
+/// Applies `changes` to tier rule `id` at `version`, in one transaction.
+pub async fn update_tier_rule_at(
+    db: &Database,
+    id: Uuid,
+    version: i64,
+    changes: Vec<RuleChange>,
+) -> Result<TierRule, Error> {
+    let mut tx = db.begin().await?;
+    let mut rule = load_rule(&mut tx, id).await?;
+    if rule.version != version {
+        return Err(Error::StaleEtag(rule_name(rule.id)));
+    }
+    if rule.spec.apply(changes) {
+        check_one_enabled(&mut tx, &rule).await?;
+        rule.version += 1;
+        rule.update_time = now_micros();
+        if !update_tier_rule(&mut tx, &rule, version).await? {
+            return Err(Error::StaleEtag(rule_name(rule.id)));
+        }
+        tx.commit().await?;
+        tracing::info!(tier_rule = %rule.id, "tier rule updated");
+    }
+    Ok(rule)
+}
+
+/// Deletes tier rule `id` at `version`.
+pub async fn delete_tier_rule_at(db: &Database, id: Uuid, version: i64) -> Result<(), Error> {
+    let mut tx = db.begin().await?;
+    let rule = load_rule(&mut tx, id).await?;
+    if rule.version != version || !delete_tier_rule(&mut tx, rule.id, version).await? {
+        return Err(Error::StaleEtag(rule_name(rule.id)));
+    }
+    tx.commit().await?;
+    tracing::info!(tier_rule = %rule.id, "tier rule deleted");
+    Ok(())
+}
+
+/// Evaluates the tier rules for customer `id` (every rule when `validate_only`, which
+/// changes nothing), in one transaction; otherwise changes and announces its tier when the
+/// enabled rules say so. Returns the customer as it was, the measurements and the outcome.
+pub async fn evaluate_tier(
+    db: &Database,
+    id: Uuid,
+    validate_only: bool,
+    principal: &Principal,
+) -> Result<(Customer, Vec<Measurement>, Outcome), Error> {
+    let mut tx = db.begin().await?;
+    let customer = find_customer(&mut tx, id)
+        .await?
+        .ok_or_else(|| Error::not_found(crate::error::CUSTOMER, customer_name(id)))?;
+    if let Some(reason) = customer.frozen_reason() {
+        return Err(Error::state(customer_name(customer.id), reason));
+    }
+    let measurements = measurements(&mut tx, &customer, validate_only).await?;
+    let outcome = evaluate(
+        customer.profile.tier,
+        customer.profile.tier_locked,
+        &measurements,
+    );
+    if outcome.tier != customer.profile.tier && !validate_only {
+        change_tier(&mut tx, &customer, outcome, principal).await?;
+        tx.commit().await?;
+    }
+    Ok((customer, measurements, outcome))
 }
