@@ -14,12 +14,15 @@ mod watch;
 use aftercare_platform::auth::{Principal, PrincipalVerifier};
 use aftercare_platform::db::Database;
 use aftercare_platform::events::RelayWaker;
+use aftercare_platform::service::ServiceContext;
 use aftercare_proto::aftercare::tickets::v1 as pb;
 use aftercare_proto::aftercare::tickets::v1::after_sales_service_server::AfterSalesService;
 use aftercare_proto::aftercare::tickets::v1::sla_service_server::SlaService;
 use aftercare_proto::aftercare::tickets::v1::ticket_service_server::TicketService;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
+
+pub use watch::WatchLimits;
 
 use crate::customers::CustomerDirectory;
 use crate::domain::{Access, Action, AfterSalesPolicy};
@@ -36,27 +39,27 @@ pub struct Api {
     feed: ChangeFeed,
     shutdown: CancellationToken,
     policy: AfterSalesPolicy,
+    watchers: watch::Watchers,
 }
 
 impl Api {
-    /// The handlers over `db`, waking `relay` after commits.
+    /// The handlers over the service's database, relay, principals and shutdown signal.
     pub fn new(
-        db: Database,
-        relay: RelayWaker,
-        principals: PrincipalVerifier,
+        ctx: &ServiceContext,
         customers: CustomerDirectory,
         feed: ChangeFeed,
-        shutdown: CancellationToken,
         policy: AfterSalesPolicy,
+        watch_limits: WatchLimits,
     ) -> Self {
         Self {
-            db,
-            relay,
-            principals,
+            db: ctx.db.clone(),
+            relay: ctx.relay.clone(),
+            principals: ctx.principals.clone(),
             customers,
             feed,
-            shutdown,
+            shutdown: ctx.shutdown.clone(),
             policy,
+            watchers: watch::Watchers::new(watch_limits),
         }
     }
 

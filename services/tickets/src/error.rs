@@ -44,6 +44,9 @@ pub enum Error {
         /// Why it is in the way.
         description: String,
     },
+    /// A limit was reached (watch streams).
+    #[error("resource exhausted: {0}")]
+    ResourceExhausted(String),
     /// The etag sent is not the current one.
     #[error("stale etag for {0}")]
     StaleEtag(String),
@@ -136,6 +139,7 @@ impl From<Error> for Status {
                 name,
                 description,
             } => already_exists(resource_type, &name, &description),
+            Error::ResourceExhausted(message) => Status::resource_exhausted(message),
             Error::StaleEtag(name) => stale_etag(&name),
             Error::FailedPrecondition {
                 violation,

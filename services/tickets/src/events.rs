@@ -54,6 +54,7 @@ pub struct TicketChanged {
 #[derive(Debug, Clone)]
 pub struct ChangeFeed {
     sender: broadcast::Sender<TicketChanged>,
+    capacity: usize,
 }
 
 impl ChangeFeed {
@@ -61,7 +62,13 @@ impl ChangeFeed {
     pub fn new(capacity: usize) -> Self {
         Self {
             sender: broadcast::channel(capacity).0,
+            capacity,
         }
+    }
+
+    /// How many changes a slow subscriber may fall behind before it misses some.
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 
     /// Sends a committed write to every subscriber (none is fine).

@@ -26,6 +26,7 @@ use aftercare_proto::aftercare::tickets::v1::ticket_service_server::TicketServic
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;
 
+pub use api::WatchLimits;
 pub use error::Error;
 
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -61,6 +62,8 @@ pub struct TicketsService {
     customers: Option<CustomersEndpoint>,
     sweep_interval: Duration,
     auto_close_after: Duration,
+    watch_limits: WatchLimits,
+    feed_capacity: usize,
 }
 
 impl Default for TicketsService {
@@ -69,6 +72,8 @@ impl Default for TicketsService {
             customers: None,
             sweep_interval: DEFAULT_SWEEP_INTERVAL,
             auto_close_after: DEFAULT_AUTO_CLOSE_AFTER,
+            watch_limits: WatchLimits::default(),
+            feed_capacity: FEED_CAPACITY,
         }
     }
 }
@@ -85,6 +90,23 @@ impl TicketsService {
     pub fn with_customers(self, endpoint: CustomersEndpoint) -> Self {
         Self {
             customers: Some(endpoint),
+            ..self
+        }
+    }
+
+    /// The service with other caps on WatchTickets streams (per principal, in total).
+    pub fn with_watch_limits(self, limits: WatchLimits) -> Self {
+        Self {
+            watch_limits: limits,
+            ..self
+        }
+    }
+
+    /// The service whose watchers may fall `capacity` changes behind before their stream
+    /// ends as lagged (tests use a small one).
+    pub fn with_feed_capacity(self, capacity: usize) -> Self {
+        Self {
+            feed_capacity: capacity.max(1),
             ..self
         }
     }
@@ -120,7 +142,7 @@ impl ServiceDefinition for TicketsService {
                 ctx.principals.clone(),
             ),
         };
-        let feed = events::ChangeFeed::new(FEED_CAPACITY);
+        let feed = events::ChangeFeed::new(self.feed_capacity);
         let sweep = sweep::Sweep {
             db: ctx.db.clone(),
             relay: ctx.relay.clone(),
@@ -129,13 +151,11 @@ impl ServiceDefinition for TicketsService {
         };
         tokio::spawn(sweep.run(self.sweep_interval, ctx.shutdown.clone()));
         let api = api::Api::new(
-            ctx.db.clone(),
-            ctx.relay.clone(),
-            ctx.principals.clone(),
+            &ctx,
             customers,
             feed,
-            ctx.shutdown.clone(),
             domain::AfterSalesPolicy::default(),
+            self.watch_limits,
         );
         let limit = ctx.config.server.max_message_bytes;
         let after_sales = AfterSalesServiceServer::new(api.clone())

@@ -1,7 +1,15 @@
 //! WatchTickets: the initial tickets of a queue (optional), then its live changes from the
 //! in-process feed of committed writes, with a heartbeat after 30 s of silence.
+//!
+//! Streams are capped per principal and per server ([`WatchLimits`]): one more is refused
+//! with `RESOURCE_EXHAUSTED`. A watcher that falls so far behind that the feed dropped
+//! changes for it is told so, never left silently stale: its stream ends with `ABORTED`
+//! ("lagged ... resubscribe"), and the client watches again with `send_initial` to
+//! resynchronise (the contract has no reset message type to send instead).
 
+use std::collections::HashMap;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aftercare_platform::error::FieldViolations;
@@ -188,7 +196,93 @@ fn responses(
         .collect()
 }
 
-/// Feeds `sender` until the client goes away or the server shuts down.
+/// How many watch streams one principal, and the server in total, may hold at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WatchLimits {
+    /// Streams per principal (by subject).
+    pub per_principal: usize,
+    /// Streams per server.
+    pub total: usize,
+}
+
+impl Default for WatchLimits {
+    fn default() -> Self {
+        Self {
+            per_principal: 8,
+            total: 1_024,
+        }
+    }
+}
+
+/// The open watch streams, counted against [`WatchLimits`].
+#[derive(Debug, Clone)]
+pub struct Watchers {
+    limits: WatchLimits,
+    open: Arc<Mutex<Open>>,
+}
+
+#[derive(Debug, Default)]
+struct Open {
+    total: usize,
+    by_subject: HashMap<String, usize>,
+}
+
+/// One admitted stream; dropping it (when the stream ends) frees its place.
+#[derive(Debug)]
+pub struct WatchSlot {
+    open: Arc<Mutex<Open>>,
+    subject: String,
+}
+
+impl Watchers {
+    /// No streams yet, under `limits`.
+    pub fn new(limits: WatchLimits) -> Self {
+        Self {
+            limits,
+            open: Arc::default(),
+        }
+    }
+
+    /// A place for one more stream of `subject`, or `RESOURCE_EXHAUSTED`.
+    pub fn admit(&self, subject: &str) -> Result<WatchSlot, Error> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if open.total >= self.limits.total {
+            return Err(Error::ResourceExhausted(format!(
+                "the server holds its most watch streams ({}): retry later",
+                self.limits.total
+            )));
+        }
+        let mine = open.by_subject.entry(subject.to_owned()).or_default();
+        if *mine >= self.limits.per_principal {
+            return Err(Error::ResourceExhausted(format!(
+                "at most {} watch streams per caller: close one first",
+                self.limits.per_principal
+            )));
+        }
+        *mine += 1;
+        open.total += 1;
+        Ok(WatchSlot {
+            open: self.open.clone(),
+            subject: subject.to_owned(),
+        })
+    }
+}
+
+impl Drop for WatchSlot {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.total = open.total.saturating_sub(1);
+        if let Some(mine) = open.by_subject.get_mut(&self.subject) {
+            *mine = mine.saturating_sub(1);
+            if *mine == 0 {
+                open.by_subject.remove(&self.subject);
+            }
+        }
+    }
+}
+
+/// Feeds `sender` until the client goes away or the server shuts down; `slot` is held
+/// as long as the stream runs.
 pub async fn run(
     queue: Queue,
     access: Access,
@@ -196,7 +290,9 @@ pub async fn run(
     mut changes: broadcast::Receiver<TicketChanged>,
     sender: mpsc::Sender<Item>,
     shutdown: CancellationToken,
+    slot: WatchSlot,
 ) {
+    let _slot = slot;
     if queue.send_initial {
         for ticket in initial {
             let response = pb::WatchTicketsResponse {
@@ -230,8 +326,14 @@ pub async fn run(
             Err(_) => vec![marker(pb::TicketChangeType::Heartbeat)],
             Ok(Ok(changed)) => responses(&queue, &access, &changed),
             Ok(Err(broadcast::error::RecvError::Lagged(missed))) => {
-                tracing::warn!(missed, "watcher fell behind; changes were skipped");
-                Vec::new()
+                tracing::warn!(missed, "watcher fell behind; its stream ends");
+                let _ = sender
+                    .send(Err(Status::aborted(format!(
+                        "lagged: {missed} changes were dropped while this watcher fell behind; \
+                         resubscribe with send_initial to resynchronise"
+                    ))))
+                    .await;
+                return;
             }
             Ok(Err(broadcast::error::RecvError::Closed)) => return,
         };
@@ -258,6 +360,7 @@ pub(super) async fn watch_tickets(
         return Err(Error::PermissionDenied("only agents watch ticket queues".into()).into());
     }
     let access = Api::access(&principal, Action::Read)?;
+    let slot = api.watchers.admit(&principal.subject)?;
     // Subscribe before listing, so no change between the two is lost.
     let changes = api.feed.subscribe();
     let initial = if queue.send_initial {
@@ -274,7 +377,7 @@ pub(super) async fn watch_tickets(
     } else {
         Vec::new()
     };
-    let (sender, receiver) = tokio::sync::mpsc::channel(64);
+    let (sender, receiver) = tokio::sync::mpsc::channel(api.feed.capacity().min(64));
     tokio::spawn(run(
         queue,
         access,
@@ -282,8 +385,114 @@ pub(super) async fn watch_tickets(
         changes,
         sender,
         api.shutdown.clone(),
+        slot,
     ));
     Ok(Response::new(Box::pin(
         tokio_stream::wrappers::ReceiverStream::new(receiver),
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{
+        Actor, ActorKind, Channel, CustomerName, NewTicket, Product, TicketCustomer,
+    };
+
+    fn changed(n: i64) -> TicketChanged {
+        let actor = Actor {
+            kind: ActorKind::Agent,
+            id: "agents/a1".into(),
+            display_name: String::new(),
+        };
+        let (ticket, _) = NewTicket {
+            channel: Channel::Web,
+            identity: None,
+            external_id: None,
+            subject: format!("burst {n}"),
+            description: "details".into(),
+            kind: None,
+            sub_kind: None,
+            priority: None,
+            product: Product::default(),
+            region: Region::parse("eu-west").ok(),
+            service_centre: None,
+            language_code: None,
+            assignee: None,
+            team: None,
+            tags: Default::default(),
+        }
+        .into_ticket(
+            TicketCustomer {
+                name: CustomerName::parse("customers/c1").unwrap(),
+                display_name: String::new(),
+                tier: String::new(),
+                region: None,
+                created: false,
+            },
+            actor.clone(),
+            None,
+            n,
+        );
+        TicketChanged {
+            ticket,
+            actor,
+            changes: Vec::new(),
+            time: n,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_watcher_that_fell_behind_is_told_to_resubscribe() {
+        let (feed, changes) = broadcast::channel(2);
+        // More changes than the feed holds arrive before the watcher reads any.
+        for n in 0..5 {
+            feed.send(changed(n)).unwrap();
+        }
+        let (sender, mut receiver) = mpsc::channel(8);
+        let queue = Queue {
+            team: None,
+            region: None,
+            assignee: AssigneeFilter::Any,
+            send_initial: false,
+        };
+        let watchers = Watchers::new(WatchLimits::default());
+        let slot = watchers.admit("agents/a1").unwrap();
+        run(
+            queue,
+            Access::All,
+            Vec::new(),
+            changes,
+            sender,
+            CancellationToken::new(),
+            slot,
+        )
+        .await;
+        let status = receiver.recv().await.unwrap().unwrap_err();
+        assert_eq!(status.code(), tonic::Code::Aborted);
+        assert!(status.message().contains("resubscribe"), "{status:?}");
+        assert!(receiver.recv().await.is_none(), "the stream ends");
+        // Its place is free again.
+        assert_eq!(watchers.open.lock().unwrap().total, 0);
+    }
+
+    #[test]
+    fn places_are_counted_per_subject_and_in_total() {
+        let watchers = Watchers::new(WatchLimits {
+            per_principal: 1,
+            total: 2,
+        });
+        let a = watchers.admit("a").unwrap();
+        assert!(matches!(
+            watchers.admit("a"),
+            Err(Error::ResourceExhausted(_))
+        ));
+        let _b = watchers.admit("b").unwrap();
+        assert!(matches!(
+            watchers.admit("c"),
+            Err(Error::ResourceExhausted(_))
+        ));
+        drop(a);
+        assert!(watchers.admit("a").is_ok());
+    }
 }

@@ -25,9 +25,17 @@ pub struct App {
 
 /// Starts the customers service (on SQLite) and the tickets service on `db`.
 pub async fn spawn_app(db: TestDatabase) -> App {
+    spawn_app_with(db, |service| service).await
+}
+
+/// [`spawn_app`] with the tickets service configured by `configure` first.
+pub async fn spawn_app_with(
+    db: TestDatabase,
+    configure: impl FnOnce(TicketsService) -> TicketsService,
+) -> App {
     let customers_db = TestDatabase::sqlite();
     let customers = TestService::start(&CustomersService, &customers_db).await;
-    let definition = TicketsService::new()
+    let definition = configure(TicketsService::new())
         .with_sweep_interval(std::time::Duration::from_millis(100))
         .with_customers(CustomersEndpoint {
             channel: customers.channel(),

@@ -7,7 +7,11 @@ use aftercare_platform::testing::TestDatabase;
 use aftercare_proto::aftercare::tickets::v1 as pb;
 use futures::StreamExt;
 
-use super::support::{agent, lead, spawn_app, ticket};
+use aftercare_platform::auth::Principal;
+use aftercare_platform::testing::poll_until;
+use aftercare_tickets::WatchLimits;
+
+use super::support::{App, agent, lead, spawn_app, spawn_app_with, ticket};
 
 use pb::TicketChangeType as C;
 
@@ -135,7 +139,49 @@ async fn customers_cannot_watch_queues(db: TestDatabase) {
     assert_eq!(status.code(), tonic::Code::PermissionDenied);
 }
 
+async fn watch(
+    app: &App,
+    principal: &Principal,
+) -> Result<tonic::Streaming<pb::WatchTicketsResponse>, tonic::Status> {
+    app.client
+        .clone()
+        .watch_tickets(app.req(
+            principal,
+            pb::WatchTicketsRequest {
+                region: "eu-west".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+async fn watch_streams_are_capped_per_principal_and_in_total(db: TestDatabase) {
+    let app = spawn_app_with(db, |service| {
+        service.with_watch_limits(WatchLimits {
+            per_principal: 2,
+            total: 3,
+        })
+    })
+    .await;
+    let a1 = agent("a1", "eu-west");
+    let first = watch(&app, &a1).await.unwrap();
+    let _second = watch(&app, &a1).await.unwrap();
+    let third = watch(&app, &a1).await.unwrap_err();
+    assert_eq!(third.code(), tonic::Code::ResourceExhausted, "{third:?}");
+    let _other = watch(&app, &agent("a2", "eu-west")).await.unwrap();
+    let over = watch(&app, &agent("a3", "eu-west")).await.unwrap_err();
+    assert_eq!(over.code(), tonic::Code::ResourceExhausted, "{over:?}");
+    // A stream that ends frees its place.
+    drop(first);
+    let _again = poll_until("a freed watch place", Duration::from_secs(5), || async {
+        watch(&app, &a1).await.ok()
+    })
+    .await;
+}
+
 on_both_databases!(
+    watch_streams_are_capped_per_principal_and_in_total,
     a_watcher_gets_the_queue_then_its_live_changes_only,
     an_assignment_out_of_the_queue_is_sent_so_the_client_can_drop_it,
     customers_cannot_watch_queues,
