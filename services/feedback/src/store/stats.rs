@@ -277,6 +277,15 @@ impl Store {
                 m.follow_ups_on_time = v[2];
             }),
         ];
+        struct Plan {
+            sql: String,
+            w: Where,
+            dims: usize,
+            floats: bool,
+            metrics: usize,
+            fill: Fill,
+        }
+        let mut plans = Vec::with_capacity(facts.len());
         for (fact, fill) in facts {
             let mut w = Where::new();
             let start = w.bind(Bind::Int(query.start));
@@ -314,10 +323,27 @@ impl Store {
                 w.sql(),
                 group.join(", ")
             );
-            let rows = w
-                .apply(sqlx::query(&sql))
+            plans.push(Plan {
+                sql,
+                w,
+                dims: dims.len(),
+                floats,
+                metrics: metrics.len(),
+                fill,
+            });
+        }
+        // The facts are independent: query them at once (the reader pool has several
+        // connections), then merge.
+        let results = futures::future::try_join_all(plans.iter().map(|plan| {
+            plan.w
+                .apply(sqlx::query(&plan.sql))
                 .fetch_all(self.db.reader())
-                .await?;
+        }))
+        .await?;
+        for (plan, rows) in plans.iter().zip(results) {
+            let (fill, floats) = (plan.fill, plan.floats);
+            let dims = plan.dims;
+            let metrics_len = plan.metrics;
             for row in &rows {
                 let bucket: i64 = row.try_get("bucket")?;
                 let Some(period_start) = usize::try_from(bucket)
@@ -327,16 +353,12 @@ impl Store {
                 else {
                     continue;
                 };
-                let mut values = Vec::with_capacity(dims.len());
-                for i in 0..dims.len() {
+                let mut values = Vec::with_capacity(dims);
+                for i in 0..dims {
                     let value: Option<String> = row.try_get(format!("d{i}").as_str())?;
                     values.push(value.unwrap_or_default());
                 }
-                let count = if floats {
-                    metrics.len() - 1
-                } else {
-                    metrics.len()
-                };
+                let count = if floats { metrics_len - 1 } else { metrics_len };
                 let mut numbers = Vec::with_capacity(count);
                 for i in 0..count {
                     let value: Option<i64> = row.try_get(format!("m{i}").as_str())?;
@@ -344,7 +366,7 @@ impl Store {
                 }
                 let sum = if floats {
                     let value: Option<f64> =
-                        row.try_get(format!("m{}", metrics.len() - 1).as_str())?;
+                        row.try_get(format!("m{}", metrics_len - 1).as_str())?;
                     value.unwrap_or_default()
                 } else {
                     0.0
