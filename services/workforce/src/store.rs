@@ -27,7 +27,7 @@ pub use certifications::{
     CertificationFilter, CertificationQuery, NEVER, active_certifications, find_certification,
     insert_certification, lapsed_certifications, list_certifications, update_certification,
 };
-pub use load::{apply_ticket_snapshot, expire_holds, hold, release_hold};
+pub use load::{Hold, apply_ticket_snapshot, expire_holds, hold, release_hold};
 pub use performance::{
     FactScope, RecognitionFilter, RecognitionRow, attach_waiting_csat, facts, find_recognition,
     insert_fact, insert_recognition, list_recognitions, resolver_of,

@@ -18,7 +18,7 @@ use crate::domain::access::Caller;
 use crate::domain::routing::{self, Exclusion, Need, Outcome, Routable, Route};
 use crate::domain::skill::Category;
 use crate::error::{Error, finish};
-use crate::store::{self, Conn};
+use crate::store::{self, Conn, Hold};
 
 /// Resolves the request against the catalogue: skills needed by id, product line and kind,
 /// and the `LANGUAGE` skills of the language.
@@ -190,15 +190,27 @@ pub async fn route(
     let Some(ticket) = request.ticket else {
         return Ok(convert::route(&outcome, considered, route.max_candidates));
     };
-    // A real ticket: hold the best agent who still has room, atomically.
+    // A real ticket: hold the best agent who still has room, atomically. A ticket that
+    // already has an assignee (a re-route) or another routing under way is answered
+    // read-only: its assignment event will move the load.
     let mut tx = api.db.begin().await?;
-    store::release_hold(&mut tx, ticket).await?;
+    if store::release_hold(&mut tx, ticket).await? {
+        tx.commit().await?;
+        return Ok(convert::route(&outcome, considered, route.max_candidates));
+    }
     let mut held = None;
     for (index, candidate) in outcome.candidates.iter().enumerate() {
         let within = !route.ignores_capacity();
-        if store::hold(&mut tx, ticket, candidate.agent.id, within, now).await? {
-            held = Some(index);
-            break;
+        match store::hold(&mut tx, ticket, candidate.agent.id, within, now).await? {
+            Hold::Taken => {
+                held = Some(index);
+                break;
+            }
+            Hold::Full => {}
+            Hold::AlreadyRouted => {
+                tx.commit().await?;
+                return Ok(convert::route(&outcome, considered, route.max_candidates));
+            }
         }
     }
     match held {

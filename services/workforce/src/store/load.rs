@@ -98,17 +98,40 @@ pub async fn apply_ticket_snapshot(
     Ok(change)
 }
 
+/// What a hold attempt did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// The agent now carries the ticket.
+    Taken,
+    /// The agent had no room.
+    Full,
+    /// Another routing of the same ticket got there first.
+    AlreadyRouted,
+}
+
 /// Holds `ticket` for `agent`: the ticket counts in the agent's load until its
 /// `TicketAssigned` arrives (or the hold expires). With `within_capacity`, the hold is
 /// taken only while the agent is below capacity, atomically (a conditional update, so two
-/// concurrent routings cannot both take the last place). Returns whether it was taken.
+/// concurrent routings cannot both take the last place).
 pub async fn hold(
     conn: &mut Conn,
     ticket: Uuid,
     agent: Uuid,
     within_capacity: bool,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<Hold, sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO ticket_load (ticket_id, agent_id, open, held, event_time, update_time)
+         VALUES ($1, $2, 1, 1, 0, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(ticket.to_string())
+    .bind(agent.to_string())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    if inserted.rows_affected() != 1 {
+        return Ok(Hold::AlreadyRouted);
+    }
     let taken = sqlx::query(&format!(
         "UPDATE agents SET active_tickets = active_tickets + 1, last_assign_time = $2
          WHERE id = $1{}",
@@ -122,19 +145,14 @@ pub async fn hold(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    if taken.rows_affected() != 1 {
-        return Ok(false);
+    if taken.rows_affected() == 1 {
+        return Ok(Hold::Taken);
     }
-    sqlx::query(
-        "INSERT INTO ticket_load (ticket_id, agent_id, open, held, event_time, update_time)
-         VALUES ($1, $2, 1, 1, 0, $3)",
-    )
-    .bind(ticket.to_string())
-    .bind(agent.to_string())
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(true)
+    sqlx::query("DELETE FROM ticket_load WHERE ticket_id = $1")
+        .bind(ticket.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(Hold::Full)
 }
 
 /// Releases a routing hold (or forgets an unconfirmed routing) of `ticket` before it is

@@ -24,6 +24,7 @@ aftercare_platform::on_both_databases!(
     fifty_concurrent_routings_fill_ten_agents_exactly_to_capacity,
     with_nobody_on_shift_the_ticket_follows_the_sun_or_queues,
     bad_routes_and_outsiders_are_refused,
+    a_held_ticket_is_confirmed_by_its_assignment_and_a_reroute_holds_nobody_twice,
 );
 
 /// Creates an available agent on `shift` with `skills`.
@@ -486,4 +487,43 @@ async fn bad_routes_and_outsiders_are_refused(db: TestDatabase) {
         .await
         .unwrap_err();
     assert_eq!(denied.code(), Code::PermissionDenied);
+}
+
+async fn a_held_ticket_is_confirmed_by_its_assignment_and_a_reroute_holds_nobody_twice(
+    db: TestDatabase,
+) {
+    let app = spawn_app(db).await;
+    let on = app.create_shift("Always", "UTC", always()).await;
+    let ada = on_duty(&app, "Ada", "eu-west", &on.name, vec![], 5).await;
+    let t = ticket();
+    let request = || pb::RouteTicketRequest {
+        ticket: t.clone(),
+        ..Default::default()
+    };
+    let first = route(&app, request()).await;
+    assert_eq!(first.candidates[0].agent, ada.name);
+    assert!(
+        first.candidates[0]
+            .reasons
+            .iter()
+            .any(|r| r == "held for this ticket")
+    );
+    assert_eq!(app.get_agent(&ada.name).await.active_tickets, 1);
+    // Routing the same ticket again before its assignment moves the hold, not adds one.
+    route(&app, request()).await;
+    assert_eq!(app.get_agent(&ada.name).await.active_tickets, 1);
+    // The tickets service assigns it: the hold becomes the assignment.
+    app.publish(&assigned(&t, &ada.name, now_micros())).await;
+    poll_until("the hold confirmed", Duration::from_secs(5), || async {
+        let held: i64 = sqlx::query_scalar("SELECT held FROM ticket_load WHERE ticket_id = $1")
+            .bind(t.trim_start_matches("tickets/").to_owned())
+            .fetch_one(app.service.db().reader())
+            .await
+            .ok()?;
+        (held == 0).then_some(())
+    })
+    .await;
+    let again = route(&app, request()).await;
+    assert_eq!(again.candidates.len(), 1);
+    assert_eq!(app.get_agent(&ada.name).await.active_tickets, 1);
 }
