@@ -146,6 +146,32 @@ fn method(service: &str, method: &str) -> String {
     format!("{service}/{method}")
 }
 
+/// Knowledge methods by the knowledge service's actions (domain/access.rs there): authors
+/// write drafts and handle gaps, reviewers approve, category managers keep the tree; only
+/// admins publish and archive.
+const KNOWLEDGE_AUTHOR: [&str; 9] = [
+    "CreateArticle",
+    "CreateArticleVersion",
+    "UpdateArticle",
+    "DeleteArticle",
+    "SubmitArticleForReview",
+    "ResolveContentGap",
+    "DismissContentGap",
+    "RateArticle",
+    "RecordSuggestionOutcome",
+];
+const KNOWLEDGE_REVIEWER: [&str; 5] = [
+    "ApproveArticle",
+    "RejectArticle",
+    "CreateCategory",
+    "UpdateCategory",
+    "DeleteCategory",
+];
+
+fn knowledge(methods: &[&str]) -> Vec<String> {
+    methods.iter().map(|name| method(KNOWLEDGE, name)).collect()
+}
+
 /// The default rules of every role.
 fn defaults() -> Vec<(Role, Vec<String>)> {
     let customer = [
@@ -188,45 +214,50 @@ fn defaults() -> Vec<(Role, Vec<String>)> {
     .map(str::to_owned)
     .chain([
         method(KNOWLEDGE, "ViewArticle"),
-        method(KNOWLEDGE, "RateArticle"),
-        method(KNOWLEDGE, "RecordSuggestionOutcome"),
         method(WORKFORCE, "SetPresence"),
         method(TRAINING, "SubmitAssessment"),
     ])
+    .chain(knowledge(&KNOWLEDGE_AUTHOR))
     .collect();
-    let specialist: Vec<String> = agent
-        .iter()
-        .cloned()
-        .chain(["knowledge.write".to_owned()])
-        .collect();
+    let specialist = agent.clone();
+    let reviewer = |rules: &[&str]| -> Vec<String> {
+        rules
+            .iter()
+            .map(|r| (*r).to_owned())
+            .chain([
+                "knowledge.read".to_owned(),
+                method(KNOWLEDGE, "ViewArticle"),
+            ])
+            .chain(knowledge(&KNOWLEDGE_AUTHOR))
+            .chain(knowledge(&KNOWLEDGE_REVIEWER))
+            .collect()
+    };
     // SLA policies and calendars are changed by admins only (the tickets service's rule);
     // leads read them.
-    let lead = [
+    let lead = reviewer(&[
         "tickets.*",
         "after_sales.*",
         "sla.read",
         "customers.*",
         "feedback.*",
-        "knowledge.*",
         "workforce.*",
         "training.read",
         "performance.*",
-    ];
-    let trainer = [
+    ]);
+    let trainer = reviewer(&[
         "training.*",
         "performance.*",
         "workforce.read",
         "tickets.read",
         "feedback.read",
-        "knowledge.*",
-    ];
+    ]);
     let owned = |rules: &[&str]| rules.iter().map(|r| (*r).to_owned()).collect::<Vec<_>>();
     vec![
         (Role::Customer, customer.to_vec()),
         (Role::Agent, agent),
         (Role::Specialist, specialist),
-        (Role::Lead, owned(&lead)),
-        (Role::Trainer, owned(&trainer)),
+        (Role::Lead, lead),
+        (Role::Trainer, trainer),
         (Role::Analyst, owned(&["*.read"])),
         (Role::Admin, owned(&["*"])),
         (Role::Integration, Vec::new()),
@@ -322,6 +353,15 @@ mod tests {
             true,
         ),
         (Role::Analyst, WORKFORCE, "UpdateAgent", false),
+        // Knowledge: agents write drafts, only admins (and leads, trainers) go further.
+        (Role::Agent, KNOWLEDGE, "CreateArticle", true),
+        (Role::Agent, KNOWLEDGE, "SubmitArticleForReview", true),
+        (Role::Agent, KNOWLEDGE, "PublishArticle", false),
+        (Role::Lead, KNOWLEDGE, "PublishArticle", false),
+        (Role::Lead, KNOWLEDGE, "ApproveArticle", true),
+        (Role::Specialist, KNOWLEDGE, "ApproveArticle", false),
+        (Role::Admin, KNOWLEDGE, "ArchiveArticle", true),
+        (Role::Customer, KNOWLEDGE, "CreateArticle", false),
     ];
 
     #[test]

@@ -80,7 +80,7 @@ const MATRIX: [(&str, &str); 21] = [
     ),
     (
         "aftercare.knowledge.v1.KnowledgeService/PublishArticle",
-        "--YYY-Y-",
+        "------Y-",
     ),
     (
         "aftercare.workforce.v1.WorkforceService/ListAgents",
