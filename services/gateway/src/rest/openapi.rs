@@ -336,8 +336,10 @@ impl Schemas {
             } else {
                 json!({})
             };
+            // The transcoder reads an absent or empty body as `{}`.
             operation["requestBody"] = json!({
-                "required": true,
+                "required": false,
+                "description": "JSON; an absent or empty body is read as `{}`",
                 "content": {"application/json": {"schema": schema}},
             });
         }
