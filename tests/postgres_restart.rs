@@ -128,3 +128,62 @@ async fn a_database_restart_loses_nothing_and_no_call_ends_internal() {
     sandbox.stop().await;
     server.stop();
 }
+
+/// Health says NOT_SERVING while the database is down, and SERVING again once it is back,
+/// without a restart of the service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_follows_the_database_down_and_up() {
+    use aftercare_platform::testing::poll_until;
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_client::HealthClient;
+    let Some(server) = PrivatePostgres::start() else {
+        return;
+    };
+    let sandbox = Sandbox::start(Databases::On(server.url()))
+        .await
+        .expect("the sandbox starts");
+    let tickets = sandbox.service_addr("tickets").expect("tickets runs");
+    let status = || async move {
+        let channel = tonic::transport::Channel::from_shared(format!("http://{tickets}"))
+            .ok()?
+            .connect()
+            .await
+            .ok()?;
+        let answer = HealthClient::new(channel)
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .ok()?;
+        Some(answer.into_inner().status)
+    };
+    const SERVING: i32 = 1;
+    const NOT_SERVING: i32 = 2;
+    assert_eq!(status().await, Some(SERVING));
+    let server = tokio::task::spawn_blocking(move || {
+        server.stop();
+        server
+    })
+    .await
+    .expect("the server stops");
+    poll_until(
+        "NOT_SERVING while the database is down",
+        Duration::from_secs(10),
+        || async { (status().await == Some(NOT_SERVING)).then_some(()) },
+    )
+    .await;
+    let server = tokio::task::spawn_blocking(move || {
+        server.start_again();
+        server
+    })
+    .await
+    .expect("the server starts");
+    poll_until(
+        "SERVING once the database is back",
+        Duration::from_secs(15),
+        || async { (status().await == Some(SERVING)).then_some(()) },
+    )
+    .await;
+    sandbox.stop().await;
+    server.stop();
+}

@@ -89,6 +89,16 @@ impl Sandbox {
         })
     }
 
+    /// Where the service called `name` listens.
+    pub fn service_addr(&self, name: &str) -> Option<SocketAddr> {
+        self.platform
+            .as_ref()?
+            .endpoints()
+            .into_iter()
+            .find(|(service, _)| *service == name)
+            .map(|(_, addr)| addr)
+    }
+
     /// A channel to the gateway.
     pub async fn channel(&self) -> Channel {
         Channel::from_shared(format!("http://{}", self.gateway))
@@ -211,6 +221,11 @@ impl PrivatePostgres {
     /// Restarts it (`pg_ctl restart -m fast`: open connections are terminated).
     pub fn restart(&self) {
         self.pg_ctl("restart");
+    }
+
+    /// Starts it again after [`PrivatePostgres::stop`].
+    pub fn start_again(&self) {
+        self.pg_ctl("start");
     }
 
     /// Stops it.

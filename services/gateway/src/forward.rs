@@ -131,6 +131,8 @@ impl Forwarder {
             .pool_timer(TokioTimer::new())
             .http2_only(true)
             .http2_keep_alive_interval(Some(Duration::from_secs(30)))
+            // A service's error trailers (every field violation) can outgrow hyper's 16 KiB default.
+            .http2_max_header_list_size(1 << 20)
             .pool_idle_timeout(Duration::from_secs(90))
             .build(connector);
         Ok(Self {

@@ -190,7 +190,13 @@ fn defaults() -> Vec<(Role, Vec<String>)> {
         method(CUSTOMERS, "ListLoyaltyEntries"),
         method(FEEDBACK, "LookupInvitation"),
         method(FEEDBACK, "GetInvitation"),
+        method(FEEDBACK, "ListInvitations"),
         method(FEEDBACK, "SubmitResponse"),
+        // A customer answers an invitation sent after a resolution as themselves (only the
+        // token's hash is stored), and reads their own responses.
+        method(FEEDBACK, "CreateResponse"),
+        method(FEEDBACK, "GetResponse"),
+        method(FEEDBACK, "ListResponses"),
         method(FEEDBACK, "CreateFeedbackItem"),
         method(FEEDBACK, "GetFeedbackItem"),
         method(FEEDBACK, "ListFeedbackItems"),
@@ -362,6 +368,10 @@ mod tests {
         (Role::Specialist, KNOWLEDGE, "ApproveArticle", false),
         (Role::Admin, KNOWLEDGE, "ArchiveArticle", true),
         (Role::Customer, KNOWLEDGE, "CreateArticle", false),
+        // Feedback: customers answer and read their own; the service filters by owner.
+        (Role::Customer, FEEDBACK, "CreateResponse", true),
+        (Role::Customer, FEEDBACK, "ListResponses", true),
+        (Role::Customer, FEEDBACK, "CreateSurvey", false),
     ];
 
     #[test]

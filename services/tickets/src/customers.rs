@@ -167,40 +167,6 @@ impl CustomerDirectory {
     }
 }
 
-/// The calls below relay the tickets service itself, not a user: the customers service
-/// lets a service do anything, so a request served through them is not authorised for the
-/// user who made it. They remain only until the callers in `api/tickets.rs`
-/// (`resolve_customer`) pass the user to [`CustomerDirectory::attach_for`],
-/// [`CustomerDirectory::resolve_for`] and [`CustomerDirectory::get_for`]; then they go.
-impl CustomerDirectory {
-    /// [`CustomerDirectory::attach_for`] as the tickets service itself.
-    pub async fn attach(&self, customer: &CustomerName, identity: &ChannelIdentity) -> Result<()> {
-        self.attach_for(&Principal::service("tickets"), customer, identity)
-            .await
-    }
-
-    /// [`CustomerDirectory::resolve_for`] as the tickets service itself.
-    pub async fn resolve(
-        &self,
-        identity: &ChannelIdentity,
-        display_name: &str,
-        region: Option<&Region>,
-    ) -> Result<TicketCustomer> {
-        self.resolve_for(
-            &Principal::service("tickets"),
-            identity,
-            display_name,
-            region,
-        )
-        .await
-    }
-
-    /// [`CustomerDirectory::get_for`] as the tickets service itself.
-    pub async fn get(&self, name: &CustomerName) -> Result<TicketCustomer> {
-        self.get_for(&Principal::service("tickets"), name).await
-    }
-}
-
 /// The customers service refused the user: the same refusal, in the tickets service's words.
 fn denied(status: &tonic::Status) -> Error {
     Error::PermissionDenied(format!(

@@ -242,9 +242,18 @@ impl Database {
         &self.writer
     }
 
-    /// Starts a write transaction.
+    /// Starts a write transaction. When starting it fails on a lost connection (a pooled
+    /// connection the server dropped in a restart), it is tried once more on a fresh one:
+    /// nothing was sent yet, so that is always safe. Later failures are the caller's, and map
+    /// to `UNAVAILABLE` for the client to retry ([`crate::error::database`]).
     pub async fn begin(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
-        self.writer.begin().await
+        match self.writer.begin().await {
+            Err(err) if crate::error::DatabaseFault::of(&err).is_transient() => {
+                tracing::debug!(error = %err, "beginning a transaction failed; trying once more");
+                self.writer.begin().await
+            }
+            result => result,
+        }
     }
 
     /// Checks that the database answers (`SELECT 1` on a pooled connection).

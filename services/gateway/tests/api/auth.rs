@@ -60,7 +60,7 @@ const MATRIX: [(&str, &str); 21] = [
     ),
     (
         "aftercare.feedback.v1.FeedbackService/ListResponses",
-        "-YYYYYY-",
+        "YYYYYYY-",
     ),
     (
         "aftercare.feedback.v1.FeedbackService/CreateSurvey",

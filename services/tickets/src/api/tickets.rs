@@ -125,8 +125,11 @@ impl Api {
         )
     }
 
+    /// The ticket's customer, asked of the customers service on the caller's behalf, so
+    /// the customers service applies the caller's rights, not the tickets service's.
     pub(super) async fn resolve_customer(
         &self,
+        principal: &Principal,
         access: &Access,
         command: &CreateTicket,
     ) -> Result<TicketCustomer> {
@@ -134,18 +137,21 @@ impl Api {
             (Access::Customer(own), CustomerRef::Name(name)) if own != name => Err(
                 Error::PermissionDenied("a customer may only open tickets for themselves".into()),
             ),
-            (Access::Customer(own), CustomerRef::Identity(_)) => self.customers.get(own).await,
+            (Access::Customer(own), CustomerRef::Identity(_)) => {
+                self.customers.get_for(principal, own).await
+            }
             (_, CustomerRef::Name(name)) => {
                 // Both given: the identity is attached to the customer (or refused when it
                 // belongs to another).
                 if let Some(identity) = &command.ticket.identity {
-                    self.customers.attach(name, identity).await?;
+                    self.customers.attach_for(principal, name, identity).await?;
                 }
-                self.customers.get(name).await
+                self.customers.get_for(principal, name).await
             }
             (_, CustomerRef::Identity(identity)) => {
                 self.customers
-                    .resolve(
+                    .resolve_for(
+                        principal,
                         identity,
                         &command.customer_display_name,
                         command.ticket.region.as_ref(),
@@ -193,7 +199,7 @@ impl Api {
             })?;
             follow_up_of = Some(other);
         }
-        let customer = self.resolve_customer(&access, &command).await?;
+        let customer = self.resolve_customer(principal, &access, &command).await?;
         if let Some(other) = &follow_up_of
             && other.customer != customer.name
         {

@@ -167,7 +167,25 @@ async fn integrations_act_by_their_scopes(db: TestDatabase) {
         app.get(&none, &t.name).await.unwrap_err().code(),
         tonic::Code::PermissionDenied
     );
-    let writer = integration(&["tickets.write"]);
+    // The customers service checks the integration itself (on behalf of): tickets.write
+    // alone does not let it read a customer, and nothing is written.
+    let tickets_only = integration(&["tickets.write"]);
+    let before = app.count("tickets").await;
+    let status = app
+        .client
+        .clone()
+        .create_ticket(app.req(
+            &tickets_only,
+            pb::CreateTicketRequest {
+                ticket: Some(ticket(app.name("c1"), "eu-west", "From the ERP")),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::PermissionDenied, "{status:?}");
+    assert_eq!(app.count("tickets").await, before);
+    let writer = integration(&["tickets.write", "customers.read"]);
     let made = app
         .create(&writer, ticket(app.name("c1"), "eu-west", "From the ERP"))
         .await;
