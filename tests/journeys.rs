@@ -1,0 +1,738 @@
+//! End-to-end journeys: every service and the gateway in one process (the sandbox), driven
+//! only through the gateway with real tokens, on SQLite and PostgreSQL.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aftercare_journeys::{Databases, Sandbox};
+use aftercare_platform::auth::Role;
+use aftercare_platform::testing::poll_until;
+use aftercare_proto::aftercare::common::v1::{Channel as IntakeChannel, ChannelIdentity};
+use aftercare_proto::aftercare::customers::v1 as cu;
+use aftercare_proto::aftercare::feedback::v1 as fb;
+use aftercare_proto::aftercare::knowledge::v1 as kb;
+use aftercare_proto::aftercare::tickets::v1 as tk;
+use cu::customer_service_client::CustomerServiceClient;
+use fb::feedback_service_client::FeedbackServiceClient;
+use kb::knowledge_service_client::KnowledgeServiceClient;
+use tk::ticket_service_client::TicketServiceClient;
+use tonic::transport::Channel;
+
+/// How long an asynchronous effect (an event between services, an index refresh) may take.
+const EVENTUALLY: Duration = Duration::from_secs(10);
+
+fn knowledge(channel: &Channel) -> KnowledgeServiceClient<Channel> {
+    KnowledgeServiceClient::new(channel.clone())
+}
+
+async fn search(channel: &Channel, token: &str, query: &str) -> kb::SearchArticlesResponse {
+    knowledge(channel)
+        .search_articles(Sandbox::request(
+            token,
+            kb::SearchArticlesRequest {
+                query: query.into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("search through the gateway")
+        .into_inner()
+}
+
+async fn open_gaps(channel: &Channel, token: &str) -> Vec<kb::ContentGap> {
+    knowledge(channel)
+        .list_content_gaps(Sandbox::request(
+            token,
+            kb::ListContentGapsRequest {
+                filter: "state = OPEN".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("list the open gaps")
+        .into_inner()
+        .content_gaps
+}
+
+/// Self-service: a search that finds nothing becomes a content gap; an agent writes the
+/// article, a lead approves it, an admin publishes it, the gap is resolved with it, and the
+/// customer's next search finds it. A customer never finds the draft.
+async fn self_service(databases: Databases) {
+    let Some(sandbox) = Sandbox::start(databases).await else {
+        return;
+    };
+    let channel = sandbox.channel().await;
+    let customer = sandbox.token("customers/c-self", Role::Customer, Some("eu-west"));
+    let agent = sandbox.token("agents/author", Role::Agent, Some("eu-west"));
+    let lead = sandbox.token("agents/lead", Role::Lead, Some("eu-west"));
+    let admin = sandbox.token("agents/admin", Role::Admin, Some("eu-west"));
+    let query = "dishwasher drain pump humming";
+
+    let first = search(&channel, &customer, query).await;
+    assert!(first.hits.is_empty(), "{first:?}");
+    assert!(first.content_gap.starts_with("contentGaps/"), "{first:?}");
+    let gaps = open_gaps(&channel, &lead).await;
+    let gap = gaps
+        .iter()
+        .find(|g| g.name == first.content_gap)
+        .expect("the gap is open")
+        .clone();
+    assert_eq!(gap.normalized_query, query);
+    assert_eq!(gap.search_count, 1);
+    assert_eq!(
+        open_gaps(&channel, &admin)
+            .await
+            .iter()
+            .map(|g| g.name.clone())
+            .collect::<Vec<_>>(),
+        std::slice::from_ref(&gap.name)
+    );
+
+    let draft = knowledge(&channel)
+        .create_article(Sandbox::request(
+            &agent,
+            kb::CreateArticleRequest {
+                article: Some(kb::Article {
+                    kind: kb::ArticleKind::TroubleshootingGuide as i32,
+                    visibility: kb::ArticleVisibility::Public as i32,
+                    ..Default::default()
+                }),
+                initial_version: Some(kb::ArticleVersion {
+                    language: "en".into(),
+                    title: "Dishwasher drain pump humming".into(),
+                    body: "A humming drain pump is blocked: clean the filter and the pump \
+                           impeller, then run a rinse cycle."
+                        .into(),
+                    ..Default::default()
+                }),
+                request_id: uuid::Uuid::now_v7().to_string(),
+            },
+        ))
+        .await
+        .expect("an agent writes a draft")
+        .into_inner()
+        .article
+        .expect("an article");
+    // A customer never finds a draft (nor a draft under review or approved).
+    let unseen = search(&channel, &customer, query).await;
+    assert!(
+        unseen.hits.iter().all(|h| h.article != draft.name),
+        "{unseen:?}"
+    );
+    let submitted = knowledge(&channel)
+        .submit_article_for_review(Sandbox::request(
+            &agent,
+            kb::SubmitArticleForReviewRequest {
+                name: draft.name.clone(),
+                etag: draft.etag.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("the author submits it")
+        .into_inner()
+        .article
+        .expect("an article");
+    let refused = knowledge(&channel)
+        .publish_article(Sandbox::request(
+            &lead,
+            kb::PublishArticleRequest {
+                name: submitted.name.clone(),
+                etag: submitted.etag.clone(),
+            },
+        ))
+        .await
+        .expect_err("a lead does not publish");
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{refused:?}");
+    let approved = knowledge(&channel)
+        .approve_article(Sandbox::request(
+            &lead,
+            kb::ApproveArticleRequest {
+                name: submitted.name.clone(),
+                etag: submitted.etag.clone(),
+                comment: "Clear and correct.".into(),
+            },
+        ))
+        .await
+        .expect("a lead approves it")
+        .into_inner()
+        .article
+        .expect("an article");
+    let unseen = search(&channel, &customer, query).await;
+    assert!(
+        unseen.hits.iter().all(|h| h.article != draft.name),
+        "{unseen:?}"
+    );
+    let published = knowledge(&channel)
+        .publish_article(Sandbox::request(
+            &admin,
+            kb::PublishArticleRequest {
+                name: approved.name.clone(),
+                etag: approved.etag.clone(),
+            },
+        ))
+        .await
+        .expect("an admin publishes it")
+        .into_inner()
+        .article
+        .expect("an article");
+    assert_eq!(published.state, kb::ArticleState::Published as i32);
+
+    let gap = open_gaps(&channel, &lead)
+        .await
+        .into_iter()
+        .find(|g| g.name == gap.name)
+        .expect("the gap is still open");
+    let resolved = knowledge(&channel)
+        .resolve_content_gap(Sandbox::request(
+            &agent,
+            kb::ResolveContentGapRequest {
+                name: gap.name.clone(),
+                etag: gap.etag.clone(),
+                article: published.name.clone(),
+                note: "Written for this gap.".into(),
+            },
+        ))
+        .await
+        .expect("the gap is resolved")
+        .into_inner()
+        .content_gap
+        .expect("a gap");
+    assert_eq!(resolved.state, kb::ContentGapState::Resolved as i32);
+    assert_eq!(resolved.resolving_article, published.name);
+    assert!(
+        open_gaps(&channel, &lead)
+            .await
+            .iter()
+            .all(|g| g.name != gap.name)
+    );
+
+    let found = poll_until(
+        "the published article in the customer's search",
+        EVENTUALLY,
+        || {
+            let (channel, customer) = (channel.clone(), customer.clone());
+            let article = published.name.clone();
+            async move {
+                let found = search(&channel, &customer, query).await;
+                found
+                    .hits
+                    .first()
+                    .is_some_and(|h| h.article == article)
+                    .then_some(found)
+            }
+        },
+    )
+    .await;
+    assert!(found.content_gap.is_empty(), "{found:?}");
+    assert!(
+        open_gaps(&channel, &lead)
+            .await
+            .iter()
+            .all(|g| g.name != gap.name)
+    );
+    sandbox.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_service_on_sqlite() {
+    self_service(Databases::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_service_on_postgres() {
+    self_service(Databases::Postgres).await;
+}
+
+fn tickets(channel: &Channel) -> TicketServiceClient<Channel> {
+    TicketServiceClient::new(channel.clone())
+}
+
+fn customers(channel: &Channel) -> CustomerServiceClient<Channel> {
+    CustomerServiceClient::new(channel.clone())
+}
+
+async fn get_ticket(channel: &Channel, token: &str, name: &str) -> tk::Ticket {
+    tickets(channel)
+        .get_ticket(Sandbox::request(
+            token,
+            tk::GetTicketRequest { name: name.into() },
+        ))
+        .await
+        .expect("get the ticket")
+        .into_inner()
+        .ticket
+        .expect("a ticket")
+}
+
+async fn get_customer(channel: &Channel, token: &str, name: &str) -> cu::Customer {
+    customers(channel)
+        .get_customer(Sandbox::request(
+            token,
+            cu::GetCustomerRequest {
+                name: name.into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("get the customer")
+        .into_inner()
+        .customer
+        .expect("a customer")
+}
+
+/// The personal strings of `text` (a message's debug form) among `personal`.
+fn leaks(text: &str, personal: &[&str]) -> Vec<String> {
+    personal
+        .iter()
+        .filter(|p| text.contains(**p))
+        .map(|p| (*p).to_owned())
+        .collect()
+}
+
+/// Privacy: a customer with a ticket exports their data, an admin erases them, and no
+/// service returns their name, email or phone afterwards.
+async fn privacy(databases: Databases) {
+    let Some(sandbox) = Sandbox::start(databases).await else {
+        return;
+    };
+    let channel = sandbox.channel().await;
+    let agent = sandbox.token("agents/privacy", Role::Agent, Some("eu-west"));
+    let admin = sandbox.token("agents/dpo", Role::Admin, None);
+    let (name, email, phone) = (
+        "Annegret Vogelsang",
+        "annegret.vogelsang@example.com",
+        "+49 151 2345 6789",
+    );
+    let personal = [name, "Vogelsang", email, "2345 6789", "15123456789"];
+
+    let created = tickets(&channel)
+        .create_ticket(Sandbox::request(
+            &agent,
+            tk::CreateTicketRequest {
+                ticket: Some(tk::Ticket {
+                    customer_identity: Some(ChannelIdentity {
+                        channel: IntakeChannel::Email as i32,
+                        handle: email.into(),
+                        ..Default::default()
+                    }),
+                    subject: "The dryer stops after ten minutes".into(),
+                    description: "It stops mid-cycle and shows error E21.".into(),
+                    region: "eu-west".into(),
+                    ..Default::default()
+                }),
+                request_id: uuid::Uuid::now_v7().to_string(),
+                customer_display_name: name.into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("an agent opens a ticket from an email")
+        .into_inner();
+    assert!(created.customer_created);
+    let ticket = created.ticket.expect("a ticket");
+    assert!(ticket.customer.starts_with("customers/"), "{ticket:?}");
+    assert_eq!(ticket.customer_display_name, name);
+    // Only leads and admins change a customer (the customers service's rule).
+    customers(&channel)
+        .add_identity(Sandbox::request(
+            &admin,
+            cu::AddIdentityRequest {
+                parent: ticket.customer.clone(),
+                identity: Some(cu::CustomerIdentity {
+                    channel: IntakeChannel::Phone as i32,
+                    handle: phone.into(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            },
+        ))
+        .await
+        .expect("an admin adds the phone number");
+
+    // The customer exports their data: everything, with the ticket on the timeline.
+    let customer = sandbox.token(&ticket.customer, Role::Customer, Some("eu-west"));
+    let export = poll_until("the ticket on the customer's timeline", EVENTUALLY, || {
+        let (channel, customer, name) =
+            (channel.clone(), customer.clone(), ticket.customer.clone());
+        let ticket = ticket.name.clone();
+        async move {
+            let export = customers(&channel)
+                .export_customer_data(Sandbox::request(
+                    &customer,
+                    cu::ExportCustomerDataRequest { name },
+                ))
+                .await
+                .expect("the customer exports their data")
+                .into_inner();
+            format!("{export:?}").contains(&ticket).then_some(export)
+        }
+    })
+    .await;
+    let exported = format!("{export:?}");
+    assert_eq!(
+        export.customer.as_ref().map(|c| c.display_name.as_str()),
+        Some(name)
+    );
+    assert!(exported.contains(email), "{exported}");
+    assert_eq!(export.identities.len(), 2, "{exported}");
+    let other = sandbox.token("customers/someone-else", Role::Customer, Some("eu-west"));
+    let denied = customers(&channel)
+        .export_customer_data(Sandbox::request(
+            &other,
+            cu::ExportCustomerDataRequest {
+                name: ticket.customer.clone(),
+            },
+        ))
+        .await
+        .expect_err("another customer cannot export them");
+    assert!(
+        matches!(
+            denied.code(),
+            tonic::Code::PermissionDenied | tonic::Code::NotFound
+        ),
+        "{denied:?}"
+    );
+
+    // An admin erases them.
+    let record = get_customer(&channel, &admin, &ticket.customer).await;
+    let erased = customers(&channel)
+        .erase_customer(Sandbox::request(
+            &admin,
+            cu::EraseCustomerRequest {
+                name: record.name.clone(),
+                etag: record.etag.clone(),
+                reason: "DSR-2026-0001".into(),
+                request_id: uuid::Uuid::now_v7().to_string(),
+            },
+        ))
+        .await
+        .expect("an admin erases the customer")
+        .into_inner();
+    assert_eq!(erased.identities_removed, 2, "{erased:?}");
+    let after = get_customer(&channel, &admin, &ticket.customer).await;
+    assert!(after.erased, "{after:?}");
+    assert_eq!(
+        leaks(&format!("{after:?}"), &personal),
+        Vec::<String>::new()
+    );
+    let export = customers(&channel)
+        .export_customer_data(Sandbox::request(
+            &admin,
+            cu::ExportCustomerDataRequest {
+                name: ticket.customer.clone(),
+            },
+        ))
+        .await
+        .expect("the anonymised records export")
+        .into_inner();
+    assert_eq!(
+        leaks(&format!("{export:?}"), &personal),
+        Vec::<String>::new()
+    );
+
+    // The ticket stays readable to staff and still names the (erased) customer record.
+    // BUG (tickets): the tickets service consumes no CustomerErased event (it has no
+    // consumer at all), so the ticket's customer_display_name and customer_identity keep
+    // the erased customer's name and email for ever. When it does, wait here with
+    // poll_until until `leaks(&format!("{ticket:?}"), &personal)` is empty.
+    let kept = get_ticket(&channel, &agent, &ticket.name).await;
+    assert_eq!(kept.customer, ticket.customer);
+    sandbox.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn privacy_on_sqlite() {
+    privacy(Databases::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn privacy_on_postgres() {
+    privacy(Databases::Postgres).await;
+}
+
+fn feedback(channel: &Channel) -> FeedbackServiceClient<Channel> {
+    FeedbackServiceClient::new(channel.clone())
+}
+
+/// A CSAT and free-text survey in English and Chinese, sent when a ticket is resolved.
+fn csat_survey() -> fb::Survey {
+    let texts =
+        |en: &str, zh: &str| HashMap::from([("en".into(), en.into()), ("zh-CN".into(), zh.into())]);
+    fb::Survey {
+        titles: texts("How did we do?", "服务评价"),
+        default_language: "en".into(),
+        questions: vec![
+            fb::SurveyQuestion {
+                r#type: fb::QuestionType::Csat as i32,
+                texts: texts("How satisfied are you?", "您对本次服务满意吗？"),
+                required: true,
+            },
+            fb::SurveyQuestion {
+                r#type: fb::QuestionType::FreeText as i32,
+                texts: texts("Tell us more", "请告诉我们更多"),
+                required: false,
+            },
+        ],
+        trigger: fb::SurveyTrigger::TicketResolved as i32,
+        enabled: true,
+        ..Default::default()
+    }
+}
+
+async fn invitations_of(channel: &Channel, token: &str, filter: String) -> Vec<fb::Invitation> {
+    feedback(channel)
+        .list_invitations(Sandbox::request(
+            token,
+            fb::ListInvitationsRequest {
+                parent: "surveys/-".into(),
+                filter,
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("list invitations")
+        .into_inner()
+        .invitations
+}
+
+const COMPLAINT: &str = "师傅上门很晚，态度也不好，非常不满意";
+
+/// Complaint and closed loop: a resolved ticket invites the customer, a CSAT 1 with a
+/// negative Chinese comment opens a follow-up with a linked ticket, and closing the
+/// follow-up invites the customer again.
+async fn complaint_and_closed_loop(databases: Databases) {
+    let Some(sandbox) = Sandbox::start(databases).await else {
+        return;
+    };
+    let channel = sandbox.channel().await;
+    let agent = sandbox.token("agents/loop", Role::Agent, Some("cn-east"));
+    let lead = sandbox.token("agents/loop-lead", Role::Lead, Some("cn-east"));
+    let admin = sandbox.token("agents/loop-admin", Role::Admin, None);
+
+    // The feedback service ships no survey: an admin creates one.
+    let existing = feedback(&channel)
+        .list_surveys(Sandbox::request(&admin, fb::ListSurveysRequest::default()))
+        .await
+        .expect("list surveys")
+        .into_inner()
+        .surveys;
+    assert!(existing.is_empty(), "{existing:?}");
+    let survey = feedback(&channel)
+        .create_survey(Sandbox::request(
+            &admin,
+            fb::CreateSurveyRequest {
+                survey: Some(csat_survey()),
+                request_id: uuid::Uuid::now_v7().to_string(),
+            },
+        ))
+        .await
+        .expect("an admin creates the survey")
+        .into_inner()
+        .survey
+        .expect("a survey");
+
+    let ticket = tickets(&channel)
+        .create_ticket(Sandbox::request(
+            &agent,
+            tk::CreateTicketRequest {
+                ticket: Some(tk::Ticket {
+                    customer_identity: Some(ChannelIdentity {
+                        channel: IntakeChannel::Email as i32,
+                        handle: "wang.fang@example.com".into(),
+                        ..Default::default()
+                    }),
+                    subject: "维修师傅服务态度差".into(),
+                    description: "师傅迟到两个小时，态度很差。".into(),
+                    region: "cn-east".into(),
+                    language_code: "zh-CN".into(),
+                    ..Default::default()
+                }),
+                request_id: uuid::Uuid::now_v7().to_string(),
+                customer_display_name: "王芳".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("an agent opens the complaint from an email")
+        .into_inner()
+        .ticket
+        .expect("a ticket");
+    assert!(ticket.customer.starts_with("customers/"), "{ticket:?}");
+    let resolved = tickets(&channel)
+        .resolve_ticket(Sandbox::request(
+            &agent,
+            tk::ResolveTicketRequest {
+                name: ticket.name.clone(),
+                etag: ticket.etag.clone(),
+                resolution_summary: "Apologised; technician rescheduled.".into(),
+            },
+        ))
+        .await
+        .expect("the agent resolves the ticket")
+        .into_inner()
+        .ticket
+        .expect("a ticket");
+    assert_eq!(resolved.status, tk::TicketStatus::Resolved as i32);
+
+    // The feedback service consumes TicketResolved and invites the customer.
+    let by_ticket = format!("ticket = \"{}\"", ticket.name);
+    let invitation = poll_until("the invitation for the resolved ticket", EVENTUALLY, || {
+        let (channel, lead, filter) = (channel.clone(), lead.clone(), by_ticket.clone());
+        async move {
+            invitations_of(&channel, &lead, filter)
+                .await
+                .into_iter()
+                .find(|i| i.status == fb::InvitationStatus::Sent as i32)
+        }
+    })
+    .await;
+    assert!(invitation.name.starts_with(&survey.name), "{invitation:?}");
+    assert_eq!(invitation.customer, ticket.customer);
+
+    // The token of a ticket-resolved invitation goes out by email and is shown to nobody
+    // (SubmitResponse needs it); the signed-in customer answers with CreateResponse.
+    let customer = sandbox.token(&ticket.customer, Role::Customer, Some("cn-east"));
+    let seen = feedback(&channel)
+        .get_invitation(Sandbox::request(
+            &customer,
+            fb::GetInvitationRequest {
+                name: invitation.name.clone(),
+            },
+        ))
+        .await
+        .expect("the customer sees their invitation")
+        .into_inner()
+        .invitation
+        .expect("an invitation");
+    assert!(seen.token.is_empty() && invitation.token.is_empty());
+    let response = feedback(&channel)
+        .create_response(Sandbox::request(
+            &customer,
+            fb::CreateResponseRequest {
+                response: Some(fb::Response {
+                    invitation: invitation.name.clone(),
+                    csat_score: Some(1),
+                    comment: COMPLAINT.into(),
+                    ..Default::default()
+                }),
+                request_id: uuid::Uuid::now_v7().to_string(),
+            },
+        ))
+        .await
+        .expect("the customer answers CSAT 1")
+        .into_inner()
+        .response
+        .expect("a response");
+    assert_eq!(response.customer, ticket.customer);
+    assert!(response.detractor, "{response:?}");
+    let classification = response.classification.clone().expect("a classification");
+    assert_eq!(classification.sentiment, fb::Sentiment::Negative as i32);
+    assert_eq!(
+        classification.topic,
+        fb::FeedbackTopic::ServiceAttitude as i32
+    );
+    assert!(!response.triggered_follow_up.is_empty(), "{response:?}");
+
+    // The follow-up exists in feedback, with a ticket linked to the original in tickets.
+    let follow_up = poll_until("the follow-up's ticket", EVENTUALLY, || {
+        let (channel, lead, name) = (
+            channel.clone(),
+            lead.clone(),
+            response.triggered_follow_up.clone(),
+        );
+        async move {
+            let follow_up = feedback(&channel)
+                .get_follow_up(Sandbox::request(&lead, fb::GetFollowUpRequest { name }))
+                .await
+                .expect("get the follow-up")
+                .into_inner()
+                .follow_up
+                .expect("a follow-up");
+            (!follow_up.ticket.is_empty()).then_some(follow_up)
+        }
+    })
+    .await;
+    assert_eq!(follow_up.original_ticket, ticket.name);
+    let follow_up_ticket = get_ticket(&channel, &lead, &follow_up.ticket).await;
+    assert_eq!(follow_up_ticket.customer, ticket.customer);
+    let links = tickets(&channel)
+        .list_ticket_links(Sandbox::request(
+            &lead,
+            tk::ListTicketLinksRequest {
+                parent: follow_up.ticket.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("list the follow-up ticket's links")
+        .into_inner()
+        .links;
+    assert!(
+        links.iter().any(|l| l.linked_ticket == ticket.name
+            && l.link_type == tk::TicketLinkType::FollowUpOf as i32),
+        "{links:?}"
+    );
+
+    // The lead calls back, closes the follow-up, and the customer is invited again.
+    let contacted = feedback(&channel)
+        .record_follow_up_contact(Sandbox::request(
+            &lead,
+            fb::RecordFollowUpContactRequest {
+                name: follow_up.name.clone(),
+                etag: follow_up.etag.clone(),
+                channel: IntakeChannel::Phone as i32,
+                contact_time: None,
+                note: "Called back and apologised.".into(),
+            },
+        ))
+        .await
+        .expect("the lead records the call")
+        .into_inner()
+        .follow_up
+        .expect("a follow-up");
+    let closed = feedback(&channel)
+        .close_follow_up(Sandbox::request(
+            &lead,
+            fb::CloseFollowUpRequest {
+                name: follow_up.name.clone(),
+                etag: contacted.etag.clone(),
+                outcome: fb::FollowUpOutcome::Resolved as i32,
+                note: "Technician sent again; fixed.".into(),
+                resurvey: true,
+                resurvey_survey: String::new(),
+            },
+        ))
+        .await
+        .expect("the lead closes the follow-up")
+        .into_inner()
+        .follow_up
+        .expect("a follow-up");
+    assert_eq!(closed.status, fb::FollowUpStatus::Closed as i32);
+    assert!(closed.on_time, "{closed:?}");
+    let again = feedback(&channel)
+        .get_invitation(Sandbox::request(
+            &customer,
+            fb::GetInvitationRequest {
+                name: closed.resurvey_invitation.clone(),
+            },
+        ))
+        .await
+        .expect("the customer sees the new invitation")
+        .into_inner()
+        .invitation
+        .expect("an invitation");
+    assert_eq!(again.follow_up, follow_up.name);
+    assert_eq!(again.customer, ticket.customer);
+    sandbox.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn complaint_and_closed_loop_on_sqlite() {
+    complaint_and_closed_loop(Databases::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn complaint_and_closed_loop_on_postgres() {
+    complaint_and_closed_loop(Databases::Postgres).await;
+}
