@@ -119,6 +119,26 @@ async fn self_service(databases: Databases) {
         unseen.hits.iter().all(|h| h.article != draft.name),
         "{unseen:?}"
     );
+    for preview in [false, true] {
+        let hidden = knowledge(&channel)
+            .view_article(Sandbox::request(
+                &customer,
+                kb::ViewArticleRequest {
+                    name: draft.name.clone(),
+                    language: String::new(),
+                    preview,
+                },
+            ))
+            .await
+            .expect_err("a customer cannot read a draft");
+        // Not live: NOT_FOUND; a preview is for staff only.
+        let expected = if preview {
+            tonic::Code::PermissionDenied
+        } else {
+            tonic::Code::NotFound
+        };
+        assert_eq!(hidden.code(), expected, "{hidden:?}");
+    }
     let submitted = knowledge(&channel)
         .submit_article_for_review(Sandbox::request(
             &agent,
@@ -724,6 +744,28 @@ async fn complaint_and_closed_loop(databases: Databases) {
         .expect("an invitation");
     assert_eq!(again.follow_up, follow_up.name);
     assert_eq!(again.customer, ticket.customer);
+    let second = feedback(&channel)
+        .create_response(Sandbox::request(
+            &customer,
+            fb::CreateResponseRequest {
+                response: Some(fb::Response {
+                    invitation: again.name.clone(),
+                    csat_score: Some(5),
+                    comment: "第二次上门很快就修好了，谢谢。".into(),
+                    ..Default::default()
+                }),
+                request_id: uuid::Uuid::now_v7().to_string(),
+            },
+        ))
+        .await
+        .expect("the customer answers the re-survey")
+        .into_inner()
+        .response
+        .expect("a response");
+    assert_eq!(second.answered_follow_up, follow_up.name);
+    assert_eq!(second.previous_response, response.name);
+    assert!(!second.detractor, "{second:?}");
+    assert!(second.triggered_follow_up.is_empty(), "{second:?}");
     sandbox.stop().await;
 }
 
