@@ -131,6 +131,7 @@ timeout --signal=INT --kill-after=20 "$((MAX_SECONDS + 30))" \
     --exclude-checks positive_data_acceptance \
     --request-timeout 10 \
     --workers 2 \
+    --phases examples,fuzzing \
     --seed "${API_FUZZ_SEED:-16}" \
     --report junit,ndjson --report-dir "$report_dir" \
   || status=$?
