@@ -251,6 +251,39 @@ async fn self_service(databases: Databases) {
             .iter()
             .all(|g| g.name != gap.name)
     );
+
+    // Deflection: a ticket written about the same problem comes back with the article.
+    let opened = tickets(&channel)
+        .create_ticket(Sandbox::request(
+            &agent,
+            tk::CreateTicketRequest {
+                ticket: Some(tk::Ticket {
+                    customer_identity: Some(ChannelIdentity {
+                        channel: IntakeChannel::Email as i32,
+                        handle: "drain.pump@example.com".into(),
+                        ..Default::default()
+                    }),
+                    subject: "Dishwasher drain pump humming".into(),
+                    description: "The drain pump of my dishwasher keeps humming after the cycle."
+                        .into(),
+                    region: "eu-west".into(),
+                    ..Default::default()
+                }),
+                max_suggestions: 3,
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("the ticket is opened")
+        .into_inner();
+    assert!(
+        opened
+            .suggested_articles
+            .iter()
+            .any(|s| s.article == published.name),
+        "the article is suggested: {:?}",
+        opened.suggested_articles
+    );
     sandbox.stop().await;
 }
 

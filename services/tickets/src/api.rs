@@ -28,6 +28,7 @@ use crate::customers::CustomerDirectory;
 use crate::domain::{Access, Action, AfterSalesPolicy};
 use crate::error::{Error, Result};
 use crate::events::ChangeFeed;
+use crate::knowledge::KnowledgeBase;
 
 /// The handlers of the three services and what they share.
 #[derive(Debug, Clone)]
@@ -36,6 +37,7 @@ pub struct Api {
     relay: RelayWaker,
     principals: PrincipalVerifier,
     customers: CustomerDirectory,
+    knowledge: Option<KnowledgeBase>,
     feed: ChangeFeed,
     shutdown: CancellationToken,
     policy: AfterSalesPolicy,
@@ -56,6 +58,11 @@ impl Api {
             relay: ctx.relay.clone(),
             principals: ctx.principals.clone(),
             customers,
+            // Suggestions while a ticket is created (deflection), where the knowledge service
+            // is configured.
+            knowledge: ctx
+                .channel_to("knowledge")
+                .map(|channel| KnowledgeBase::new(channel, ctx.principals.clone())),
             feed,
             shutdown: ctx.shutdown.clone(),
             policy,

@@ -10,6 +10,7 @@ mod customers;
 mod domain;
 mod error;
 mod events;
+mod knowledge;
 mod store;
 mod sweep;
 

@@ -16,6 +16,7 @@ use crate::domain::{
     Replay, Ticket, TicketCustomer, TicketId, Transition, actor_of, reclassifies,
 };
 use crate::error::{Error, Result, TICKET};
+use crate::knowledge::SuggestionQuery;
 use crate::store::{self, Created};
 
 /// How often a write without an etag is retried when a concurrent write got there first.
@@ -315,6 +316,7 @@ pub(super) async fn create_ticket(
     {
         ticket.customer.clone_from(own);
     }
+    let max_suggestions = request.max_suggestions;
     let command = CreateTicket::try_from(request)?;
     tracing::Span::current().record(
         "request_id",
@@ -322,10 +324,37 @@ pub(super) async fn create_ticket(
     );
     let (ticket, customer_created) = api.create(&principal, command).await?;
     let for_customer = Access::of(&principal, Action::Read).is_some_and(|a| a.is_customer());
+    let ticket = convert::ticket(&ticket, for_customer);
+    // After the commit, with a short deadline: a slow or absent knowledge service costs the
+    // create at most that deadline and never fails it.
+    let suggested_articles = match &api.knowledge {
+        Some(knowledge) if max_suggestions > 0 => {
+            knowledge
+                .suggest(
+                    &principal,
+                    SuggestionQuery {
+                        subject: ticket.subject.clone(),
+                        description: ticket.description.clone(),
+                        language: ticket.language_code.clone(),
+                        product_line: ticket
+                            .product
+                            .as_ref()
+                            .map(|p| p.product_line.clone())
+                            .unwrap_or_default(),
+                        channel: ticket.channel,
+                        customer: ticket.customer.clone(),
+                        ticket: ticket.name.clone(),
+                        max_suggestions,
+                    },
+                )
+                .await
+        }
+        _ => Vec::new(),
+    };
     Ok(Response::new(pb::CreateTicketResponse {
-        ticket: Some(convert::ticket(&ticket, for_customer)),
+        ticket: Some(ticket),
         customer_created,
-        suggested_articles: Vec::new(),
+        suggested_articles,
     }))
 }
 
