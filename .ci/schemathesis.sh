@@ -24,7 +24,7 @@ cd "$(dirname "$0")/.."
 SCHEMATHESIS_VERSION=${SCHEMATHESIS_VERSION:-4.32.5}
 MAX_EXAMPLES=${API_FUZZ_MAX_EXAMPLES:-10}
 MAX_SECONDS=${API_FUZZ_MAX_SECONDS:-240}
-BIN=${API_FUZZ_BIN:-target/debug/aftercare}
+BIN=${API_FUZZ_BIN:-${CARGO_TARGET_DIR:-target}/debug/aftercare}
 
 log() { printf '==> api-fuzz: %s\n' "$*"; }
 

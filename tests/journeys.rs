@@ -484,11 +484,23 @@ async fn privacy(databases: Databases) {
         Vec::<String>::new()
     );
 
-    // The ticket stays readable to staff and still names the (erased) customer record.
-    // BUG (tickets): the tickets service consumes no CustomerErased event (it has no
-    // consumer at all), so the ticket's customer_display_name and customer_identity keep
-    // the erased customer's name and email for ever. When it does, wait here with
-    // poll_until until `leaks(&format!("{ticket:?}"), &personal)` is empty.
+    // The ticket stays readable to staff and still names the (erased) customer record,
+    // but once the tickets service has consumed CustomerErased it carries none of their
+    // personal strings.
+    poll_until(
+        "the ticket scrubbed of the erased customer",
+        EVENTUALLY,
+        || {
+            let (channel, agent, name) = (channel.clone(), agent.clone(), ticket.name.clone());
+            async move {
+                let ticket = get_ticket(&channel, &agent, &name).await;
+                leaks(&format!("{ticket:?}"), &personal)
+                    .is_empty()
+                    .then_some(())
+            }
+        },
+    )
+    .await;
     let kept = get_ticket(&channel, &agent, &ticket.name).await;
     assert_eq!(kept.customer, ticket.customer);
     sandbox.stop().await;

@@ -330,3 +330,36 @@ pub async fn publish(
     }
     Ok(committed)
 }
+
+/// The name the tickets service's consumer is known by on the bus.
+pub const CONSUMER: &str = "tickets";
+
+/// Applies `CustomerErased`: the customer (and the customers merged into it) no longer
+/// appear in the tickets service's data (see [`crate::store::erase_customer`]). Idempotent
+/// through the platform's inbox; applied in the same transaction as the inbox row.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ErasureConsumer;
+
+impl ErasureConsumer {
+    /// The events it handles.
+    pub fn filter() -> aftercare_platform::events::SubscriptionFilter {
+        aftercare_platform::events::SubscriptionFilter::all().with_type::<ev::CustomerErased>()
+    }
+}
+
+#[async_trait::async_trait]
+impl aftercare_platform::events::EventHandler for ErasureConsumer {
+    async fn handle(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        event: &aftercare_platform::events::Event,
+    ) -> anyhow::Result<()> {
+        let erased: ev::CustomerErased = aftercare_platform::events::decode_payload(event)?;
+        let mut tickets = 0;
+        for customer in std::iter::once(&erased.customer).chain(erased.merged_customers.iter()) {
+            tickets += crate::store::erase_customer(tx, customer).await?;
+        }
+        tracing::info!(customer = %erased.customer, tickets, "customer erased from tickets");
+        Ok(())
+    }
+}

@@ -151,6 +151,15 @@ impl ServiceDefinition for TicketsService {
             auto_close_after: self.auto_close_after,
         };
         tokio::spawn(sweep.run(self.sweep_interval, ctx.shutdown.clone()));
+        aftercare_platform::events::spawn_consumer(
+            ctx.db.clone(),
+            ctx.bus.clone(),
+            events::CONSUMER,
+            events::ErasureConsumer::filter(),
+            events::ErasureConsumer,
+            ctx.shutdown.clone(),
+        )
+        .await?;
         let api = api::Api::new(
             &ctx,
             customers,

@@ -6,6 +6,7 @@
 //! zero rows means someone else changed it meanwhile (or it is gone) and nothing is written.
 
 mod cases;
+mod erasure;
 mod history;
 mod idempotency;
 mod links;
@@ -23,6 +24,7 @@ use crate::error::{Error, Result};
 use crate::events::{self, Committed};
 
 pub use cases::{CaseCondition, CaseCreated, create_case, get_case, list_cases, save_case};
+pub use erasure::erase_customer;
 use messages::{MESSAGE_COLUMNS, insert_message, message_from_row};
 use tickets::{TICKET_COLUMNS, push_criterion, ticket_from_row, update_row, write_tags};
 

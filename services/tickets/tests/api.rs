@@ -7,6 +7,7 @@ mod api {
     mod after_sales;
     mod authorisation;
     mod create;
+    mod erasure;
     mod lifecycle;
     mod links;
     mod list;

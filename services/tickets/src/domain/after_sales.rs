@@ -34,6 +34,9 @@ impl Default for AfterSalesPolicy {
     }
 }
 
+/// What stands in for a text an erasure removed.
+pub const ERASED: &str = "[erased]";
+
 /// The customer's application.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Application {
@@ -228,6 +231,21 @@ fn summary(text: &str) -> String {
 }
 
 impl AfterSalesCase {
+    /// Removes what the customer told about themselves (an erasure): the problem in their
+    /// words, the proof of purchase, the visit address with its recipient and phone, their
+    /// confirmation comment. The case's states, dates and decisions stay.
+    pub fn erase_personal_data(&mut self) {
+        self.application.problem = ERASED.to_owned();
+        self.application.purchase_reference.clear();
+        if let Some(arrangement) = self.arrangement.as_mut() {
+            arrangement.address = None;
+            arrangement.instructions.clear();
+        }
+        if let Some(confirmation) = self.confirmation.as_mut() {
+            confirmation.comment.clear();
+        }
+    }
+
     /// A new case in `APPLIED`.
     pub fn apply(
         ticket: TicketId,
