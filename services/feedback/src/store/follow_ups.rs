@@ -177,9 +177,11 @@ impl Store {
             create_time: now,
             update_time: now,
         };
-        sqlx::query(&format!(
+        // The immediate attempt and the sweep may both get here for one pending row: the
+        // second insert does nothing, and that attempt answers with the first one's record.
+        let inserted = sqlx::query(&format!(
             "INSERT INTO follow_ups ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)"
+                $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27) ON CONFLICT DO NOTHING"
         ))
         .bind(f.id.to_string())
         .bind(&f.source_feedback)
@@ -209,7 +211,18 @@ impl Store {
         .bind(f.create_time)
         .bind(f.update_time)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            drop(tx);
+            let row = sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM follow_ups WHERE source_feedback = $1"
+            ))
+            .bind(&pending.source_feedback)
+            .fetch_one(self.db.writer())
+            .await?;
+            return follow_up(&row);
+        }
         let (table, id) = source_table(&f.source_feedback);
         sqlx::query(&format!(
             "UPDATE {table} SET triggered_follow_up = $1, version = version + 1, update_time = $2 WHERE id = $3"
