@@ -5,12 +5,17 @@ BUF_VERSION := 1.75.0
 BUF ?= $(shell command -v buf 2>/dev/null || echo "npx --yes @bufbuild/buf@$(BUF_VERSION)")
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: run build test lint fmt fmt-check clippy buf-lint k8s-lint bench migrate clean api-fuzz \
+.PHONY: run seed build test lint fmt fmt-check clippy buf-lint k8s-lint bench migrate clean api-fuzz \
 	lint-tools k8s-render k8s-validate k8s-checkov dockerfile-lint deploy-lint image
 
 ## run: build and start every service in one process on embedded SQLite (./data)
 run:
 	$(CARGO) run --release --bin aftercare -- up
+
+## seed: demo data for two regions through the running platform (`make run` in another
+## terminal first); running it again adds nothing
+seed:
+	$(CARGO) run --release --bin aftercare -- seed
 
 ## build: compile everything
 build:

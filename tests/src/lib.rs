@@ -122,6 +122,11 @@ impl Sandbox {
         .expect("a development token")
     }
 
+    /// The gateway's configuration (its development secret mints the tokens).
+    pub fn gateway_config(&self) -> &aftercare_platform::config::GatewayConfig {
+        &self.config.gateway
+    }
+
     /// Wraps `message` with `token` as its bearer credential.
     pub fn request<T>(token: &str, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);

@@ -1,6 +1,8 @@
 //! The Aftercare processes: every service in one process ([`Platform::start`], what
 //! `aftercare up` runs) or one service ([`serve_one`], what a cluster runs), and migrations.
 
+pub mod seed;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 

@@ -65,6 +65,19 @@ enum Command {
     },
     /// Prints the configuration in effect (secrets hidden) and exits.
     Config,
+    /// Writes demo data (two regions: cn-east and eu-west) through the running platform's
+    /// gateway; running it again adds nothing.
+    Seed {
+        /// The gateway to write through (default: `gateway.listen`).
+        #[arg(long)]
+        gateway: Option<String>,
+        /// How many tickets to create, spread over both regions and every status.
+        #[arg(long, default_value_t = 240)]
+        tickets: usize,
+        /// Write even into a platform that holds data that is not the demo's.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
@@ -115,6 +128,22 @@ fn main() -> ExitCode {
 async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
     match command {
         Command::Config => println!("{}", render_config(&config)?),
+        Command::Seed {
+            gateway,
+            tickets,
+            force,
+        } => {
+            use_dev_jwt_secret(&mut config)?;
+            let gateway = gateway.unwrap_or_else(|| format!("http://{}", config.gateway.listen));
+            let channel = tonic::transport::Channel::from_shared(gateway.clone())?
+                .connect()
+                .await
+                .map_err(|err| anyhow::anyhow!("cannot reach the gateway at {gateway} ({err}): start the platform first (make run)"))?;
+            let options = aftercare::seed::SeedOptions { tickets, force };
+            let report = aftercare::seed::seed(channel, &config.gateway, &options).await?;
+            println!("demo data in place (created now or by an earlier run):");
+            print!("{report}");
+        }
         Command::Services => {
             for definition in services() {
                 println!("{}", definition.name());
