@@ -214,6 +214,9 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                 println!(
                     "  curl -H \"authorization: Bearer $TOKEN\" http://{gateway}/v1/customers"
                 );
+                println!();
+                println!("demo data for two regions: {exe} seed");
+                println!("a first hour (a ticket, a reply, a survey): README.md, \"A first hour\"");
             }
             println!("press Ctrl-C to stop");
             shutdown_signal().await;
