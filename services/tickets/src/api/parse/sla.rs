@@ -1,0 +1,773 @@
+//! SlaService requests: SLA policies and business calendars.
+
+use std::collections::BTreeSet;
+
+use aftercare_platform::error::FieldViolations;
+use aftercare_platform::request::{
+    Etag, Page, enum_value, request_id, required_enum, required_text, resource_id, update_paths,
+};
+use aftercare_platform::time::now_micros;
+use aftercare_proto::aftercare::tickets::v1 as pb;
+use uuid::Uuid;
+
+use super::{date, equality, finish, optional, page_and_filter, text};
+use crate::domain::{
+    CalendarResource, Channel, Comparison, Conditions, DAY, EscalationRule, Holiday, Kind, MINUTE,
+    OpenInterval, Priority, Region, RuleAction, ServiceCentre, SlaPolicy, TeamName, Weekday,
+    WireEnum,
+};
+use crate::error::Error;
+
+const POLICIES: &str = "slaPolicies";
+const CALENDARS: &str = "businessCalendars";
+const TIERS: &[&str] = &["STANDARD", "POTENTIAL", "PREMIUM", "VIP"];
+
+/// A policy or calendar named in a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    /// Its id.
+    pub id: Uuid,
+    /// Its name, as sent.
+    pub name: String,
+}
+
+fn named(v: &mut FieldViolations, field: &str, name: &str, collection: &str) -> Option<Named> {
+    resource_id(v, field, name, collection).map(|id| Named {
+        id,
+        name: name.to_owned(),
+    })
+}
+
+impl TryFrom<pb::GetSlaPolicyRequest> for Named {
+    type Error = Error;
+
+    fn try_from(r: pb::GetSlaPolicyRequest) -> Result<Self, Error> {
+        let mut v = FieldViolations::new();
+        let named = named(&mut v, "name", &r.name, POLICIES);
+        finish(v, named)
+    }
+}
+
+impl TryFrom<pb::GetBusinessCalendarRequest> for Named {
+    type Error = Error;
+
+    fn try_from(r: pb::GetBusinessCalendarRequest) -> Result<Self, Error> {
+        let mut v = FieldViolations::new();
+        let named = named(&mut v, "name", &r.name, CALENDARS);
+        finish(v, named)
+    }
+}
+
+/// A parsed DeleteSlaPolicy or DeleteBusinessCalendar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delete {
+    /// What to delete.
+    pub target: Named,
+    /// The version its etag names.
+    pub etag: i64,
+}
+
+fn delete(name: &str, etag: &str, collection: &str) -> Result<Delete, Error> {
+    let mut v = FieldViolations::new();
+    let target = named(&mut v, "name", name, collection);
+    let etag = Etag::parse(&mut v, "etag", etag);
+    finish(v, target.zip(etag)).map(|(target, etag)| Delete { target, etag })
+}
+
+impl TryFrom<pb::DeleteSlaPolicyRequest> for Delete {
+    type Error = Error;
+
+    fn try_from(r: pb::DeleteSlaPolicyRequest) -> Result<Self, Error> {
+        delete(&r.name, &r.etag, POLICIES)
+    }
+}
+
+impl TryFrom<pb::DeleteBusinessCalendarRequest> for Delete {
+    type Error = Error;
+
+    fn try_from(r: pb::DeleteBusinessCalendarRequest) -> Result<Self, Error> {
+        delete(&r.name, &r.etag, CALENDARS)
+    }
+}
+
+/// Sets `field` to `value` when the request gave one.
+fn set<T>(field: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *field = value;
+    }
+}
+
+/// A number that must lie in `range` (clamped into it when it does not).
+fn in_range(
+    v: &mut FieldViolations,
+    field: &str,
+    value: i32,
+    range: std::ops::RangeInclusive<i32>,
+    description: &str,
+) -> i32 {
+    if !range.contains(&value) {
+        v.add(field, description);
+    }
+    value.clamp(*range.start(), *range.end())
+}
+
+/// A list of wire enums by number, each known and given once.
+fn enums<E: WireEnum + PartialEq>(v: &mut FieldViolations, field: &str, numbers: &[i32]) -> Vec<E> {
+    let mut out = Vec::new();
+    for (i, n) in numbers.iter().enumerate() {
+        match E::from_rank(*n) {
+            Some(e) if !out.contains(&e) => out.push(e),
+            Some(_) => v.add(format!("{field}[{i}]"), "duplicate value"),
+            None => v.add(format!("{field}[{i}]"), format!("unknown value {n}")),
+        }
+    }
+    out
+}
+
+/// A target in business microseconds: whole minutes, 1 minute to `max_days` days.
+fn target(
+    v: &mut FieldViolations,
+    field: &str,
+    d: Option<&prost_types::Duration>,
+    max_days: i64,
+) -> i64 {
+    let Some(d) = d else {
+        v.add(field, "is required");
+        return 0;
+    };
+    let micros = d.seconds.saturating_mul(1_000_000) + i64::from(d.nanos) / 1_000;
+    if d.nanos != 0 || micros % MINUTE != 0 || micros < MINUTE || micros > max_days * DAY {
+        v.add(
+            field,
+            format!("must be whole minutes, 1 minute to {max_days} days"),
+        );
+    }
+    micros
+}
+
+/// The paths of a policy an update may set.
+const POLICY_PATHS: &[&str] = &[
+    "display_name",
+    "description",
+    "rank",
+    "disabled",
+    "conditions",
+    "first_response_target",
+    "resolution_target",
+    "at_risk_threshold_percent",
+    "business_calendar",
+    "escalation_rules",
+];
+
+/// The fields of a policy a request sets: every one on create, the mask's on update.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyPatch {
+    /// Display name.
+    pub display_name: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Evaluation order.
+    pub rank: Option<i32>,
+    /// Whether it is skipped.
+    pub disabled: Option<bool>,
+    /// Which tickets it applies to.
+    pub conditions: Option<Conditions>,
+    /// First-response target, business microseconds.
+    pub first_response_target: Option<i64>,
+    /// Resolution target, business microseconds.
+    pub resolution_target: Option<i64>,
+    /// At-risk threshold, percent.
+    pub at_risk_percent: Option<u32>,
+    /// Its calendar (`Some(None)`: none).
+    pub business_calendar: Option<Option<String>>,
+    /// Escalation rules.
+    pub escalation_rules: Option<Vec<EscalationRule>>,
+}
+
+impl PolicyPatch {
+    /// Sets the given fields on `policy`; the resolution target must stay at least the
+    /// first-response target.
+    pub fn apply(self, policy: &mut SlaPolicy) -> Result<(), Error> {
+        set(&mut policy.display_name, self.display_name);
+        set(&mut policy.description, self.description);
+        set(&mut policy.rank, self.rank);
+        set(&mut policy.disabled, self.disabled);
+        set(&mut policy.conditions, self.conditions);
+        set(
+            &mut policy.first_response_target,
+            self.first_response_target,
+        );
+        set(&mut policy.resolution_target, self.resolution_target);
+        set(&mut policy.at_risk_percent, self.at_risk_percent);
+        set(&mut policy.business_calendar, self.business_calendar);
+        set(&mut policy.escalation_rules, self.escalation_rules);
+        if policy.resolution_target < policy.first_response_target {
+            return Err(Error::invalid(
+                "sla_policy.resolution_target",
+                "must be at least first_response_target",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn policy_patch(v: &mut FieldViolations, p: &pb::SlaPolicy, paths: &[&str]) -> PolicyPatch {
+    let has = |path: &str| paths.contains(&path);
+    let patch = PolicyPatch {
+        display_name: has("display_name").then(|| {
+            required_text(v, "sla_policy.display_name", &p.display_name, 100).unwrap_or_default()
+        }),
+        description: has("description")
+            .then(|| text(v, "sla_policy.description", &p.description, 2_000)),
+        rank: has("rank").then(|| {
+            in_range(
+                v,
+                "sla_policy.rank",
+                p.rank,
+                0..=1_000_000,
+                "must be 0 to 1,000,000",
+            )
+        }),
+        disabled: has("disabled").then_some(p.disabled),
+        conditions: has("conditions").then(|| conditions(v, p.conditions.as_ref())),
+        first_response_target: has("first_response_target").then(|| {
+            target(
+                v,
+                "sla_policy.first_response_target",
+                p.first_response_target.as_ref(),
+                90,
+            )
+        }),
+        resolution_target: has("resolution_target").then(|| {
+            target(
+                v,
+                "sla_policy.resolution_target",
+                p.resolution_target.as_ref(),
+                365,
+            )
+        }),
+        at_risk_percent: has("at_risk_threshold_percent").then(|| {
+            in_range(
+                v,
+                "sla_policy.at_risk_threshold_percent",
+                p.at_risk_threshold_percent,
+                0..=99,
+                "must be 1 to 99 (0: the default, 80)",
+            ) as u32
+        }),
+        business_calendar: has("business_calendar").then(|| {
+            (!p.business_calendar.is_empty()).then(|| {
+                resource_id(
+                    v,
+                    "sla_policy.business_calendar",
+                    &p.business_calendar,
+                    CALENDARS,
+                );
+                p.business_calendar.clone()
+            })
+        }),
+        escalation_rules: has("escalation_rules").then(|| rules(v, &p.escalation_rules)),
+    };
+    if let (Some(first), Some(resolution)) = (patch.first_response_target, patch.resolution_target)
+        && resolution < first
+    {
+        v.add(
+            "sla_policy.resolution_target",
+            "must be at least first_response_target",
+        );
+    }
+    patch
+}
+
+fn conditions(v: &mut FieldViolations, given: Option<&pb::SlaPolicyConditions>) -> Conditions {
+    let c = given.cloned().unwrap_or_default();
+    let field = |name: &str| format!("sla_policy.conditions.{name}");
+    for (i, tier) in c.customer_tiers.iter().enumerate() {
+        if !TIERS.contains(&tier.as_str()) {
+            v.add(
+                field(&format!("customer_tiers[{i}]")),
+                "must be STANDARD, POTENTIAL, PREMIUM or VIP",
+            );
+        }
+    }
+    let tiers = &c.customer_tiers;
+    if tiers.len() > 20 || tiers.iter().collect::<BTreeSet<_>>().len() != tiers.len() {
+        v.add(field("customer_tiers"), "at most 20, distinct");
+    }
+    if c.regions.len() > 50 {
+        v.add(field("regions"), "at most 50");
+    }
+    for (i, region) in c.regions.iter().enumerate() {
+        v.check(&field(&format!("regions[{i}]")), Region::parse(region));
+    }
+    Conditions {
+        kinds: enums::<Kind>(v, &field("kinds"), &c.kinds),
+        priorities: enums::<Priority>(v, &field("priorities"), &c.priorities),
+        customer_tiers: c.customer_tiers,
+        regions: c.regions,
+        channels: enums::<Channel>(v, &field("channels"), &c.channels),
+    }
+}
+
+fn rules(v: &mut FieldViolations, given: &[pb::SlaEscalationRule]) -> Vec<EscalationRule> {
+    if given.len() > 20 {
+        v.add("sla_policy.escalation_rules", "at most 20 rules");
+    }
+    given
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| rule(v, i, r))
+        .collect()
+}
+
+fn rule(v: &mut FieldViolations, i: usize, r: &pb::SlaEscalationRule) -> Option<EscalationRule> {
+    use pb::sla_escalation_rule::Action;
+    let field = |f: &str| format!("sla_policy.escalation_rules[{i}].{f}");
+    let trigger = required_enum(v, &field("trigger"), r.trigger);
+    let action = match &r.action {
+        Some(Action::RaisePriority(a)) => Some(RuleAction::RaisePriority(enum_value(
+            v,
+            &field("raise_priority.priority"),
+            a.priority,
+        ))),
+        Some(Action::EscalateLevel(a)) => Some(RuleAction::EscalateLevel(
+            enum_value(v, &field("escalate_level.level"), a.level),
+            optional(v, &field("escalate_level.team"), &a.team, TeamName::parse),
+        )),
+        Some(Action::NotifyTeam(a)) => Some(RuleAction::NotifyTeam(optional(
+            v,
+            &field("notify_team.team"),
+            &a.team,
+            TeamName::parse,
+        ))),
+        None => {
+            v.add(field("action"), "is required");
+            None
+        }
+    };
+    Some(EscalationRule {
+        trigger: trigger?,
+        action: action?,
+    })
+}
+
+/// A parsed CreateSlaPolicy: the new policy, version 1.
+#[derive(Debug, Clone)]
+pub struct CreateSlaPolicy {
+    /// The policy.
+    pub policy: SlaPolicy,
+    /// The idempotency key.
+    pub request_id: Option<String>,
+}
+
+impl TryFrom<pb::CreateSlaPolicyRequest> for CreateSlaPolicy {
+    type Error = Error;
+
+    fn try_from(r: pb::CreateSlaPolicyRequest) -> Result<Self, Error> {
+        let Some(given) = r.sla_policy else {
+            return Err(Error::invalid("sla_policy", "is required"));
+        };
+        let mut v = FieldViolations::new();
+        let patch = policy_patch(&mut v, &given, POLICY_PATHS);
+        let request_id = request_id(&mut v, "request_id", &r.request_id);
+        finish(v, Some(()))?;
+        let now = now_micros();
+        let mut policy = SlaPolicy {
+            id: Uuid::now_v7(),
+            display_name: String::new(),
+            description: String::new(),
+            rank: 0,
+            disabled: false,
+            conditions: Conditions::default(),
+            first_response_target: 0,
+            resolution_target: 0,
+            at_risk_percent: 0,
+            business_calendar: None,
+            escalation_rules: Vec::new(),
+            version: 1,
+            create_time: now,
+            update_time: now,
+        };
+        patch.apply(&mut policy)?;
+        Ok(Self { policy, request_id })
+    }
+}
+
+/// A parsed UpdateSlaPolicy.
+#[derive(Debug, Clone)]
+pub struct UpdateSlaPolicy {
+    /// The policy.
+    pub target: Named,
+    /// The version its etag names.
+    pub etag: i64,
+    /// The changes.
+    pub patch: PolicyPatch,
+}
+
+impl TryFrom<pb::UpdateSlaPolicyRequest> for UpdateSlaPolicy {
+    type Error = Error;
+
+    fn try_from(r: pb::UpdateSlaPolicyRequest) -> Result<Self, Error> {
+        let Some(given) = r.sla_policy else {
+            return Err(Error::invalid("sla_policy", "is required"));
+        };
+        let mut v = FieldViolations::new();
+        let target = named(&mut v, "sla_policy.name", &given.name, POLICIES);
+        let etag = Etag::parse(&mut v, "sla_policy.etag", &given.etag);
+        let paths = update_paths(&mut v, r.update_mask.as_ref(), POLICY_PATHS);
+        let patch = policy_patch(&mut v, &given, &paths);
+        finish(v, target.zip(etag)).map(|(target, etag)| Self {
+            target,
+            etag,
+            patch,
+        })
+    }
+}
+
+/// One condition of a policy filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyTest {
+    /// `disabled`.
+    Disabled(bool),
+    /// `kind`: the policy applies to it (or to every kind).
+    Kind(Kind),
+    /// `priority`: likewise.
+    Priority(Priority),
+    /// `customer_tier`: likewise.
+    CustomerTier(String),
+    /// `region`: likewise.
+    Region(String),
+    /// `business_calendar`: the policy names it.
+    BusinessCalendar(String),
+}
+
+/// A parsed ListSlaPolicies.
+#[derive(Debug, Clone)]
+pub struct ListSlaPolicies {
+    /// The page.
+    pub page: Page,
+    /// The filter's conditions, each with whether it must hold (`=`) or not (`!=`).
+    pub tests: Vec<(PolicyTest, bool)>,
+}
+
+impl ListSlaPolicies {
+    /// Whether `p` meets the filter and comes after the page token (in rank, then id
+    /// order).
+    pub fn selects(&self, p: &SlaPolicy) -> bool {
+        fn fits<T: PartialEq>(list: &[T], value: &T) -> bool {
+            list.is_empty() || list.contains(value)
+        }
+        let c = &p.conditions;
+        self.tests.iter().all(|(test, holds)| {
+            let hit = match test {
+                PolicyTest::Disabled(b) => p.disabled == *b,
+                PolicyTest::Kind(k) => fits(&c.kinds, k),
+                PolicyTest::Priority(k) => fits(&c.priorities, k),
+                PolicyTest::CustomerTier(t) => fits(&c.customer_tiers, t),
+                PolicyTest::Region(r) => fits(&c.regions, r),
+                PolicyTest::BusinessCalendar(name) => {
+                    p.business_calendar.as_deref() == Some(name.as_str())
+                }
+            };
+            hit == *holds
+        }) && self.page.after.as_ref().is_none_or(|t| {
+            (i64::from(p.rank), p.id.to_string()) > (t.int_key().unwrap_or_default(), t.id.clone())
+        })
+    }
+}
+
+impl TryFrom<pb::ListSlaPoliciesRequest> for ListSlaPolicies {
+    type Error = Error;
+
+    fn try_from(r: pb::ListSlaPoliciesRequest) -> Result<Self, Error> {
+        let mut v = FieldViolations::new();
+        let (page, filter) =
+            page_and_filter(&mut v, r.page_size, &r.page_token, &r.filter, &[&r.filter]);
+        let mut tests = Vec::new();
+        for c in &filter.conditions {
+            let Some(op) = equality(&mut v, c) else {
+                continue;
+            };
+            let text = c.value.text().to_owned();
+            let test = match c.field.as_str() {
+                "disabled" => v
+                    .check("filter", c.value.boolean())
+                    .map(PolicyTest::Disabled),
+                "kind" => Kind::parse(&text).map(PolicyTest::Kind).or_else(|| {
+                    v.add("filter", format!("`{text}` is not a kind"));
+                    None
+                }),
+                "priority" => Priority::parse(&text)
+                    .map(PolicyTest::Priority)
+                    .or_else(|| {
+                        v.add("filter", format!("`{text}` is not a priority"));
+                        None
+                    }),
+                "customer_tier" => Some(PolicyTest::CustomerTier(text)),
+                "region" => Some(PolicyTest::Region(text)),
+                "business_calendar" => Some(PolicyTest::BusinessCalendar(text)),
+                other => {
+                    v.add("filter", format!("unknown field `{other}`"));
+                    None
+                }
+            };
+            tests.extend(test.map(|test| (test, op == Comparison::Eq)));
+        }
+        finish(v, Some(Self { page, tests }))
+    }
+}
+
+/// The paths of a calendar an update may set.
+const CALENDAR_PATHS: &[&str] = &[
+    "display_name",
+    "region",
+    "service_centre",
+    "time_zone",
+    "weekly_hours",
+    "holidays",
+];
+
+/// The fields of a calendar a request sets: every one on create, the mask's on update.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CalendarPatch {
+    /// A name to show.
+    pub display_name: Option<String>,
+    /// Its region.
+    pub region: Option<Region>,
+    /// Its service centre (`Some(None)`: the region's default calendar).
+    pub service_centre: Option<Option<ServiceCentre>>,
+    /// Its time zone.
+    pub time_zone: Option<chrono_tz::Tz>,
+    /// Opening hours per weekday.
+    pub weekly: Option<Vec<(Weekday, Vec<OpenInterval>)>>,
+    /// Closed days.
+    pub holidays: Option<Vec<Holiday>>,
+}
+
+impl CalendarPatch {
+    /// Sets the given fields on `calendar`.
+    pub fn apply(self, calendar: &mut CalendarResource) {
+        set(&mut calendar.display_name, self.display_name);
+        set(&mut calendar.region, self.region);
+        set(&mut calendar.service_centre, self.service_centre);
+        set(&mut calendar.time_zone, self.time_zone);
+        set(&mut calendar.weekly, self.weekly);
+        set(&mut calendar.holidays, self.holidays);
+    }
+}
+
+fn calendar_patch(
+    v: &mut FieldViolations,
+    c: &pb::BusinessCalendar,
+    paths: &[&str],
+) -> CalendarPatch {
+    let has = |path: &str| paths.contains(&path);
+    CalendarPatch {
+        display_name: has("display_name").then(|| {
+            required_text(v, "business_calendar.display_name", &c.display_name, 100)
+                .unwrap_or_default()
+        }),
+        region: has("region")
+            .then(|| v.check("business_calendar.region", Region::parse(&c.region)))
+            .flatten(),
+        service_centre: has("service_centre").then(|| {
+            optional(
+                v,
+                "business_calendar.service_centre",
+                &c.service_centre,
+                ServiceCentre::parse,
+            )
+        }),
+        time_zone: has("time_zone")
+            .then(|| {
+                v.check(
+                    "business_calendar.time_zone",
+                    c.time_zone
+                        .parse::<chrono_tz::Tz>()
+                        .map_err(|_| "must be an IANA time zone such as Asia/Shanghai"),
+                )
+            })
+            .flatten(),
+        weekly: has("weekly_hours").then(|| weekly_hours(v, &c.weekly_hours)),
+        holidays: has("holidays").then(|| holidays(v, &c.holidays)),
+    }
+}
+
+fn weekly_hours(
+    v: &mut FieldViolations,
+    given: &[pb::BusinessDayHours],
+) -> Vec<(Weekday, Vec<OpenInterval>)> {
+    if given.is_empty() {
+        v.add(
+            "business_calendar.weekly_hours",
+            "give the hours of at least one weekday",
+        );
+    }
+    let mut days: Vec<(Weekday, Vec<OpenInterval>)> = Vec::new();
+    for (i, day) in given.iter().enumerate() {
+        let field = format!("business_calendar.weekly_hours[{i}]");
+        let Some(weekday) = required_enum(v, &format!("{field}.weekday"), day.weekday) else {
+            continue;
+        };
+        if days.iter().any(|(d, _)| *d == weekday) {
+            v.add(format!("{field}.weekday"), "at most one entry per weekday");
+        }
+        days.push((weekday, intervals(v, &field, &day.intervals)));
+    }
+    days
+}
+
+fn intervals(
+    v: &mut FieldViolations,
+    day: &str,
+    given: &[pb::BusinessHoursInterval],
+) -> Vec<OpenInterval> {
+    if !(1..=8).contains(&given.len()) {
+        v.add(format!("{day}.intervals"), "give 1 to 8 intervals");
+    }
+    let mut intervals: Vec<OpenInterval> = Vec::new();
+    for (j, interval) in given.iter().enumerate() {
+        let field = format!("{day}.intervals[{j}]");
+        let parsed = v.check(
+            &field,
+            OpenInterval::parse(&interval.start_time_of_day, &interval.end_time_of_day),
+        );
+        if let Some(parsed) = parsed {
+            if intervals.last().is_some_and(|last| last.end > parsed.start) {
+                v.add(field, "intervals must be in order and not overlap");
+            }
+            intervals.push(parsed);
+        }
+    }
+    intervals
+}
+
+fn holidays(v: &mut FieldViolations, given: &[pb::Holiday]) -> Vec<Holiday> {
+    if given.len() > 500 {
+        v.add("business_calendar.holidays", "at most 500");
+    }
+    let mut holidays: Vec<Holiday> = Vec::new();
+    for (i, h) in given.iter().enumerate() {
+        let field = |f: &str| format!("business_calendar.holidays[{i}].{f}");
+        let display_name = text(v, &field("display_name"), &h.display_name, 100);
+        let Some(date) = date(v, &field("date"), &h.date) else {
+            continue;
+        };
+        if holidays.iter().any(|x| x.date == date) {
+            v.add(field("date"), "duplicate date");
+        } else {
+            holidays.push(Holiday { date, display_name });
+        }
+    }
+    holidays
+}
+
+/// A parsed CreateBusinessCalendar: the new calendar, version 1.
+#[derive(Debug, Clone)]
+pub struct CreateBusinessCalendar {
+    /// The calendar.
+    pub calendar: CalendarResource,
+    /// The idempotency key.
+    pub request_id: Option<String>,
+}
+
+impl TryFrom<pb::CreateBusinessCalendarRequest> for CreateBusinessCalendar {
+    type Error = Error;
+
+    fn try_from(r: pb::CreateBusinessCalendarRequest) -> Result<Self, Error> {
+        let Some(given) = r.business_calendar else {
+            return Err(Error::invalid("business_calendar", "is required"));
+        };
+        let mut v = FieldViolations::new();
+        let patch = calendar_patch(&mut v, &given, CALENDAR_PATHS);
+        let request_id = request_id(&mut v, "request_id", &r.request_id);
+        finish(v, Some(()))?;
+        let now = now_micros();
+        let mut calendar = CalendarResource {
+            id: Uuid::now_v7(),
+            display_name: String::new(),
+            region: Region::default_region(),
+            service_centre: None,
+            time_zone: chrono_tz::UTC,
+            weekly: Vec::new(),
+            holidays: Vec::new(),
+            version: 1,
+            create_time: now,
+            update_time: now,
+        };
+        patch.apply(&mut calendar);
+        Ok(Self {
+            calendar,
+            request_id,
+        })
+    }
+}
+
+/// A parsed UpdateBusinessCalendar.
+#[derive(Debug, Clone)]
+pub struct UpdateBusinessCalendar {
+    /// The calendar.
+    pub target: Named,
+    /// The version its etag names.
+    pub etag: i64,
+    /// The changes.
+    pub patch: CalendarPatch,
+}
+
+impl TryFrom<pb::UpdateBusinessCalendarRequest> for UpdateBusinessCalendar {
+    type Error = Error;
+
+    fn try_from(r: pb::UpdateBusinessCalendarRequest) -> Result<Self, Error> {
+        let Some(given) = r.business_calendar else {
+            return Err(Error::invalid("business_calendar", "is required"));
+        };
+        let mut v = FieldViolations::new();
+        let target = named(&mut v, "business_calendar.name", &given.name, CALENDARS);
+        let etag = Etag::parse(&mut v, "business_calendar.etag", &given.etag);
+        let paths = update_paths(&mut v, r.update_mask.as_ref(), CALENDAR_PATHS);
+        let patch = calendar_patch(&mut v, &given, &paths);
+        finish(v, target.zip(etag)).map(|(target, etag)| Self {
+            target,
+            etag,
+            patch,
+        })
+    }
+}
+
+/// A parsed ListBusinessCalendars.
+#[derive(Debug, Clone)]
+pub struct ListBusinessCalendars {
+    /// The page.
+    pub page: Page,
+    /// Columns equal (`true`) or not to a value.
+    pub equals: Vec<(&'static str, bool, String)>,
+}
+
+impl TryFrom<pb::ListBusinessCalendarsRequest> for ListBusinessCalendars {
+    type Error = Error;
+
+    fn try_from(r: pb::ListBusinessCalendarsRequest) -> Result<Self, Error> {
+        let mut v = FieldViolations::new();
+        let (page, filter) =
+            page_and_filter(&mut v, r.page_size, &r.page_token, &r.filter, &[&r.filter]);
+        let mut equals = Vec::new();
+        for c in &filter.conditions {
+            let column = match c.field.as_str() {
+                "region" => "region",
+                "service_centre" => "service_centre",
+                "time_zone" => "time_zone",
+                other => {
+                    v.add("filter", format!("unknown field `{other}`"));
+                    continue;
+                }
+            };
+            let Some(op) = equality(&mut v, c) else {
+                continue;
+            };
+            if let Some(value) = v.check("filter", c.value.quoted()) {
+                equals.push((column, op == Comparison::Eq, value.to_owned()));
+            }
+        }
+        finish(v, Some(Self { page, equals }))
+    }
+}
