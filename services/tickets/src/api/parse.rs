@@ -1002,7 +1002,7 @@ mod tests {
     use super::*;
     use crate::domain::PageToken;
 
-    fn bad_fields(error: Error) -> Vec<String> {
+    pub(super) fn bad_fields(error: Error) -> Vec<String> {
         match error {
             Error::Invalid(v) => v.violations().iter().map(|v| v.field.clone()).collect(),
             other => panic!("expected INVALID_ARGUMENT, got {other:?}"),

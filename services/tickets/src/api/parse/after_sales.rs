@@ -280,8 +280,8 @@ fn review(v: &mut FieldViolations, r: &pb::AfterSalesReview) -> Option<ReviewDra
     let optional_date = |v: &mut FieldViolations, field: &str, value: &str| {
         (!value.is_empty()).then(|| date(v, field, value)).flatten()
     };
+    // The decision last, so every field is checked even without one.
     Some(ReviewDraft {
-        eligible: eligible?,
         warranty_check: enum_value::<PolicyCheck>(v, "review.warranty_check", r.warranty_check),
         warranty_end: optional_date(v, "review.warranty_end_date", &r.warranty_end_date),
         return_check: enum_value::<PolicyCheck>(
@@ -297,6 +297,7 @@ fn review(v: &mut FieldViolations, r: &pb::AfterSalesReview) -> Option<ReviewDra
         approved: enum_value(v, "review.approved_service_type", r.approved_service_type),
         chargeable: r.chargeable,
         reason,
+        eligible: eligible?,
     })
 }
 
@@ -345,8 +346,8 @@ fn arrangement(v: &mut FieldViolations, a: &pb::AfterSalesArrangement) -> Option
     if !a.technician.is_empty() {
         v.check("arrangement.technician", AgentName::parse(&a.technician));
     }
+    // The service type last, so every field is checked even without one.
     Some(Arrangement {
-        service_type: service_type?,
         appointment,
         address,
         service_centre: a.service_centre.clone(),
@@ -356,6 +357,7 @@ fn arrangement(v: &mut FieldViolations, a: &pb::AfterSalesArrangement) -> Option
         instructions: text(v, "arrangement.instructions", &a.instructions, 2_000),
         arranged_by: None,
         time: 0,
+        service_type: service_type?,
     })
 }
 
@@ -446,5 +448,386 @@ impl TryFrom<pb::CancelAfterSalesCaseRequest> for CaseStep<String> {
         case_step(&r.name, &r.etag, |v| {
             required_text(v, "reason", &r.reason, 1_000)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::parse::tests::bad_fields;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 12, 7).unwrap()
+    }
+
+    fn case_text() -> String {
+        format!(
+            "{}/afterSalesCases/{}",
+            TicketId::generate().name(),
+            Uuid::now_v7()
+        )
+    }
+
+    fn application_text() -> pb::AfterSalesApplication {
+        pb::AfterSalesApplication {
+            requested_service_type: ServiceType::Repair.rank(),
+            product: Some(pb::Product {
+                model: " WM-9 ".into(),
+                serial_number: "SN123".into(),
+                ..Default::default()
+            }),
+            purchase_date: "2026-01-15".into(),
+            problem_description: "洗衣机不脱水".into(),
+            ..Default::default()
+        }
+    }
+
+    fn create(
+        parent: String,
+        application: Option<pb::AfterSalesApplication>,
+        request_id: &str,
+    ) -> Result<CreateAfterSalesCase, Error> {
+        CreateAfterSalesCase::parse(
+            pb::CreateAfterSalesCaseRequest {
+                parent,
+                after_sales_case: Some(pb::AfterSalesCase {
+                    application,
+                    ..Default::default()
+                }),
+                request_id: request_id.into(),
+            },
+            today(),
+        )
+    }
+
+    #[test]
+    fn case_names_are_exact() {
+        let name = case_text();
+        let parsed =
+            CaseName::try_from(pb::GetAfterSalesCaseRequest { name: name.clone() }).unwrap();
+        assert_eq!(parsed.name, name);
+        assert!(name.starts_with(&parsed.ticket.name()));
+        for bad in [
+            String::new(),
+            format!(
+                "{}/messages/{}",
+                TicketId::generate().name(),
+                Uuid::now_v7()
+            ),
+            format!("{name}/x"),
+        ] {
+            let error = CaseName::try_from(pb::GetAfterSalesCaseRequest { name: bad }).unwrap_err();
+            assert_eq!(bad_fields(error), ["name"]);
+        }
+    }
+
+    #[test]
+    fn an_application_is_parsed_with_its_request_key() {
+        let ticket = TicketId::generate();
+        let command = create(
+            ticket.name(),
+            Some(application_text()),
+            "0190a3c4-5b6d-7e8f-9a0b-1c2d3e4f5a6b",
+        )
+        .unwrap();
+        assert_eq!(command.ticket, ticket);
+        assert_eq!(command.application.requested, ServiceType::Repair);
+        assert_eq!(command.application.product.model, "WM-9");
+        assert_eq!(
+            command.application.purchase_date,
+            NaiveDate::from_ymd_opt(2026, 1, 15).unwrap()
+        );
+        assert_eq!(command.request_id.unwrap().fingerprint.len(), 64);
+    }
+
+    #[test]
+    fn an_application_names_every_bad_field_at_once() {
+        let error = create(
+            "tickets/1".into(),
+            Some(pb::AfterSalesApplication {
+                requested_service_type: 99,
+                product: Some(pb::Product {
+                    model: String::new(),
+                    serial_number: "S".repeat(65),
+                    product_line: "l".repeat(65),
+                }),
+                purchase_date: "2026-12-08".into(),
+                purchase_reference: "r".repeat(129),
+                problem_description: " ".into(),
+                attachments: vec![pb::Attachment {
+                    uri: "file:///etc/passwd".into(),
+                    file_name: "a/b".into(),
+                    ..Default::default()
+                }],
+            }),
+            "nope",
+        )
+        .unwrap_err();
+        let f = |name: &str| format!("after_sales_case.application.{name}");
+        assert_eq!(
+            bad_fields(error),
+            [
+                "parent".to_owned(),
+                f("requested_service_type"),
+                f("product.model"),
+                f("product.serial_number"),
+                f("product.product_line"),
+                f("purchase_date"),
+                f("purchase_reference"),
+                f("problem_description"),
+                f("attachments[0].uri"),
+                f("attachments[0].file_name"),
+                "request_id".to_owned(),
+            ]
+        );
+        let bad_date = create(
+            TicketId::generate().name(),
+            Some(pb::AfterSalesApplication {
+                purchase_date: "15/01/2026".into(),
+                ..application_text()
+            }),
+            "",
+        );
+        assert_eq!(bad_fields(bad_date.unwrap_err()), [f("purchase_date")]);
+        let missing = create(String::new(), None, "");
+        assert_eq!(
+            bad_fields(missing.unwrap_err()),
+            ["parent", "after_sales_case.application"]
+        );
+    }
+
+    #[test]
+    fn case_lists_take_every_ticket_known_fields_and_create_time_order() {
+        let every = ListAfterSalesCases::try_from(pb::ListAfterSalesCasesRequest {
+            parent: "tickets/-".into(),
+            filter: "state = APPLIED AND technician != \"agents/t1\" AND create_time > \"2026-01-01T00:00:00Z\""
+                .into(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(every.ticket, None);
+        assert_eq!(every.conditions.len(), 3);
+        let fields = bad_fields(
+            ListAfterSalesCases::try_from(pb::ListAfterSalesCasesRequest {
+                parent: "tickets/x".into(),
+                page_size: -1,
+                filter: "colour = \"red\" AND state = LOST AND service_type > REPAIR AND region = eu AND update_time = \"2026-01-01T00:00:00Z\""
+                    .into(),
+                order_by: "update_time".into(),
+                ..Default::default()
+            })
+            .unwrap_err(),
+        );
+        assert_eq!(
+            fields,
+            [
+                "parent",
+                "page_size",
+                "filter",
+                "filter",
+                "filter",
+                "filter",
+                "filter",
+                "order_by"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_review_needs_a_decision_a_reason_to_refuse_and_known_checks() {
+        let fields = bad_fields(
+            CaseStep::<ReviewDraft>::try_from(pb::ReviewAfterSalesCaseRequest {
+                name: "tickets/1/afterSalesCases/2".into(),
+                etag: String::new(),
+                review: None,
+            })
+            .unwrap_err(),
+        );
+        assert_eq!(fields, ["name", "etag", "review"]);
+        let review = |review: pb::AfterSalesReview| {
+            CaseStep::<ReviewDraft>::try_from(pb::ReviewAfterSalesCaseRequest {
+                name: case_text(),
+                etag: "\"2\"".into(),
+                review: Some(review),
+            })
+        };
+        let fields = bad_fields(
+            review(pb::AfterSalesReview {
+                decision: 0,
+                warranty_check: 9,
+                warranty_end_date: "soon".into(),
+                return_window_check: 8,
+                approved_service_type: 77,
+                reason: "r".repeat(2_001),
+                ..Default::default()
+            })
+            .unwrap_err(),
+        );
+        assert_eq!(
+            fields,
+            [
+                "review.decision",
+                "review.reason",
+                "review.warranty_check",
+                "review.warranty_end_date",
+                "review.return_window_check",
+                "review.approved_service_type",
+            ]
+        );
+        let refused = review(pb::AfterSalesReview {
+            decision: pb::EligibilityDecision::NotEligible as i32,
+            ..Default::default()
+        });
+        assert_eq!(bad_fields(refused.unwrap_err()), ["review.reason"]);
+        let step = review(pb::AfterSalesReview {
+            decision: pb::EligibilityDecision::Eligible as i32,
+            warranty_check: PolicyCheck::Passed.rank(),
+            return_window_end_date: "2027-01-31".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(step.etag, 2);
+        assert!(step.input.eligible);
+        assert_eq!(step.input.warranty_check, Some(PolicyCheck::Passed));
+        assert_eq!(step.input.return_end, NaiveDate::from_ymd_opt(2027, 1, 31));
+        assert_eq!(step.input.approved, None);
+    }
+
+    #[test]
+    fn an_on_site_arrangement_needs_an_appointment_and_an_address() {
+        let arrange = |arrangement: Option<pb::AfterSalesArrangement>| {
+            CaseStep::<Arrangement>::try_from(pb::ArrangeAfterSalesCaseRequest {
+                name: case_text(),
+                etag: "\"3\"".into(),
+                arrangement,
+            })
+        };
+        assert_eq!(bad_fields(arrange(None).unwrap_err()), ["arrangement"]);
+        let fields = bad_fields(
+            arrange(Some(pb::AfterSalesArrangement {
+                service_type: ServiceType::OnSiteVisit.rank(),
+                technician: "bob".into(),
+                service_centre: "Centre 1".into(),
+                carrier: "c".repeat(65),
+                ..Default::default()
+            }))
+            .unwrap_err(),
+        );
+        assert_eq!(
+            fields,
+            [
+                "arrangement.appointment_start_time",
+                "arrangement.address",
+                "arrangement.service_centre",
+                "arrangement.technician",
+                "arrangement.carrier",
+            ]
+        );
+        let at = |hours: i64| prost_types::Timestamp {
+            seconds: 1_800_000_000 + hours * 3_600,
+            nanos: 0,
+        };
+        let fields = bad_fields(
+            arrange(Some(pb::AfterSalesArrangement {
+                service_type: 0,
+                appointment_start_time: Some(at(2)),
+                appointment_end_time: Some(at(30)),
+                address: Some(pb::PostalAddress {
+                    region_code: "de".into(),
+                    address_lines: vec![" ".into()],
+                    phone_number: "1".repeat(33),
+                    ..Default::default()
+                }),
+                instructions: "i".repeat(2_001),
+                ..Default::default()
+            }))
+            .unwrap_err(),
+        );
+        assert_eq!(
+            fields,
+            [
+                "arrangement.service_type",
+                "arrangement.appointment_end_time",
+                "arrangement.address.region_code",
+                "arrangement.address.address_lines[0]",
+                "arrangement.address.phone_number",
+                "arrangement.instructions",
+            ]
+        );
+        let step = arrange(Some(pb::AfterSalesArrangement {
+            service_type: ServiceType::OnSiteVisit.rank(),
+            appointment_start_time: Some(at(2)),
+            appointment_end_time: Some(at(4)),
+            address: Some(pb::PostalAddress {
+                region_code: "DE".into(),
+                address_lines: vec![" Hauptstr. 1 ".into()],
+                ..Default::default()
+            }),
+            technician: "agents/tech1".into(),
+            ..Default::default()
+        }))
+        .unwrap();
+        assert_eq!(step.input.address.unwrap().address_lines, ["Hauptstr. 1"]);
+        assert!(step.input.appointment.is_some());
+    }
+
+    #[test]
+    fn completion_confirmation_and_cancellation_check_their_texts() {
+        let fields = bad_fields(
+            CaseStep::<Completion>::try_from(pb::CompleteAfterSalesCaseRequest {
+                name: case_text(),
+                etag: "\"4\"".into(),
+                completion: Some(pb::AfterSalesCompletion {
+                    outcome: String::new(),
+                    refund_reference: "r".repeat(129),
+                    attachments: vec![Default::default(); 21],
+                    ..Default::default()
+                }),
+            })
+            .unwrap_err(),
+        );
+        assert_eq!(
+            fields[..3],
+            [
+                "completion.outcome",
+                "completion.refund_reference",
+                "completion.attachments"
+            ]
+        );
+        let fields = bad_fields(
+            CaseStep::<Confirm>::try_from(pb::ConfirmAfterSalesCaseRequest {
+                name: case_text(),
+                etag: String::new(),
+                confirmation: None,
+            })
+            .unwrap_err(),
+        );
+        assert_eq!(fields, ["etag", "confirmation"]);
+        let fields = bad_fields(
+            CaseStep::<Confirm>::try_from(pb::ConfirmAfterSalesCaseRequest {
+                name: case_text(),
+                etag: "\"5\"".into(),
+                confirmation: Some(pb::AfterSalesConfirmation {
+                    comment: "c".repeat(2_001),
+                    ..Default::default()
+                }),
+            })
+            .unwrap_err(),
+        );
+        assert_eq!(fields, ["confirmation.comment"]);
+        let cancel = |reason: &str, etag: &str| {
+            CaseStep::<String>::try_from(pb::CancelAfterSalesCaseRequest {
+                name: case_text(),
+                etag: etag.into(),
+                reason: reason.into(),
+            })
+        };
+        assert_eq!(bad_fields(cancel(" ", "\"1\"").unwrap_err()), ["reason"]);
+        assert_eq!(
+            bad_fields(cancel(&"r".repeat(1_001), "").unwrap_err()),
+            ["etag", "reason"]
+        );
+        let step = cancel(" changed my mind ", "W/\"6\"").unwrap();
+        assert_eq!((step.etag, step.input.as_str()), (6, "changed my mind"));
     }
 }

@@ -771,3 +771,427 @@ impl TryFrom<pb::ListBusinessCalendarsRequest> for ListBusinessCalendars {
         finish(v, Some(Self { page, equals }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::parse::tests::bad_fields;
+    use crate::domain::SlaTrigger;
+    use pb::sla_escalation_rule::Action;
+
+    fn minutes(n: i64) -> Option<prost_types::Duration> {
+        Some(prost_types::Duration {
+            seconds: n * 60,
+            nanos: 0,
+        })
+    }
+
+    fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
+        Some(prost_types::FieldMask {
+            paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+        })
+    }
+
+    fn good_policy() -> pb::SlaPolicy {
+        pb::SlaPolicy {
+            display_name: " VIP complaints ".into(),
+            conditions: Some(pb::SlaPolicyConditions {
+                kinds: vec![Kind::Complaint.rank()],
+                customer_tiers: vec!["VIP".into()],
+                regions: vec!["eu-west".into()],
+                ..Default::default()
+            }),
+            first_response_target: minutes(30),
+            resolution_target: minutes(600),
+            escalation_rules: vec![pb::SlaEscalationRule {
+                trigger: SlaTrigger::ResolutionBreached.rank(),
+                action: Some(Action::EscalateLevel(pb::EscalateLevelAction {
+                    level: 0,
+                    team: "teams/leads".into(),
+                })),
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn stored_policy(first: i64, resolution: i64) -> SlaPolicy {
+        let mut policy = CreateSlaPolicy::try_from(pb::CreateSlaPolicyRequest {
+            sla_policy: Some(pb::SlaPolicy {
+                first_response_target: minutes(first),
+                resolution_target: minutes(resolution),
+                ..good_policy()
+            }),
+            request_id: String::new(),
+        })
+        .unwrap()
+        .policy;
+        policy.version = 4;
+        policy
+    }
+
+    fn good_calendar() -> pb::BusinessCalendar {
+        pb::BusinessCalendar {
+            display_name: "Shanghai office".into(),
+            region: "cn-east".into(),
+            time_zone: "Asia/Shanghai".into(),
+            weekly_hours: vec![pb::BusinessDayHours {
+                weekday: Weekday::Monday.rank(),
+                intervals: vec![pb::BusinessHoursInterval {
+                    start_time_of_day: "09:00".into(),
+                    end_time_of_day: "18:00".into(),
+                }],
+            }],
+            holidays: vec![pb::Holiday {
+                date: "2027-10-01".into(),
+                display_name: "National Day".into(),
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn names_must_be_of_their_collection_and_deletes_need_an_etag() {
+        let policy = format!("slaPolicies/{}", Uuid::now_v7());
+        let named = Named::try_from(pb::GetSlaPolicyRequest {
+            name: policy.clone(),
+        })
+        .unwrap();
+        assert_eq!(named.name, policy);
+        let calendar_name = pb::GetBusinessCalendarRequest {
+            name: policy.clone(),
+        };
+        assert_eq!(
+            bad_fields(Named::try_from(calendar_name).unwrap_err()),
+            ["name"]
+        );
+        let missing = pb::GetSlaPolicyRequest {
+            name: String::new(),
+        };
+        assert_eq!(bad_fields(Named::try_from(missing).unwrap_err()), ["name"]);
+        let fields = bad_fields(
+            Delete::try_from(pb::DeleteBusinessCalendarRequest {
+                name: "businessCalendars/1".into(),
+                etag: String::new(),
+            })
+            .unwrap_err(),
+        );
+        assert_eq!(fields, ["name", "etag"]);
+        let delete = Delete::try_from(pb::DeleteSlaPolicyRequest {
+            name: policy.clone(),
+            etag: "\"3\"".into(),
+        })
+        .unwrap();
+        assert_eq!(delete.etag, 3);
+        // An etag this service never issued is stale (re-read), not malformed.
+        let garbage = Delete::try_from(pb::DeleteSlaPolicyRequest {
+            name: policy,
+            etag: "\"three\"".into(),
+        })
+        .unwrap();
+        assert_eq!(garbage.etag, -1);
+    }
+
+    #[test]
+    fn a_new_policy_is_version_one_with_every_field_parsed() {
+        let create = CreateSlaPolicy::try_from(pb::CreateSlaPolicyRequest {
+            sla_policy: Some(good_policy()),
+            request_id: "0190A3C4-5B6D-7E8F-9A0B-1C2D3E4F5A6B".into(),
+        })
+        .unwrap();
+        let p = create.policy;
+        assert_eq!(p.display_name, "VIP complaints");
+        assert_eq!(p.version, 1);
+        assert_eq!(p.first_response_target, 30 * MINUTE);
+        assert_eq!(p.resolution_target, 600 * MINUTE);
+        assert_eq!(p.conditions.kinds, [Kind::Complaint]);
+        assert_eq!(
+            p.escalation_rules,
+            [EscalationRule {
+                trigger: SlaTrigger::ResolutionBreached,
+                action: RuleAction::EscalateLevel(None, TeamName::parse("teams/leads").ok()),
+            }]
+        );
+        assert_eq!(
+            create.request_id.as_deref(),
+            Some("0190a3c4-5b6d-7e8f-9a0b-1c2d3e4f5a6b")
+        );
+    }
+
+    #[test]
+    fn a_policy_names_every_bad_field_at_once() {
+        let error = CreateSlaPolicy::try_from(pb::CreateSlaPolicyRequest {
+            sla_policy: Some(pb::SlaPolicy {
+                display_name: "x".repeat(101),
+                description: "d".repeat(2_001),
+                rank: -1,
+                conditions: Some(pb::SlaPolicyConditions {
+                    kinds: vec![Kind::Complaint.rank(), Kind::Complaint.rank()],
+                    priorities: vec![42],
+                    customer_tiers: vec!["GOLD".into()],
+                    regions: vec!["Not A Region".into()],
+                    channels: Vec::new(),
+                }),
+                first_response_target: Some(prost_types::Duration {
+                    seconds: 90,
+                    nanos: 0,
+                }),
+                resolution_target: minutes(1),
+                at_risk_threshold_percent: 100,
+                business_calendar: "calendars/1".into(),
+                escalation_rules: vec![
+                    pb::SlaEscalationRule {
+                        trigger: 99,
+                        action: Some(Action::RaisePriority(pb::RaisePriorityAction {
+                            priority: 42,
+                        })),
+                    },
+                    pb::SlaEscalationRule {
+                        trigger: SlaTrigger::FirstResponseAtRisk.rank(),
+                        action: Some(Action::NotifyTeam(pb::NotifyTeamAction {
+                            team: "Not A Team".into(),
+                        })),
+                    },
+                    pb::SlaEscalationRule {
+                        trigger: 0,
+                        action: None,
+                    },
+                ],
+                ..Default::default()
+            }),
+            request_id: "x".into(),
+        })
+        .unwrap_err();
+        assert_eq!(
+            bad_fields(error),
+            [
+                "sla_policy.display_name",
+                "sla_policy.description",
+                "sla_policy.rank",
+                "sla_policy.conditions.customer_tiers[0]",
+                "sla_policy.conditions.regions[0]",
+                "sla_policy.conditions.kinds[1]",
+                "sla_policy.conditions.priorities[0]",
+                "sla_policy.first_response_target",
+                "sla_policy.at_risk_threshold_percent",
+                "sla_policy.business_calendar",
+                "sla_policy.escalation_rules[0].trigger",
+                "sla_policy.escalation_rules[0].raise_priority.priority",
+                "sla_policy.escalation_rules[1].notify_team.team",
+                "sla_policy.escalation_rules[2].trigger",
+                "sla_policy.escalation_rules[2].action",
+                "sla_policy.resolution_target",
+                "request_id",
+            ]
+        );
+        let missing = CreateSlaPolicy::try_from(pb::CreateSlaPolicyRequest::default());
+        assert_eq!(bad_fields(missing.unwrap_err()), ["sla_policy"]);
+    }
+
+    #[test]
+    fn an_update_parses_the_mask_only_and_keeps_targets_in_order() {
+        let current = stored_policy(60, 120);
+        let update = UpdateSlaPolicy::try_from(pb::UpdateSlaPolicyRequest {
+            sla_policy: Some(pb::SlaPolicy {
+                name: current.name(),
+                etag: "\"4\"".into(),
+                display_name: String::new(),
+                rank: 7,
+                resolution_target: minutes(30),
+                ..Default::default()
+            }),
+            update_mask: mask(&["rank", "resolution_target"]),
+        })
+        .unwrap();
+        assert_eq!(update.target.id, current.id);
+        assert_eq!(update.etag, 4);
+        assert_eq!(update.patch.rank, Some(7));
+        assert_eq!(update.patch.display_name, None);
+        // Below the stored first-response target: refused when applied.
+        let mut policy = current.clone();
+        let error = update.patch.apply(&mut policy).unwrap_err();
+        assert_eq!(bad_fields(error), ["sla_policy.resolution_target"]);
+        let fields = bad_fields(
+            UpdateSlaPolicy::try_from(pb::UpdateSlaPolicyRequest {
+                sla_policy: Some(pb::SlaPolicy {
+                    name: "slaPolicies/x".into(),
+                    display_name: "y".repeat(101),
+                    ..Default::default()
+                }),
+                update_mask: mask(&["display_name", "etag"]),
+            })
+            .unwrap_err(),
+        );
+        assert_eq!(
+            fields,
+            [
+                "sla_policy.name",
+                "sla_policy.etag",
+                "update_mask",
+                "sla_policy.display_name"
+            ]
+        );
+    }
+
+    #[test]
+    fn policy_filters_take_equality_on_known_fields() {
+        let fields = bad_fields(
+            ListSlaPolicies::try_from(pb::ListSlaPoliciesRequest {
+                page_size: -1,
+                filter: "kind = NOPE AND colour = RED AND disabled > false AND disabled = maybe"
+                    .into(),
+                ..Default::default()
+            })
+            .unwrap_err(),
+        );
+        assert_eq!(
+            fields,
+            ["page_size", "filter", "filter", "filter", "filter"]
+        );
+        let list = ListSlaPolicies::try_from(pb::ListSlaPoliciesRequest {
+            filter: "kind = COMPLAINT AND disabled = false AND region != \"us-east\"".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        let mut policy = stored_policy(60, 120);
+        assert!(list.selects(&policy));
+        policy.disabled = true;
+        assert!(!list.selects(&policy));
+    }
+
+    #[test]
+    fn a_calendar_names_every_bad_field_at_once() {
+        let error = CreateBusinessCalendar::try_from(pb::CreateBusinessCalendarRequest {
+            business_calendar: Some(pb::BusinessCalendar {
+                display_name: "c".repeat(101),
+                region: "Shanghai".into(),
+                service_centre: "Centre 1".into(),
+                time_zone: "Mars/Olympus".into(),
+                weekly_hours: vec![
+                    pb::BusinessDayHours {
+                        weekday: 0,
+                        intervals: Vec::new(),
+                    },
+                    pb::BusinessDayHours {
+                        weekday: Weekday::Monday.rank(),
+                        intervals: vec![
+                            pb::BusinessHoursInterval {
+                                start_time_of_day: "13:00".into(),
+                                end_time_of_day: "18:00".into(),
+                            },
+                            pb::BusinessHoursInterval {
+                                start_time_of_day: "09:00".into(),
+                                end_time_of_day: "12:00".into(),
+                            },
+                        ],
+                    },
+                    pb::BusinessDayHours {
+                        weekday: Weekday::Monday.rank(),
+                        intervals: Vec::new(),
+                    },
+                ],
+                holidays: vec![
+                    pb::Holiday {
+                        date: "2027-13-01".into(),
+                        display_name: "h".repeat(101),
+                    },
+                    pb::Holiday {
+                        date: "2027-10-01".into(),
+                        display_name: String::new(),
+                    },
+                    pb::Holiday {
+                        date: "2027-10-01".into(),
+                        display_name: String::new(),
+                    },
+                ],
+                ..Default::default()
+            }),
+            request_id: "again".into(),
+        })
+        .unwrap_err();
+        assert_eq!(
+            bad_fields(error),
+            [
+                "business_calendar.display_name",
+                "business_calendar.region",
+                "business_calendar.service_centre",
+                "business_calendar.time_zone",
+                "business_calendar.weekly_hours[0].weekday",
+                "business_calendar.weekly_hours[1].intervals[1]",
+                "business_calendar.weekly_hours[2].weekday",
+                "business_calendar.weekly_hours[2].intervals",
+                "business_calendar.holidays[0].display_name",
+                "business_calendar.holidays[0].date",
+                "business_calendar.holidays[2].date",
+                "request_id",
+            ]
+        );
+        let missing =
+            CreateBusinessCalendar::try_from(pb::CreateBusinessCalendarRequest::default());
+        assert_eq!(bad_fields(missing.unwrap_err()), ["business_calendar"]);
+    }
+
+    #[test]
+    fn a_new_calendar_is_version_one_and_an_update_sets_the_mask_only() {
+        let calendar = CreateBusinessCalendar::try_from(pb::CreateBusinessCalendarRequest {
+            business_calendar: Some(good_calendar()),
+            request_id: String::new(),
+        })
+        .unwrap()
+        .calendar;
+        assert_eq!(calendar.version, 1);
+        assert_eq!(calendar.time_zone, chrono_tz::Asia::Shanghai);
+        assert_eq!(calendar.service_centre, None);
+        assert_eq!(calendar.weekly.len(), 1);
+        assert_eq!(calendar.holidays.len(), 1);
+        let update = UpdateBusinessCalendar::try_from(pb::UpdateBusinessCalendarRequest {
+            business_calendar: Some(pb::BusinessCalendar {
+                name: calendar.name(),
+                etag: "\"1\"".into(),
+                time_zone: "Europe/Berlin".into(),
+                region: "Not A Region".into(),
+                ..Default::default()
+            }),
+            update_mask: mask(&["time_zone"]),
+        })
+        .unwrap();
+        let mut updated = calendar.clone();
+        update.patch.apply(&mut updated);
+        assert_eq!(updated.time_zone, chrono_tz::Europe::Berlin);
+        assert_eq!(updated.region, calendar.region);
+        let fields = bad_fields(
+            UpdateBusinessCalendar::try_from(pb::UpdateBusinessCalendarRequest {
+                business_calendar: Some(pb::BusinessCalendar {
+                    name: calendar.name(),
+                    ..Default::default()
+                }),
+                update_mask: None,
+            })
+            .unwrap_err(),
+        );
+        assert_eq!(fields, ["business_calendar.etag", "update_mask"]);
+    }
+
+    #[test]
+    fn calendar_filters_take_quoted_equality_on_known_fields() {
+        let fields = bad_fields(
+            ListBusinessCalendars::try_from(pb::ListBusinessCalendarsRequest {
+                filter: "colour = \"red\" AND region > \"a\" AND time_zone = UTC".into(),
+                ..Default::default()
+            })
+            .unwrap_err(),
+        );
+        assert_eq!(fields, ["filter", "filter", "filter"]);
+        let list = ListBusinessCalendars::try_from(pb::ListBusinessCalendarsRequest {
+            filter: "region = \"cn-east\" AND service_centre != \"sh-1\"".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            list.equals,
+            [
+                ("region", true, "cn-east".to_owned()),
+                ("service_centre", false, "sh-1".to_owned())
+            ]
+        );
+    }
+}
