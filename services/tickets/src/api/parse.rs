@@ -26,8 +26,8 @@ use crate::store::{HistoryQuery, MessageQuery, TicketOrder};
 
 pub use after_sales::{CaseName, CaseStep, Confirm, CreateAfterSalesCase, ListAfterSalesCases};
 pub use sla::{
-    CreateBusinessCalendar, CreateSlaPolicy, Delete, ListBusinessCalendars, ListSlaPolicies, Named,
-    UpdateBusinessCalendar, UpdateSlaPolicy,
+    CalendarPatch, Create, Delete, ListBusinessCalendars, ListSlaPolicies, Named, PolicyPatch,
+    Update,
 };
 
 fn ticket_id(v: &mut FieldViolations, field: &str, name: &str) -> Option<TicketId> {
@@ -1013,7 +1013,7 @@ mod tests {
         TicketId::generate().name()
     }
 
-    fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
+    pub(super) fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
         Some(prost_types::FieldMask {
             paths: paths.iter().map(|p| (*p).to_owned()).collect(),
         })

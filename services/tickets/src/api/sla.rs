@@ -10,8 +10,8 @@ use aftercare_proto::aftercare::tickets::v1 as pb;
 use tonic::{Request, Response};
 
 use super::parse::{
-    CreateBusinessCalendar, CreateSlaPolicy, Delete, ListBusinessCalendars, ListSlaPolicies, Named,
-    UpdateBusinessCalendar, UpdateSlaPolicy,
+    CalendarPatch, Create, Delete, ListBusinessCalendars, ListSlaPolicies, Named, PolicyPatch,
+    Update,
 };
 use super::{Api, Reply};
 use crate::convert;
@@ -51,32 +51,35 @@ where
     Ok(command)
 }
 
-/// The policy `target` names at the version its etag names.
-async fn policy(db: &Database, target: &Named, etag: i64) -> Result<SlaPolicy> {
-    let policy = store::get_policy(db, target.id)
-        .await?
-        .ok_or_else(|| Error::NotFound {
-            resource_type: POLICY,
-            name: target.name.clone(),
-        })?;
-    if policy.version != etag {
+/// The resource `target` names (`found`, of `resource_type`), at the version its etag
+/// names (`version` gives the resource's).
+fn at_version<T>(
+    found: Option<T>,
+    resource_type: &'static str,
+    target: &Named,
+    etag: i64,
+    version: impl Fn(&T) -> i64,
+) -> Result<T> {
+    let found = found.ok_or_else(|| Error::NotFound {
+        resource_type,
+        name: target.name.clone(),
+    })?;
+    if version(&found) != etag {
         return Err(Error::StaleEtag(target.name.clone()));
     }
-    Ok(policy)
+    Ok(found)
+}
+
+/// The policy `target` names at the version its etag names.
+async fn policy(db: &Database, target: &Named, etag: i64) -> Result<SlaPolicy> {
+    let found = store::get_policy(db, target.id).await?;
+    at_version(found, POLICY, target, etag, |p| p.version)
 }
 
 /// The calendar `target` names at the version its etag names.
 async fn calendar(db: &Database, target: &Named, etag: i64) -> Result<CalendarResource> {
-    let calendar = store::get_calendar(db, target.id)
-        .await?
-        .ok_or_else(|| Error::NotFound {
-            resource_type: CALENDAR,
-            name: target.name.clone(),
-        })?;
-    if calendar.version != etag {
-        return Err(Error::StaleEtag(target.name.clone()));
-    }
-    Ok(calendar)
+    let found = store::get_calendar(db, target.id).await?;
+    at_version(found, CALENDAR, target, etag, |c| c.version)
 }
 
 /// `INVALID_ARGUMENT` unless the calendar the policy names exists.
@@ -111,7 +114,10 @@ pub(super) async fn create_sla_policy(
     api: &Api,
     request: Request<pb::CreateSlaPolicyRequest>,
 ) -> Reply<pb::CreateSlaPolicyResponse> {
-    let CreateSlaPolicy { policy, request_id } = parse(api, request, true)?;
+    let Create {
+        resource: policy,
+        request_id,
+    } = parse(api, request, true)?;
     check_calendar_exists(&api.db, &policy).await?;
     let policy = store::create_policy(&api.db, &policy, request_id.as_deref()).await?;
     Ok(Response::new((&policy).into()))
@@ -158,7 +164,7 @@ pub(super) async fn update_sla_policy(
     api: &Api,
     request: Request<pb::UpdateSlaPolicyRequest>,
 ) -> Reply<pb::UpdateSlaPolicyResponse> {
-    let UpdateSlaPolicy {
+    let Update::<PolicyPatch> {
         target,
         etag,
         patch,
@@ -189,8 +195,8 @@ pub(super) async fn create_business_calendar(
     api: &Api,
     request: Request<pb::CreateBusinessCalendarRequest>,
 ) -> Reply<pb::CreateBusinessCalendarResponse> {
-    let CreateBusinessCalendar {
-        calendar,
+    let Create {
+        resource: calendar,
         request_id,
     } = parse(api, request, true)?;
     match store::create_calendar(&api.db, &calendar, request_id.as_deref()).await? {
@@ -242,7 +248,7 @@ pub(super) async fn update_business_calendar(
     api: &Api,
     request: Request<pb::UpdateBusinessCalendarRequest>,
 ) -> Reply<pb::UpdateBusinessCalendarResponse> {
-    let UpdateBusinessCalendar {
+    let Update::<CalendarPatch> {
         target,
         etag,
         patch,

@@ -90,6 +90,71 @@ impl TryFrom<pb::DeleteBusinessCalendarRequest> for Delete {
     }
 }
 
+/// A parsed create: the new resource, version 1, and the idempotency key.
+#[derive(Debug, Clone)]
+pub struct Create<T> {
+    /// The resource.
+    pub resource: T,
+    /// The idempotency key.
+    pub request_id: Option<String>,
+}
+
+/// The fields of `given` (the message in `field`, required), every one set by `patch`, and
+/// the idempotency key.
+fn create<M, P>(
+    given: Option<M>,
+    field: &str,
+    request_id_text: &str,
+    patch: impl FnOnce(&mut FieldViolations, &M) -> P,
+) -> Result<(P, Option<String>), Error> {
+    let Some(given) = given else {
+        return Err(Error::invalid(field, "is required"));
+    };
+    let mut v = FieldViolations::new();
+    let patch = patch(&mut v, &given);
+    let request_id = request_id(&mut v, "request_id", request_id_text);
+    finish(v, Some((patch, request_id)))
+}
+
+/// A parsed update: the resource, the version its etag names and the changes.
+#[derive(Debug, Clone)]
+pub struct Update<P> {
+    /// The resource.
+    pub target: Named,
+    /// The version its etag names.
+    pub etag: i64,
+    /// The changes.
+    pub patch: P,
+}
+
+/// An update of `given` (the message in `field`, required, a resource of `collection`
+/// whose name and etag `name_and_etag` gives): the fields of the mask's paths (of `paths`)
+/// set by `patch`.
+fn update<M, P>(
+    given: Option<M>,
+    field: &str,
+    collection: &str,
+    name_and_etag: impl Fn(&M) -> (&str, &str),
+    mask: Option<&prost_types::FieldMask>,
+    paths: &[&str],
+    patch: impl FnOnce(&mut FieldViolations, &M, &[&str]) -> P,
+) -> Result<Update<P>, Error> {
+    let Some(given) = given else {
+        return Err(Error::invalid(field, "is required"));
+    };
+    let mut v = FieldViolations::new();
+    let (name, etag) = name_and_etag(&given);
+    let target = named(&mut v, &format!("{field}.name"), name, collection);
+    let etag = Etag::parse(&mut v, &format!("{field}.etag"), etag);
+    let paths = update_paths(&mut v, mask, paths);
+    let patch = patch(&mut v, &given, &paths);
+    finish(v, target.zip(etag)).map(|(target, etag)| Update {
+        target,
+        etag,
+        patch,
+    })
+}
+
 /// Sets `field` to `value` when the request gave one.
 fn set<T>(field: &mut T, value: Option<T>) {
     if let Some(value) = value {
@@ -351,26 +416,13 @@ fn rule(v: &mut FieldViolations, i: usize, r: &pb::SlaEscalationRule) -> Option<
     })
 }
 
-/// A parsed CreateSlaPolicy: the new policy, version 1.
-#[derive(Debug, Clone)]
-pub struct CreateSlaPolicy {
-    /// The policy.
-    pub policy: SlaPolicy,
-    /// The idempotency key.
-    pub request_id: Option<String>,
-}
-
-impl TryFrom<pb::CreateSlaPolicyRequest> for CreateSlaPolicy {
+impl TryFrom<pb::CreateSlaPolicyRequest> for Create<SlaPolicy> {
     type Error = Error;
 
     fn try_from(r: pb::CreateSlaPolicyRequest) -> Result<Self, Error> {
-        let Some(given) = r.sla_policy else {
-            return Err(Error::invalid("sla_policy", "is required"));
-        };
-        let mut v = FieldViolations::new();
-        let patch = policy_patch(&mut v, &given, POLICY_PATHS);
-        let request_id = request_id(&mut v, "request_id", &r.request_id);
-        finish(v, Some(()))?;
+        let (patch, request_id) = create(r.sla_policy, "sla_policy", &r.request_id, |v, p| {
+            policy_patch(v, p, POLICY_PATHS)
+        })?;
         let now = now_micros();
         let mut policy = SlaPolicy {
             id: Uuid::now_v7(),
@@ -389,38 +441,26 @@ impl TryFrom<pb::CreateSlaPolicyRequest> for CreateSlaPolicy {
             update_time: now,
         };
         patch.apply(&mut policy)?;
-        Ok(Self { policy, request_id })
+        Ok(Self {
+            resource: policy,
+            request_id,
+        })
     }
 }
 
-/// A parsed UpdateSlaPolicy.
-#[derive(Debug, Clone)]
-pub struct UpdateSlaPolicy {
-    /// The policy.
-    pub target: Named,
-    /// The version its etag names.
-    pub etag: i64,
-    /// The changes.
-    pub patch: PolicyPatch,
-}
-
-impl TryFrom<pb::UpdateSlaPolicyRequest> for UpdateSlaPolicy {
+impl TryFrom<pb::UpdateSlaPolicyRequest> for Update<PolicyPatch> {
     type Error = Error;
 
     fn try_from(r: pb::UpdateSlaPolicyRequest) -> Result<Self, Error> {
-        let Some(given) = r.sla_policy else {
-            return Err(Error::invalid("sla_policy", "is required"));
-        };
-        let mut v = FieldViolations::new();
-        let target = named(&mut v, "sla_policy.name", &given.name, POLICIES);
-        let etag = Etag::parse(&mut v, "sla_policy.etag", &given.etag);
-        let paths = update_paths(&mut v, r.update_mask.as_ref(), POLICY_PATHS);
-        let patch = policy_patch(&mut v, &given, &paths);
-        finish(v, target.zip(etag)).map(|(target, etag)| Self {
-            target,
-            etag,
-            patch,
-        })
+        update(
+            r.sla_policy,
+            "sla_policy",
+            POLICIES,
+            |p| (&p.name, &p.etag),
+            r.update_mask.as_ref(),
+            POLICY_PATHS,
+            policy_patch,
+        )
     }
 }
 
@@ -662,26 +702,16 @@ fn holidays(v: &mut FieldViolations, given: &[pb::Holiday]) -> Vec<Holiday> {
     holidays
 }
 
-/// A parsed CreateBusinessCalendar: the new calendar, version 1.
-#[derive(Debug, Clone)]
-pub struct CreateBusinessCalendar {
-    /// The calendar.
-    pub calendar: CalendarResource,
-    /// The idempotency key.
-    pub request_id: Option<String>,
-}
-
-impl TryFrom<pb::CreateBusinessCalendarRequest> for CreateBusinessCalendar {
+impl TryFrom<pb::CreateBusinessCalendarRequest> for Create<CalendarResource> {
     type Error = Error;
 
     fn try_from(r: pb::CreateBusinessCalendarRequest) -> Result<Self, Error> {
-        let Some(given) = r.business_calendar else {
-            return Err(Error::invalid("business_calendar", "is required"));
-        };
-        let mut v = FieldViolations::new();
-        let patch = calendar_patch(&mut v, &given, CALENDAR_PATHS);
-        let request_id = request_id(&mut v, "request_id", &r.request_id);
-        finish(v, Some(()))?;
+        let (patch, request_id) = create(
+            r.business_calendar,
+            "business_calendar",
+            &r.request_id,
+            |v, c| calendar_patch(v, c, CALENDAR_PATHS),
+        )?;
         let now = now_micros();
         let mut calendar = CalendarResource {
             id: Uuid::now_v7(),
@@ -697,40 +727,25 @@ impl TryFrom<pb::CreateBusinessCalendarRequest> for CreateBusinessCalendar {
         };
         patch.apply(&mut calendar);
         Ok(Self {
-            calendar,
+            resource: calendar,
             request_id,
         })
     }
 }
 
-/// A parsed UpdateBusinessCalendar.
-#[derive(Debug, Clone)]
-pub struct UpdateBusinessCalendar {
-    /// The calendar.
-    pub target: Named,
-    /// The version its etag names.
-    pub etag: i64,
-    /// The changes.
-    pub patch: CalendarPatch,
-}
-
-impl TryFrom<pb::UpdateBusinessCalendarRequest> for UpdateBusinessCalendar {
+impl TryFrom<pb::UpdateBusinessCalendarRequest> for Update<CalendarPatch> {
     type Error = Error;
 
     fn try_from(r: pb::UpdateBusinessCalendarRequest) -> Result<Self, Error> {
-        let Some(given) = r.business_calendar else {
-            return Err(Error::invalid("business_calendar", "is required"));
-        };
-        let mut v = FieldViolations::new();
-        let target = named(&mut v, "business_calendar.name", &given.name, CALENDARS);
-        let etag = Etag::parse(&mut v, "business_calendar.etag", &given.etag);
-        let paths = update_paths(&mut v, r.update_mask.as_ref(), CALENDAR_PATHS);
-        let patch = calendar_patch(&mut v, &given, &paths);
-        finish(v, target.zip(etag)).map(|(target, etag)| Self {
-            target,
-            etag,
-            patch,
-        })
+        update(
+            r.business_calendar,
+            "business_calendar",
+            CALENDARS,
+            |c| (&c.name, &c.etag),
+            r.update_mask.as_ref(),
+            CALENDAR_PATHS,
+            calendar_patch,
+        )
     }
 }
 
@@ -775,7 +790,7 @@ impl TryFrom<pb::ListBusinessCalendarsRequest> for ListBusinessCalendars {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::parse::tests::bad_fields;
+    use crate::api::parse::tests::{bad_fields, mask};
     use crate::domain::SlaTrigger;
     use pb::sla_escalation_rule::Action;
 
@@ -783,12 +798,6 @@ mod tests {
         Some(prost_types::Duration {
             seconds: n * 60,
             nanos: 0,
-        })
-    }
-
-    fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
-        Some(prost_types::FieldMask {
-            paths: paths.iter().map(|p| (*p).to_owned()).collect(),
         })
     }
 
@@ -815,7 +824,7 @@ mod tests {
     }
 
     fn stored_policy(first: i64, resolution: i64) -> SlaPolicy {
-        let mut policy = CreateSlaPolicy::try_from(pb::CreateSlaPolicyRequest {
+        let mut policy = Create::<SlaPolicy>::try_from(pb::CreateSlaPolicyRequest {
             sla_policy: Some(pb::SlaPolicy {
                 first_response_target: minutes(first),
                 resolution_target: minutes(resolution),
@@ -824,7 +833,7 @@ mod tests {
             request_id: String::new(),
         })
         .unwrap()
-        .policy;
+        .resource;
         policy.version = 4;
         policy
     }
@@ -893,12 +902,12 @@ mod tests {
 
     #[test]
     fn a_new_policy_is_version_one_with_every_field_parsed() {
-        let create = CreateSlaPolicy::try_from(pb::CreateSlaPolicyRequest {
+        let create = Create::<SlaPolicy>::try_from(pb::CreateSlaPolicyRequest {
             sla_policy: Some(good_policy()),
             request_id: "0190A3C4-5B6D-7E8F-9A0B-1C2D3E4F5A6B".into(),
         })
         .unwrap();
-        let p = create.policy;
+        let p = create.resource;
         assert_eq!(p.display_name, "VIP complaints");
         assert_eq!(p.version, 1);
         assert_eq!(p.first_response_target, 30 * MINUTE);
@@ -919,7 +928,7 @@ mod tests {
 
     #[test]
     fn a_policy_names_every_bad_field_at_once() {
-        let error = CreateSlaPolicy::try_from(pb::CreateSlaPolicyRequest {
+        let error = Create::<SlaPolicy>::try_from(pb::CreateSlaPolicyRequest {
             sla_policy: Some(pb::SlaPolicy {
                 display_name: "x".repeat(101),
                 description: "d".repeat(2_001),
@@ -983,14 +992,14 @@ mod tests {
                 "request_id",
             ]
         );
-        let missing = CreateSlaPolicy::try_from(pb::CreateSlaPolicyRequest::default());
+        let missing = Create::<SlaPolicy>::try_from(pb::CreateSlaPolicyRequest::default());
         assert_eq!(bad_fields(missing.unwrap_err()), ["sla_policy"]);
     }
 
     #[test]
     fn an_update_parses_the_mask_only_and_keeps_targets_in_order() {
         let current = stored_policy(60, 120);
-        let update = UpdateSlaPolicy::try_from(pb::UpdateSlaPolicyRequest {
+        let update = Update::<PolicyPatch>::try_from(pb::UpdateSlaPolicyRequest {
             sla_policy: Some(pb::SlaPolicy {
                 name: current.name(),
                 etag: "\"4\"".into(),
@@ -1011,7 +1020,7 @@ mod tests {
         let error = update.patch.apply(&mut policy).unwrap_err();
         assert_eq!(bad_fields(error), ["sla_policy.resolution_target"]);
         let fields = bad_fields(
-            UpdateSlaPolicy::try_from(pb::UpdateSlaPolicyRequest {
+            Update::<PolicyPatch>::try_from(pb::UpdateSlaPolicyRequest {
                 sla_policy: Some(pb::SlaPolicy {
                     name: "slaPolicies/x".into(),
                     display_name: "y".repeat(101),
@@ -1060,7 +1069,7 @@ mod tests {
 
     #[test]
     fn a_calendar_names_every_bad_field_at_once() {
-        let error = CreateBusinessCalendar::try_from(pb::CreateBusinessCalendarRequest {
+        let error = Create::<CalendarResource>::try_from(pb::CreateBusinessCalendarRequest {
             business_calendar: Some(pb::BusinessCalendar {
                 display_name: "c".repeat(101),
                 region: "Shanghai".into(),
@@ -1126,24 +1135,24 @@ mod tests {
             ]
         );
         let missing =
-            CreateBusinessCalendar::try_from(pb::CreateBusinessCalendarRequest::default());
+            Create::<CalendarResource>::try_from(pb::CreateBusinessCalendarRequest::default());
         assert_eq!(bad_fields(missing.unwrap_err()), ["business_calendar"]);
     }
 
     #[test]
     fn a_new_calendar_is_version_one_and_an_update_sets_the_mask_only() {
-        let calendar = CreateBusinessCalendar::try_from(pb::CreateBusinessCalendarRequest {
+        let calendar = Create::<CalendarResource>::try_from(pb::CreateBusinessCalendarRequest {
             business_calendar: Some(good_calendar()),
             request_id: String::new(),
         })
         .unwrap()
-        .calendar;
+        .resource;
         assert_eq!(calendar.version, 1);
         assert_eq!(calendar.time_zone, chrono_tz::Asia::Shanghai);
         assert_eq!(calendar.service_centre, None);
         assert_eq!(calendar.weekly.len(), 1);
         assert_eq!(calendar.holidays.len(), 1);
-        let update = UpdateBusinessCalendar::try_from(pb::UpdateBusinessCalendarRequest {
+        let update = Update::<CalendarPatch>::try_from(pb::UpdateBusinessCalendarRequest {
             business_calendar: Some(pb::BusinessCalendar {
                 name: calendar.name(),
                 etag: "\"1\"".into(),
@@ -1159,7 +1168,7 @@ mod tests {
         assert_eq!(updated.time_zone, chrono_tz::Europe::Berlin);
         assert_eq!(updated.region, calendar.region);
         let fields = bad_fields(
-            UpdateBusinessCalendar::try_from(pb::UpdateBusinessCalendarRequest {
+            Update::<CalendarPatch>::try_from(pb::UpdateBusinessCalendarRequest {
                 business_calendar: Some(pb::BusinessCalendar {
                     name: calendar.name(),
                     ..Default::default()
