@@ -13,6 +13,7 @@ use crate::domain::{
     DurationSummary, FieldChange, Figures, OpenInterval, RuleAction, SlaPolicy, SlaState, Target,
     Ticket, TicketMessage, WireEnum,
 };
+use crate::events::{CommittedChange, TicketChanged};
 use crate::store::{HistoryRow, LinkRow};
 
 /// The proto number of a wire enum value.
@@ -499,6 +500,101 @@ pub fn history_entry(ticket: TicketId, h: &HistoryRow) -> pb::TicketHistoryEntry
         related_ticket: h.related_ticket.clone(),
         after_sales_case: h.after_sales_case.clone(),
         create_time: Some(to_timestamp(h.create_time)),
+    }
+}
+
+/// The responses that carry one resource, each `From` the resource's domain value (converted
+/// by the function named like the field), so a handler answers with `(&value).into()`.
+macro_rules! responses_carrying {
+    ($field:ident: $domain:ty => $($response:ident),+ $(,)?) => {
+        $(
+            impl From<&$domain> for pb::$response {
+                fn from(value: &$domain) -> Self {
+                    Self {
+                        $field: Some($field(value)),
+                    }
+                }
+            }
+        )+
+    };
+}
+
+responses_carrying!(sla_policy: SlaPolicy =>
+    CreateSlaPolicyResponse, GetSlaPolicyResponse, UpdateSlaPolicyResponse);
+responses_carrying!(business_calendar: CalendarResource =>
+    CreateBusinessCalendarResponse, GetBusinessCalendarResponse, UpdateBusinessCalendarResponse);
+responses_carrying!(after_sales_case: AfterSalesCase =>
+    CreateAfterSalesCaseResponse,
+    GetAfterSalesCaseResponse,
+    ReviewAfterSalesCaseResponse,
+    ArrangeAfterSalesCaseResponse,
+    CompleteAfterSalesCaseResponse,
+    ConfirmAfterSalesCaseResponse,
+    CancelAfterSalesCaseResponse,
+);
+
+/// A page of SLA policies.
+pub fn sla_policy_page(
+    policies: &[SlaPolicy],
+    next_page_token: String,
+) -> pb::ListSlaPoliciesResponse {
+    pb::ListSlaPoliciesResponse {
+        sla_policies: policies.iter().map(sla_policy).collect(),
+        next_page_token,
+    }
+}
+
+/// A page of business calendars.
+pub fn business_calendar_page(
+    calendars: &[CalendarResource],
+    next_page_token: String,
+) -> pb::ListBusinessCalendarsResponse {
+    pb::ListBusinessCalendarsResponse {
+        business_calendars: calendars.iter().map(business_calendar).collect(),
+        next_page_token,
+    }
+}
+
+/// A page of after-sales cases.
+pub fn after_sales_case_page(
+    cases: &[AfterSalesCase],
+    next_page_token: String,
+) -> pb::ListAfterSalesCasesResponse {
+    pb::ListAfterSalesCasesResponse {
+        after_sales_cases: cases.iter().map(after_sales_case).collect(),
+        next_page_token,
+    }
+}
+
+/// A ticket of a watched queue as it stood when the watch began.
+pub fn watch_initial(t: &Ticket) -> pb::WatchTicketsResponse {
+    pb::WatchTicketsResponse {
+        change_type: pb::TicketChangeType::Initial as i32,
+        ticket: Some(ticket(t, false)),
+        change_time: Some(to_timestamp(t.update_time)),
+        ..Default::default()
+    }
+}
+
+/// A watch message without a ticket (the end of the initial tickets, a heartbeat), at
+/// `time` (UTC microseconds).
+pub fn watch_marker(change_type: pb::TicketChangeType, time: i64) -> pb::WatchTicketsResponse {
+    pb::WatchTicketsResponse {
+        change_type: change_type as i32,
+        change_time: Some(to_timestamp(time)),
+        ..Default::default()
+    }
+}
+
+/// One committed change of a watched ticket.
+pub fn watch_change(changed: &TicketChanged, change: &CommittedChange) -> pb::WatchTicketsResponse {
+    pb::WatchTicketsResponse {
+        change_type: change.change_type as i32,
+        ticket: Some(ticket(&changed.ticket, false)),
+        actor: Some(actor(&changed.actor)),
+        changes: change.fields.clone(),
+        change_time: Some(to_timestamp(changed.time)),
+        event_id: change.event_id.clone(),
     }
 }
 

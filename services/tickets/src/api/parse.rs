@@ -1,5 +1,10 @@
 //! Requests parsed into domain values, one `TryFrom` per request: every bad field is
 //! reported at once (`INVALID_ARGUMENT` naming it) and nothing past here re-validates.
+//! Tickets, messages and history here; SLA policies and calendars in `parse/sla.rs`,
+//! after-sales cases in `parse/after_sales.rs`, on the shared helpers below.
+
+mod after_sales;
+mod sla;
 
 use aftercare_platform::error::FieldViolations;
 use aftercare_platform::request::{
@@ -18,6 +23,12 @@ use crate::domain::{
 };
 use crate::error::Error;
 use crate::store::{HistoryQuery, MessageQuery, TicketOrder};
+
+pub use after_sales::{CaseName, CaseStep, Confirm, CreateAfterSalesCase, ListAfterSalesCases};
+pub use sla::{
+    CalendarPatch, Create, Delete, ListBusinessCalendars, ListSlaPolicies, Named, PolicyPatch,
+    Update,
+};
 
 fn ticket_id(v: &mut FieldViolations, field: &str, name: &str) -> Option<TicketId> {
     if name.is_empty() {
@@ -950,12 +961,48 @@ impl TryFrom<pb::ListTicketHistoryRequest> for ListChildren<HistoryQuery> {
     }
 }
 
+/// The parsed `value` when nothing was recorded in `v`, else `INVALID_ARGUMENT` naming every
+/// bad field.
+fn finish<T>(v: FieldViolations, value: Option<T>) -> Result<T, Error> {
+    match value {
+        Some(value) if v.is_empty() => Ok(value),
+        _ => Err(Error::Invalid(v)),
+    }
+}
+
+/// An optional text, trimmed and bounded (empty when not given or refused).
+fn text(v: &mut FieldViolations, field: &str, value: &str, max: usize) -> String {
+    optional_text(v, field, value, max).unwrap_or_default()
+}
+
+/// A date, `YYYY-MM-DD`.
+fn date(v: &mut FieldViolations, field: &str, value: &str) -> Option<chrono::NaiveDate> {
+    let parsed = chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").ok();
+    if parsed.is_none() {
+        v.add(field, "must be a date, YYYY-MM-DD");
+    }
+    parsed
+}
+
+/// A page and a filter, the page token bound to `bound_to` (the query as sent).
+fn page_and_filter(
+    v: &mut FieldViolations,
+    page_size: i32,
+    page_token: &str,
+    filter: &str,
+    bound_to: &[&str],
+) -> (Page, Filter) {
+    let page = Page::parse(v, page_size, page_token, bound_to);
+    let filter = v.check("filter", Filter::parse(filter)).unwrap_or_default();
+    (page, filter)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::PageToken;
 
-    fn bad_fields(error: Error) -> Vec<String> {
+    pub(super) fn bad_fields(error: Error) -> Vec<String> {
         match error {
             Error::Invalid(v) => v.violations().iter().map(|v| v.field.clone()).collect(),
             other => panic!("expected INVALID_ARGUMENT, got {other:?}"),
@@ -966,7 +1013,7 @@ mod tests {
         TicketId::generate().name()
     }
 
-    fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
+    pub(super) fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
         Some(prost_types::FieldMask {
             paths: paths.iter().map(|p| (*p).to_owned()).collect(),
         })

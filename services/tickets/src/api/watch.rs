@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aftercare_platform::error::FieldViolations;
-use aftercare_platform::time::{now_micros, to_timestamp};
+use aftercare_platform::time::now_micros;
 use aftercare_proto::aftercare::tickets::v1 as pb;
 use futures::Stream;
 use tokio::sync::{broadcast, mpsc};
@@ -146,11 +146,7 @@ impl Queue {
 type Item = Result<pb::WatchTicketsResponse, Status>;
 
 fn marker(change_type: pb::TicketChangeType) -> pb::WatchTicketsResponse {
-    pb::WatchTicketsResponse {
-        change_type: change_type as i32,
-        change_time: Some(to_timestamp(now_micros())),
-        ..Default::default()
-    }
+    convert::watch_marker(change_type, now_micros())
 }
 
 /// The responses a committed write sends to this queue: every change of a ticket in the
@@ -185,14 +181,7 @@ fn responses(
                     queue.holds(team.as_deref(), ticket.region.as_ref(), assignee.as_deref())
                 })
         })
-        .map(|change| pb::WatchTicketsResponse {
-            change_type: change.change_type as i32,
-            ticket: Some(convert::ticket(ticket, false)),
-            actor: Some(convert::actor(&changed.actor)),
-            changes: change.fields.clone(),
-            change_time: Some(to_timestamp(changed.time)),
-            event_id: change.event_id.clone(),
-        })
+        .map(|change| convert::watch_change(changed, change))
         .collect()
 }
 
@@ -295,13 +284,11 @@ pub async fn run(
     let _slot = slot;
     if queue.send_initial {
         for ticket in initial {
-            let response = pb::WatchTicketsResponse {
-                change_type: pb::TicketChangeType::Initial as i32,
-                ticket: Some(convert::ticket(&ticket, false)),
-                change_time: Some(to_timestamp(ticket.update_time)),
-                ..Default::default()
-            };
-            if sender.send(Ok(response)).await.is_err() {
+            if sender
+                .send(Ok(convert::watch_initial(&ticket)))
+                .await
+                .is_err()
+            {
                 return;
             }
         }
