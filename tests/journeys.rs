@@ -447,7 +447,8 @@ async fn privacy(databases: Databases) {
         "{denied:?}"
     );
 
-    // An admin erases them.
+    // An admin erases them; from here on the bus is watched.
+    let published = sandbox.record_events().await;
     let record = get_customer(&channel, &admin, &ticket.customer).await;
     let erased = customers(&channel)
         .erase_customer(Sandbox::request(
@@ -503,6 +504,54 @@ async fn privacy(databases: Databases) {
     .await;
     let kept = get_ticket(&channel, &agent, &ticket.name).await;
     assert_eq!(kept.customer, ticket.customer);
+
+    // Work on the ticket goes on; the events published after the erasure (the erasure's own
+    // included) carry none of the customer's personal strings.
+    let resolved = tickets(&channel)
+        .resolve_ticket(Sandbox::request(
+            &agent,
+            tk::ResolveTicketRequest {
+                name: kept.name.clone(),
+                etag: kept.etag.clone(),
+                resolution_summary: "Replaced the door sensor.".into(),
+            },
+        ))
+        .await
+        .expect("the agent resolves the scrubbed ticket")
+        .into_inner()
+        .ticket
+        .expect("a ticket");
+    let after_erasure = poll_until("the resolution on the bus", EVENTUALLY, || {
+        let (published, name) = (published.clone(), resolved.name.clone());
+        async move {
+            let events = published.events();
+            let erased = events
+                .iter()
+                .position(|e| e.r#type.ends_with(".CustomerErased"))?;
+            let resolution = events.iter().any(|e| {
+                e.r#type.ends_with(".TicketResolved")
+                    && e.payload
+                        .as_ref()
+                        .is_some_and(|p| String::from_utf8_lossy(&p.value).contains(&name))
+            });
+            resolution.then(|| events[erased..].to_vec())
+        }
+    })
+    .await;
+    for event in &after_erasure {
+        let payload = event
+            .payload
+            .as_ref()
+            .map(|p| p.value.clone())
+            .unwrap_or_default();
+        let text = format!("{} {}", event.subject, String::from_utf8_lossy(&payload));
+        assert_eq!(
+            leaks(&text, &personal),
+            Vec::<String>::new(),
+            "{} carries personal data",
+            event.r#type
+        );
+    }
     sandbox.stop().await;
 }
 

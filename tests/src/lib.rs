@@ -122,6 +122,30 @@ impl Sandbox {
         .expect("a development token")
     }
 
+    /// Records every event published on the platform's bus from now on.
+    pub async fn record_events(&self) -> EventLog {
+        let bus = self.platform.as_ref().expect("the platform runs").bus();
+        let mut subscription = bus
+            .subscribe(
+                &format!("journey-recorder-{}", uuid::Uuid::now_v7().simple()),
+                aftercare_platform::events::SubscriptionFilter::all(),
+            )
+            .await
+            .expect("subscribe to every event");
+        let log = EventLog::default();
+        let events = log.events.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(delivery)) = subscription.next().await {
+                events
+                    .lock()
+                    .expect("the log's lock")
+                    .push(delivery.event().clone());
+                let _ = delivery.ack().await;
+            }
+        });
+        log
+    }
+
     /// The gateway's configuration (its development secret mints the tokens).
     pub fn gateway_config(&self) -> &aftercare_platform::config::GatewayConfig {
         &self.config.gateway
@@ -142,6 +166,19 @@ impl Sandbox {
         if let Some(platform) = self.platform.take() {
             platform.stop().await;
         }
+    }
+}
+
+/// The events a journey saw on the bus, in the order they were delivered.
+#[derive(Debug, Clone, Default)]
+pub struct EventLog {
+    events: std::sync::Arc<std::sync::Mutex<Vec<aftercare_platform::events::Event>>>,
+}
+
+impl EventLog {
+    /// What was recorded so far.
+    pub fn events(&self) -> Vec<aftercare_platform::events::Event> {
+        self.events.lock().expect("the log's lock").clone()
     }
 }
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use aftercare_gateway::{Gateway, RunningGateway};
 use aftercare_platform::auth::PrincipalVerifier;
 use aftercare_platform::config::{Config, Secret};
+use aftercare_platform::events::EventBus;
 use aftercare_platform::service::{self, RunningService, ServiceDefinition};
 use anyhow::{Context as _, bail};
 use tokio::net::TcpListener;
@@ -117,6 +118,7 @@ fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> 
 pub struct Platform {
     services: Vec<RunningService>,
     gateway: Option<RunningGateway>,
+    bus: Arc<dyn EventBus>,
     shutdown: CancellationToken,
 }
 
@@ -197,8 +199,14 @@ impl Platform {
         Ok(Self {
             services,
             gateway: Some(gateway),
+            bus,
             shutdown,
         })
+    }
+
+    /// The event bus the services share (tests listen on it).
+    pub fn bus(&self) -> Arc<dyn EventBus> {
+        self.bus.clone()
     }
 
     /// Where the gateway listens.
