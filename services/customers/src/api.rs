@@ -95,6 +95,21 @@ pub(crate) fn check(access: &Access, action: Action, customer: &Customer) -> Res
     }
 }
 
+/// The customer `id` as it is now, when `access` reaches it for `action`: `NOT_FOUND` or
+/// `PERMISSION_DENIED` otherwise. A write checks it before its transaction, which reads the
+/// customer again.
+pub(crate) async fn reachable(
+    api: &Api,
+    access: &Access,
+    action: Action,
+    id: Uuid,
+) -> Result<Customer, Error> {
+    let mut conn = api.db.reader().acquire().await?;
+    let customer = crate::store::load_customer(&mut conn, id).await?;
+    check(access, action, &customer)?;
+    Ok(customer)
+}
+
 #[tonic::async_trait]
 impl CustomerService for Api {
     #[tracing::instrument(skip_all, fields(request_id = %request.get_ref().request_id))]

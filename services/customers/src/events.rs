@@ -9,14 +9,15 @@ use aftercare_platform::events::{Event, EventHandler, SubscriptionFilter, append
 use aftercare_platform::time::{now_micros, to_timestamp};
 use aftercare_proto::aftercare::common::v1::{Actor, ChannelIdentity};
 use aftercare_proto::aftercare::events::v1::{
-    CustomerCreated, CustomerSnapshot, CustomerTierChangeCause, CustomerTierChanged,
-    CustomerUpdated,
+    ConsentChanged, CustomerCreated, CustomerSnapshot, CustomerTierChangeCause,
+    CustomerTierChanged, CustomerUpdated,
 };
 use async_trait::async_trait;
 use prost::Name;
 use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
+use crate::domain::consent::ConsentChange;
 use crate::domain::customer::{Customer, Updated};
 use crate::domain::identity::IdentityKey;
 use crate::domain::names::{customer_name, organisation_name, parse_name};
@@ -126,6 +127,23 @@ pub fn tier_changed_by_rule(
         change_time: Some(to_timestamp(after.update_time)),
     };
     (updated, changed)
+}
+
+/// `ConsentChanged` for a recorded decision whose state changed.
+pub fn consent_changed(change: &ConsentChange) -> ConsentChanged {
+    let consent = &change.consent;
+    let name = customer_name(consent.customer);
+    ConsentChanged {
+        consent: format!("{name}/consents/{}", consent.id()),
+        customer: name,
+        channel: consent.channel as i32,
+        purpose: consent.purpose as i32,
+        previous_state: change.previous_state as i32,
+        state: consent.state as i32,
+        source: consent.source.clone(),
+        actor: consent.actor.as_ref().map(wire_actor),
+        decide_time: Some(to_timestamp(consent.decide_time)),
+    }
 }
 
 /// The caller as an event's actor.

@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::domain::filter::{Op, Scalar};
 
 pub use consents::{
-    ConsentQuery, consent_rank, delete_consents, find_consent, list_consents, upsert_consent,
+    ConsentQuery, consent_rank, delete_consents, list_consents, set_consent, upsert_consent,
 };
 pub use customers::{
     CustomerQuery, check_organisation, count_customers, create_customer, customers_for_tier_review,
