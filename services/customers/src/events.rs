@@ -10,7 +10,7 @@ use aftercare_platform::time::{now_micros, to_timestamp};
 use aftercare_proto::aftercare::common::v1::{Actor, ChannelIdentity};
 use aftercare_proto::aftercare::events::v1::{
     ConsentChanged, CustomerCreated, CustomerSnapshot, CustomerTierChangeCause,
-    CustomerTierChanged, CustomerUpdated,
+    CustomerTierChanged, CustomerUpdated, LoyaltyEntryRecorded,
 };
 use async_trait::async_trait;
 use prost::Name;
@@ -20,6 +20,7 @@ use uuid::Uuid;
 use crate::domain::consent::ConsentChange;
 use crate::domain::customer::{Customer, Updated};
 use crate::domain::identity::IdentityKey;
+use crate::domain::loyalty::{CURRENCY_CODE, LoyaltyEntry};
 use crate::domain::names::{customer_name, organisation_name, parse_name};
 use crate::domain::tier::Outcome;
 use crate::domain::timeline::TimelineEntry;
@@ -143,6 +144,24 @@ pub fn consent_changed(change: &ConsentChange) -> ConsentChanged {
         source: consent.source.clone(),
         actor: consent.actor.as_ref().map(wire_actor),
         decide_time: Some(to_timestamp(consent.decide_time)),
+    }
+}
+
+/// `LoyaltyEntryRecorded` for an entry appended to the ledger.
+pub fn loyalty_entry_recorded(entry: &LoyaltyEntry) -> LoyaltyEntryRecorded {
+    let name = customer_name(entry.customer);
+    LoyaltyEntryRecorded {
+        entry: format!("{name}/loyaltyEntries/{}", entry.id),
+        customer: name,
+        kind: entry.entry.kind as i32,
+        points: entry.entry.points,
+        balance_after: entry.balance_after,
+        reason: entry.entry.reason.clone(),
+        reference: entry.entry.reference.clone(),
+        spend_minor: entry.entry.spend_minor,
+        currency_code: CURRENCY_CODE.into(),
+        actor: entry.actor.as_ref().map(wire_actor),
+        create_time: Some(to_timestamp(entry.create_time)),
     }
 }
 

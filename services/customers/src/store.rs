@@ -37,8 +37,8 @@ pub use identities::{
     update_identity_verification,
 };
 pub use loyalty::{
-    LoyaltyQuery, add_points, anonymise_loyalty, current_balance, find_loyalty_by_request,
-    insert_loyalty_entry, list_loyalty, loyalty_balance,
+    LoyaltyQuery, Recorded, anonymise_loyalty, append_entry, current_balance, list_loyalty,
+    loyalty_balance, record_loyalty_entry,
 };
 pub use merges::{
     MergeRecord, find_merge_by_request, insert_merge, move_identities, repoint_merged,

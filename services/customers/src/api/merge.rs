@@ -11,7 +11,6 @@ use sqlx::{Any, Transaction};
 
 use super::Api;
 use super::customers::load;
-use super::loyalty;
 use super::parse::MergeCustomers;
 use super::{access, check_request, remember, request_key};
 use crate::convert;
@@ -216,8 +215,8 @@ async fn transfer_points(
         reference: merged_name,
         spend_minor: 0,
     };
-    loyalty::append(tx, merged, out, principal, None).await?;
-    loyalty::append(tx, survivor, into, principal, None).await?;
+    store::append_entry(tx, merged, out, principal, None).await?;
+    store::append_entry(tx, survivor, into, principal, None).await?;
     Ok(points)
 }
 
