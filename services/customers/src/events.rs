@@ -9,8 +9,8 @@ use aftercare_platform::events::{Event, EventHandler, SubscriptionFilter, append
 use aftercare_platform::time::{now_micros, to_timestamp};
 use aftercare_proto::aftercare::common::v1::{Actor, ChannelIdentity};
 use aftercare_proto::aftercare::events::v1::{
-    ConsentChanged, CustomerCreated, CustomerSnapshot, CustomerTierChangeCause,
-    CustomerTierChanged, CustomerUpdated, LoyaltyEntryRecorded,
+    ConsentChanged, CustomerCreated, CustomerIdentityAdded, CustomerSnapshot,
+    CustomerTierChangeCause, CustomerTierChanged, CustomerUpdated, LoyaltyEntryRecorded,
 };
 use async_trait::async_trait;
 use prost::Name;
@@ -19,9 +19,9 @@ use uuid::Uuid;
 
 use crate::domain::consent::ConsentChange;
 use crate::domain::customer::{Customer, Updated};
-use crate::domain::identity::IdentityKey;
+use crate::domain::identity::{Identity, IdentityKey};
 use crate::domain::loyalty::{CURRENCY_CODE, LoyaltyEntry};
-use crate::domain::names::{customer_name, organisation_name, parse_name};
+use crate::domain::names::{customer_name, identity_name, organisation_name, parse_name};
 use crate::domain::tier::Outcome;
 use crate::domain::timeline::TimelineEntry;
 use crate::domain::wire;
@@ -162,6 +162,18 @@ pub fn loyalty_entry_recorded(entry: &LoyaltyEntry) -> LoyaltyEntryRecorded {
         currency_code: CURRENCY_CODE.into(),
         actor: entry.actor.as_ref().map(wire_actor),
         create_time: Some(to_timestamp(entry.create_time)),
+    }
+}
+
+/// `CustomerIdentityAdded` for `identity`, added by `principal`.
+pub fn identity_added(identity: &Identity, principal: &Principal) -> CustomerIdentityAdded {
+    CustomerIdentityAdded {
+        customer: customer_name(identity.customer),
+        identity: identity_name(identity.customer, identity.id),
+        channel_identity: Some(channel_identity(&identity.key)),
+        verified: false,
+        actor: Some(actor(principal)),
+        create_time: Some(to_timestamp(identity.create_time)),
     }
 }
 

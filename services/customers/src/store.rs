@@ -32,9 +32,8 @@ pub use customers::{
 };
 pub use idempotency::{check_request, remember};
 pub use identities::{
-    IdentityQuery, delete_identity, drop_claim, find_identity, find_identity_by_key,
-    find_identity_by_request, find_identity_of, insert_identity, list_identities,
-    update_identity_verification,
+    IdentityQuery, add_identity, create_from_identity, identity_owner, list_identities,
+    remove_identity, verify_identity,
 };
 pub use loyalty::{
     LoyaltyQuery, Recorded, anonymise_loyalty, append_entry, current_balance, list_loyalty,
