@@ -6,10 +6,10 @@ mod timeline;
 
 use aftercare_platform::auth::Principal;
 use aftercare_platform::events::{Event, EventHandler, SubscriptionFilter, append};
-use aftercare_platform::time::{now_micros, to_timestamp};
+use aftercare_platform::time::{Micros, now_micros, to_timestamp};
 use aftercare_proto::aftercare::common::v1::{Actor, ChannelIdentity};
 use aftercare_proto::aftercare::events::v1::{
-    ConsentChanged, CustomerCreated, CustomerIdentityAdded, CustomerSnapshot,
+    ConsentChanged, CustomerCreated, CustomerErased, CustomerIdentityAdded, CustomerSnapshot,
     CustomerTierChangeCause, CustomerTierChanged, CustomerUpdated, LoyaltyEntryRecorded,
 };
 use async_trait::async_trait;
@@ -174,6 +174,24 @@ pub fn identity_added(identity: &Identity, principal: &Principal) -> CustomerIde
         verified: false,
         actor: Some(actor(principal)),
         create_time: Some(to_timestamp(identity.create_time)),
+    }
+}
+
+/// `CustomerErased` for customer `id` and the customers `merged` into it, erased at
+/// `erase_time` for `reason` by `principal`.
+pub fn customer_erased(
+    id: Uuid,
+    merged: &[Uuid],
+    reason: &str,
+    principal: &Principal,
+    erase_time: Micros,
+) -> CustomerErased {
+    CustomerErased {
+        customer: customer_name(id),
+        merged_customers: merged.iter().map(|id| customer_name(*id)).collect(),
+        reason: reason.to_owned(),
+        actor: Some(actor(principal)),
+        erase_time: Some(to_timestamp(erase_time)),
     }
 }
 

@@ -46,7 +46,7 @@ pub use organisations::{
     OrganisationQuery, create_organisation, delete_organisation_at, find_organisation,
     list_organisations, load_organisation, update_organisation_at,
 };
-pub use privacy::{delete_identities, find_erasure_by_request, insert_erasure, merged_customers};
+pub use privacy::{erase_customer, merged_customers};
 pub use segments::{
     SegmentQuery, create_segment, delete_segment_at, list_segments, load_segment, recount_segment,
     refresh_segment_count, segment_ids, update_segment_at,
