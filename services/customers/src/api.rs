@@ -20,7 +20,6 @@ use crate::domain::access::{Access, Action};
 use crate::domain::customer::Customer;
 use crate::domain::idempotency::RequestKey;
 use crate::error::Error;
-pub(crate) use crate::store::{check_request, remember};
 use aftercare_platform::db::Database;
 use aftercare_platform::events::RelayWaker;
 use aftercare_platform::service::ServiceContext;

@@ -10,7 +10,8 @@ use aftercare_platform::time::{Micros, now_micros, to_timestamp};
 use aftercare_proto::aftercare::common::v1::{Actor, ChannelIdentity};
 use aftercare_proto::aftercare::events::v1::{
     ConsentChanged, CustomerCreated, CustomerErased, CustomerIdentityAdded, CustomerSnapshot,
-    CustomerTierChangeCause, CustomerTierChanged, CustomerUpdated, LoyaltyEntryRecorded,
+    CustomerTierChangeCause, CustomerTierChanged, CustomerUpdated, CustomersMerged,
+    LoyaltyEntryRecorded,
 };
 use async_trait::async_trait;
 use prost::Name;
@@ -21,6 +22,7 @@ use crate::domain::consent::ConsentChange;
 use crate::domain::customer::{Customer, Updated};
 use crate::domain::identity::{Identity, IdentityKey};
 use crate::domain::loyalty::{CURRENCY_CODE, LoyaltyEntry};
+use crate::domain::merge::{MergeOutcome, MergeRecord};
 use crate::domain::names::{customer_name, identity_name, organisation_name, parse_name};
 use crate::domain::tier::Outcome;
 use crate::domain::timeline::TimelineEntry;
@@ -193,6 +195,52 @@ pub fn customer_erased(
         actor: Some(actor(principal)),
         erase_time: Some(to_timestamp(erase_time)),
     }
+}
+
+/// The events of merging `outcome.merged` into `before` (the survivor as it was), recorded
+/// as `record` and moving the identities `moved`: `CustomerUpdated` when the survivor
+/// changed, `CustomerTierChanged` when its tier did, and `CustomersMerged`.
+pub fn customers_merged(
+    before: &Customer,
+    outcome: &MergeOutcome,
+    record: &MergeRecord,
+    moved: &[IdentityKey],
+    principal: &Principal,
+) -> (
+    Option<CustomerUpdated>,
+    Option<CustomerTierChanged>,
+    CustomersMerged,
+) {
+    let after = &outcome.survivor;
+    let actor = actor(principal);
+    let updated = (!outcome.changed_fields.is_empty()).then(|| CustomerUpdated {
+        customer: Some(snapshot(after)),
+        changed_fields: outcome.changed_fields.clone(),
+        actor: Some(actor.clone()),
+    });
+    let tier_changed = (after.profile.tier != before.profile.tier).then(|| CustomerTierChanged {
+        customer: customer_name(after.id),
+        previous_tier: before.profile.tier as i32,
+        tier: after.profile.tier as i32,
+        cause: CustomerTierChangeCause::Merge as i32,
+        tier_rule: String::new(),
+        actor: Some(actor.clone()),
+        change_time: Some(to_timestamp(record.merge_time)),
+    });
+    let merged = CustomersMerged {
+        survivor: Some(snapshot(after)),
+        merged: customer_name(record.merged),
+        repointed_customers: record
+            .repointed
+            .iter()
+            .map(|id| customer_name(*id))
+            .collect(),
+        moved_identities: moved.iter().map(channel_identity).collect(),
+        loyalty_points_transferred: record.loyalty_points_transferred,
+        actor: Some(actor),
+        merge_time: Some(to_timestamp(record.merge_time)),
+    };
+    (updated, tier_changed, merged)
 }
 
 /// The caller as an event's actor.

@@ -39,9 +39,7 @@ pub use loyalty::{
     LoyaltyQuery, Recorded, anonymise_loyalty, append_entry, current_balance, list_loyalty,
     loyalty_balance, record_loyalty_entry,
 };
-pub use merges::{
-    MergeRecord, find_merge_by_request, insert_merge, move_identities, repoint_merged,
-};
+pub use merges::merge_customers;
 pub use organisations::{
     OrganisationQuery, create_organisation, delete_organisation_at, find_organisation,
     list_organisations, load_organisation, update_organisation_at,

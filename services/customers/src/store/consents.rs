@@ -91,6 +91,18 @@ pub struct ConsentQuery {
     pub limit: Option<u32>,
 }
 
+impl ConsentQuery {
+    /// Every one of `customer`'s consents.
+    pub fn all(customer: Uuid) -> Self {
+        Self {
+            customer,
+            conditions: Vec::new(),
+            after: None,
+            limit: None,
+        }
+    }
+}
+
 /// The order rank of a consent: by channel, then purpose.
 pub fn consent_rank(consent: &Consent) -> i64 {
     consent.channel as i64 * 16 + consent.purpose as i64

@@ -200,6 +200,18 @@ pub struct IdentityQuery {
     pub limit: Option<u32>,
 }
 
+impl IdentityQuery {
+    /// Every one of `customer`'s identities.
+    pub fn all(customer: Uuid) -> Self {
+        Self {
+            customer,
+            conditions: Vec::new(),
+            after: None,
+            limit: None,
+        }
+    }
+}
+
 /// A customer's identities, oldest first.
 pub async fn list_identities(
     conn: &mut Conn,
