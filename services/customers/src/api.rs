@@ -20,7 +20,6 @@ use crate::domain::access::{Access, Action};
 use crate::domain::customer::Customer;
 use crate::domain::idempotency::RequestKey;
 use crate::error::Error;
-pub(crate) use crate::store::{check_request, remember};
 use aftercare_platform::db::Database;
 use aftercare_platform::events::RelayWaker;
 use aftercare_platform::service::ServiceContext;
@@ -93,6 +92,21 @@ pub(crate) fn check(access: &Access, action: Action, customer: &Customer) -> Res
     } else {
         Err(Error::denied(action.refusal()))
     }
+}
+
+/// The customer `id` as it is now, when `access` reaches it for `action`: `NOT_FOUND` or
+/// `PERMISSION_DENIED` otherwise. A write checks it before its transaction, which reads the
+/// customer again.
+pub(crate) async fn reachable(
+    api: &Api,
+    access: &Access,
+    action: Action,
+    id: Uuid,
+) -> Result<Customer, Error> {
+    let mut conn = api.db.reader().acquire().await?;
+    let customer = crate::store::load_customer(&mut conn, id).await?;
+    check(access, action, &customer)?;
+    Ok(customer)
 }
 
 #[tonic::async_trait]

@@ -6,20 +6,24 @@ mod timeline;
 
 use aftercare_platform::auth::Principal;
 use aftercare_platform::events::{Event, EventHandler, SubscriptionFilter, append};
-use aftercare_platform::time::{now_micros, to_timestamp};
+use aftercare_platform::time::{Micros, now_micros, to_timestamp};
 use aftercare_proto::aftercare::common::v1::{Actor, ChannelIdentity};
 use aftercare_proto::aftercare::events::v1::{
-    CustomerCreated, CustomerSnapshot, CustomerTierChangeCause, CustomerTierChanged,
-    CustomerUpdated,
+    ConsentChanged, CustomerCreated, CustomerErased, CustomerIdentityAdded, CustomerSnapshot,
+    CustomerTierChangeCause, CustomerTierChanged, CustomerUpdated, CustomersMerged,
+    LoyaltyEntryRecorded,
 };
 use async_trait::async_trait;
 use prost::Name;
 use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
+use crate::domain::consent::ConsentChange;
 use crate::domain::customer::{Customer, Updated};
-use crate::domain::identity::IdentityKey;
-use crate::domain::names::{customer_name, organisation_name, parse_name};
+use crate::domain::identity::{Identity, IdentityKey};
+use crate::domain::loyalty::{CURRENCY_CODE, LoyaltyEntry};
+use crate::domain::merge::{MergeOutcome, MergeRecord};
+use crate::domain::names::{customer_name, identity_name, organisation_name, parse_name};
 use crate::domain::tier::Outcome;
 use crate::domain::timeline::TimelineEntry;
 use crate::domain::wire;
@@ -126,6 +130,117 @@ pub fn tier_changed_by_rule(
         change_time: Some(to_timestamp(after.update_time)),
     };
     (updated, changed)
+}
+
+/// `ConsentChanged` for a recorded decision whose state changed.
+pub fn consent_changed(change: &ConsentChange) -> ConsentChanged {
+    let consent = &change.consent;
+    let name = customer_name(consent.customer);
+    ConsentChanged {
+        consent: format!("{name}/consents/{}", consent.id()),
+        customer: name,
+        channel: consent.channel as i32,
+        purpose: consent.purpose as i32,
+        previous_state: change.previous_state as i32,
+        state: consent.state as i32,
+        source: consent.source.clone(),
+        actor: consent.actor.as_ref().map(wire_actor),
+        decide_time: Some(to_timestamp(consent.decide_time)),
+    }
+}
+
+/// `LoyaltyEntryRecorded` for an entry appended to the ledger.
+pub fn loyalty_entry_recorded(entry: &LoyaltyEntry) -> LoyaltyEntryRecorded {
+    let name = customer_name(entry.customer);
+    LoyaltyEntryRecorded {
+        entry: format!("{name}/loyaltyEntries/{}", entry.id),
+        customer: name,
+        kind: entry.entry.kind as i32,
+        points: entry.entry.points,
+        balance_after: entry.balance_after,
+        reason: entry.entry.reason.clone(),
+        reference: entry.entry.reference.clone(),
+        spend_minor: entry.entry.spend_minor,
+        currency_code: CURRENCY_CODE.into(),
+        actor: entry.actor.as_ref().map(wire_actor),
+        create_time: Some(to_timestamp(entry.create_time)),
+    }
+}
+
+/// `CustomerIdentityAdded` for `identity`, added by `principal`.
+pub fn identity_added(identity: &Identity, principal: &Principal) -> CustomerIdentityAdded {
+    CustomerIdentityAdded {
+        customer: customer_name(identity.customer),
+        identity: identity_name(identity.customer, identity.id),
+        channel_identity: Some(channel_identity(&identity.key)),
+        verified: false,
+        actor: Some(actor(principal)),
+        create_time: Some(to_timestamp(identity.create_time)),
+    }
+}
+
+/// `CustomerErased` for customer `id` and the customers `merged` into it, erased at
+/// `erase_time` for `reason` by `principal`.
+pub fn customer_erased(
+    id: Uuid,
+    merged: &[Uuid],
+    reason: &str,
+    principal: &Principal,
+    erase_time: Micros,
+) -> CustomerErased {
+    CustomerErased {
+        customer: customer_name(id),
+        merged_customers: merged.iter().map(|id| customer_name(*id)).collect(),
+        reason: reason.to_owned(),
+        actor: Some(actor(principal)),
+        erase_time: Some(to_timestamp(erase_time)),
+    }
+}
+
+/// The events of merging `outcome.merged` into `before` (the survivor as it was), recorded
+/// as `record` and moving the identities `moved`: `CustomerUpdated` when the survivor
+/// changed, `CustomerTierChanged` when its tier did, and `CustomersMerged`.
+pub fn customers_merged(
+    before: &Customer,
+    outcome: &MergeOutcome,
+    record: &MergeRecord,
+    moved: &[IdentityKey],
+    principal: &Principal,
+) -> (
+    Option<CustomerUpdated>,
+    Option<CustomerTierChanged>,
+    CustomersMerged,
+) {
+    let after = &outcome.survivor;
+    let actor = actor(principal);
+    let updated = (!outcome.changed_fields.is_empty()).then(|| CustomerUpdated {
+        customer: Some(snapshot(after)),
+        changed_fields: outcome.changed_fields.clone(),
+        actor: Some(actor.clone()),
+    });
+    let tier_changed = (after.profile.tier != before.profile.tier).then(|| CustomerTierChanged {
+        customer: customer_name(after.id),
+        previous_tier: before.profile.tier as i32,
+        tier: after.profile.tier as i32,
+        cause: CustomerTierChangeCause::Merge as i32,
+        tier_rule: String::new(),
+        actor: Some(actor.clone()),
+        change_time: Some(to_timestamp(record.merge_time)),
+    });
+    let merged = CustomersMerged {
+        survivor: Some(snapshot(after)),
+        merged: customer_name(record.merged),
+        repointed_customers: record
+            .repointed
+            .iter()
+            .map(|id| customer_name(*id))
+            .collect(),
+        moved_identities: moved.iter().map(channel_identity).collect(),
+        loyalty_points_transferred: record.loyalty_points_transferred,
+        actor: Some(actor),
+        merge_time: Some(to_timestamp(record.merge_time)),
+    };
+    (updated, tier_changed, merged)
 }
 
 /// The caller as an event's actor.

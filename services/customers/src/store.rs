@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::domain::filter::{Op, Scalar};
 
 pub use consents::{
-    ConsentQuery, consent_rank, delete_consents, find_consent, list_consents, upsert_consent,
+    ConsentQuery, consent_rank, delete_consents, list_consents, set_consent, upsert_consent,
 };
 pub use customers::{
     CustomerQuery, check_organisation, count_customers, create_customer, customers_for_tier_review,
@@ -32,22 +32,19 @@ pub use customers::{
 };
 pub use idempotency::{check_request, remember};
 pub use identities::{
-    IdentityQuery, delete_identity, drop_claim, find_identity, find_identity_by_key,
-    find_identity_by_request, find_identity_of, insert_identity, list_identities,
-    update_identity_verification,
+    IdentityQuery, add_identity, create_from_identity, identity_owner, list_identities,
+    remove_identity, verify_identity,
 };
 pub use loyalty::{
-    LoyaltyQuery, add_points, anonymise_loyalty, current_balance, find_loyalty_by_request,
-    insert_loyalty_entry, list_loyalty, loyalty_balance,
+    LoyaltyQuery, Recorded, anonymise_loyalty, append_entry, current_balance, list_loyalty,
+    loyalty_balance, record_loyalty_entry,
 };
-pub use merges::{
-    MergeRecord, find_merge_by_request, insert_merge, move_identities, repoint_merged,
-};
+pub use merges::merge_customers;
 pub use organisations::{
     OrganisationQuery, create_organisation, delete_organisation_at, find_organisation,
     list_organisations, load_organisation, update_organisation_at,
 };
-pub use privacy::{delete_identities, find_erasure_by_request, insert_erasure, merged_customers};
+pub use privacy::{erase_customer, merged_customers};
 pub use segments::{
     SegmentQuery, create_segment, delete_segment_at, list_segments, load_segment, recount_segment,
     refresh_segment_count, segment_ids, update_segment_at,

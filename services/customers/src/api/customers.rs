@@ -53,7 +53,7 @@ pub async fn get(
     })
 }
 
-pub use crate::store::{check_organisation, load_customer as load};
+pub use crate::store::load_customer as load;
 
 pub async fn list(
     api: &Api,

@@ -3,19 +3,16 @@
 use aftercare_platform::auth::Principal;
 use aftercare_platform::time::{now_micros, to_timestamp};
 use aftercare_proto::aftercare::customers::v1 as pb;
-use aftercare_proto::aftercare::events::v1::CustomerErased;
 
 use super::Api;
 use super::customers::load;
 use super::parse::{EraseCustomer, ExportData};
-use super::{access, access_to, check, check_request, remember, request_key};
+use super::{access, access_to, check, request_key};
 use crate::convert;
 use crate::domain::access::Action;
-use crate::domain::idempotency::RequestKey;
 use crate::domain::names::customer_name;
-use crate::domain::privacy::{Erasure, KEPT_FIELDS};
+use crate::domain::privacy::KEPT_FIELDS;
 use crate::error::Error;
-use crate::events::{actor, publish};
 use crate::store::{self, ConsentQuery, IdentityQuery, LoyaltyQuery, TimelineQuery};
 
 pub async fn export(
@@ -123,118 +120,19 @@ pub async fn erase(
         request.request_id.as_deref(),
         &request,
     );
-    let key = key.as_ref();
-    let scoped = key.map(RequestKey::scoped);
-    let request_id = scoped.as_deref();
-    if let Some(request_id) = request_id {
-        let mut conn = api.db.reader().acquire().await?;
-        check_request(&mut conn, key).await?;
-        if let Some((customer, erasure)) =
-            store::find_erasure_by_request(&mut conn, request_id).await?
-        {
-            let customer = load(&mut conn, customer).await?;
-            return Ok(response(&customer, &erasure));
-        }
-    }
-    match apply(api, principal, &request, key).await {
-        Err(Error::StaleEtag(name)) => {
-            // A concurrent retry of this very erasure may have won the race.
-            let mut conn = api.db.reader().acquire().await?;
-            check_request(&mut conn, key).await?;
-            match request_id {
-                Some(request_id) => {
-                    match store::find_erasure_by_request(&mut conn, request_id).await? {
-                        Some((customer, erasure)) => {
-                            Ok(response(&load(&mut conn, customer).await?, &erasure))
-                        }
-                        None => Err(Error::StaleEtag(name)),
-                    }
-                }
-                None => Err(Error::StaleEtag(name)),
-            }
-        }
-        result => result,
-    }
-}
-
-async fn apply(
-    api: &Api,
-    principal: &Principal,
-    request: &EraseCustomer,
-    key: Option<&RequestKey>,
-) -> Result<pb::EraseCustomerResponse, Error> {
-    let scoped = key.map(RequestKey::scoped);
-    let request_id = scoped.as_deref();
-    let mut tx = api.db.begin().await?;
-    let mut customer = load(&mut tx, request.customer).await?;
-    let name = customer_name(customer.id);
-    if customer.version != request.version {
-        return Err(Error::StaleEtag(name));
-    }
-    if customer.merged_into.is_some() {
-        return Err(Error::state(
-            name,
-            "the customer was merged: erase the survivor it was merged into",
-        ));
-    }
-    if customer.erased {
-        return Err(Error::state(name, "the customer is already erased"));
-    }
-    let now = now_micros();
-    let mut erasure = Erasure {
-        cleared_fields: customer.erase(now),
-        erase_time: now,
-        ..Erasure::default()
-    };
-    customer.version += 1;
-    if !store::update_customer(&mut tx, &customer, request.version).await? {
-        return Err(Error::StaleEtag(name));
-    }
-    let merged = store::merged_customers(&mut tx, customer.id).await?;
-    for id in std::iter::once(customer.id).chain(merged.iter().copied()) {
-        erasure.identities_removed += store::delete_identities(&mut tx, id).await?;
-        erasure.consents_removed += store::delete_consents(&mut tx, id).await?;
-        erasure.loyalty_entries_anonymised += store::anonymise_loyalty(&mut tx, id).await?;
-        erasure.timeline_entries_anonymised += store::anonymise_timeline(&mut tx, id).await?;
-    }
-    for id in &merged {
-        let mut old = load(&mut tx, *id).await?;
-        let version = old.version;
-        old.erase(now);
-        old.version += 1;
-        store::update_customer(&mut tx, &old, version).await?;
-    }
-    if !store::insert_erasure(&mut tx, customer.id, &erasure, request_id).await? {
-        return Err(Error::StaleEtag(name));
-    }
-    let event = CustomerErased {
-        customer: name.clone(),
-        merged_customers: merged.iter().map(|id| customer_name(*id)).collect(),
-        reason: request.reason.clone(),
-        actor: Some(actor(principal)),
-        erase_time: Some(to_timestamp(now)),
-    };
-    publish(&mut tx, &name, &event).await?;
-    remember(&mut tx, key).await?;
-    tx.commit().await?;
+    let (customer, erasure) = store::erase_customer(
+        &api.db,
+        request.customer,
+        request.version,
+        &request.reason,
+        principal,
+        key.as_ref(),
+    )
+    .await?;
     api.relay.wake();
-    tracing::info!(
-        audit = true,
-        customer = %customer.id,
-        requested_by = %principal.subject,
-        reason = %request.reason,
-        "customer erased"
-    );
-    Ok(response(&customer, &erasure))
-}
-
-fn response(
-    customer: &crate::domain::customer::Customer,
-    erasure: &Erasure,
-) -> pb::EraseCustomerResponse {
     let count = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
-    pb::EraseCustomerResponse {
-        customer: Some(convert::customer(customer, true)),
+    Ok(pb::EraseCustomerResponse {
+        customer: Some(convert::customer(&customer, true)),
         cleared_fields: erasure.cleared_fields.clone(),
         identities_removed: count(erasure.identities_removed),
         consents_removed: count(erasure.consents_removed),
@@ -242,5 +140,5 @@ fn response(
         timeline_entries_anonymised: count(erasure.timeline_entries_anonymised),
         kept_fields: KEPT_FIELDS.iter().map(|f| (*f).to_owned()).collect(),
         erase_time: Some(to_timestamp(erasure.erase_time)),
-    }
+    })
 }

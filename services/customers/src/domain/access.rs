@@ -20,7 +20,7 @@
 use aftercare_platform::auth::{Principal, Role};
 use uuid::Uuid;
 
-use super::customer::Customer;
+use super::customer::{Customer, Profile};
 use super::names::parse_name;
 
 /// Scope an integration needs to read customers.
@@ -165,6 +165,25 @@ impl Access {
             _ => None,
         }
     }
+
+    /// Places a customer this caller creates from a channel identity: an agent's intake
+    /// creates customers in the agent's own region only (an empty region becomes it).
+    /// `Err` holds the refusal.
+    pub(crate) fn place(&self, profile: &mut Profile) -> Result<(), String> {
+        let Some(region) = self.region() else {
+            return Ok(());
+        };
+        if profile.region.is_empty() {
+            region.clone_into(&mut profile.region);
+            Ok(())
+        } else if profile.region == region {
+            Ok(())
+        } else {
+            Err(format!(
+                "an agent of {region} creates customers only in {region}"
+            ))
+        }
+    }
 }
 
 /// The customer a customer principal is, if the caller is one (and only one).
@@ -182,7 +201,7 @@ fn integration_has(principal: &Principal, scope: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::customer::{Channel, Profile};
+    use crate::domain::customer::Channel;
     use crate::domain::names::customer_name;
 
     fn principal(role: Role, region: Option<&str>) -> Principal {
@@ -261,6 +280,23 @@ mod tests {
         }
         let no_region = principal(Role::Agent, None);
         assert_eq!(Access::of(&no_region, Action::Resolve), None);
+    }
+
+    #[test]
+    fn an_agents_intake_places_customers_in_the_agents_region_only() {
+        let agent = Access::of(&principal(Role::Agent, Some("eu-west")), Action::Resolve).unwrap();
+        let mut profile = Profile::named("Li Wei".into());
+        assert_eq!(agent.place(&mut profile), Ok(()));
+        assert_eq!(profile.region, "eu-west");
+        assert_eq!(agent.place(&mut profile), Ok(()));
+        profile.region = "cn-east".into();
+        assert_eq!(
+            agent.place(&mut profile),
+            Err("an agent of eu-west creates customers only in eu-west".into())
+        );
+        let lead = Access::of(&principal(Role::Lead, None), Action::Resolve).unwrap();
+        assert_eq!(lead.place(&mut profile), Ok(()));
+        assert_eq!(profile.region, "cn-east");
     }
 
     #[test]

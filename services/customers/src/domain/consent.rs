@@ -3,6 +3,8 @@
 use aftercare_platform::time::Micros;
 use uuid::Uuid;
 
+use super::DomainError;
+
 pub(crate) use super::wire::{Actor, Channel, Purpose, State};
 
 /// How far in the future a decision time may be (clock skew between callers).
@@ -65,34 +67,42 @@ pub(crate) fn consent_id(channel: Channel, purpose: Purpose) -> String {
     .to_lowercase()
 }
 
-/// Why a decision is refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Refusal {
-    /// Its decision time is in the future.
-    InFuture,
-    /// A later decision is already recorded.
-    Superseded,
+/// A decision recorded: the consent to store and the state it replaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ConsentChange {
+    /// The consent as it is to be stored.
+    pub(crate) consent: Consent,
+    /// The state recorded before (`Unspecified` for a first decision).
+    pub(crate) previous_state: State,
+    /// Whether the state changed (or was recorded for the first time): only then is the
+    /// change announced.
+    pub(crate) changed: bool,
 }
 
 /// Records `decision` over `existing` at `now`: the consent to store, and whether its state
-/// changed (or was recorded for the first time). A decision older than the recorded one, or
-/// in the future, is refused.
+/// changed (or was recorded for the first time). A decision in the future is invalid
+/// (`decide_time`); one older than the recorded one is refused (the latest decision wins).
 pub(crate) fn decide(
     customer: Uuid,
     existing: Option<&Consent>,
     decision: Decision,
     actor: Actor,
     now: Micros,
-) -> Result<(Consent, bool), Refusal> {
+) -> Result<ConsentChange, DomainError> {
     let decide_time = decision.decide_time.unwrap_or(now);
     if decide_time > now + MAX_SKEW_MICROS {
-        return Err(Refusal::InFuture);
+        return Err(DomainError::Invalid {
+            field: "decide_time".into(),
+            description: "must not be in the future".into(),
+        });
     }
     match existing {
-        Some(current) if decide_time < current.decide_time => Err(Refusal::Superseded),
-        Some(current) => {
-            let changed = current.state != decision.state;
-            let consent = Consent {
+        Some(current) if decide_time < current.decide_time => Err(DomainError::Refused {
+            violation: "STATE",
+            description: "a later decision is already recorded for this channel and purpose (the latest decision wins)".into(),
+        }),
+        Some(current) => Ok(ConsentChange {
+            consent: Consent {
                 state: decision.state,
                 source: decision.source,
                 decide_time,
@@ -100,11 +110,12 @@ pub(crate) fn decide(
                 version: current.version + 1,
                 update_time: now,
                 ..current.clone()
-            };
-            Ok((consent, changed))
-        }
-        None => Ok((
-            Consent {
+            },
+            previous_state: current.state,
+            changed: current.state != decision.state,
+        }),
+        None => Ok(ConsentChange {
+            consent: Consent {
                 customer,
                 channel: decision.channel,
                 purpose: decision.purpose,
@@ -116,8 +127,9 @@ pub(crate) fn decide(
                 create_time: now,
                 update_time: now,
             },
-            true,
-        )),
+            previous_state: State::Unspecified,
+            changed: true,
+        }),
     }
 }
 
@@ -157,7 +169,7 @@ mod tests {
     #[test]
     fn the_latest_decision_wins_and_older_ones_are_refused() {
         let id = Uuid::now_v7();
-        let (first, changed) = decide(
+        let first = decide(
             id,
             None,
             decision(State::Granted, Some(100)),
@@ -165,9 +177,11 @@ mod tests {
             1_000,
         )
         .unwrap();
-        assert!(changed);
+        assert!(first.changed);
+        assert_eq!(first.previous_state, State::Unspecified);
+        let first = first.consent;
         assert_eq!(first.id(), "email-marketing");
-        let (same, changed) = decide(
+        let same = decide(
             id,
             Some(&first),
             decision(State::Granted, Some(200)),
@@ -175,19 +189,23 @@ mod tests {
             1_000,
         )
         .unwrap();
-        assert!(!changed);
+        assert!(!same.changed);
+        let same = same.consent;
         assert_eq!(same.decide_time, 200);
-        assert!(
+        assert!(matches!(
             decide(
                 id,
                 Some(&same),
                 decision(State::Withdrawn, Some(150)),
                 Actor::default(),
                 1_000
-            )
-            .is_err()
-        );
-        let (withdrawn, changed) = decide(
+            ),
+            Err(DomainError::Refused {
+                violation: "STATE",
+                ..
+            })
+        ));
+        let withdrawn = decide(
             id,
             Some(&same),
             decision(State::Withdrawn, None),
@@ -195,42 +213,47 @@ mod tests {
             1_000,
         )
         .unwrap();
-        assert!(changed);
-        assert_eq!(withdrawn.decide_time, 1_000);
-        assert!(
+        assert!(withdrawn.changed);
+        assert_eq!(withdrawn.previous_state, State::Granted);
+        assert_eq!(withdrawn.consent.decide_time, 1_000);
+        assert!(matches!(
             decide(
                 id,
                 None,
                 decision(State::Granted, Some(1_000 + 61_000_000)),
                 Actor::default(),
                 1_000
-            )
-            .is_err()
-        );
+            ),
+            Err(DomainError::Invalid { field, .. }) if field == "decide_time"
+        ));
     }
 
     #[test]
     fn merging_keeps_the_latest_decision_per_channel_and_purpose() {
         let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
-        let (mine, _) = decide(
+        let mine = decide(
             a,
             None,
             decision(State::Granted, Some(10)),
             Actor::default(),
             100,
         )
-        .unwrap();
-        let (newer, _) = decide(
+        .unwrap()
+        .consent;
+        let newer = decide(
             b,
             None,
             decision(State::Withdrawn, Some(20)),
             Actor::default(),
             100,
         )
-        .unwrap();
+        .unwrap()
+        .consent;
         let mut other = decision(State::Granted, Some(5));
         other.purpose = Purpose::Survey;
-        let (survey, _) = decide(b, None, other, Actor::default(), 100).unwrap();
+        let survey = decide(b, None, other, Actor::default(), 100)
+            .unwrap()
+            .consent;
         let merged = merge_consents(a, &[mine], &[newer, survey]);
         assert_eq!(merged.len(), 2);
         assert!(merged.iter().all(|c| c.customer == a));

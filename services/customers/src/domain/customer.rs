@@ -181,6 +181,26 @@ impl Customer {
         }
     }
 
+    /// Refuses any change to a customer that was merged or erased.
+    pub(crate) fn check_writable(&self) -> Result<(), DomainError> {
+        match self.frozen_reason() {
+            Some(reason) => Err(DomainError::Refused {
+                violation: "STATE",
+                description: reason.into(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Refuses a change made against `version` when it is not the current one, or when the
+    /// customer can no longer change (merged or erased).
+    pub(crate) fn check_current(&self, version: i64) -> Result<(), DomainError> {
+        if self.version != version {
+            return Err(DomainError::StaleEtag);
+        }
+        self.check_writable()
+    }
+
     /// The customer after `changes` made against `version` at `now`: `None` when nothing
     /// would change. Refused when `version` is not the current one, when the customer can no
     /// longer change (merged or erased), or when a change breaks a rule.
@@ -190,15 +210,7 @@ impl Customer {
         changes: Vec<Change>,
         now: Micros,
     ) -> Result<Option<Updated>, DomainError> {
-        if self.version != version {
-            return Err(DomainError::StaleEtag);
-        }
-        if let Some(reason) = self.frozen_reason() {
-            return Err(DomainError::Refused {
-                violation: "STATE",
-                description: reason.into(),
-            });
-        }
+        self.check_current(version)?;
         let mut after = self.clone();
         let changed =
             after

@@ -59,6 +59,18 @@ impl IdentityKey {
     }
 }
 
+impl IdentityKey {
+    /// How the identity is named in errors: `EMAIL:li@example.com`.
+    pub(crate) fn describe(&self) -> String {
+        let channel = self.channel.as_str_name().trim_start_matches("CHANNEL_");
+        if self.provider.is_empty() {
+            format!("{channel}:{}", self.handle)
+        } else {
+            format!("{channel}:{}:{}", self.provider, self.handle)
+        }
+    }
+}
+
 /// The handle as stored: emails lower-cased, phones in E.164, anything else trimmed.
 pub(crate) fn normalise_handle(channel: Channel, handle: &str) -> Result<String, String> {
     match channel {
@@ -159,6 +171,51 @@ impl Identity {
     }
 }
 
+/// What adding an identity to a customer comes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Addition {
+    /// The customer has it already: answered as it is.
+    Existing(Identity),
+    /// Another customer owns it: merge the two instead.
+    Taken,
+    /// A new identity (replacing the customer's own claim to it) or claim to store.
+    New(Identity),
+}
+
+/// Adds `key` to `customer` at `now`, given the customer's own identity or claim with that
+/// key (`own`) and the identity with it, whoever owns it (`owner`). A customer's own
+/// addition (`by_customer`) is a claim: stored unverified, never used to resolve a contact
+/// until staff verify it, and answered alike whether or not another customer owns the
+/// address. Staff add a real identity, refused when another customer owns it.
+pub(crate) fn add(
+    customer: Uuid,
+    key: IdentityKey,
+    by_customer: bool,
+    own: Option<Identity>,
+    owner: Option<Identity>,
+    now: Micros,
+) -> Addition {
+    if by_customer {
+        return match own {
+            Some(existing) => Addition::Existing(existing),
+            None => Addition::New(Identity::claim(customer, key, now)),
+        };
+    }
+    match owner {
+        Some(existing) if existing.customer == customer => Addition::Existing(existing),
+        Some(_) => Addition::Taken,
+        None => Addition::New(Identity::new(customer, key, now)),
+    }
+}
+
+impl Identity {
+    /// Whether verifying this identity is refused because it is a claim to a key that
+    /// another customer owns (`owner`, the identity with the key).
+    pub(crate) fn claims_anothers(&self, owner: Option<&Identity>) -> bool {
+        self.claimed && owner.is_some_and(|owner| owner.customer != self.customer)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,5 +294,57 @@ mod tests {
         assert!(claim.claimed && claim.verification.is_none());
         assert!(claim.verify(VerificationMethod::AgentConfirmed, 2));
         assert!(!claim.claimed);
+    }
+}
+
+#[cfg(test)]
+mod addition_tests {
+    use super::*;
+
+    fn key() -> IdentityKey {
+        IdentityKey {
+            channel: Channel::Email,
+            provider: String::new(),
+            handle: "li@example.com".into(),
+        }
+    }
+
+    #[test]
+    fn a_customers_addition_is_a_claim_whoever_owns_the_key() {
+        let (me, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let owned = Identity::new(other, key(), 1);
+        let Addition::New(claim) = add(me, key(), true, None, Some(owned), 5) else {
+            panic!("a claim is added");
+        };
+        assert!(claim.claimed && claim.customer == me);
+        let again = add(me, key(), true, Some(claim.clone()), None, 6);
+        assert_eq!(again, Addition::Existing(claim));
+    }
+
+    #[test]
+    fn staff_add_a_real_identity_refused_when_another_owns_it() {
+        let (me, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let Addition::New(identity) = add(me, key(), false, None, None, 5) else {
+            panic!("an identity is added");
+        };
+        assert!(!identity.claimed);
+        let mine = add(me, key(), false, None, Some(identity.clone()), 6);
+        assert_eq!(mine, Addition::Existing(identity));
+        let theirs = Identity::new(other, key(), 1);
+        assert_eq!(
+            add(me, key(), false, None, Some(theirs), 6),
+            Addition::Taken
+        );
+    }
+
+    #[test]
+    fn a_claim_to_anothers_identity_cannot_be_verified() {
+        let (me, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let claim = Identity::claim(me, key(), 1);
+        let theirs = Identity::new(other, key(), 1);
+        assert!(claim.claims_anothers(Some(&theirs)));
+        assert!(!claim.claims_anothers(None));
+        let mine = Identity::new(me, key(), 1);
+        assert!(!mine.claims_anothers(Some(&theirs)));
     }
 }

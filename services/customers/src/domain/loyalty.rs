@@ -5,6 +5,7 @@ use aftercare_platform::error::FieldViolations;
 use aftercare_platform::time::Micros;
 use uuid::Uuid;
 
+use super::DomainError;
 use super::customer::bounded_text;
 
 pub(crate) use super::wire::{Actor, LoyaltyKind as Kind};
@@ -117,6 +118,18 @@ pub(crate) fn next_balance(balance: i64, points: i64) -> Result<i64, String> {
     }
 }
 
+/// Why the ledger refuses to add `points` to `balance`: it would go negative or overflow;
+/// when the balance allows it after all, it changed concurrently (the conditional update
+/// that refused it saw another).
+pub(crate) fn refusal(balance: i64, points: i64) -> DomainError {
+    DomainError::Refused {
+        violation: "BALANCE",
+        description: next_balance(balance, points)
+            .err()
+            .unwrap_or_else(|| "the balance changed concurrently; retry".into()),
+    }
+}
+
 /// A recorded entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct LoyaltyEntry {
@@ -132,6 +145,26 @@ pub(crate) struct LoyaltyEntry {
     pub(crate) actor: Option<Actor>,
     /// When.
     pub(crate) create_time: Micros,
+}
+
+impl LoyaltyEntry {
+    /// `entry` recorded for `customer` by `actor` at `now`, leaving `balance_after`.
+    pub(crate) fn new(
+        customer: Uuid,
+        entry: NewEntry,
+        balance_after: i64,
+        actor: Actor,
+        now: Micros,
+    ) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            customer,
+            entry,
+            balance_after,
+            actor: Some(actor),
+            create_time: now,
+        }
+    }
 }
 
 /// A customer's totals, derived from the ledger.
@@ -171,6 +204,21 @@ mod tests {
         assert_eq!(next_balance(100, -100), Ok(0));
         assert!(next_balance(100, -101).is_err());
         assert!(next_balance(i64::MAX, 1).is_err());
+    }
+
+    #[test]
+    fn an_overdraft_is_refused_with_the_balance() {
+        assert_eq!(
+            refusal(100, -101),
+            DomainError::Refused {
+                violation: "BALANCE",
+                description: "the balance is 100 points: -101 would make it negative".into(),
+            }
+        );
+        assert!(matches!(
+            refusal(100, -10),
+            DomainError::Refused { description, .. } if description.contains("concurrently")
+        ));
     }
 
     #[test]

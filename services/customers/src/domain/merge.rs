@@ -5,8 +5,12 @@
 //! Conflicting scalar fields and attribute keys are settled by the policy.
 
 use aftercare_platform::time::Micros;
+use uuid::Uuid;
 
+use super::DomainError;
 use super::customer::{Attributes, Customer, Profile};
+use super::loyalty::{Kind, NewEntry};
+use super::names::customer_name;
 
 pub(crate) use super::wire::MergePolicy as Policy;
 
@@ -20,6 +24,78 @@ pub(crate) struct MergeOutcome {
     /// The merged customer after the merge: pointing at the survivor, its contact details
     /// and attributes cleared.
     pub(crate) merged: Customer,
+}
+
+/// A merge as asked: which customer survives, which is merged into it, the versions the
+/// caller saw and the policy for conflicting values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MergeAsked {
+    /// The survivor.
+    pub(crate) survivor: Uuid,
+    /// The survivor's version the caller saw.
+    pub(crate) survivor_version: i64,
+    /// The customer merged into the survivor.
+    pub(crate) merged: Uuid,
+    /// The merged customer's version the caller saw.
+    pub(crate) merged_version: i64,
+    /// How conflicting values are settled.
+    pub(crate) policy: Policy,
+}
+
+/// A merge as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MergeRecord {
+    /// The survivor.
+    pub(crate) survivor: Uuid,
+    /// The merged customer.
+    pub(crate) merged: Uuid,
+    /// Identities moved.
+    pub(crate) identities_moved: i64,
+    /// Timeline entries moved.
+    pub(crate) timeline_entries_moved: i64,
+    /// Loyalty points transferred.
+    pub(crate) loyalty_points_transferred: i64,
+    /// Customers merged into `merged` earlier, now pointing at the survivor.
+    pub(crate) repointed: Vec<Uuid>,
+    /// When.
+    pub(crate) merge_time: Micros,
+}
+
+/// Refuses a merge asked against versions that are no longer current, or of a customer
+/// that can no longer change (merged or erased); the survivor is checked first. `Err` names
+/// the customer refused.
+pub(crate) fn check_merge(
+    asked: &MergeAsked,
+    survivor: &Customer,
+    merged: &Customer,
+) -> Result<(), (Uuid, DomainError)> {
+    survivor
+        .check_current(asked.survivor_version)
+        .map_err(|err| (survivor.id, err))?;
+    merged
+        .check_current(asked.merged_version)
+        .map_err(|err| (merged.id, err))
+}
+
+/// The pair of ADJUST entries that move `points` from the merged customer's ledger to the
+/// survivor's, so both ledgers stay append-only: (out of `merged`, into `survivor`).
+pub(crate) fn balance_transfer(merged: Uuid, survivor: Uuid, points: i64) -> (NewEntry, NewEntry) {
+    let (merged_name, survivor_name) = (customer_name(merged), customer_name(survivor));
+    let out = NewEntry {
+        kind: Kind::Adjust,
+        points: -points,
+        reason: format!("Merged into {survivor_name}: balance transferred"),
+        reference: survivor_name,
+        spend_minor: 0,
+    };
+    let into = NewEntry {
+        kind: Kind::Adjust,
+        points,
+        reason: format!("Merged {merged_name} in: balance transferred"),
+        reference: merged_name,
+        spend_minor: 0,
+    };
+    (out, into)
 }
 
 /// Merges `merged` into `survivor` at `now` under `policy`.
@@ -235,6 +311,45 @@ mod tests {
         assert_eq!(outcome.survivor.profile.tier, Tier::Vip);
         assert_eq!(outcome.changed_fields, ["tier", "emails"]);
         assert_eq!(outcome.survivor.version, 2);
+    }
+
+    #[test]
+    fn a_merge_is_refused_when_stale_or_frozen_survivor_first() {
+        let survivor = customer("Li Wei", 10);
+        let merged = customer("Wei Li", 10);
+        let asked = MergeAsked {
+            survivor: survivor.id,
+            survivor_version: 1,
+            merged: merged.id,
+            merged_version: 1,
+            policy: Policy::Unspecified,
+        };
+        assert_eq!(check_merge(&asked, &survivor, &merged), Ok(()));
+        let stale = MergeAsked {
+            survivor_version: 2,
+            merged_version: 2,
+            ..asked
+        };
+        assert_eq!(
+            check_merge(&stale, &survivor, &merged),
+            Err((survivor.id, DomainError::StaleEtag))
+        );
+        let mut gone = merged.clone();
+        gone.merged_into = Some(survivor.id);
+        assert!(matches!(
+            check_merge(&asked, &survivor, &gone),
+            Err((id, DomainError::Refused { .. })) if id == merged.id
+        ));
+    }
+
+    #[test]
+    fn the_balance_moves_as_two_adjustments() {
+        let (merged, survivor) = (Uuid::now_v7(), Uuid::now_v7());
+        let (out, into) = balance_transfer(merged, survivor, 40);
+        assert_eq!((out.kind, out.points), (Kind::Adjust, -40));
+        assert_eq!((into.kind, into.points), (Kind::Adjust, 40));
+        assert_eq!(out.reference, customer_name(survivor));
+        assert_eq!(into.reference, customer_name(merged));
     }
 
     #[test]

@@ -4,12 +4,18 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
+use aftercare_platform::db::Database;
+use aftercare_platform::time::now_micros;
+
 use super::timeline::{actor_from_row, split_actor};
-use super::{Conn, Where, enum_column, uuid};
-use crate::domain::consent::{Consent, Purpose};
+use super::{Conn, Where, enum_column, load_customer, uuid};
+use crate::domain::consent::{Actor, Consent, ConsentChange, Decision, Purpose, decide};
 use crate::domain::customer::Channel;
 use crate::domain::filter::{Condition, Scalar};
+use crate::domain::names::customer_name;
 use crate::domain::query::ConsentField;
+use crate::error::Error;
+use crate::events::{self, publish};
 
 const COLUMNS: &str = "customer_id, channel, purpose, state, source, decide_time, actor_type, \
     actor_id, actor_name, version, create_time, update_time";
@@ -85,6 +91,18 @@ pub struct ConsentQuery {
     pub limit: Option<u32>,
 }
 
+impl ConsentQuery {
+    /// Every one of `customer`'s consents.
+    pub fn all(customer: Uuid) -> Self {
+        Self {
+            customer,
+            conditions: Vec::new(),
+            after: None,
+            limit: None,
+        }
+    }
+}
+
 /// The order rank of a consent: by channel, then purpose.
 pub fn consent_rank(consent: &Consent) -> i64 {
     consent.channel as i64 * 16 + consent.purpose as i64
@@ -140,4 +158,37 @@ fn consent_from_row(row: &AnyRow) -> Result<Consent, sqlx::Error> {
         create_time: row.try_get("create_time")?,
         update_time: row.try_get("update_time")?,
     })
+}
+
+/// Records `decision` (made by `actor`) for `customer`, in one transaction: refused while the
+/// customer is merged or erased, and when the domain refuses it (a decision in the future, or
+/// older than the recorded one); the `ConsentChanged` event when the state changed.
+pub async fn set_consent(
+    db: &Database,
+    customer: Uuid,
+    decision: Decision,
+    actor: Actor,
+) -> Result<ConsentChange, Error> {
+    let mut tx = db.begin().await?;
+    let customer = load_customer(&mut tx, customer).await?;
+    let name = customer_name(customer.id);
+    customer
+        .check_writable()
+        .map_err(|err| Error::from_domain(err, &name))?;
+    let existing = find_consent(&mut tx, customer.id, decision.channel, decision.purpose).await?;
+    let change = decide(
+        customer.id,
+        existing.as_ref(),
+        decision,
+        actor,
+        now_micros(),
+    )
+    .map_err(|err| Error::from_domain(err, &format!("{name}/consents")))?;
+    upsert_consent(&mut tx, &change.consent).await?;
+    if change.changed {
+        publish(&mut tx, &name, &events::consent_changed(&change)).await?;
+    }
+    tx.commit().await?;
+    tracing::info!(customer = %customer.id, consent = %change.consent.id(), state = ?change.consent.state, "consent recorded");
+    Ok(change)
 }

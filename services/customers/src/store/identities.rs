@@ -4,11 +4,22 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use super::{Conn, Where, enum_column, flag, uuid};
-use crate::domain::customer::Channel;
+use aftercare_platform::auth::Principal;
+use aftercare_platform::db::Database;
+use aftercare_platform::time::now_micros;
+
+use super::{
+    Conn, Where, check_organisation, check_request, enum_column, flag, insert_customer,
+    load_customer, remember, uuid,
+};
+use crate::domain::customer::{Channel, Customer};
 use crate::domain::filter::{Condition, Scalar};
-use crate::domain::identity::{Identity, IdentityKey, VerificationMethod};
+use crate::domain::idempotency::RequestKey;
+use crate::domain::identity::{Addition, Identity, IdentityKey, VerificationMethod, add};
+use crate::domain::names::{customer_name, identity_name};
 use crate::domain::query::IdentityField;
+use crate::error::{Error, IDENTITY};
+use crate::events::{self, publish};
 
 const COLUMNS: &str = "id, customer_id, channel, provider, handle, claimed, verified, \
     verify_time, verification_method, version, create_time, update_time";
@@ -189,6 +200,18 @@ pub struct IdentityQuery {
     pub limit: Option<u32>,
 }
 
+impl IdentityQuery {
+    /// Every one of `customer`'s identities.
+    pub fn all(customer: Uuid) -> Self {
+        Self {
+            customer,
+            conditions: Vec::new(),
+            after: None,
+            limit: None,
+        }
+    }
+}
+
 /// A customer's identities, oldest first.
 pub async fn list_identities(
     conn: &mut Conn,
@@ -252,4 +275,173 @@ fn identity_from_row(row: &AnyRow) -> Result<Identity, sqlx::Error> {
         create_time: row.try_get("create_time")?,
         update_time: row.try_get("update_time")?,
     })
+}
+
+/// The identity with `key` and its owner (followed to the survivor when merged).
+pub async fn identity_owner(
+    db: &Database,
+    key: &IdentityKey,
+) -> Result<Option<(Customer, Identity)>, Error> {
+    let mut conn = db.reader().acquire().await?;
+    let Some(identity) = find_identity_by_key(&mut conn, key).await? else {
+        return Ok(None);
+    };
+    let mut customer = load_customer(&mut conn, identity.customer).await?;
+    if let Some(survivor) = customer.merged_into {
+        customer = load_customer(&mut conn, survivor).await?;
+    }
+    Ok(Some((customer, identity)))
+}
+
+/// Creates `customer` with its first `identity` (found by `ResolveIdentity`, made by
+/// `principal`) and the `CustomerCreated` event, in one transaction; false, with nothing
+/// written, when someone else created the identity since it was looked up.
+pub async fn create_from_identity(
+    db: &Database,
+    customer: &Customer,
+    identity: &Identity,
+    principal: &Principal,
+) -> Result<bool, Error> {
+    let mut tx = db.begin().await?;
+    check_organisation(&mut tx, &customer.profile, "hints.organisation").await?;
+    insert_customer(&mut tx, customer, None).await?;
+    if !insert_identity(&mut tx, identity, None).await? {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    let event = events::customer_created(
+        customer,
+        vec![events::channel_identity(&identity.key)],
+        true,
+        principal,
+    );
+    publish(&mut tx, &customer_name(customer.id), &event).await?;
+    tx.commit().await?;
+    tracing::info!(customer = %customer.id, channel = ?identity.key.channel, "customer created from a new identity");
+    Ok(true)
+}
+
+/// `ALREADY_EXISTS`: another customer owns the identity `key`.
+fn taken(key: &IdentityKey) -> Error {
+    Error::AlreadyExists {
+        resource_type: IDENTITY,
+        name: key.describe(),
+        description: "another customer owns this identity; merge the two customers instead".into(),
+    }
+}
+
+/// Adds `key` to customer `id` for `principal` (as a claim when `by_customer`, see
+/// `domain::identity::add`), with its `CustomerIdentityAdded` event, in one transaction:
+/// refused while the customer is merged or erased. Returns the identity added, or the one
+/// the customer has already; with an idempotency `key`, the one added first when the caller
+/// sent it before.
+pub async fn add_identity(
+    db: &Database,
+    id: Uuid,
+    key: IdentityKey,
+    by_customer: bool,
+    principal: &Principal,
+    request_key: Option<&RequestKey>,
+) -> Result<Identity, Error> {
+    let scoped = request_key.map(RequestKey::scoped);
+    let mut tx = db.begin().await?;
+    // The same checks as a first call, before any replay.
+    let customer = load_customer(&mut tx, id).await?;
+    let name = customer_name(customer.id);
+    customer
+        .check_writable()
+        .map_err(|err| Error::from_domain(err, &name))?;
+    check_request(&mut tx, request_key).await?;
+    if let Some(request_id) = scoped.as_deref()
+        && let Some(existing) = find_identity_by_request(&mut tx, request_id).await?
+    {
+        return Ok(existing);
+    }
+    let own = find_identity_of(&mut tx, customer.id, &key).await?;
+    let owner = find_identity_by_key(&mut tx, &key).await?;
+    let identity = match add(
+        customer.id,
+        key.clone(),
+        by_customer,
+        own,
+        owner,
+        now_micros(),
+    ) {
+        Addition::Existing(existing) => return Ok(existing),
+        Addition::Taken => return Err(taken(&key)),
+        Addition::New(identity) => identity,
+    };
+    if !identity.claimed {
+        drop_claim(&mut tx, customer.id, &identity.key).await?;
+    }
+    if !insert_identity(&mut tx, &identity, scoped.as_deref()).await? {
+        return Err(if identity.claimed {
+            Error::state(name, "the identity was added concurrently; retry")
+        } else {
+            taken(&identity.key)
+        });
+    }
+    publish(
+        &mut tx,
+        &name,
+        &events::identity_added(&identity, principal),
+    )
+    .await?;
+    remember(&mut tx, request_key).await?;
+    tx.commit().await?;
+    tracing::info!(customer = %customer.id, identity = %identity.id, "identity added");
+    Ok(identity)
+}
+
+/// Verifies identity `id` of `customer` by `method`, in one transaction: refused while the
+/// customer is merged or erased, and for a claim to an identity another customer owns.
+/// Verifying again changes nothing.
+pub async fn verify_identity(
+    db: &Database,
+    customer: Uuid,
+    id: Uuid,
+    method: VerificationMethod,
+) -> Result<Identity, Error> {
+    let mut tx = db.begin().await?;
+    load_customer(&mut tx, customer)
+        .await?
+        .check_writable()
+        .map_err(|err| Error::from_domain(err, &customer_name(customer)))?;
+    let mut identity = find_identity(&mut tx, customer, id)
+        .await?
+        .ok_or_else(|| Error::not_found(IDENTITY, identity_name(customer, id)))?;
+    if identity.claimed {
+        let owner = find_identity_by_key(&mut tx, &identity.key).await?;
+        if identity.claims_anothers(owner.as_ref()) {
+            return Err(taken(&identity.key));
+        }
+    }
+    let version = identity.version;
+    if identity.verify(method, now_micros()) {
+        if !update_identity_verification(&mut tx, &identity, version).await? {
+            return Err(Error::state(
+                identity_name(customer, id),
+                "changed concurrently; retry",
+            ));
+        }
+        tx.commit().await?;
+        tracing::info!(identity = %id, method = ?method, "identity verified");
+    }
+    Ok(identity)
+}
+
+/// Removes identity `id` of `customer`, in one transaction: refused while the customer is
+/// merged or erased.
+pub async fn remove_identity(db: &Database, customer: Uuid, id: Uuid) -> Result<(), Error> {
+    let mut tx = db.begin().await?;
+    load_customer(&mut tx, customer)
+        .await?
+        .check_writable()
+        .map_err(|err| Error::from_domain(err, &customer_name(customer)))?;
+    if !delete_identity(&mut tx, customer, id).await? {
+        return Err(Error::not_found(IDENTITY, identity_name(customer, id)));
+    }
+    tx.commit().await?;
+    tracing::info!(identity = %id, "identity removed");
+    Ok(())
 }

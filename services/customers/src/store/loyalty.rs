@@ -4,11 +4,22 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
+use aftercare_platform::auth::Principal;
+use aftercare_platform::db::Database;
+use aftercare_platform::time::now_micros;
+use sqlx::{Any, Transaction};
+
 use super::timeline::{actor_from_row, split_actor};
-use super::{Conn, Where, enum_column, uuid};
+use super::{Conn, Where, check_request, enum_column, load_customer, reevaluate, remember, uuid};
+use crate::domain::customer::{Customer, Tier};
 use crate::domain::filter::{Condition, Scalar};
-use crate::domain::loyalty::{Balance, LoyaltyEntry, NewEntry};
+use crate::domain::idempotency::RequestKey;
+use crate::domain::loyalty::{Balance, LoyaltyEntry, NewEntry, refusal};
+use crate::domain::names::customer_name;
 use crate::domain::query::LoyaltyField;
+use crate::domain::wire::Actor;
+use crate::error::Error;
+use crate::events::{self, publish};
 
 const COLUMNS: &str = "id, customer_id, kind, points, reason, reference, spend_minor, \
     balance_after, actor_type, actor_id, actor_name, create_time";
@@ -195,5 +206,114 @@ fn entry_from_row(row: &AnyRow) -> Result<LoyaltyEntry, sqlx::Error> {
         balance_after: row.try_get("balance_after")?,
         actor: actor_from_row(row)?,
         create_time: row.try_get("create_time")?,
+    })
+}
+
+/// Appends `entry` to `customer`'s ledger (made by `principal`) in `tx`, with its `LoyaltyEntryRecorded` event; `None` when `request_id` was used
+/// concurrently. Refuses an entry that would overdraw the balance.
+pub async fn append_entry(
+    tx: &mut Transaction<'static, Any>,
+    customer: &Customer,
+    entry: NewEntry,
+    principal: &Principal,
+    request_id: Option<&str>,
+) -> Result<Option<LoyaltyEntry>, Error> {
+    let name = customer_name(customer.id);
+    let Some(balance_after) = add_points(tx, customer.id, entry.points).await? else {
+        let balance = loyalty_balance(tx, customer.id).await?.balance;
+        return Err(Error::from_domain(refusal(balance, entry.points), &name));
+    };
+    let entry = LoyaltyEntry::new(
+        customer.id,
+        entry,
+        balance_after,
+        Actor::of(principal),
+        now_micros(),
+    );
+    if !insert_loyalty_entry(tx, &entry, request_id).await? {
+        return Ok(None);
+    }
+    publish(tx, &name, &events::loyalty_entry_recorded(&entry)).await?;
+    Ok(Some(entry))
+}
+
+/// An entry recorded: the customer as it is after it, the entry, the balance, and the tier
+/// the rules moved the customer to (if they did).
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// The customer.
+    pub customer: Customer,
+    /// The entry (the first one, for a retry).
+    pub entry: LoyaltyEntry,
+    /// The customer's totals.
+    pub balance: Balance,
+    /// The tier the entry moved the customer to.
+    pub new_tier: Option<Tier>,
+}
+
+/// Records `entry` on customer `id` for `principal`, in one transaction: refused while the
+/// customer is merged or erased and when it would overdraw the balance; the tier rules are
+/// applied after it. With an idempotency `key`, the entry recorded first when the caller
+/// sent it before.
+pub async fn record_loyalty_entry(
+    db: &Database,
+    id: Uuid,
+    entry: NewEntry,
+    principal: &Principal,
+    key: Option<&RequestKey>,
+) -> Result<Recorded, Error> {
+    let scoped = key.map(RequestKey::scoped);
+    let request_id = scoped.as_deref();
+    let mut tx = db.begin().await?;
+    check_request(&mut tx, key).await?;
+    let customer = load_customer(&mut tx, id).await?;
+    customer
+        .check_writable()
+        .map_err(|err| Error::from_domain(err, &customer_name(customer.id)))?;
+    if let Some(request_id) = request_id
+        && let Some(existing) = find_loyalty_by_request(&mut tx, request_id).await?
+    {
+        let balance = loyalty_balance(&mut tx, customer.id).await?;
+        return Ok(Recorded {
+            customer,
+            entry: existing,
+            balance,
+            new_tier: None,
+        });
+    }
+    let Some(entry) = append_entry(&mut tx, &customer, entry, principal, request_id).await? else {
+        // A concurrent retry with the same request id recorded it first.
+        tx.rollback().await?;
+        let mut conn = db.reader().acquire().await?;
+        check_request(&mut conn, key).await?;
+        let existing = find_loyalty_by_request(&mut conn, request_id.unwrap_or_default())
+            .await?
+            .ok_or_else(|| {
+                Error::state(
+                    customer_name(customer.id),
+                    "a concurrent entry failed; retry",
+                )
+            })?;
+        let balance = loyalty_balance(&mut conn, customer.id).await?;
+        return Ok(Recorded {
+            customer,
+            entry: existing,
+            balance,
+            new_tier: None,
+        });
+    };
+    // Re-read: the entry locked the customer's row, so this is its latest version.
+    let customer = load_customer(&mut tx, customer.id).await?;
+    let new_tier = reevaluate(&mut tx, &customer, principal).await?;
+    let customer = load_customer(&mut tx, customer.id).await?;
+    let balance = loyalty_balance(&mut tx, customer.id).await?;
+    remember(&mut tx, key).await?;
+    tx.commit().await?;
+    tracing::info!(customer = %customer.id, points = entry.entry.points, balance = entry.balance_after, "loyalty entry recorded");
+    Ok(Recorded {
+        customer,
+        entry,
+        balance,
+        new_tier,
     })
 }

@@ -4,8 +4,20 @@
 use sqlx::Row as _;
 use uuid::Uuid;
 
-use super::{Conn, json, uuid};
-use crate::domain::privacy::Erasure;
+use aftercare_platform::auth::Principal;
+use aftercare_platform::db::Database;
+use aftercare_platform::time::now_micros;
+
+use super::{
+    Conn, anonymise_loyalty, anonymise_timeline, check_request, delete_consents, json,
+    load_customer, remember, update_customer, uuid,
+};
+use crate::domain::customer::Customer;
+use crate::domain::idempotency::RequestKey;
+use crate::domain::names::customer_name;
+use crate::domain::privacy::{Erasure, erase, erase_merged};
+use crate::error::Error;
+use crate::events::{self, publish};
 
 /// Deletes every identity of `customer`; returns how many.
 pub async fn delete_identities(conn: &mut Conn, customer: Uuid) -> Result<i64, sqlx::Error> {
@@ -63,4 +75,95 @@ pub async fn find_erasure_by_request(
     };
     let customer = uuid(&row.try_get::<String, _>("customer_id")?, "customer_id")?;
     Ok(Some((customer, super::from_json(&row, "outcome")?)))
+}
+
+/// The erasure this caller made earlier with `key` and its customer as it is now;
+/// `ALREADY_EXISTS` when the key was used for another request.
+async fn previous_erasure(
+    db: &Database,
+    key: Option<&RequestKey>,
+) -> Result<Option<(Customer, Erasure)>, Error> {
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    let mut conn = db.reader().acquire().await?;
+    check_request(&mut conn, Some(key)).await?;
+    match find_erasure_by_request(&mut conn, &key.scoped()).await? {
+        Some((customer, erasure)) => Ok(Some((load_customer(&mut conn, customer).await?, erasure))),
+        None => Ok(None),
+    }
+}
+
+/// Erases customer `id`, asked against `version` for `reason` by `principal`, with the
+/// customers merged into it, and announces it (`CustomerErased`), in one transaction; with an
+/// idempotency `key`, the erasure made first when the caller sent it before. Returns the
+/// customer after it and what was removed.
+pub async fn erase_customer(
+    db: &Database,
+    id: Uuid,
+    version: i64,
+    reason: &str,
+    principal: &Principal,
+    key: Option<&RequestKey>,
+) -> Result<(Customer, Erasure), Error> {
+    if let Some(done) = previous_erasure(db, key).await? {
+        return Ok(done);
+    }
+    match apply_erasure(db, id, version, reason, principal, key).await {
+        // A concurrent retry of this very erasure may have won the race.
+        Err(Error::StaleEtag(name)) => previous_erasure(db, key)
+            .await?
+            .ok_or(Error::StaleEtag(name)),
+        result => result,
+    }
+}
+
+async fn apply_erasure(
+    db: &Database,
+    id: Uuid,
+    version: i64,
+    reason: &str,
+    principal: &Principal,
+    key: Option<&RequestKey>,
+) -> Result<(Customer, Erasure), Error> {
+    let scoped = key.map(RequestKey::scoped);
+    let mut tx = db.begin().await?;
+    let customer = load_customer(&mut tx, id).await?;
+    let name = customer_name(customer.id);
+    let now = now_micros();
+    let erased = erase(&customer, version, now).map_err(|err| Error::from_domain(err, &name))?;
+    let mut erasure = Erasure {
+        cleared_fields: erased.cleared_fields,
+        erase_time: now,
+        ..Erasure::default()
+    };
+    if !update_customer(&mut tx, &erased.customer, version).await? {
+        return Err(Error::StaleEtag(name));
+    }
+    let merged = merged_customers(&mut tx, customer.id).await?;
+    for id in std::iter::once(customer.id).chain(merged.iter().copied()) {
+        erasure.identities_removed += delete_identities(&mut tx, id).await?;
+        erasure.consents_removed += delete_consents(&mut tx, id).await?;
+        erasure.loyalty_entries_anonymised += anonymise_loyalty(&mut tx, id).await?;
+        erasure.timeline_entries_anonymised += anonymise_timeline(&mut tx, id).await?;
+    }
+    for id in &merged {
+        let old = load_customer(&mut tx, *id).await?;
+        update_customer(&mut tx, &erase_merged(&old, now), old.version).await?;
+    }
+    if !insert_erasure(&mut tx, customer.id, &erasure, scoped.as_deref()).await? {
+        return Err(Error::StaleEtag(name));
+    }
+    let event = events::customer_erased(customer.id, &merged, reason, principal, now);
+    publish(&mut tx, &name, &event).await?;
+    remember(&mut tx, key).await?;
+    tx.commit().await?;
+    tracing::info!(
+        audit = true,
+        customer = %customer.id,
+        requested_by = %principal.subject,
+        reason = %reason,
+        "customer erased"
+    );
+    Ok((erased.customer, erasure))
 }
