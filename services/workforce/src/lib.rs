@@ -31,6 +31,7 @@ use aftercare_proto::aftercare::workforce::v1::workforce_service_server::Workfor
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;
 
+pub use domain::routing::FollowTheSun;
 pub use error::Error;
 pub use events::{LOAD_CONSUMER, LoadTracker, PERFORMANCE_CONSUMER, PerformanceProjection};
 
@@ -45,17 +46,6 @@ pub static MIGRATIONS: Migrations = Migrations {
     sqlite: &SQLITE,
     postgres: &POSTGRES,
 };
-
-/// Where a region's tickets go when nobody eligible is on shift there.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FollowTheSun {
-    /// To whichever region has an eligible agent on shift (the default).
-    AnyRegion,
-    /// To these regions, in order.
-    Regions(Vec<String>),
-    /// Nowhere: the ticket waits in its queue.
-    Queue,
-}
 
 /// The service's own settings, with sane defaults.
 #[derive(Debug, Clone)]

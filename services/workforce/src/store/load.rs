@@ -4,7 +4,10 @@
 use sqlx::Row as _;
 use uuid::Uuid;
 
+use aftercare_platform::db::Database;
+
 use super::{Conn, optional_uuid};
+use crate::error::Error;
 
 /// How one ticket event changed the load.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -177,8 +180,17 @@ pub async fn release_hold(conn: &mut Conn, ticket: Uuid) -> Result<bool, sqlx::E
     Ok(false)
 }
 
+/// Releases, in one transaction, the routing holds older than `before` that no assignment
+/// confirmed; returns the agents freed.
+pub async fn release_expired_holds(db: &Database, before: i64) -> Result<Vec<Uuid>, Error> {
+    let mut tx = db.begin().await?;
+    let freed = expire_holds(&mut tx, before).await?;
+    tx.commit().await?;
+    Ok(freed)
+}
+
 /// Drops holds older than `before` that no assignment confirmed; returns the agents freed.
-pub async fn expire_holds(conn: &mut Conn, before: i64) -> Result<Vec<Uuid>, sqlx::Error> {
+async fn expire_holds(conn: &mut Conn, before: i64) -> Result<Vec<Uuid>, sqlx::Error> {
     let rows: Vec<Option<String>> =
         sqlx::query_scalar("SELECT agent_id FROM ticket_load WHERE held = 1 AND update_time < $1")
             .bind(before)
