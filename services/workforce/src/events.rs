@@ -7,11 +7,14 @@ use aftercare_platform::time::{now_micros, to_timestamp};
 use aftercare_proto::aftercare::common::v1::{Actor, ActorType};
 use aftercare_proto::aftercare::events::v1 as ev;
 use aftercare_proto::aftercare::tickets::v1::TicketStatus;
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use prost::Name;
 use sqlx::{Any, Transaction};
 use tokio::sync::broadcast;
 
+use crate::Settings;
 use crate::convert::{self, certification_name, course_name, enrolment_name};
 use crate::domain::agent::{Agent, HeldSkill, PresenceState};
 use crate::domain::names::{agent_name, parse_agent_name, parse_ticket_name, team_name};
@@ -216,12 +219,19 @@ pub async fn on_shift(conn: &mut Conn, agent: &Agent, now: i64) -> Result<bool, 
 #[derive(Debug, Clone)]
 pub struct LoadTracker {
     feed: PresenceFeed,
+    settings: Arc<Settings>,
 }
 
 impl LoadTracker {
-    /// A tracker announcing load changes on `feed`.
+    /// A tracker announcing load changes on `feed`, with default settings.
     pub fn new(feed: PresenceFeed) -> Self {
-        Self { feed }
+        Self::with_settings(feed, Arc::new(Settings::default()))
+    }
+
+    /// A tracker announcing load changes on `feed`; an agent whose load goes down gets the
+    /// queued tickets it may take under `settings`' follow-the-sun policies.
+    pub fn with_settings(feed: PresenceFeed, settings: Arc<Settings>) -> Self {
+        Self { feed, settings }
     }
 
     /// The events it consumes.
@@ -276,6 +286,7 @@ impl EventHandler for LoadTracker {
         let (tickets, assigned) = snapshots(event)?;
         let now = now_micros();
         let mut touched = Vec::new();
+        let mut freed = Vec::new();
         for ticket in tickets {
             let Some(id) = parse_ticket_name(&ticket.name) else {
                 tracing::warn!(ticket = %ticket.name, "ticket event with a malformed ticket name");
@@ -292,6 +303,12 @@ impl EventHandler for LoadTracker {
             let change =
                 store::apply_ticket_snapshot(tx, id, assignee, open, time, assigned, now).await?;
             touched.extend(change.agents.into_iter().map(|(agent, _)| agent));
+            freed.extend(change.freed);
+        }
+        // Capacity freed: the agent takes the queued tickets it may, in this transaction.
+        let settings = &self.settings;
+        for agent in freed {
+            store::route_queued_in(tx, agent, &|r, a| settings.takes(r, a), now).await?;
         }
         for id in touched {
             if let Some(agent) = store::find_agent(tx, id).await? {

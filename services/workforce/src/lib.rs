@@ -72,6 +72,21 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// Whether a queued ticket needing `route` may go to `agent` now, under the policy of its
+    /// region.
+    pub(crate) fn takes(
+        &self,
+        route: &domain::routing::Route,
+        agent: &domain::routing::Routable,
+    ) -> bool {
+        domain::routing::takes(self.policy_of(route.region.as_deref()), route, agent)
+    }
+
+    /// The policy of a ticket's region (none: the default).
+    pub fn policy_of(&self, region: Option<&str>) -> &FollowTheSun {
+        region.map_or(&self.default_policy, |r| self.policy(r))
+    }
+
     /// The policy of `region`.
     pub fn policy(&self, region: &str) -> &FollowTheSun {
         self.follow_the_sun
@@ -117,7 +132,7 @@ impl ServiceDefinition for WorkforceService {
             ctx.bus.clone(),
             LOAD_CONSUMER,
             LoadTracker::filter(),
-            LoadTracker::new(feed.clone()),
+            LoadTracker::with_settings(feed.clone(), settings.clone()),
             ctx.shutdown.clone(),
         )
         .await?;

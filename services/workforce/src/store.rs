@@ -20,8 +20,8 @@ use uuid::Uuid;
 
 pub use agents::{
     AgentQuery, create_agent, find_agent, find_agent_by_subject, list_agents, load_agent,
-    load_agents, missing_skills, routable_agents, routing_counts, save_agent, set_presence,
-    shift_in_use, stale_presence, update_agent,
+    load_agents, missing_skills, routable_agent, routable_agents, routing_counts, save_agent,
+    set_presence, shift_in_use, stale_presence, update_agent,
 };
 use certifications::insert_certification;
 pub use certifications::{
@@ -35,7 +35,7 @@ pub use performance::{
     FactScope, RecognitionFilter, RecognitionRow, attach_waiting_csat, create_recognition, facts,
     insert_fact, list_recognitions, load_recognition, resolver_of,
 };
-pub use queue::{Placed, Queued, place_ticket};
+pub use queue::{Placed, Queued, place_ticket, queue_waiting, route_queued, route_queued_in};
 pub use requests::{RequestKey, claim, replayed};
 pub use shifts::{
     ShiftQuery, create_shift, find_shift, list_shifts, load_shift, load_shifts, remove_shift,

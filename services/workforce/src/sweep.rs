@@ -51,6 +51,18 @@ pub async fn sweep_once(
         tracing::info!(agents = freed.len(), "expired routing holds released");
     }
     let mut conn = db.reader().acquire().await?;
+    if store::queue_waiting(&mut conn).await? {
+        // Tickets still wait (a shift began, a hold expired): every available agent with
+        // room takes what it may, one transaction each.
+        let (agents, _) = store::routable_agents(&mut conn, &[], now).await?;
+        let takes = |r: &_, a: &_| settings.takes(r, a);
+        for agent in agents.iter().filter(|a| a.active_tickets < a.capacity) {
+            let held = store::route_queued(db, agent.id, &takes, now).await?;
+            if !held.is_empty() {
+                tracing::info!(agent = %agent.id, tickets = held.len(), "queued tickets routed");
+            }
+        }
+    }
     let stale = store::stale_presence(&mut conn, now).await?;
     for id in stale {
         let Some(mut agent) = store::find_agent(&mut conn, id).await? else {

@@ -10,7 +10,7 @@ use super::parse::{ByName, SetPresence, WatchPresence};
 use super::{Api, PresenceStream};
 use crate::convert;
 use crate::domain::access::{Caller, Reach};
-use crate::domain::agent::{Agent, AgentFilter};
+use crate::domain::agent::{Agent, AgentFilter, PresenceState};
 use crate::domain::names::agent_name;
 use crate::error::Error;
 use crate::events::{PresenceUpdate, on_shift, recorded};
@@ -43,6 +43,18 @@ pub async fn set(
     let on_shift = store::set_presence(&api.db, &agent, previous, &by, now).await?;
     if previous.is_some() {
         api.relay.wake();
+    }
+    if previous.is_some() && agent.presence.state == PresenceState::Available {
+        // Online: the agent takes the queued tickets it may. The presence is saved either
+        // way; a failure here leaves them for the sweep.
+        let settings = &api.settings;
+        let takes = |r: &_, a: &_| settings.takes(r, a);
+        match store::route_queued(&api.db, agent.id, &takes, now).await {
+            Ok(held) => agent.active_tickets += held.len() as i64,
+            Err(err) => {
+                tracing::warn!(error = %aftercare_platform::error::cause_chain(&err), "queued tickets not routed")
+            }
+        }
     }
     let presence = convert::presence(&agent, on_shift, now);
     let _ = api.feed.send(PresenceUpdate { agent, on_shift });

@@ -135,10 +135,7 @@ pub async fn route(
     let (considered, removed, agents) = candidates(&mut conn, &route, now).await?;
     drop(conn);
     let outcome = routing::route(&route, &agents, &removed);
-    let policy = route
-        .region
-        .as_deref()
-        .map_or(&api.settings.default_policy, |r| api.settings.policy(r));
+    let policy = api.settings.policy_of(route.region.as_deref());
     let mut outcome = routing::follow_the_sun(policy, &route, &agents, &removed, outcome);
     let Some(ticket) = request.ticket else {
         return Ok(convert::route(&outcome, considered, route.max_candidates));
@@ -152,6 +149,7 @@ pub async fn route(
         priority: route.priority.number(),
         region: route.region.clone(),
         reason: outcome.summary(),
+        route: route.clone(),
     };
     let within = !route.ignores_capacity();
     match store::place_ticket(&api.db, ticket, &ids, within, &queued, now).await? {

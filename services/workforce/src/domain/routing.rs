@@ -78,7 +78,7 @@ pub enum FollowTheSun {
 }
 
 /// A skill a ticket needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Need {
     /// The skill.
     pub skill: Uuid,
@@ -89,7 +89,7 @@ pub struct Need {
 }
 
 /// What a ticket needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Route {
     /// Skills needed (the request's, the product line's and the kind's).
     pub needs: Vec<Need>,
@@ -478,6 +478,17 @@ pub fn route(route: &Route, agents: &[Routable], removed: &[(Exclusion, i64)]) -
     }
 }
 
+/// Whether a queued ticket needing `route` may go to `agent` now: eligible (skills,
+/// certifications, language, region or the region's follow-the-sun `policy`, shift,
+/// presence, room) as routing would find it.
+pub fn takes(policy: &FollowTheSun, route: &Route, agent: &Routable) -> bool {
+    let agents = std::slice::from_ref(agent);
+    let outcome = self::route(route, agents, &[]);
+    !follow_the_sun(policy, route, agents, &[], outcome)
+        .candidates
+        .is_empty()
+}
+
 /// When nobody in the ticket's region can take it (and other regions were not asked for),
 /// the region's follow-the-sun `policy` picks agents of other regions on shift, with the
 /// reason; otherwise (or with nobody there either) the outcome stays as it is and the ticket
@@ -639,6 +650,26 @@ mod tests {
                 .candidates
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_queued_ticket_goes_to_an_agent_who_is_eligible_with_room_or_by_the_sun() {
+        let mut r = base_route();
+        r.region = Some("eu-west".into());
+        let any = FollowTheSun::AnyRegion;
+        let mut ada = agent("ada");
+        assert!(takes(&any, &r, &ada));
+        ada.active_tickets = 5;
+        assert!(!takes(&any, &r, &ada), "no room");
+        r.priority = Priority::Urgent;
+        assert!(takes(&any, &r, &ada), "urgent ignores capacity");
+        r.priority = Priority::Normal;
+        let mut bo = agent("bo");
+        bo.region = "cn-east".into();
+        assert!(takes(&any, &r, &bo), "follows the sun");
+        assert!(!takes(&FollowTheSun::Queue, &r, &bo), "the region queues");
+        bo.on_shift = false;
+        assert!(!takes(&any, &r, &bo), "off shift");
     }
 
     #[test]

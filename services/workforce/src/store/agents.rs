@@ -539,6 +539,34 @@ pub async fn routable_agents(
     exclude: &[Uuid],
     now: i64,
 ) -> Result<(Vec<Routable>, HashMap<Uuid, Option<Uuid>>), sqlx::Error> {
+    routable(conn, exclude, None, now).await
+}
+
+/// Agent `id` as routing sees it, with `on_shift` computed, when it is active, available and
+/// its heartbeat fresh.
+pub async fn routable_agent(
+    conn: &mut Conn,
+    id: Uuid,
+    now: i64,
+) -> Result<Option<Routable>, sqlx::Error> {
+    let (agents, shifts) = routable(conn, &[], Some(id), now).await?;
+    let Some(mut agent) = agents.into_iter().next() else {
+        return Ok(None);
+    };
+    if let Some(Some(shift)) = shifts.get(&id) {
+        agent.on_shift = super::find_shift(conn, *shift)
+            .await?
+            .is_some_and(|s| s.on_shift_at(now));
+    }
+    Ok(Some(agent))
+}
+
+async fn routable(
+    conn: &mut Conn,
+    exclude: &[Uuid],
+    only: Option<Uuid>,
+    now: i64,
+) -> Result<(Vec<Routable>, HashMap<Uuid, Option<Uuid>>), sqlx::Error> {
     let mut w = Where::default();
     let fresh = w.int(now - HEARTBEAT_TIMEOUT_MICROS);
     let mut sql = format!(
@@ -549,6 +577,9 @@ pub async fn routable_agents(
     );
     if !exclude.is_empty() {
         sql.push_str(&format!(" AND NOT {}", w.ids_in("id", exclude)));
+    }
+    if let Some(only) = only {
+        sql.push_str(&format!(" AND id = {}", w.text(only.to_string())));
     }
     let rows = w.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
     let mut agents = Vec::with_capacity(rows.len());
