@@ -80,6 +80,38 @@ impl Api {
     }
 }
 
+/// The key of a create's request id, scoped to the caller, the method and the parent.
+fn request_key(
+    caller: &Caller,
+    method: &'static str,
+    parent: &str,
+    idempotency: &parse::Idempotency,
+) -> Option<store::RequestKey> {
+    idempotency.request_id.as_ref().map(|id| store::RequestKey {
+        subject: caller.principal.subject.clone(),
+        method,
+        parent: parent.to_owned(),
+        request_id: id.clone(),
+        fingerprint: idempotency.fingerprint.clone(),
+    })
+}
+
+impl Api {
+    /// The id of what an earlier call with `key` made (read before deciding, so a replay is
+    /// answered even when the request would now be refused).
+    async fn replayed(
+        &self,
+        key: Option<&store::RequestKey>,
+        kind: &'static str,
+    ) -> Result<Option<uuid::Uuid>, Error> {
+        if key.is_none() {
+            return Ok(None);
+        }
+        let mut conn = self.db.reader().acquire().await?;
+        store::replayed(&mut conn, key, kind).await
+    }
+}
+
 /// The stream of `WatchPresence`.
 pub type PresenceStream =
     Pin<Box<dyn Stream<Item = Result<pb::WatchPresenceResponse, Status>> + Send + 'static>>;

@@ -103,6 +103,14 @@ impl Error {
         }
     }
 
+    /// The error of a change the domain refused on `name`.
+    pub fn refused(refused: crate::domain::Refused, name: impl Into<String>) -> Self {
+        match refused {
+            crate::domain::Refused::Stale => Self::StaleEtag(name.into()),
+            crate::domain::Refused::State(why) => Self::state(name, why),
+        }
+    }
+
     /// `ALREADY_EXISTS`.
     pub fn exists(kind: &'static str, name: impl Into<String>, why: impl Into<String>) -> Self {
         Self::AlreadyExists {

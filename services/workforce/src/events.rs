@@ -7,15 +7,19 @@ use aftercare_platform::time::{now_micros, to_timestamp};
 use aftercare_proto::aftercare::common::v1::{Actor, ActorType};
 use aftercare_proto::aftercare::events::v1 as ev;
 use aftercare_proto::aftercare::tickets::v1::TicketStatus;
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use prost::Name;
 use sqlx::{Any, Transaction};
 use tokio::sync::broadcast;
 
-use crate::convert;
-use crate::domain::agent::Agent;
-use crate::domain::names::{parse_agent_name, parse_ticket_name};
-use crate::store::{self, Conn};
+use crate::Settings;
+use crate::convert::{self, certification_name, course_name, enrolment_name};
+use crate::domain::agent::{Agent, HeldSkill, PresenceState};
+use crate::domain::names::{agent_name, parse_agent_name, parse_ticket_name, team_name};
+use crate::domain::training::{Actor as Recorded, Certification, Course, Enrolment};
+use crate::store::{self, Conn, RecognitionRow};
 
 /// The consumer name of the load tracker (its inbox key).
 pub const LOAD_CONSUMER: &str = "workforce-load";
@@ -70,6 +74,135 @@ pub fn system() -> Actor {
     }
 }
 
+/// A principal as the domain records who did something.
+pub fn recorded(principal: &Principal) -> Recorded {
+    recorded_actor(actor(principal))
+}
+
+/// The system as the domain records it.
+pub fn recorded_system() -> Recorded {
+    recorded_actor(system())
+}
+
+fn recorded_actor(a: Actor) -> Recorded {
+    Recorded {
+        kind: a.r#type,
+        id: a.id,
+        name: a.display_name,
+    }
+}
+
+/// `AgentCreated`.
+pub fn agent_created(agent: &Agent, by: &Recorded) -> ev::AgentCreated {
+    ev::AgentCreated {
+        agent: Some(snapshot(agent)),
+        actor: Some(convert::actor(by)),
+    }
+}
+
+/// `AgentUpdated` with the fields that changed.
+pub fn agent_updated(
+    agent: &Agent,
+    changed_fields: Vec<String>,
+    by: &Recorded,
+) -> ev::AgentUpdated {
+    ev::AgentUpdated {
+        agent: Some(snapshot(agent)),
+        changed_fields,
+        actor: Some(convert::actor(by)),
+    }
+}
+
+/// `PresenceChanged` from `previous` to the agent's state, at `now`.
+pub fn presence_changed(
+    agent: &Agent,
+    previous: PresenceState,
+    on_shift: bool,
+    by: &Recorded,
+    now: i64,
+) -> ev::PresenceChanged {
+    ev::PresenceChanged {
+        agent: agent_name(agent.id),
+        agent_display_name: agent.profile.display_name.clone(),
+        previous_state: previous.number() as i32,
+        state: agent.presence.state.number() as i32,
+        active_tickets: agent.active_tickets as i32,
+        capacity: agent.profile.max_concurrent_tickets as i32,
+        region: agent.profile.region.clone(),
+        teams: agent.teams.iter().map(|t| team_name(*t)).collect(),
+        on_shift,
+        actor: Some(convert::actor(by)),
+        change_time: Some(to_timestamp(now)),
+    }
+}
+
+/// `CertificationIssued` (by hand, or by completing its course).
+pub fn certification_issued(c: &Certification) -> ev::CertificationIssued {
+    ev::CertificationIssued {
+        certification: certification_name(c.agent, c.id),
+        agent: agent_name(c.agent),
+        code: c.code.clone(),
+        display_name: c.display_name.clone(),
+        course: c.course.map(course_name).unwrap_or_default(),
+        issue_time: Some(to_timestamp(c.issue_time)),
+        expire_time: c.expire_time.map(to_timestamp),
+        actor: Some(convert::actor(&c.issuer)),
+    }
+}
+
+/// `CertificationExpired`.
+pub fn certification_expired(c: &Certification) -> ev::CertificationExpired {
+    ev::CertificationExpired {
+        certification: certification_name(c.agent, c.id),
+        agent: agent_name(c.agent),
+        code: c.code.clone(),
+        display_name: c.display_name.clone(),
+        course: c.course.map(course_name).unwrap_or_default(),
+        expire_time: c.expire_time.map(to_timestamp),
+    }
+}
+
+/// `EnrolmentCompleted`, with the skills the course raised.
+pub fn enrolment_completed(
+    course: &Course,
+    enrolment: &Enrolment,
+    raised: &[HeldSkill],
+) -> ev::EnrolmentCompleted {
+    ev::EnrolmentCompleted {
+        enrolment: enrolment_name(course.id, enrolment.id),
+        course: course_name(course.id),
+        course_title: course.title.clone(),
+        agent: agent_name(enrolment.agent),
+        score_percent: enrolment.best_score,
+        attempts: enrolment.attempts as i32,
+        certification: enrolment
+            .certification
+            .map(|c| certification_name(enrolment.agent, c))
+            .unwrap_or_default(),
+        raised_skills: convert::agent_skills(raised),
+        finish_time: enrolment.finish_time.map(to_timestamp),
+    }
+}
+
+/// `RecognitionAwarded` to `agent`.
+pub fn recognition_awarded(r: &RecognitionRow, agent: &Agent) -> ev::RecognitionAwarded {
+    ev::RecognitionAwarded {
+        recognition: recognition_name(r.id),
+        agent: agent_name(agent.id),
+        agent_display_name: agent.profile.display_name.clone(),
+        badge: r.badge as i32,
+        reason: r.reason.clone(),
+        references: r.references.clone(),
+        awarded_by: Some(convert::actor(&r.awarded_by)),
+        create_time: Some(to_timestamp(r.create_time)),
+    }
+}
+
+/// The resource name of a recognition.
+pub fn recognition_name(id: uuid::Uuid) -> String {
+    format!("recognitions/{id}")
+}
+
 /// Whether an agent's shift is working now (no shift: never).
 pub async fn on_shift(conn: &mut Conn, agent: &Agent, now: i64) -> Result<bool, sqlx::Error> {
     match agent.profile.shift {
@@ -86,12 +219,19 @@ pub async fn on_shift(conn: &mut Conn, agent: &Agent, now: i64) -> Result<bool, 
 #[derive(Debug, Clone)]
 pub struct LoadTracker {
     feed: PresenceFeed,
+    settings: Arc<Settings>,
 }
 
 impl LoadTracker {
-    /// A tracker announcing load changes on `feed`.
+    /// A tracker announcing load changes on `feed`, with default settings.
     pub fn new(feed: PresenceFeed) -> Self {
-        Self { feed }
+        Self::with_settings(feed, Arc::new(Settings::default()))
+    }
+
+    /// A tracker announcing load changes on `feed`; an agent whose load goes down gets the
+    /// queued tickets it may take under `settings`' follow-the-sun policies.
+    pub fn with_settings(feed: PresenceFeed, settings: Arc<Settings>) -> Self {
+        Self { feed, settings }
     }
 
     /// The events it consumes.
@@ -146,6 +286,7 @@ impl EventHandler for LoadTracker {
         let (tickets, assigned) = snapshots(event)?;
         let now = now_micros();
         let mut touched = Vec::new();
+        let mut freed = Vec::new();
         for ticket in tickets {
             let Some(id) = parse_ticket_name(&ticket.name) else {
                 tracing::warn!(ticket = %ticket.name, "ticket event with a malformed ticket name");
@@ -162,6 +303,12 @@ impl EventHandler for LoadTracker {
             let change =
                 store::apply_ticket_snapshot(tx, id, assignee, open, time, assigned, now).await?;
             touched.extend(change.agents.into_iter().map(|(agent, _)| agent));
+            freed.extend(change.freed);
+        }
+        // Capacity freed: the agent takes the queued tickets it may, in this transaction.
+        let settings = &self.settings;
+        for agent in freed {
+            store::route_queued_in(tx, agent, &|r, a| settings.takes(r, a), now).await?;
         }
         for id in touched {
             if let Some(agent) = store::find_agent(tx, id).await? {

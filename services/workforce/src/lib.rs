@@ -31,6 +31,7 @@ use aftercare_proto::aftercare::workforce::v1::workforce_service_server::Workfor
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;
 
+pub use domain::routing::FollowTheSun;
 pub use error::Error;
 pub use events::{LOAD_CONSUMER, LoadTracker, PERFORMANCE_CONSUMER, PerformanceProjection};
 
@@ -45,17 +46,6 @@ pub static MIGRATIONS: Migrations = Migrations {
     sqlite: &SQLITE,
     postgres: &POSTGRES,
 };
-
-/// Where a region's tickets go when nobody eligible is on shift there.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FollowTheSun {
-    /// To whichever region has an eligible agent on shift (the default).
-    AnyRegion,
-    /// To these regions, in order.
-    Regions(Vec<String>),
-    /// Nowhere: the ticket waits in its queue.
-    Queue,
-}
 
 /// The service's own settings, with sane defaults.
 #[derive(Debug, Clone)]
@@ -82,6 +72,21 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// Whether a queued ticket needing `route` may go to `agent` now, under the policy of its
+    /// region.
+    pub(crate) fn takes(
+        &self,
+        route: &domain::routing::Route,
+        agent: &domain::routing::Routable,
+    ) -> bool {
+        domain::routing::takes(self.policy_of(route.region.as_deref()), route, agent)
+    }
+
+    /// The policy of a ticket's region (none: the default).
+    pub fn policy_of(&self, region: Option<&str>) -> &FollowTheSun {
+        region.map_or(&self.default_policy, |r| self.policy(r))
+    }
+
     /// The policy of `region`.
     pub fn policy(&self, region: &str) -> &FollowTheSun {
         self.follow_the_sun
@@ -127,7 +132,7 @@ impl ServiceDefinition for WorkforceService {
             ctx.bus.clone(),
             LOAD_CONSUMER,
             LoadTracker::filter(),
-            LoadTracker::new(feed.clone()),
+            LoadTracker::with_settings(feed.clone(), settings.clone()),
             ctx.shutdown.clone(),
         )
         .await?;

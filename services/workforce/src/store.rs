@@ -19,37 +19,40 @@ use sqlx::query::Query;
 use uuid::Uuid;
 
 pub use agents::{
-    AgentQuery, agent_conflict, find_agent, find_agent_by_subject, insert_agent, list_agents,
-    load_agents, missing_skills, routable_agents, routing_counts, save_presence, shift_exists,
-    shift_in_use, stale_presence, update_agent,
+    AgentQuery, create_agent, find_agent, find_agent_by_subject, list_agents, load_agent,
+    load_agents, missing_skills, routable_agent, routable_agents, routing_counts, save_agent,
+    set_presence, shift_in_use, stale_presence, update_agent,
 };
+use certifications::insert_certification;
 pub use certifications::{
-    CertificationFilter, CertificationQuery, NEVER, active_certifications, find_certification,
-    insert_certification, lapsed_certifications, list_certifications, update_certification,
+    CertificationFilter, CertificationQuery, NEVER, active_certifications, create_certification,
+    expire_certifications, find_certification, list_certifications, load_certification,
+    save_certification,
 };
-pub use load::{Hold, apply_ticket_snapshot, expire_holds, hold, release_hold};
+use load::{Hold, hold, release_hold};
+pub use load::{apply_ticket_snapshot, release_expired_holds};
 pub use performance::{
-    FactScope, RecognitionFilter, RecognitionRow, attach_waiting_csat, facts, find_recognition,
-    insert_fact, insert_recognition, list_recognitions, resolver_of,
+    FactScope, RecognitionFilter, RecognitionRow, attach_waiting_csat, create_recognition, facts,
+    insert_fact, list_recognitions, load_recognition, resolver_of,
 };
-pub use queue::{dequeue, enqueue};
-pub use requests::{RequestKey, find_request, insert_request};
+pub use queue::{Placed, Queued, place_ticket, queue_waiting, route_queued, route_queued_in};
+pub use requests::{RequestKey, claim, replayed};
 pub use shifts::{
-    ShiftQuery, delete_shift, find_shift, insert_shift, list_shifts, load_shifts, update_shift,
+    ShiftQuery, create_shift, find_shift, list_shifts, load_shift, load_shifts, remove_shift,
+    save_shift,
 };
 pub use skills::{
-    SkillQuery, delete_skill, find_skill, find_skill_by_code, insert_skill, list_skills,
-    skills_by_code, skills_named, update_skill,
+    SkillQuery, create_skill, list_skills, load_skill, remove_skill, save_skill, skills_by_code,
+    skills_named,
 };
 pub use teams::{
-    TeamQuery, add_member, delete_team, find_team, insert_team, led_teams, list_teams,
-    remove_member, update_team,
+    TeamQuery, change_membership, create_team, led_teams, list_teams, load_team, remove_team,
+    save_team,
 };
 pub use training::{
-    CourseQuery, EnrolmentFilter, EnrolmentQuery, course_has_enrolments, delete_course,
-    delete_enrolment, find_assessment, find_course, find_enrolment, insert_assessment,
-    insert_course, insert_enrolment, list_assessments, list_courses, list_enrolments, skill_taught,
-    update_course, update_enrolment,
+    CourseQuery, EnrolmentFilter, EnrolmentQuery, create_course, create_enrolment, find_assessment,
+    list_assessments, list_courses, list_enrolments, load_course, load_enrolment,
+    record_assessment, remove_course, remove_enrolment, save_course, save_enrolment, skill_taught,
 };
 
 /// A connection: from the reader pool, or a write transaction's.

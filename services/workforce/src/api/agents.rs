@@ -2,117 +2,17 @@
 
 use aftercare_platform::request::PageToken;
 use aftercare_platform::time::now_micros;
-use aftercare_proto::aftercare::events::v1::{AgentCreated, AgentUpdated};
 use aftercare_proto::aftercare::workforce::v1 as pb;
-use uuid::Uuid;
 
-use super::Api;
-use super::parse::{ByName, CreateAgent, Delete, Idempotency, ListAgents, UpdateAgent};
+use super::parse::{ByName, CreateAgent, Delete, ListAgents, UpdateAgent};
+use super::{Api, request_key};
 use crate::convert;
 use crate::domain::access::Caller;
-use crate::domain::agent::{Agent, Change, HeldSkill, Profile};
+use crate::domain::agent::Agent;
 use crate::domain::names::agent_name;
-use crate::error::{AGENT, Error};
-use crate::events::{actor, publish, snapshot};
-use crate::store::{self, AgentQuery, Conn, RequestKey};
-
-/// The key of a create's request id, scoped to the caller, the method and the parent.
-pub fn request_key(
-    caller: &Caller,
-    method: &'static str,
-    parent: &str,
-    idempotency: &Idempotency,
-) -> Option<RequestKey> {
-    idempotency.request_id.as_ref().map(|id| RequestKey {
-        subject: caller.principal.subject.clone(),
-        method,
-        parent: parent.to_owned(),
-        request_id: id.clone(),
-    })
-}
-
-/// The id of what an earlier call with the same key made, or `ALREADY_EXISTS` when the key
-/// was used for another request.
-pub async fn replayed(
-    conn: &mut Conn,
-    key: Option<&RequestKey>,
-    fingerprint: &str,
-    kind: &'static str,
-) -> Result<Option<Uuid>, Error> {
-    let Some(key) = key else { return Ok(None) };
-    match store::find_request(conn, key).await? {
-        Some((stored, _)) if stored != fingerprint => Err(Error::exists(
-            kind,
-            format!("request_id {}", key.request_id),
-            "this request_id was used for a different request",
-        )),
-        Some((_, id)) => Ok(Uuid::parse_str(&id).ok()),
-        None => Ok(None),
-    }
-}
-
-/// Records the key in the transaction; false when a concurrent call recorded it first.
-pub async fn remember(
-    conn: &mut Conn,
-    key: Option<&RequestKey>,
-    fingerprint: &str,
-    id: Uuid,
-    now: i64,
-) -> Result<bool, Error> {
-    match key {
-        Some(key) => Ok(store::insert_request(conn, key, fingerprint, &id.to_string(), now).await?),
-        None => Ok(true),
-    }
-}
-
-/// The agent with `id`, or `NOT_FOUND`.
-pub async fn load(conn: &mut Conn, id: Uuid) -> Result<Agent, Error> {
-    store::find_agent(conn, id)
-        .await?
-        .ok_or_else(|| Error::not_found(AGENT, agent_name(id)))
-}
-
-/// Refuses skills not in the catalogue and a shift that does not exist.
-async fn check_references(
-    conn: &mut Conn,
-    skills: Option<&[HeldSkill]>,
-    shift: Option<Option<Uuid>>,
-) -> Result<(), Error> {
-    let mut violations = aftercare_platform::request::FieldViolations::new();
-    if let Some(skills) = skills {
-        let ids: Vec<Uuid> = skills.iter().map(|s| s.skill).collect();
-        let missing = store::missing_skills(conn, &ids).await?;
-        for (i, skill) in skills.iter().enumerate() {
-            if missing.contains(&skill.skill) {
-                violations.add(format!("agent.skills[{i}].skill"), "no such skill");
-            }
-        }
-    }
-    if let Some(Some(shift)) = shift
-        && !store::shift_exists(conn, shift).await?
-    {
-        violations.add("agent.shift", "no such shift");
-    }
-    crate::error::finish(violations)
-}
-
-async fn check_unique(conn: &mut Conn, profile: &Profile, id: Uuid) -> Result<(), Error> {
-    match store::agent_conflict(
-        conn,
-        &profile.email,
-        profile.identity_subject.as_deref(),
-        id,
-    )
-    .await?
-    {
-        Some((other, field)) => Err(Error::exists(
-            AGENT,
-            agent_name(other),
-            format!("another agent has this {field}"),
-        )),
-        None => Ok(()),
-    }
-}
+use crate::error::Error;
+use crate::events::recorded;
+use crate::store::{self, AgentQuery};
 
 fn created(agent: &Agent) -> pb::CreateAgentResponse {
     pb::CreateAgentResponse {
@@ -130,38 +30,10 @@ pub async fn create(
         return Err(Error::PermissionDenied("only admins create agents"));
     }
     let key = request_key(caller, "CreateAgent", "", &request.idempotency);
-    let fingerprint = &request.idempotency.fingerprint;
-    let now = now_micros();
-    let mut tx = api.db.begin().await?;
-    if let Some(id) = replayed(&mut tx, key.as_ref(), fingerprint, AGENT).await? {
-        return Ok(created(&load(&mut tx, id).await?));
-    }
-    check_references(
-        &mut tx,
-        Some(&request.profile.skills),
-        Some(request.profile.shift),
-    )
-    .await?;
-    let agent = Agent::new(request.profile, now);
-    check_unique(&mut tx, &agent.profile, agent.id).await?;
-    if !remember(&mut tx, key.as_ref(), fingerprint, agent.id, now).await? {
-        tx.rollback().await?;
-        let mut conn = api.db.reader().acquire().await?;
-        let id = replayed(&mut conn, key.as_ref(), fingerprint, AGENT).await?;
-        return match id {
-            Some(id) => Ok(created(&load(&mut conn, id).await?)),
-            None => Err(Error::state("agents", "a concurrent create failed; retry")),
-        };
-    }
-    store::insert_agent(&mut tx, &agent).await?;
-    let event = AgentCreated {
-        agent: Some(snapshot(&agent)),
-        actor: Some(actor(&caller.principal)),
-    };
-    publish(&mut tx, &agent_name(agent.id), &event).await?;
-    tx.commit().await?;
+    let agent = Agent::new(request.profile, now_micros());
+    let by = recorded(&caller.principal);
+    let agent = store::create_agent(&api.db, &agent, key.as_ref(), &by).await?;
     api.relay.wake();
-    tracing::info!(agent = %agent.id, "agent created");
     Ok(created(&agent))
 }
 
@@ -177,7 +49,7 @@ pub async fn get(
         ));
     }
     let mut conn = api.db.reader().acquire().await?;
-    let agent = load(&mut conn, request.0).await?;
+    let agent = store::load_agent(&mut conn, request.0).await?;
     if !caller.may_read_agent(&agent) {
         return Err(Error::PermissionDenied(
             "agents read only themselves and their teams",
@@ -234,56 +106,22 @@ pub async fn update(
         ));
     }
     let now = now_micros();
-    let mut tx = api.db.begin().await?;
-    let mut agent = load(&mut tx, request.id).await?;
-    let lead_may = caller.leads_member(&agent) && request.changes.iter().all(Change::lead_may_make);
-    if !caller.is_admin() && !lead_may {
+    let mut conn = api.db.reader().acquire().await?;
+    let mut agent = store::load_agent(&mut conn, request.id).await?;
+    drop(conn);
+    if !caller.may_update_agent(&agent, &request.changes) {
         return Err(Error::PermissionDenied(
             "admins change agents; team leads change their members' skills, languages, capacity, shift, centre and state",
         ));
     }
-    let name = agent_name(agent.id);
-    if agent.version != request.version {
-        return Err(Error::StaleEtag(name));
+    let changed = agent
+        .update(request.version, request.changes, now)
+        .map_err(|refused| Error::refused(refused, agent_name(request.id)))?;
+    if !changed.is_empty() {
+        let by = recorded(&caller.principal);
+        store::save_agent(&api.db, &agent, request.version, changed, &by).await?;
+        api.relay.wake();
     }
-    if agent.is_deleted() {
-        return Err(Error::state(name, "the agent is deleted"));
-    }
-    let skills = request.changes.iter().find_map(|c| match c {
-        Change::Skills(s) => Some(s.as_slice()),
-        _ => None,
-    });
-    let shift = request.changes.iter().find_map(|c| match c {
-        Change::Shift(s) => Some(*s),
-        _ => None,
-    });
-    check_references(&mut tx, skills, shift).await?;
-    let changed = agent.apply(request.changes);
-    if changed.is_empty() {
-        return Ok(pb::UpdateAgentResponse {
-            agent: Some(convert::agent(&agent, now)),
-        });
-    }
-    if changed
-        .iter()
-        .any(|f| f == "email" || f == "identity_subject")
-    {
-        check_unique(&mut tx, &agent.profile, agent.id).await?;
-    }
-    agent.version += 1;
-    agent.update_time = now;
-    if !store::update_agent(&mut tx, &agent, request.version).await? {
-        return Err(Error::StaleEtag(name));
-    }
-    let event = AgentUpdated {
-        agent: Some(snapshot(&agent)),
-        changed_fields: changed,
-        actor: Some(actor(&caller.principal)),
-    };
-    publish(&mut tx, &name, &event).await?;
-    tx.commit().await?;
-    api.relay.wake();
-    tracing::info!(agent = %agent.id, version = agent.version, "agent updated");
     Ok(pb::UpdateAgentResponse {
         agent: Some(convert::agent(&agent, now)),
     })
@@ -299,31 +137,15 @@ pub async fn delete(
         return Err(Error::PermissionDenied("only admins delete agents"));
     }
     let now = now_micros();
-    let mut tx = api.db.begin().await?;
-    let mut agent = load(&mut tx, request.id).await?;
-    let name = agent_name(agent.id);
-    if agent.version != request.version {
-        return Err(Error::StaleEtag(name));
-    }
-    if agent.is_deleted() {
-        return Err(Error::state(name, "the agent is already deleted"));
-    }
-    agent.delete(now);
-    if !store::update_agent(&mut tx, &agent, request.version).await? {
-        return Err(Error::StaleEtag(name));
-    }
-    store::save_presence(&mut tx, &agent).await?;
-    let event = AgentUpdated {
-        agent: Some(snapshot(&agent)),
-        changed_fields: ["delete_time", "state", "teams", "shift"]
-            .map(str::to_owned)
-            .to_vec(),
-        actor: Some(actor(&caller.principal)),
-    };
-    publish(&mut tx, &name, &event).await?;
-    tx.commit().await?;
+    let mut conn = api.db.reader().acquire().await?;
+    let mut agent = store::load_agent(&mut conn, request.id).await?;
+    drop(conn);
+    let changed = agent
+        .remove(request.version, now)
+        .map_err(|refused| Error::refused(refused, agent_name(request.id)))?;
+    let by = recorded(&caller.principal);
+    store::save_agent(&api.db, &agent, request.version, changed, &by).await?;
     api.relay.wake();
-    tracing::info!(agent = %agent.id, "agent deleted");
     Ok(pb::DeleteAgentResponse {
         agent: Some(convert::agent(&agent, now)),
     })

@@ -1,30 +1,20 @@
 //! Certifications: record by hand, get, list (expiring soon), revoke.
 
 use aftercare_platform::request::PageToken;
-use aftercare_platform::time::{now_micros, to_timestamp};
-use aftercare_proto::aftercare::events::v1::CertificationIssued;
+use aftercare_platform::time::now_micros;
 use aftercare_proto::aftercare::workforce::v1 as pb;
-use uuid::Uuid;
 
-use super::Api;
-use super::agents::{load as load_agent, remember, replayed, request_key};
 use super::parse::{
     CertificationName, CreateCertification, ListCertifications, RevokeCertification,
 };
+use super::{Api, request_key};
 use crate::convert::{self, certification_name};
 use crate::domain::access::Caller;
 use crate::domain::names::agent_name;
-use crate::domain::training::{Actor, Certification, CertificationState};
+use crate::domain::training::Certification;
 use crate::error::{CERTIFICATION, Error};
-use crate::events::{actor, publish};
-use crate::store::{self, CertificationQuery, Conn, NEVER};
-
-async fn load(conn: &mut Conn, name: CertificationName) -> Result<Certification, Error> {
-    store::find_certification(conn, name.id)
-        .await?
-        .filter(|c| c.agent == name.agent)
-        .ok_or_else(|| Error::not_found(CERTIFICATION, certification_name(name.agent, name.id)))
-}
+use crate::events::recorded;
+use crate::store::{self, CertificationQuery, NEVER};
 
 #[tracing::instrument(skip_all, fields(agent = %request.agent))]
 pub async fn create(
@@ -38,87 +28,36 @@ pub async fn create(
         ));
     }
     let now = now_micros();
-    let issue_time = request.issue_time.unwrap_or(now);
-    if issue_time > now {
-        return Err(Error::invalid(
-            "certification.issue_time",
-            "must not be in the future",
-        ));
-    }
-    if request.expire_time.is_some_and(|e| e <= issue_time) {
-        return Err(Error::invalid(
-            "certification.expire_time",
-            "must be after issue_time",
-        ));
-    }
+    let certification = Certification::record(
+        request.agent,
+        request.code,
+        request.display_name,
+        request.issue_time,
+        request.expire_time,
+        recorded(&caller.principal),
+        now,
+    )
+    .map_err(|(field, why)| Error::invalid(field, why))?;
     let parent = agent_name(request.agent);
     let key = request_key(caller, "CreateCertification", &parent, &request.idempotency);
-    let fingerprint = &request.idempotency.fingerprint;
-    let mut tx = api.db.begin().await?;
-    if let Some(id) = replayed(&mut tx, key.as_ref(), fingerprint, CERTIFICATION).await? {
-        let c = load(
-            &mut tx,
-            CertificationName {
-                agent: request.agent,
-                id,
-            },
-        )
-        .await?;
-        return Ok(pb::CreateCertificationResponse {
-            certification: Some(convert::certification(&c, now)),
-        });
-    }
-    let agent = load_agent(&mut tx, request.agent).await?;
-    if agent.is_deleted() {
-        return Err(Error::state(parent, "the agent is deleted"));
-    }
-    let issuer = actor(&caller.principal);
-    let certification = Certification {
-        id: Uuid::now_v7(),
-        agent: agent.id,
-        code: request.code,
-        display_name: request.display_name,
-        course: None,
-        enrolment: None,
-        skills: Vec::new(),
-        issue_time,
-        expire_time: request.expire_time,
-        state: CertificationState::Active,
-        issuer: Actor {
-            kind: issuer.r#type,
-            id: issuer.id.clone(),
-            name: issuer.display_name.clone(),
-        },
-        revoke_time: None,
-        revoke_reason: None,
-        version: 1,
-        create_time: now,
-        update_time: now,
+    let mut conn = api.db.reader().acquire().await?;
+    let c = match api.replayed(key.as_ref(), CERTIFICATION).await? {
+        Some(first) => store::load_certification(&mut conn, request.agent, first).await?,
+        None => {
+            if store::load_agent(&mut conn, request.agent)
+                .await?
+                .is_deleted()
+            {
+                return Err(Error::state(parent, "the agent is deleted"));
+            }
+            drop(conn);
+            let c = store::create_certification(&api.db, &certification, key.as_ref()).await?;
+            api.relay.wake();
+            c
+        }
     };
-    if !remember(&mut tx, key.as_ref(), fingerprint, certification.id, now).await? {
-        return Err(Error::state(
-            parent,
-            "a concurrent create with this request_id; retry",
-        ));
-    }
-    store::insert_certification(&mut tx, &certification).await?;
-    let name = certification_name(agent.id, certification.id);
-    let event = CertificationIssued {
-        certification: name.clone(),
-        agent: parent,
-        code: certification.code.clone(),
-        display_name: certification.display_name.clone(),
-        course: String::new(),
-        issue_time: Some(to_timestamp(issue_time)),
-        expire_time: certification.expire_time.map(to_timestamp),
-        actor: Some(issuer),
-    };
-    publish(&mut tx, &name, &event).await?;
-    tx.commit().await?;
-    api.relay.wake();
-    tracing::info!(certification = %certification.id, "certification recorded");
     Ok(pb::CreateCertificationResponse {
-        certification: Some(convert::certification(&certification, now)),
+        certification: Some(convert::certification(&c, now)),
     })
 }
 
@@ -134,7 +73,7 @@ pub async fn get(
         ));
     }
     let mut conn = api.db.reader().acquire().await?;
-    let c = load(&mut conn, request).await?;
+    let c = store::load_certification(&mut conn, request.agent, request.id).await?;
     Ok(pb::GetCertificationResponse {
         certification: Some(convert::certification(&c, now_micros())),
     })
@@ -195,26 +134,13 @@ pub async fn revoke(
         ));
     }
     let now = now_micros();
-    let mut tx = api.db.begin().await?;
-    let mut c = load(&mut tx, request.name).await?;
-    let name = certification_name(c.agent, c.id);
-    if c.version != request.version {
-        return Err(Error::StaleEtag(name));
-    }
-    if c.state == CertificationState::Revoked {
-        return Err(Error::state(name, "the certification is already revoked"));
-    }
-    let expected = c.version;
-    c.state = CertificationState::Revoked;
-    c.revoke_time = Some(now);
-    c.revoke_reason = Some(request.reason);
-    c.version += 1;
-    c.update_time = now;
-    if !store::update_certification(&mut tx, &c, expected).await? {
-        return Err(Error::StaleEtag(name));
-    }
-    tx.commit().await?;
-    tracing::info!(certification = %c.id, "certification revoked");
+    let CertificationName { agent, id } = request.name;
+    let mut conn = api.db.reader().acquire().await?;
+    let mut c = store::load_certification(&mut conn, agent, id).await?;
+    drop(conn);
+    c.revoke(request.version, request.reason, now)
+        .map_err(|refused| Error::refused(refused, certification_name(agent, id)))?;
+    store::save_certification(&api.db, &c, request.version).await?;
     Ok(pb::RevokeCertificationResponse {
         certification: Some(convert::certification(&c, now)),
     })

@@ -3,35 +3,14 @@
 use aftercare_platform::request::PageToken;
 use aftercare_platform::time::now_micros;
 use aftercare_proto::aftercare::workforce::v1 as pb;
-use uuid::Uuid;
 
-use super::Api;
-use super::agents::{remember, replayed, request_key};
-use super::parse::{ByName, CourseChange, CreateCourse, Delete, ListCourses, UpdateCourse};
+use super::parse::{ByName, CreateCourse, Delete, ListCourses, UpdateCourse};
+use super::{Api, request_key};
 use crate::convert::{self, course_name};
 use crate::domain::access::Caller;
-use crate::domain::training::{Course, Taught};
-use crate::error::{COURSE, Error};
-use crate::store::{self, Conn, CourseQuery};
-
-/// The course with `id`, or `NOT_FOUND`.
-pub async fn load(conn: &mut Conn, id: Uuid) -> Result<Course, Error> {
-    store::find_course(conn, id)
-        .await?
-        .ok_or_else(|| Error::not_found(COURSE, course_name(id)))
-}
-
-async fn check_skills(conn: &mut Conn, skills: &[Taught]) -> Result<(), Error> {
-    let ids: Vec<Uuid> = skills.iter().map(|t| t.skill).collect();
-    let missing = store::missing_skills(conn, &ids).await?;
-    let mut violations = aftercare_platform::request::FieldViolations::new();
-    for (i, t) in skills.iter().enumerate() {
-        if missing.contains(&t.skill) {
-            violations.add(format!("course.skills[{i}].skill"), "no such skill");
-        }
-    }
-    crate::error::finish(violations)
-}
+use crate::domain::training::Course;
+use crate::error::Error;
+use crate::store::{self, CourseQuery};
 
 fn deny() -> Error {
     Error::PermissionDenied("trainers and admins manage courses")
@@ -47,46 +26,8 @@ pub async fn create(
         return Err(deny());
     }
     let key = request_key(caller, "CreateCourse", "", &request.idempotency);
-    let fingerprint = &request.idempotency.fingerprint;
-    let now = now_micros();
-    let mut tx = api.db.begin().await?;
-    if let Some(id) = replayed(&mut tx, key.as_ref(), fingerprint, COURSE).await? {
-        return Ok(pb::CreateCourseResponse {
-            course: Some(convert::course(&load(&mut tx, id).await?)),
-        });
-    }
-    let c = request.course;
-    check_skills(&mut tx, &c.skills).await?;
-    let course = Course {
-        id: Uuid::now_v7(),
-        title: c.title,
-        description: c.description,
-        skills: c.skills,
-        certification_code: c.certification_code,
-        certification_display_name: c.certification_display_name,
-        certification_validity: c.certification_validity,
-        completion: c.completion,
-        pass_mark: c.pass_mark,
-        max_attempts: c.max_attempts,
-        state: c.state,
-        open_enrolments: 0,
-        version: 1,
-        create_time: now,
-        update_time: now,
-    };
-    if !remember(&mut tx, key.as_ref(), fingerprint, course.id, now).await? {
-        tx.rollback().await?;
-        let mut conn = api.db.reader().acquire().await?;
-        let id = replayed(&mut conn, key.as_ref(), fingerprint, COURSE)
-            .await?
-            .ok_or_else(|| Error::state("courses", "a concurrent create failed; retry"))?;
-        return Ok(pb::CreateCourseResponse {
-            course: Some(convert::course(&load(&mut conn, id).await?)),
-        });
-    }
-    store::insert_course(&mut tx, &course).await?;
-    tx.commit().await?;
-    tracing::info!(course = %course.id, "course created");
+    let course = Course::new(request.course, now_micros());
+    let course = store::create_course(&api.db, &course, key.as_ref()).await?;
     Ok(pb::CreateCourseResponse {
         course: Some(convert::course(&course)),
     })
@@ -105,7 +46,9 @@ pub async fn get(
     }
     let mut conn = api.db.reader().acquire().await?;
     Ok(pb::GetCourseResponse {
-        course: Some(convert::course(&load(&mut conn, request.0).await?)),
+        course: Some(convert::course(
+            &store::load_course(&mut conn, request.0).await?,
+        )),
     })
 }
 
@@ -152,38 +95,14 @@ pub async fn update(
     if !caller.may_manage_training() {
         return Err(deny());
     }
-    let mut tx = api.db.begin().await?;
-    let mut course = load(&mut tx, request.id).await?;
-    let name = course_name(course.id);
-    if course.version != request.version {
-        return Err(Error::StaleEtag(name));
-    }
-    let before = course.clone();
-    for change in request.changes {
-        match change {
-            CourseChange::Title(v) => course.title = v,
-            CourseChange::Description(v) => course.description = v,
-            CourseChange::Skills(v) => {
-                check_skills(&mut tx, &v).await?;
-                course.skills = v;
-            }
-            CourseChange::CertificationCode(v) => course.certification_code = v,
-            CourseChange::CertificationDisplayName(v) => course.certification_display_name = v,
-            CourseChange::CertificationValidity(v) => course.certification_validity = v,
-            CourseChange::Completion(v) => course.completion = v,
-            CourseChange::PassMark(v) => course.pass_mark = v,
-            CourseChange::MaxAttempts(v) => course.max_attempts = v,
-            CourseChange::State(v) => course.state = v,
-        }
-    }
-    if course != before {
-        course.version += 1;
-        course.update_time = now_micros();
-        if !store::update_course(&mut tx, &course, request.version).await? {
-            return Err(Error::StaleEtag(name));
-        }
-        tx.commit().await?;
-        tracing::info!(course = %course.id, version = course.version, "course updated");
+    let mut conn = api.db.reader().acquire().await?;
+    let mut course = store::load_course(&mut conn, request.id).await?;
+    drop(conn);
+    let changed = course
+        .update(request.version, request.changes, now_micros())
+        .map_err(|refused| Error::refused(refused, course_name(request.id)))?;
+    if changed {
+        store::save_course(&api.db, &course, request.version).await?;
     }
     Ok(pb::UpdateCourseResponse {
         course: Some(convert::course(&course)),
@@ -199,22 +118,6 @@ pub async fn delete(
     if !caller.may_manage_training() {
         return Err(deny());
     }
-    let mut tx = api.db.begin().await?;
-    let course = load(&mut tx, request.id).await?;
-    let name = course_name(course.id);
-    if course.version != request.version {
-        return Err(Error::StaleEtag(name));
-    }
-    if store::course_has_enrolments(&mut tx, course.id).await? {
-        return Err(Error::dependents(
-            name,
-            "the course has enrolments: archive it with `state` instead",
-        ));
-    }
-    if !store::delete_course(&mut tx, course.id, request.version).await? {
-        return Err(Error::StaleEtag(name));
-    }
-    tx.commit().await?;
-    tracing::info!(course = %course.id, "course deleted");
+    store::remove_course(&api.db, request.id, request.version).await?;
     Ok(pb::DeleteCourseResponse {})
 }

@@ -2,110 +2,21 @@
 //! course raises the agent's skills and issues its certification in the same transaction.
 
 use aftercare_platform::request::PageToken;
-use aftercare_platform::time::{now_micros, to_timestamp};
-use aftercare_proto::aftercare::events::v1::{
-    AgentUpdated, CertificationIssued, EnrolmentCompleted,
-};
+use aftercare_platform::time::now_micros;
 use aftercare_proto::aftercare::workforce::v1 as pb;
-use uuid::Uuid;
 
-use super::Api;
-use super::agents::{load as load_agent, remember, replayed, request_key};
-use super::courses::load as load_course;
 use super::parse::{
     CreateEnrolment, DeleteEnrolment, EnrolmentName, ListAssessments, ListEnrolments,
     SubmitAssessment, UpdateEnrolment,
 };
-use crate::convert::{self, certification_name, course_name, enrolment_name};
+use super::{Api, request_key};
+use crate::convert::{self, course_name, enrolment_name};
 use crate::domain::access::Caller;
-use crate::domain::agent::AgentState;
 use crate::domain::names::agent_name;
-use crate::domain::training::{
-    Actor, Certification, Course, CourseState, Enrolment, EnrolmentStatus, grade, issue,
-    raise_skills, report_progress,
-};
+use crate::domain::training::{Enrolment, complete, grade, may_enrol};
 use crate::error::{ENROLMENT, Error};
-use crate::events::{actor, publish, snapshot, system};
-use crate::store::{self, Conn, EnrolmentQuery};
-
-fn recorded(principal: &aftercare_platform::auth::Principal) -> Actor {
-    let a = actor(principal);
-    Actor {
-        kind: a.r#type,
-        id: a.id,
-        name: a.display_name,
-    }
-}
-
-/// The enrolment named, or `NOT_FOUND` (also when it belongs to another course).
-pub async fn load(conn: &mut Conn, name: EnrolmentName) -> Result<Enrolment, Error> {
-    store::find_enrolment(conn, name.id)
-        .await?
-        .filter(|e| e.course == name.course)
-        .ok_or_else(|| Error::not_found(ENROLMENT, enrolment_name(name.course, name.id)))
-}
-
-/// Completes `enrolment` (already marked completed): raises the agent's skills, issues the
-/// certification, and writes the events, in `tx`.
-async fn complete(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    course: &Course,
-    enrolment: &mut Enrolment,
-    now: i64,
-) -> Result<Option<Certification>, Error> {
-    let mut agent = load_agent(tx, enrolment.agent).await?;
-    let (raised, after) = raise_skills(&agent.profile.skills, &course.skills);
-    if !raised.is_empty() {
-        let expected = agent.version;
-        agent.profile.skills = after;
-        agent.version += 1;
-        agent.update_time = now;
-        if !store::update_agent(tx, &agent, expected).await? {
-            return Err(Error::state(
-                agent_name(agent.id),
-                "the agent changed meanwhile; retry",
-            ));
-        }
-        let event = AgentUpdated {
-            agent: Some(snapshot(&agent)),
-            changed_fields: vec!["skills".into()],
-            actor: Some(system()),
-        };
-        publish(tx, &agent_name(agent.id), &event).await?;
-    }
-    let certification = issue(course, enrolment, now);
-    if let Some(c) = &certification {
-        store::insert_certification(tx, c).await?;
-        enrolment.certification = Some(c.id);
-        let event = CertificationIssued {
-            certification: certification_name(c.agent, c.id),
-            agent: agent_name(c.agent),
-            code: c.code.clone(),
-            display_name: c.display_name.clone(),
-            course: course_name(course.id),
-            issue_time: Some(to_timestamp(c.issue_time)),
-            expire_time: c.expire_time.map(to_timestamp),
-            actor: Some(system()),
-        };
-        publish(tx, &certification_name(c.agent, c.id), &event).await?;
-    }
-    let event = EnrolmentCompleted {
-        enrolment: enrolment_name(course.id, enrolment.id),
-        course: course_name(course.id),
-        course_title: course.title.clone(),
-        agent: agent_name(enrolment.agent),
-        score_percent: enrolment.best_score,
-        attempts: enrolment.attempts as i32,
-        certification: enrolment
-            .certification
-            .map(|c| certification_name(enrolment.agent, c))
-            .unwrap_or_default(),
-        raised_skills: convert::agent_skills(&raised),
-        finish_time: enrolment.finish_time.map(to_timestamp),
-    };
-    publish(tx, &enrolment_name(course.id, enrolment.id), &event).await?;
-    Ok(certification)
-}
+use crate::events::recorded;
+use crate::store::{self, EnrolmentQuery};
 
 #[tracing::instrument(skip_all, fields(course = %request.course))]
 pub async fn create(
@@ -118,71 +29,31 @@ pub async fn create(
     }
     let parent = course_name(request.course);
     let key = request_key(caller, "CreateEnrolment", &parent, &request.idempotency);
-    let fingerprint = &request.idempotency.fingerprint;
-    let now = now_micros();
-    let mut tx = api.db.begin().await?;
-    if let Some(id) = replayed(&mut tx, key.as_ref(), fingerprint, ENROLMENT).await? {
-        let name = EnrolmentName {
-            course: request.course,
-            id,
-        };
+    let mut conn = api.db.reader().acquire().await?;
+    if let Some(first) = api.replayed(key.as_ref(), ENROLMENT).await? {
+        let enrolment = store::load_enrolment(&mut conn, request.course, first).await?;
         return Ok(pb::CreateEnrolmentResponse {
-            enrolment: Some(convert::enrolment(&load(&mut tx, name).await?)),
+            enrolment: Some(convert::enrolment(&enrolment)),
         });
     }
-    let course = load_course(&mut tx, request.course).await?;
-    if course.state != CourseState::Active {
+    let course = store::load_course(&mut conn, request.course).await?;
+    if !course.takes_enrolments() {
         return Err(Error::state(
             parent,
             "the course is archived and takes no enrolments",
         ));
     }
-    let agent = load_agent(&mut tx, request.agent).await?;
-    if agent.is_deleted() || agent.profile.state != AgentState::Active {
+    let agent = store::load_agent(&mut conn, request.agent).await?;
+    drop(conn);
+    if !may_enrol(&agent) {
         return Err(Error::state(
             agent_name(agent.id),
             "only active agents are enrolled",
         ));
     }
-    let enrolment = Enrolment {
-        id: Uuid::now_v7(),
-        course: course.id,
-        agent: agent.id,
-        status: EnrolmentStatus::Enrolled,
-        progress: 0,
-        due_time: request.due_time,
-        attempts: 0,
-        best_score: 0.0,
-        certification: None,
-        enrolled_by: recorded(&caller.principal),
-        finish_time: None,
-        version: 1,
-        create_time: now,
-        update_time: now,
-    };
-    if !remember(&mut tx, key.as_ref(), fingerprint, enrolment.id, now).await? {
-        tx.rollback().await?;
-        let mut conn = api.db.reader().acquire().await?;
-        let id = replayed(&mut conn, key.as_ref(), fingerprint, ENROLMENT)
-            .await?
-            .ok_or_else(|| Error::state("enrolments", "a concurrent create failed; retry"))?;
-        let name = EnrolmentName {
-            course: request.course,
-            id,
-        };
-        return Ok(pb::CreateEnrolmentResponse {
-            enrolment: Some(convert::enrolment(&load(&mut conn, name).await?)),
-        });
-    }
-    if !store::insert_enrolment(&mut tx, &enrolment).await? {
-        return Err(Error::exists(
-            ENROLMENT,
-            agent_name(agent.id),
-            "the agent already has an open enrolment in this course",
-        ));
-    }
-    tx.commit().await?;
-    tracing::info!(enrolment = %enrolment.id, "agent enrolled");
+    let by = recorded(&caller.principal);
+    let enrolment = Enrolment::new(course.id, agent.id, request.due_time, by, now_micros());
+    let enrolment = store::create_enrolment(&api.db, &enrolment, key.as_ref()).await?;
     Ok(pb::CreateEnrolmentResponse {
         enrolment: Some(convert::enrolment(&enrolment)),
     })
@@ -195,7 +66,7 @@ pub async fn get(
     request: EnrolmentName,
 ) -> Result<pb::GetEnrolmentResponse, Error> {
     let mut conn = api.db.reader().acquire().await?;
-    let enrolment = load(&mut conn, request).await?;
+    let enrolment = store::load_enrolment(&mut conn, request.course, request.id).await?;
     if !caller.may_read_training_of(enrolment.agent) {
         return Err(Error::PermissionDenied(
             "agents read only their own enrolments",
@@ -249,53 +120,36 @@ pub async fn update(
     request: UpdateEnrolment,
 ) -> Result<pb::UpdateEnrolmentResponse, Error> {
     let now = now_micros();
-    let mut tx = api.db.begin().await?;
-    let mut enrolment = load(&mut tx, request.name).await?;
-    let own = caller.agent == Some(enrolment.agent);
-    let manager = caller.may_manage_training();
-    let may = manager || (own && request.due_time.is_none());
-    if !may {
+    let name = &request.name;
+    let mut conn = api.db.reader().acquire().await?;
+    let mut enrolment = store::load_enrolment(&mut conn, name.course, name.id).await?;
+    if !caller.may_update_enrolment(enrolment.agent, request.due_time.is_some()) {
         return Err(Error::PermissionDenied(
             "agents report their own progress; trainers and admins change due times",
         ));
     }
-    let name = enrolment_name(enrolment.course, enrolment.id);
-    if enrolment.version != request.version {
-        return Err(Error::StaleEtag(name));
-    }
-    if !enrolment.is_open() {
-        return Err(Error::state(
-            name,
-            "the enrolment is already completed or failed",
-        ));
-    }
-    let course = load_course(&mut tx, enrolment.course).await?;
-    let mut completed = false;
-    if let Some(progress) = request.progress {
-        completed = report_progress(&course, &mut enrolment, progress, now)
-            .map_err(|why| Error::state(&name, why))?;
-    }
-    if let Some(due) = request.due_time {
-        enrolment.due_time = due;
-    }
-    enrolment.version += 1;
-    enrolment.update_time = now;
-    let certification = if completed {
-        complete(&mut tx, &course, &mut enrolment, now).await?
-    } else {
-        None
+    let course = store::load_course(&mut conn, enrolment.course).await?;
+    let expected = request.version;
+    let completed = enrolment
+        .update(expected, &course, request.progress, request.due_time, now)
+        .map_err(|refused| Error::refused(refused, enrolment_name(name.course, name.id)))?;
+    let completed = match completed {
+        true => {
+            let agent = store::load_agent(&mut conn, enrolment.agent).await?;
+            Some(complete(&course, &mut enrolment, &agent, now))
+        }
+        false => None,
     };
-    if !store::update_enrolment(&mut tx, &enrolment, request.version).await? {
-        return Err(Error::StaleEtag(name));
-    }
-    tx.commit().await?;
-    if completed {
+    drop(conn);
+    store::save_enrolment(&api.db, &enrolment, expected, &course, completed.as_ref()).await?;
+    if completed.is_some() {
         api.relay.wake();
-        tracing::info!(enrolment = %enrolment.id, "enrolment completed");
     }
     Ok(pb::UpdateEnrolmentResponse {
         enrolment: Some(convert::enrolment(&enrolment)),
-        certification: certification.map(|c| convert::certification(&c, now)),
+        certification: completed
+            .and_then(|c| c.certification)
+            .map(|c| convert::certification(&c, now)),
     })
 }
 
@@ -310,22 +164,14 @@ pub async fn delete(
             "trainers and admins withdraw agents",
         ));
     }
-    let mut tx = api.db.begin().await?;
-    let enrolment = load(&mut tx, request.name).await?;
-    let name = enrolment_name(enrolment.course, enrolment.id);
-    if enrolment.version != request.version {
-        return Err(Error::StaleEtag(name));
-    }
-    if !enrolment.is_open() {
-        return Err(Error::state(
-            name,
-            "completed and failed enrolments are kept as training history",
-        ));
-    }
-    if !store::delete_enrolment(&mut tx, enrolment.id, request.version).await? {
-        return Err(Error::StaleEtag(name));
-    }
-    tx.commit().await?;
+    let name = &request.name;
+    let mut conn = api.db.reader().acquire().await?;
+    let enrolment = store::load_enrolment(&mut conn, name.course, name.id).await?;
+    drop(conn);
+    enrolment
+        .withdraw(request.version)
+        .map_err(|refused| Error::refused(refused, enrolment_name(name.course, name.id)))?;
+    store::remove_enrolment(&api.db, name.course, name.id, request.version).await?;
     Ok(pb::DeleteEnrolmentResponse {})
 }
 
@@ -342,17 +188,17 @@ pub async fn submit_assessment(
     }
     let parent = enrolment_name(request.name.course, request.name.id);
     let key = request_key(caller, "SubmitAssessment", &parent, &request.idempotency);
-    let fingerprint = &request.idempotency.fingerprint;
     let now = now_micros();
-    let mut tx = api.db.begin().await?;
-    let mut enrolment = load(&mut tx, request.name).await?;
-    let course = load_course(&mut tx, enrolment.course).await?;
-    if let Some(id) = replayed(&mut tx, key.as_ref(), fingerprint, ENROLMENT).await? {
-        let assessment = store::find_assessment(&mut tx, id)
+    let mut conn = api.db.reader().acquire().await?;
+    let mut enrolment =
+        store::load_enrolment(&mut conn, request.name.course, request.name.id).await?;
+    let course = store::load_course(&mut conn, enrolment.course).await?;
+    if let Some(first) = api.replayed(key.as_ref(), ENROLMENT).await? {
+        let assessment = store::find_assessment(&mut conn, first)
             .await?
             .ok_or_else(|| Error::not_found(ENROLMENT, parent.clone()))?;
         let certification = match enrolment.certification.filter(|_| assessment.passed) {
-            Some(c) => store::find_certification(&mut tx, c).await?,
+            Some(c) => store::find_certification(&mut conn, c).await?,
             None => None,
         };
         return Ok(pb::SubmitAssessmentResponse {
@@ -362,46 +208,43 @@ pub async fn submit_assessment(
         });
     }
     let expected = enrolment.version;
+    let by = recorded(&caller.principal);
     let graded = grade(
         &course,
         &mut enrolment,
         request.score,
         request.max_score,
-        recorded(&caller.principal),
+        by,
         request.notes,
         now,
     )
     .map_err(|why| Error::state(&parent, why))?;
-    if !remember(
-        &mut tx,
-        key.as_ref(),
-        fingerprint,
-        graded.assessment.id,
-        now,
-    )
-    .await?
-    {
-        return Err(Error::state(
-            parent,
-            "a concurrent submission with this request_id; retry",
-        ));
-    }
-    store::insert_assessment(&mut tx, &graded.assessment).await?;
-    let certification = if graded.completed {
-        complete(&mut tx, &course, &mut enrolment, now).await?
-    } else {
-        None
+    let completed = match graded.completed {
+        true => {
+            let agent = store::load_agent(&mut conn, enrolment.agent).await?;
+            Some(complete(&course, &mut enrolment, &agent, now))
+        }
+        false => None,
     };
-    if !store::update_enrolment(&mut tx, &enrolment, expected).await? {
-        return Err(Error::StaleEtag(parent));
-    }
-    tx.commit().await?;
+    drop(conn);
+    let assessment = &graded.assessment;
+    store::record_assessment(
+        &api.db,
+        assessment,
+        key.as_ref(),
+        &enrolment,
+        expected,
+        &course,
+        completed.as_ref(),
+    )
+    .await?;
     api.relay.wake();
-    tracing::info!(enrolment = %enrolment.id, passed = graded.assessment.passed, "assessment graded");
     Ok(pb::SubmitAssessmentResponse {
-        assessment: Some(convert::assessment(course.id, &graded.assessment)),
+        assessment: Some(convert::assessment(course.id, assessment)),
         enrolment: Some(convert::enrolment(&enrolment)),
-        certification: certification.map(|c| convert::certification(&c, now)),
+        certification: completed
+            .and_then(|c| c.certification)
+            .map(|c| convert::certification(&c, now)),
     })
 }
 
@@ -412,7 +255,7 @@ pub async fn list_assessments(
     request: ListAssessments,
 ) -> Result<pb::ListAssessmentsResponse, Error> {
     let mut conn = api.db.reader().acquire().await?;
-    let enrolment = load(&mut conn, request.name).await?;
+    let enrolment = store::load_enrolment(&mut conn, request.name.course, request.name.id).await?;
     if !caller.may_read_training_of(enrolment.agent) {
         return Err(Error::PermissionDenied(
             "agents read only their own assessments",

@@ -1054,20 +1054,7 @@ impl TryFrom<pb::ListShiftsRequest> for ListShifts {
     }
 }
 
-/// One field of a shift update.
-#[derive(Debug, Clone)]
-pub enum ShiftChange {
-    /// `display_name`.
-    DisplayName(String),
-    /// `time_zone`.
-    TimeZone(chrono_tz::Tz),
-    /// `region`.
-    Region(Option<String>),
-    /// `intervals`.
-    Intervals(Vec<Interval>),
-    /// `exceptions`.
-    Exceptions(Vec<Exception>),
-}
+pub use crate::domain::shift::ShiftChange;
 
 /// `UpdateShift`.
 #[derive(Debug)]

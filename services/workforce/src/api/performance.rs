@@ -8,9 +8,7 @@ use aftercare_proto::aftercare::workforce::v1 as pb;
 use uuid::Uuid;
 
 use super::Api;
-use super::agents::load as load_agent;
 use super::parse::{ListScorecards, Performance, ScoreOrder};
-use super::teams::load as load_team;
 use crate::convert;
 use crate::domain::access::Caller;
 use crate::domain::agent::Agent;
@@ -44,7 +42,7 @@ pub async fn agent(
     request: Performance,
 ) -> Result<pb::GetAgentPerformanceResponse, Error> {
     let mut conn = api.db.reader().acquire().await?;
-    let agent = load_agent(&mut conn, request.id).await?;
+    let agent = store::load_agent(&mut conn, request.id).await?;
     if !caller.may_read_performance_of(&agent) {
         return Err(Error::PermissionDenied(
             "agents read their own performance, leads their teams', analysts anyone's",
@@ -68,7 +66,7 @@ pub async fn team(
     request: Performance,
 ) -> Result<pb::GetTeamPerformanceResponse, Error> {
     let mut conn = api.db.reader().acquire().await?;
-    let team = load_team(&mut conn, request.id).await?;
+    let team = store::load_team(&mut conn, request.id).await?;
     if !caller.may_read_team_performance(team.id) {
         return Err(Error::PermissionDenied(
             "a team's performance is read by its lead and members, analysts and admins",

@@ -1,21 +1,19 @@
 //! Presence: set (a heartbeat too), get, and watch.
 
-use aftercare_platform::time::{now_micros, to_timestamp};
-use aftercare_proto::aftercare::events::v1::PresenceChanged;
+use aftercare_platform::time::now_micros;
 use aftercare_proto::aftercare::workforce::v1 as pb;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
-use super::agents::load;
 use super::parse::{ByName, SetPresence, WatchPresence};
 use super::{Api, PresenceStream};
 use crate::convert;
 use crate::domain::access::{Caller, Reach};
-use crate::domain::agent::{Agent, AgentFilter};
+use crate::domain::agent::{Agent, AgentFilter, PresenceState};
 use crate::domain::names::agent_name;
 use crate::error::Error;
-use crate::events::{PresenceUpdate, actor, on_shift, publish};
+use crate::events::{PresenceUpdate, on_shift, recorded};
 use crate::store::{self, AgentQuery};
 
 #[tracing::instrument(skip_all, fields(agent = %request.agent))]
@@ -25,14 +23,14 @@ pub async fn set(
     request: SetPresence,
 ) -> Result<pb::SetPresenceResponse, Error> {
     let now = now_micros();
-    let mut tx = api.db.begin().await?;
-    let mut agent = load(&mut tx, request.agent).await?;
+    let mut conn = api.db.reader().acquire().await?;
+    let mut agent = store::load_agent(&mut conn, request.agent).await?;
+    drop(conn);
     if !caller.may_set_presence(&agent) {
         return Err(Error::PermissionDenied(
             "agents set their own presence; leads their members'; admins anyone's",
         ));
     }
-    let name = agent_name(agent.id);
     let previous = agent
         .set_presence(
             request.state,
@@ -40,39 +38,26 @@ pub async fn set(
             request.active_tickets,
             now,
         )
-        .map_err(|why| Error::state(&name, why))?;
-    store::save_presence(&mut tx, &agent).await?;
-    let shift_on = on_shift(&mut tx, &agent, now).await?;
-    if let Some(previous) = previous {
-        let event = PresenceChanged {
-            agent: name.clone(),
-            agent_display_name: agent.profile.display_name.clone(),
-            previous_state: previous.number() as i32,
-            state: agent.presence.state.number() as i32,
-            active_tickets: agent.active_tickets as i32,
-            capacity: agent.profile.max_concurrent_tickets as i32,
-            region: agent.profile.region.clone(),
-            teams: agent
-                .teams
-                .iter()
-                .map(|t| crate::domain::names::team_name(*t))
-                .collect(),
-            on_shift: shift_on,
-            actor: Some(actor(&caller.principal)),
-            change_time: Some(to_timestamp(now)),
-        };
-        publish(&mut tx, &name, &event).await?;
-    }
-    tx.commit().await?;
+        .map_err(|why| Error::state(agent_name(agent.id), why))?;
+    let by = recorded(&caller.principal);
+    let on_shift = store::set_presence(&api.db, &agent, previous, &by, now).await?;
     if previous.is_some() {
         api.relay.wake();
-        tracing::info!(agent = %agent.id, state = ?agent.presence.state, "presence changed");
     }
-    let presence = convert::presence(&agent, shift_on, now);
-    let _ = api.feed.send(PresenceUpdate {
-        agent,
-        on_shift: shift_on,
-    });
+    if previous.is_some() && agent.presence.state == PresenceState::Available {
+        // Online: the agent takes the queued tickets it may. The presence is saved either
+        // way; a failure here leaves them for the sweep.
+        let settings = &api.settings;
+        let takes = |r: &_, a: &_| settings.takes(r, a);
+        match store::route_queued(&api.db, agent.id, &takes, now).await {
+            Ok(held) => agent.active_tickets += held.len() as i64,
+            Err(err) => {
+                tracing::warn!(error = %aftercare_platform::error::cause_chain(&err), "queued tickets not routed")
+            }
+        }
+    }
+    let presence = convert::presence(&agent, on_shift, now);
+    let _ = api.feed.send(PresenceUpdate { agent, on_shift });
     Ok(pb::SetPresenceResponse {
         presence: Some(presence),
     })
@@ -91,7 +76,7 @@ pub async fn get(
     }
     let now = now_micros();
     let mut conn = api.db.reader().acquire().await?;
-    let agent = load(&mut conn, request.0).await?;
+    let agent = store::load_agent(&mut conn, request.0).await?;
     if !caller.may_read_agent(&agent) {
         return Err(Error::PermissionDenied(
             "agents read only themselves and their teams",

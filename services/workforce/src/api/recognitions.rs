@@ -1,27 +1,18 @@
 //! Recognitions: award, get, list.
 
 use aftercare_platform::request::PageToken;
-use aftercare_platform::time::{now_micros, to_timestamp};
-use aftercare_proto::aftercare::events::v1::RecognitionAwarded;
+use aftercare_platform::time::now_micros;
 use aftercare_proto::aftercare::workforce::v1 as pb;
 use uuid::Uuid;
 
-use super::Api;
-use super::agents::{load as load_agent, remember, replayed, request_key};
 use super::parse::{ByName, CreateRecognition, ListRecognitions};
+use super::{Api, request_key};
 use crate::convert;
 use crate::domain::access::Caller;
 use crate::domain::names::agent_name;
-use crate::domain::training::Actor;
 use crate::error::{Error, RECOGNITION};
-use crate::events::{actor, publish};
-use crate::store::{self, Conn, RecognitionRow};
-
-async fn load(conn: &mut Conn, id: Uuid) -> Result<RecognitionRow, Error> {
-    store::find_recognition(conn, id)
-        .await?
-        .ok_or_else(|| Error::not_found(RECOGNITION, format!("recognitions/{id}")))
-}
+use crate::events::recorded;
+use crate::store::{self, RecognitionRow};
 
 #[tracing::instrument(skip_all, fields(agent = %request.agent))]
 pub async fn create(
@@ -40,54 +31,32 @@ pub async fn create(
         ));
     }
     let key = request_key(caller, "CreateRecognition", "", &request.idempotency);
-    let fingerprint = &request.idempotency.fingerprint;
-    let now = now_micros();
-    let mut tx = api.db.begin().await?;
-    if let Some(id) = replayed(&mut tx, key.as_ref(), fingerprint, RECOGNITION).await? {
+    let mut conn = api.db.reader().acquire().await?;
+    if let Some(first) = api.replayed(key.as_ref(), RECOGNITION).await? {
         return Ok(pb::CreateRecognitionResponse {
-            recognition: Some(convert::recognition(&load(&mut tx, id).await?)),
+            recognition: Some(convert::recognition(
+                &store::load_recognition(&mut conn, first).await?,
+            )),
         });
     }
-    let agent = load_agent(&mut tx, request.agent).await?;
+    let agent = store::load_agent(&mut conn, request.agent).await?;
+    drop(conn);
     if agent.is_deleted() {
         return Err(Error::state(agent_name(agent.id), "the agent is deleted"));
     }
-    let by = actor(&caller.principal);
     let recognition = RecognitionRow {
         id: Uuid::now_v7(),
         agent: agent.id,
         badge: request.badge,
         reason: request.reason,
         references: request.references,
-        awarded_by: Actor {
-            kind: by.r#type,
-            id: by.id.clone(),
-            name: by.display_name.clone(),
-        },
-        create_time: now,
+        awarded_by: recorded(&caller.principal),
+        create_time: now_micros(),
     };
-    if !remember(&mut tx, key.as_ref(), fingerprint, recognition.id, now).await? {
-        return Err(Error::state(
-            "recognitions",
-            "a concurrent create with this request_id; retry",
-        ));
-    }
-    store::insert_recognition(&mut tx, &recognition, &caller.principal.subject).await?;
-    let name = format!("recognitions/{}", recognition.id);
-    let event = RecognitionAwarded {
-        recognition: name.clone(),
-        agent: agent_name(agent.id),
-        agent_display_name: agent.profile.display_name.clone(),
-        badge: recognition.badge as i32,
-        reason: recognition.reason.clone(),
-        references: recognition.references.clone(),
-        awarded_by: Some(by),
-        create_time: Some(to_timestamp(now)),
-    };
-    publish(&mut tx, &name, &event).await?;
-    tx.commit().await?;
+    let subject = &caller.principal.subject;
+    let recognition =
+        store::create_recognition(&api.db, &recognition, key.as_ref(), &agent, subject).await?;
     api.relay.wake();
-    tracing::info!(recognition = %recognition.id, "recognition awarded");
     Ok(pb::CreateRecognitionResponse {
         recognition: Some(convert::recognition(&recognition)),
     })
@@ -106,7 +75,9 @@ pub async fn get(
     }
     let mut conn = api.db.reader().acquire().await?;
     Ok(pb::GetRecognitionResponse {
-        recognition: Some(convert::recognition(&load(&mut conn, request.0).await?)),
+        recognition: Some(convert::recognition(
+            &store::load_recognition(&mut conn, request.0).await?,
+        )),
     })
 }
 

@@ -12,13 +12,12 @@ use uuid::Uuid;
 
 use super::Api;
 use super::parse::RouteTicket;
-use crate::FollowTheSun;
 use crate::convert;
 use crate::domain::access::Caller;
-use crate::domain::routing::{self, Exclusion, Need, Outcome, Routable, Route};
+use crate::domain::routing::{self, Exclusion, Need, Routable, Route};
 use crate::domain::skill::Category;
 use crate::error::{Error, finish};
-use crate::store::{self, Conn, Hold};
+use crate::store::{self, Conn, Placed, Queued};
 
 /// Resolves the request against the catalogue: skills needed by id, product line and kind,
 /// and the `LANGUAGE` skills of the language.
@@ -113,56 +112,6 @@ async fn candidates(
     Ok((considered, removed, agents))
 }
 
-/// When nobody in the ticket's region can take it, the region's follow-the-sun policy
-/// picks agents of other regions on shift (or none: the ticket queues).
-fn follow_the_sun(
-    api: &Api,
-    route: &Route,
-    agents: &[Routable],
-    removed: &[(Exclusion, i64)],
-    outcome: Outcome,
-) -> Outcome {
-    let Some(region) = route.region.as_deref() else {
-        return outcome;
-    };
-    if !outcome.candidates.is_empty() || route.allow_other_regions {
-        return outcome;
-    }
-    let allowed: Option<Vec<String>> = match api.settings.policy(region) {
-        FollowTheSun::Queue => return outcome,
-        FollowTheSun::AnyRegion => None,
-        FollowTheSun::Regions(regions) => Some(regions.clone()),
-    };
-    let wider = Route {
-        allow_other_regions: true,
-        ..route.clone()
-    };
-    let mut other = routing::route(&wider, agents, removed);
-    match allowed {
-        None => {}
-        Some(order) => {
-            other.candidates.retain(|c| order.contains(&c.agent.region));
-            other.candidates.sort_by_key(|c| {
-                order
-                    .iter()
-                    .position(|r| *r == c.agent.region)
-                    .unwrap_or(usize::MAX)
-            });
-        }
-    }
-    if other.candidates.is_empty() {
-        return outcome;
-    }
-    for candidate in &mut other.candidates {
-        candidate.reasons.push(format!(
-            "follow-the-sun: nobody eligible on shift in {region}"
-        ));
-    }
-    // The exclusions explain the ticket's own region.
-    other.exclusions = outcome.exclusions;
-    other
-}
-
 #[tracing::instrument(skip_all, fields(ticket = %message.ticket))]
 pub async fn route(
     api: &Api,
@@ -186,58 +135,27 @@ pub async fn route(
     let (considered, removed, agents) = candidates(&mut conn, &route, now).await?;
     drop(conn);
     let outcome = routing::route(&route, &agents, &removed);
-    let mut outcome = follow_the_sun(api, &route, &agents, &removed, outcome);
+    let policy = api.settings.policy_of(route.region.as_deref());
+    let mut outcome = routing::follow_the_sun(policy, &route, &agents, &removed, outcome);
     let Some(ticket) = request.ticket else {
         return Ok(convert::route(&outcome, considered, route.max_candidates));
     };
-    // A real ticket: hold the best agent who still has room, atomically. A ticket that
-    // already has an assignee (a re-route) or another routing under way is answered
-    // read-only: its assignment event will move the load.
-    let mut tx = api.db.begin().await?;
-    if store::release_hold(&mut tx, ticket).await? {
-        tx.commit().await?;
-        return Ok(convert::route(&outcome, considered, route.max_candidates));
+    // A real ticket: hold the best agent who still has room, atomically, or queue it. A
+    // ticket that already has an assignee (a re-route) or another routing under way is
+    // answered read-only: its assignment event will move the load.
+    let ids: Vec<Uuid> = outcome.candidates.iter().map(|c| c.agent.id).collect();
+    let queued = Queued {
+        request: encoded,
+        priority: route.priority.number(),
+        region: route.region.clone(),
+        reason: outcome.summary(),
+        route: route.clone(),
+    };
+    let within = !route.ignores_capacity();
+    match store::place_ticket(&api.db, ticket, &ids, within, &queued, now).await? {
+        Placed::Held(index) => outcome.hold(index),
+        Placed::Queued => outcome.candidates.clear(),
+        Placed::AlreadyRouted => {}
     }
-    let mut held = None;
-    for (index, candidate) in outcome.candidates.iter().enumerate() {
-        let within = !route.ignores_capacity();
-        match store::hold(&mut tx, ticket, candidate.agent.id, within, now).await? {
-            Hold::Taken => {
-                held = Some(index);
-                break;
-            }
-            Hold::Full => {}
-            Hold::AlreadyRouted => {
-                tx.commit().await?;
-                return Ok(convert::route(&outcome, considered, route.max_candidates));
-            }
-        }
-    }
-    match held {
-        Some(index) => {
-            let mut chosen = outcome.candidates.remove(index);
-            chosen.agent.active_tickets += 1;
-            chosen.reasons.push("held for this ticket".into());
-            outcome.candidates.insert(0, chosen);
-            store::dequeue(&mut tx, ticket).await?;
-            tracing::info!(ticket = %ticket, agent = %outcome.candidates[0].agent.id, "ticket routed");
-        }
-        None => {
-            outcome.candidates.clear();
-            let reason = outcome.summary();
-            store::enqueue(
-                &mut tx,
-                ticket,
-                &encoded,
-                route.priority.number(),
-                route.region.as_deref(),
-                &reason,
-                now,
-            )
-            .await?;
-            tracing::info!(ticket = %ticket, reason = %reason, "ticket queued");
-        }
-    }
-    tx.commit().await?;
     Ok(convert::route(&outcome, considered, route.max_candidates))
 }

@@ -3,23 +3,15 @@
 use aftercare_platform::request::PageToken;
 use aftercare_platform::time::now_micros;
 use aftercare_proto::aftercare::workforce::v1 as pb;
-use uuid::Uuid;
 
-use super::Api;
-use super::agents::{remember, replayed, request_key};
-use super::parse::{ByName, CreateShift, Delete, ListShifts, ShiftChange, UpdateShift};
+use super::parse::{ByName, CreateShift, Delete, ListShifts, UpdateShift};
+use super::{Api, request_key};
 use crate::convert;
 use crate::domain::access::Caller;
 use crate::domain::names::shift_name;
 use crate::domain::shift::Shift;
-use crate::error::{Error, SHIFT};
-use crate::store::{self, Conn, ShiftQuery};
-
-async fn load(conn: &mut Conn, id: Uuid) -> Result<Shift, Error> {
-    store::find_shift(conn, id)
-        .await?
-        .ok_or_else(|| Error::not_found(SHIFT, shift_name(id)))
-}
+use crate::error::Error;
+use crate::store::{self, ShiftQuery};
 
 fn reply(shift: &Shift) -> Option<pb::Shift> {
     Some(convert::shift(shift, now_micros()))
@@ -35,40 +27,16 @@ pub async fn create(
         return Err(Error::PermissionDenied("only admins manage shifts"));
     }
     let key = request_key(caller, "CreateShift", "", &request.idempotency);
-    let fingerprint = &request.idempotency.fingerprint;
-    let now = now_micros();
-    let mut tx = api.db.begin().await?;
-    if let Some(id) = replayed(&mut tx, key.as_ref(), fingerprint, SHIFT).await? {
-        return Ok(pb::CreateShiftResponse {
-            shift: reply(&load(&mut tx, id).await?),
-        });
-    }
     let s = request.shift;
-    let shift = Shift {
-        id: Uuid::now_v7(),
-        display_name: s.display_name,
-        time_zone: s.time_zone,
-        region: s.region,
-        intervals: s.intervals,
-        exceptions: s.exceptions,
-        agent_count: 0,
-        version: 1,
-        create_time: now,
-        update_time: now,
-    };
-    if !remember(&mut tx, key.as_ref(), fingerprint, shift.id, now).await? {
-        tx.rollback().await?;
-        let mut conn = api.db.reader().acquire().await?;
-        let id = replayed(&mut conn, key.as_ref(), fingerprint, SHIFT)
-            .await?
-            .ok_or_else(|| Error::state("shifts", "a concurrent create failed; retry"))?;
-        return Ok(pb::CreateShiftResponse {
-            shift: reply(&load(&mut conn, id).await?),
-        });
-    }
-    store::insert_shift(&mut tx, &shift).await?;
-    tx.commit().await?;
-    tracing::info!(shift = %shift.id, "shift created");
+    let shift = Shift::new(
+        s.display_name,
+        s.time_zone,
+        s.region,
+        s.intervals,
+        s.exceptions,
+        now_micros(),
+    );
+    let shift = store::create_shift(&api.db, &shift, key.as_ref()).await?;
     Ok(pb::CreateShiftResponse {
         shift: reply(&shift),
     })
@@ -87,7 +55,7 @@ pub async fn get(
     }
     let mut conn = api.db.reader().acquire().await?;
     Ok(pb::GetShiftResponse {
-        shift: reply(&load(&mut conn, request.0).await?),
+        shift: reply(&store::load_shift(&mut conn, request.0).await?),
     })
 }
 
@@ -133,30 +101,14 @@ pub async fn update(
     if !caller.is_admin() {
         return Err(Error::PermissionDenied("only admins manage shifts"));
     }
-    let mut tx = api.db.begin().await?;
-    let mut shift = load(&mut tx, request.id).await?;
-    let name = shift_name(shift.id);
-    if shift.version != request.version {
-        return Err(Error::StaleEtag(name));
-    }
-    let before = shift.clone();
-    for change in request.changes {
-        match change {
-            ShiftChange::DisplayName(v) => shift.display_name = v,
-            ShiftChange::TimeZone(v) => shift.time_zone = v,
-            ShiftChange::Region(v) => shift.region = v,
-            ShiftChange::Intervals(v) => shift.intervals = v,
-            ShiftChange::Exceptions(v) => shift.exceptions = v,
-        }
-    }
-    if shift != before {
-        shift.version += 1;
-        shift.update_time = now_micros();
-        if !store::update_shift(&mut tx, &shift, request.version).await? {
-            return Err(Error::StaleEtag(name));
-        }
-        tx.commit().await?;
-        tracing::info!(shift = %shift.id, version = shift.version, "shift updated");
+    let mut conn = api.db.reader().acquire().await?;
+    let mut shift = store::load_shift(&mut conn, request.id).await?;
+    drop(conn);
+    let changed = shift
+        .update(request.version, request.changes, now_micros())
+        .map_err(|refused| Error::refused(refused, shift_name(request.id)))?;
+    if changed {
+        store::save_shift(&api.db, &shift, request.version).await?;
     }
     Ok(pb::UpdateShiftResponse {
         shift: reply(&shift),
@@ -172,22 +124,6 @@ pub async fn delete(
     if !caller.is_admin() {
         return Err(Error::PermissionDenied("only admins manage shifts"));
     }
-    let mut tx = api.db.begin().await?;
-    let shift = load(&mut tx, request.id).await?;
-    let name = shift_name(shift.id);
-    if shift.version != request.version {
-        return Err(Error::StaleEtag(name));
-    }
-    if store::shift_in_use(&mut tx, shift.id).await? {
-        return Err(Error::dependents(
-            name,
-            "agents are on this shift: move them first",
-        ));
-    }
-    if !store::delete_shift(&mut tx, shift.id, request.version).await? {
-        return Err(Error::StaleEtag(name));
-    }
-    tx.commit().await?;
-    tracing::info!(shift = %shift.id, "shift deleted");
+    store::remove_shift(&api.db, request.id, request.version).await?;
     Ok(pb::DeleteShiftResponse {})
 }

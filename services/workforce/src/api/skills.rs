@@ -3,23 +3,15 @@
 use aftercare_platform::request::PageToken;
 use aftercare_platform::time::now_micros;
 use aftercare_proto::aftercare::workforce::v1 as pb;
-use uuid::Uuid;
 
-use super::Api;
-use super::agents::{remember, replayed, request_key};
 use super::parse::{ByName, CreateSkill, Delete, ListSkills, UpdateSkill};
+use super::{Api, request_key};
 use crate::convert;
 use crate::domain::access::Caller;
 use crate::domain::names::skill_name;
 use crate::domain::skill::Skill;
-use crate::error::{Error, SKILL};
-use crate::store::{self, Conn, SkillQuery};
-
-async fn load(conn: &mut Conn, id: Uuid) -> Result<Skill, Error> {
-    store::find_skill(conn, id)
-        .await?
-        .ok_or_else(|| Error::not_found(SKILL, skill_name(id)))
-}
+use crate::error::Error;
+use crate::store::{self, SkillQuery};
 
 fn reply(skill: &Skill) -> Option<pb::Skill> {
     Some(convert::skill(skill))
@@ -37,53 +29,14 @@ pub async fn create(
         ));
     }
     let key = request_key(caller, "CreateSkill", "", &request.idempotency);
-    let fingerprint = &request.idempotency.fingerprint;
-    let now = now_micros();
-    let mut tx = api.db.begin().await?;
-    if let Some(id) = replayed(&mut tx, key.as_ref(), fingerprint, SKILL).await? {
-        return Ok(pb::CreateSkillResponse {
-            skill: reply(&load(&mut tx, id).await?),
-        });
-    }
-    if let Some(existing) =
-        store::find_skill_by_code(&mut tx, request.category, &request.code).await?
-    {
-        return Err(Error::exists(
-            SKILL,
-            skill_name(existing.id),
-            "the category already has this code",
-        ));
-    }
-    let skill = Skill {
-        id: Uuid::now_v7(),
-        display_name: request.display_name,
-        category: request.category,
-        code: request.code,
-        description: request.description,
-        agent_count: 0,
-        version: 1,
-        create_time: now,
-        update_time: now,
-    };
-    if !remember(&mut tx, key.as_ref(), fingerprint, skill.id, now).await? {
-        tx.rollback().await?;
-        let mut conn = api.db.reader().acquire().await?;
-        let id = replayed(&mut conn, key.as_ref(), fingerprint, SKILL)
-            .await?
-            .ok_or_else(|| Error::state("skills", "a concurrent create failed; retry"))?;
-        return Ok(pb::CreateSkillResponse {
-            skill: reply(&load(&mut conn, id).await?),
-        });
-    }
-    if !store::insert_skill(&mut tx, &skill).await? {
-        return Err(Error::exists(
-            SKILL,
-            skill.code.clone(),
-            "the category already has this code",
-        ));
-    }
-    tx.commit().await?;
-    tracing::info!(skill = %skill.id, "skill created");
+    let skill = Skill::new(
+        request.display_name,
+        request.category,
+        request.code,
+        request.description,
+        now_micros(),
+    );
+    let skill = store::create_skill(&api.db, &skill, key.as_ref()).await?;
     Ok(pb::CreateSkillResponse {
         skill: reply(&skill),
     })
@@ -102,7 +55,7 @@ pub async fn get(
     }
     let mut conn = api.db.reader().acquire().await?;
     Ok(pb::GetSkillResponse {
-        skill: reply(&load(&mut conn, request.0).await?),
+        skill: reply(&store::load_skill(&mut conn, request.0).await?),
     })
 }
 
@@ -150,26 +103,19 @@ pub async fn update(
             "only admins manage the skill catalogue",
         ));
     }
-    let mut tx = api.db.begin().await?;
-    let mut skill = load(&mut tx, request.id).await?;
-    let name = skill_name(skill.id);
-    if skill.version != request.version {
-        return Err(Error::StaleEtag(name));
-    }
-    let before = skill.clone();
-    if let Some(display_name) = request.display_name {
-        skill.display_name = display_name;
-    }
-    if let Some(description) = request.description {
-        skill.description = description;
-    }
-    if skill != before {
-        skill.version += 1;
-        skill.update_time = now_micros();
-        if !store::update_skill(&mut tx, &skill, request.version).await? {
-            return Err(Error::StaleEtag(name));
-        }
-        tx.commit().await?;
+    let mut conn = api.db.reader().acquire().await?;
+    let mut skill = store::load_skill(&mut conn, request.id).await?;
+    drop(conn);
+    let changed = skill
+        .update(
+            request.version,
+            request.display_name,
+            request.description,
+            now_micros(),
+        )
+        .map_err(|refused| Error::refused(refused, skill_name(request.id)))?;
+    if changed {
+        store::save_skill(&api.db, &skill, request.version).await?;
     }
     Ok(pb::UpdateSkillResponse {
         skill: reply(&skill),
@@ -187,31 +133,6 @@ pub async fn delete(
             "only admins manage the skill catalogue",
         ));
     }
-    let mut tx = api.db.begin().await?;
-    let skill = load(&mut tx, request.id).await?;
-    let name = skill_name(skill.id);
-    if skill.version != request.version {
-        return Err(Error::StaleEtag(name));
-    }
-    if skill.agent_count > 0 {
-        return Err(Error::dependents(
-            name,
-            format!(
-                "{} agents hold this skill: remove it from them first",
-                skill.agent_count
-            ),
-        ));
-    }
-    if store::skill_taught(&mut tx, skill.id).await? {
-        return Err(Error::dependents(
-            name,
-            "a course teaches this skill: change the course first",
-        ));
-    }
-    if !store::delete_skill(&mut tx, skill.id, request.version).await? {
-        return Err(Error::StaleEtag(name));
-    }
-    tx.commit().await?;
-    tracing::info!(skill = %skill.id, "skill deleted");
+    store::remove_skill(&api.db, request.id, request.version).await?;
     Ok(pb::DeleteSkillResponse {})
 }

@@ -2,36 +2,17 @@
 
 use aftercare_platform::request::PageToken;
 use aftercare_platform::time::now_micros;
-use aftercare_proto::aftercare::events::v1::AgentUpdated;
 use aftercare_proto::aftercare::workforce::v1 as pb;
-use uuid::Uuid;
 
-use super::Api;
-use super::agents::{load as load_agent, remember, replayed, request_key};
 use super::parse::{ByName, CreateTeam, Delete, ListTeams, Membership, UpdateTeam};
+use super::{Api, request_key};
 use crate::convert;
 use crate::domain::access::Caller;
-use crate::domain::agent::{AgentState, StaffRole};
 use crate::domain::names::{agent_name, team_name};
 use crate::domain::team::{Team, TeamChange};
-use crate::error::{Error, TEAM};
-use crate::events::{actor, publish, snapshot};
-use crate::store::{self, Conn, TeamQuery};
-
-/// The team with `id`, or `NOT_FOUND`.
-pub async fn load(conn: &mut Conn, id: Uuid) -> Result<Team, Error> {
-    store::find_team(conn, id)
-        .await?
-        .ok_or_else(|| Error::not_found(TEAM, team_name(id)))
-}
-
-fn name_taken(team: &Team) -> Error {
-    Error::exists(
-        TEAM,
-        team.display_name.clone(),
-        "another team has this display name",
-    )
-}
+use crate::error::Error;
+use crate::events::recorded;
+use crate::store::{self, TeamQuery};
 
 #[tracing::instrument(skip_all)]
 pub async fn create(
@@ -43,44 +24,16 @@ pub async fn create(
         return Err(Error::PermissionDenied("only admins create teams"));
     }
     let key = request_key(caller, "CreateTeam", "", &request.idempotency);
-    let fingerprint = &request.idempotency.fingerprint;
-    let now = now_micros();
-    let mut tx = api.db.begin().await?;
-    if let Some(id) = replayed(&mut tx, key.as_ref(), fingerprint, TEAM).await? {
-        let team = load(&mut tx, id).await?;
-        return Ok(pb::CreateTeamResponse {
-            team: Some(convert::team(&team)),
-        });
-    }
     let t = request.team;
-    let team = Team {
-        id: Uuid::now_v7(),
-        display_name: t.display_name,
-        description: t.description,
-        region: t.region,
-        service_centre: t.service_centre,
-        lead: None,
-        tier: t.tier,
-        member_count: 0,
-        version: 1,
-        create_time: now,
-        update_time: now,
-    };
-    if !remember(&mut tx, key.as_ref(), fingerprint, team.id, now).await? {
-        tx.rollback().await?;
-        let mut conn = api.db.reader().acquire().await?;
-        let id = replayed(&mut conn, key.as_ref(), fingerprint, TEAM)
-            .await?
-            .ok_or_else(|| Error::state("teams", "a concurrent create failed; retry"))?;
-        return Ok(pb::CreateTeamResponse {
-            team: Some(convert::team(&load(&mut conn, id).await?)),
-        });
-    }
-    if !store::insert_team(&mut tx, &team).await? {
-        return Err(name_taken(&team));
-    }
-    tx.commit().await?;
-    tracing::info!(team = %team.id, "team created");
+    let team = Team::new(
+        t.display_name,
+        t.description,
+        t.region,
+        t.service_centre,
+        t.tier,
+        now_micros(),
+    );
+    let team = store::create_team(&api.db, &team, key.as_ref()).await?;
     Ok(pb::CreateTeamResponse {
         team: Some(convert::team(&team)),
     })
@@ -98,7 +51,7 @@ pub async fn get(
         ));
     }
     let mut conn = api.db.reader().acquire().await?;
-    let team = load(&mut conn, request.0).await?;
+    let team = store::load_team(&mut conn, request.0).await?;
     if !caller.may_read_team(team.id) {
         return Err(Error::PermissionDenied("agents read only their own teams"));
     }
@@ -147,20 +100,14 @@ pub async fn update(
     caller: &Caller,
     request: UpdateTeam,
 ) -> Result<pb::UpdateTeamResponse, Error> {
-    let now = now_micros();
-    let mut tx = api.db.begin().await?;
-    let mut team = load(&mut tx, request.id).await?;
+    let mut conn = api.db.reader().acquire().await?;
+    let mut team = store::load_team(&mut conn, request.id).await?;
     if !caller.may_manage_team(&team) {
         return Err(Error::PermissionDenied(
             "admins and the team's lead change a team",
         ));
     }
-    if !caller.is_admin()
-        && request
-            .changes
-            .iter()
-            .any(|c| matches!(c, TeamChange::Lead(_) | TeamChange::Region(_)))
-    {
+    if !caller.is_admin() && request.changes.iter().any(TeamChange::admin_only) {
         return Err(Error::PermissionDenied(
             "only admins change a team's lead or region",
         ));
@@ -171,14 +118,8 @@ pub async fn update(
     }
     for change in &request.changes {
         if let TeamChange::Lead(Some(lead)) = change {
-            let agent = store::find_agent(&mut tx, *lead).await?;
-            let fits = agent.is_some_and(|a| {
-                !a.is_deleted()
-                    && a.profile.state == AgentState::Active
-                    && a.profile.roles.contains(&StaffRole::TeamLead)
-                    && a.teams.contains(&team.id)
-            });
-            if !fits {
+            let agent = store::find_agent(&mut conn, *lead).await?;
+            if !agent.is_some_and(|a| team.fits_lead(&a)) {
                 return Err(Error::invalid(
                     "team.lead",
                     "must be an active member of the team holding AGENT_ROLE_TEAM_LEAD",
@@ -186,21 +127,13 @@ pub async fn update(
             }
         }
     }
-    if !team.apply(request.changes) {
-        return Ok(pb::UpdateTeamResponse {
-            team: Some(convert::team(&team)),
-        });
+    drop(conn);
+    if team
+        .update(request.version, request.changes, now_micros())
+        .map_err(|refused| Error::refused(refused, &name))?
+    {
+        store::save_team(&api.db, &team, request.version).await?;
     }
-    team.version += 1;
-    team.update_time = now;
-    match store::update_team(&mut tx, &team, request.version).await {
-        Ok(true) => {}
-        Ok(false) => return Err(Error::StaleEtag(name)),
-        Err(err) if store::is_unique_violation(&err) => return Err(name_taken(&team)),
-        Err(err) => return Err(err.into()),
-    }
-    tx.commit().await?;
-    tracing::info!(team = %team.id, version = team.version, "team updated");
     Ok(pb::UpdateTeamResponse {
         team: Some(convert::team(&team)),
     })
@@ -215,24 +148,12 @@ pub async fn delete(
     if !caller.is_admin() {
         return Err(Error::PermissionDenied("only admins delete teams"));
     }
-    let now = now_micros();
-    let mut tx = api.db.begin().await?;
-    let team = load(&mut tx, request.id).await?;
-    let name = team_name(team.id);
-    let Some(members) = store::delete_team(&mut tx, team.id, request.version, now).await? else {
-        return Err(Error::StaleEtag(name));
-    };
-    for agent in store::load_agents(&mut tx, &members).await? {
-        let event = AgentUpdated {
-            agent: Some(snapshot(&agent)),
-            changed_fields: vec!["teams".into()],
-            actor: Some(actor(&caller.principal)),
-        };
-        publish(&mut tx, &agent_name(agent.id), &event).await?;
-    }
-    tx.commit().await?;
+    let mut conn = api.db.reader().acquire().await?;
+    let team = store::load_team(&mut conn, request.id).await?;
+    drop(conn);
+    let by = recorded(&caller.principal);
+    store::remove_team(&api.db, team.id, request.version, &by, now_micros()).await?;
     api.relay.wake();
-    tracing::info!(team = %team.id, members = members.len(), "team deleted");
     Ok(pb::DeleteTeamResponse {})
 }
 
@@ -244,36 +165,23 @@ async fn change_membership(
     add: bool,
 ) -> Result<(pb::Team, pb::Agent), Error> {
     let now = now_micros();
-    let mut tx = api.db.begin().await?;
-    let team = load(&mut tx, request.team).await?;
+    let mut conn = api.db.reader().acquire().await?;
+    let team = store::load_team(&mut conn, request.team).await?;
     if !caller.may_manage_team(&team) {
         return Err(Error::PermissionDenied(
             "admins and the team's lead manage its members",
         ));
     }
-    let agent = load_agent(&mut tx, request.agent).await?;
+    let agent = store::load_agent(&mut conn, request.agent).await?;
+    drop(conn);
     if add && agent.is_deleted() {
         return Err(Error::state(agent_name(agent.id), "the agent is deleted"));
     }
-    let changed = if add {
-        store::add_member(&mut tx, team.id, agent.id, now).await?
-    } else {
-        store::remove_member(&mut tx, team.id, agent.id, now).await?
-    };
-    let team = load(&mut tx, team.id).await?;
-    let agent = load_agent(&mut tx, agent.id).await?;
-    if changed {
-        let event = AgentUpdated {
-            agent: Some(snapshot(&agent)),
-            changed_fields: vec!["teams".into()],
-            actor: Some(actor(&caller.principal)),
-        };
-        publish(&mut tx, &agent_name(agent.id), &event).await?;
-    }
-    tx.commit().await?;
+    let by = recorded(&caller.principal);
+    let (team, agent, changed) =
+        store::change_membership(&api.db, team.id, agent.id, add, &by, now).await?;
     if changed {
         api.relay.wake();
-        tracing::info!(team = %team.id, agent = %agent.id, add, "team membership changed");
     }
     Ok((convert::team(&team), convert::agent(&agent, now)))
 }

@@ -109,6 +109,26 @@ impl Caller {
         self.is_lead() && self.led_teams.contains(&team)
     }
 
+    /// Whether the caller may make `changes` to `agent`: admins any; a lead the working
+    /// set-up of their members.
+    pub fn may_update_agent(
+        &self,
+        agent: &Agent,
+        changes: &[crate::domain::agent::Change],
+    ) -> bool {
+        self.is_admin()
+            || (self.leads_member(agent)
+                && changes
+                    .iter()
+                    .all(crate::domain::agent::Change::lead_may_make))
+    }
+
+    /// Whether the caller may change an enrolment of `agent`: trainers and admins any; an
+    /// agent reports their own progress (but does not move the due time).
+    pub fn may_update_enrolment(&self, agent: Uuid, changes_due_time: bool) -> bool {
+        self.may_manage_training() || (self.agent == Some(agent) && !changes_due_time)
+    }
+
     /// Whether the caller manages `team` (update, membership).
     pub fn may_manage_team(&self, team: &Team) -> bool {
         self.is_admin() || self.leads(team.id)

@@ -3,12 +3,16 @@
 use uuid::Uuid;
 
 use super::values::LanguageTag;
+use super::{Refused, check_version};
 
 /// Declares a domain enum whose discriminants are the contract's numbers.
 macro_rules! numbered {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $n:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize,
+            serde::Deserialize,
+        )]
         pub enum $name { $($(#[$vmeta])* $variant = $n),+ }
 
         impl $name {
@@ -267,6 +271,38 @@ impl Agent {
         changed
     }
 
+    /// Applies an update made against `version` (the etag sent), raising the version when
+    /// anything changed; returns the fields that changed. Deleted agents are not changed.
+    pub fn update(
+        &mut self,
+        version: i64,
+        changes: Vec<Change>,
+        now: i64,
+    ) -> Result<Vec<String>, Refused> {
+        check_version(self.version, version)?;
+        if self.is_deleted() {
+            return Err(Refused::State("the agent is deleted"));
+        }
+        let changed = self.apply(changes);
+        if !changed.is_empty() {
+            self.version += 1;
+            self.update_time = now;
+        }
+        Ok(changed)
+    }
+
+    /// Deletes the agent at `version` (the etag sent); returns the fields that changed.
+    pub fn remove(&mut self, version: i64, now: i64) -> Result<Vec<String>, Refused> {
+        check_version(self.version, version)?;
+        if self.is_deleted() {
+            return Err(Refused::State("the agent is already deleted"));
+        }
+        self.delete(now);
+        Ok(["delete_time", "state", "teams", "shift"]
+            .map(str::to_owned)
+            .to_vec())
+    }
+
     /// Soft-deletes: inactive, offline, no teams, no shift.
     pub fn delete(&mut self, now: i64) {
         self.delete_time = Some(now);
@@ -291,6 +327,19 @@ impl Agent {
         } else {
             self.presence.state
         }
+    }
+
+    /// The heartbeat stopped: the agent goes offline; returns the state before, unless the
+    /// agent was offline already.
+    pub fn time_out(&mut self, now: i64) -> Option<PresenceState> {
+        let previous = self.presence.state;
+        if previous == PresenceState::Offline {
+            return None;
+        }
+        self.presence.state = PresenceState::Offline;
+        self.presence.state_change_time = now;
+        self.presence.update_time = now;
+        Some(previous)
     }
 
     /// Sets presence (also a heartbeat); returns the previous state when the state changed.

@@ -66,8 +66,19 @@ numbered!(
     }
 );
 
-/// A skill a ticket needs.
+/// Where a region's tickets go when nobody eligible is on shift there.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FollowTheSun {
+    /// To whichever region has an eligible agent on shift (the default).
+    AnyRegion,
+    /// To these regions, in order.
+    Regions(Vec<String>),
+    /// Nowhere: the ticket waits in its queue.
+    Queue,
+}
+
+/// A skill a ticket needs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Need {
     /// The skill.
     pub skill: Uuid,
@@ -78,7 +89,7 @@ pub struct Need {
 }
 
 /// What a ticket needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Route {
     /// Skills needed (the request's, the product line's and the kind's).
     pub needs: Vec<Need>,
@@ -190,6 +201,15 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The candidate at `index` was held for the ticket: it goes first, its load counting
+    /// the ticket.
+    pub fn hold(&mut self, index: usize) {
+        let mut chosen = self.candidates.remove(index);
+        chosen.agent.active_tickets += 1;
+        chosen.reasons.push("held for this ticket".into());
+        self.candidates.insert(0, chosen);
+    }
+
     /// A one-line summary of why nobody (or who) was found, for the queue.
     pub fn summary(&self) -> String {
         if self.exclusions.is_empty() {
@@ -458,6 +478,65 @@ pub fn route(route: &Route, agents: &[Routable], removed: &[(Exclusion, i64)]) -
     }
 }
 
+/// Whether a queued ticket needing `route` may go to `agent` now: eligible (skills,
+/// certifications, language, region or the region's follow-the-sun `policy`, shift,
+/// presence, room) as routing would find it.
+pub fn takes(policy: &FollowTheSun, route: &Route, agent: &Routable) -> bool {
+    let agents = std::slice::from_ref(agent);
+    let outcome = self::route(route, agents, &[]);
+    !follow_the_sun(policy, route, agents, &[], outcome)
+        .candidates
+        .is_empty()
+}
+
+/// When nobody in the ticket's region can take it (and other regions were not asked for),
+/// the region's follow-the-sun `policy` picks agents of other regions on shift, with the
+/// reason; otherwise (or with nobody there either) the outcome stays as it is and the ticket
+/// queues. The exclusions keep explaining the ticket's own region.
+pub fn follow_the_sun(
+    policy: &FollowTheSun,
+    route: &Route,
+    agents: &[Routable],
+    removed: &[(Exclusion, i64)],
+    outcome: Outcome,
+) -> Outcome {
+    let Some(region) = route.region.as_deref() else {
+        return outcome;
+    };
+    if !outcome.candidates.is_empty() || route.allow_other_regions {
+        return outcome;
+    }
+    let allowed: Option<&[String]> = match policy {
+        FollowTheSun::Queue => return outcome,
+        FollowTheSun::AnyRegion => None,
+        FollowTheSun::Regions(regions) => Some(regions),
+    };
+    let wider = Route {
+        allow_other_regions: true,
+        ..route.clone()
+    };
+    let mut other = self::route(&wider, agents, removed);
+    if let Some(order) = allowed {
+        other.candidates.retain(|c| order.contains(&c.agent.region));
+        other.candidates.sort_by_key(|c| {
+            order
+                .iter()
+                .position(|r| *r == c.agent.region)
+                .unwrap_or(usize::MAX)
+        });
+    }
+    if other.candidates.is_empty() {
+        return outcome;
+    }
+    for candidate in &mut other.candidates {
+        candidate.reasons.push(format!(
+            "follow-the-sun: nobody eligible on shift in {region}"
+        ));
+    }
+    other.exclusions = outcome.exclusions;
+    other
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -532,6 +611,65 @@ mod tests {
                 (Exclusion::AtCapacity, 1),
             ]
         );
+    }
+
+    #[test]
+    fn follow_the_sun_goes_to_the_listed_regions_in_order_or_queues() {
+        let mut r = base_route();
+        r.region = Some("eu-west".into());
+        let mut home = agent("home");
+        home.on_shift = false;
+        let mut east = agent("east");
+        east.region = "cn-east".into();
+        let mut west = agent("west");
+        west.region = "us-west".into();
+        let agents = [home, east.clone(), west.clone()];
+        let outcome = || route(&r, &agents, &[]);
+        assert!(outcome().candidates.is_empty());
+
+        let any = follow_the_sun(&FollowTheSun::AnyRegion, &r, &agents, &[], outcome());
+        assert_eq!(any.candidates.len(), 2);
+        assert!(
+            any.candidates[0]
+                .reasons
+                .iter()
+                .any(|r| r.contains("follow-the-sun"))
+        );
+        assert_eq!(any.exclusions, outcome().exclusions);
+
+        let listed = FollowTheSun::Regions(vec!["us-west".into(), "cn-east".into()]);
+        let ordered = follow_the_sun(&listed, &r, &agents, &[], outcome());
+        let ids: Vec<Uuid> = ordered.candidates.iter().map(|c| c.agent.id).collect();
+        assert_eq!(ids, [west.id, east.id]);
+
+        let queue = follow_the_sun(&FollowTheSun::Queue, &r, &agents, &[], outcome());
+        assert!(queue.candidates.is_empty());
+        let nowhere = FollowTheSun::Regions(vec!["ap-south".into()]);
+        assert!(
+            follow_the_sun(&nowhere, &r, &agents, &[], outcome())
+                .candidates
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_queued_ticket_goes_to_an_agent_who_is_eligible_with_room_or_by_the_sun() {
+        let mut r = base_route();
+        r.region = Some("eu-west".into());
+        let any = FollowTheSun::AnyRegion;
+        let mut ada = agent("ada");
+        assert!(takes(&any, &r, &ada));
+        ada.active_tickets = 5;
+        assert!(!takes(&any, &r, &ada), "no room");
+        r.priority = Priority::Urgent;
+        assert!(takes(&any, &r, &ada), "urgent ignores capacity");
+        r.priority = Priority::Normal;
+        let mut bo = agent("bo");
+        bo.region = "cn-east".into();
+        assert!(takes(&any, &r, &bo), "follows the sun");
+        assert!(!takes(&FollowTheSun::Queue, &r, &bo), "the region queues");
+        bo.on_shift = false;
+        assert!(!takes(&any, &r, &bo), "off shift");
     }
 
     #[test]

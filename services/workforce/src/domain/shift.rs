@@ -7,6 +7,8 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::{Refused, check_version};
+
 /// A working interval: a start in minutes after local midnight and a length in minutes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Interval {
@@ -95,7 +97,72 @@ fn weekday_number(day: Weekday) -> u8 {
     day.number_from_monday() as u8
 }
 
+/// One field of a shift update.
+#[derive(Debug, Clone)]
+pub enum ShiftChange {
+    /// `display_name`.
+    DisplayName(String),
+    /// `time_zone`.
+    TimeZone(Tz),
+    /// `region`.
+    Region(Option<String>),
+    /// `intervals`.
+    Intervals(Vec<Interval>),
+    /// `exceptions`.
+    Exceptions(Vec<Exception>),
+}
+
 impl Shift {
+    /// A new shift at version 1, nobody on it.
+    pub fn new(
+        display_name: String,
+        time_zone: Tz,
+        region: Option<String>,
+        intervals: Vec<Interval>,
+        exceptions: Vec<Exception>,
+        now: i64,
+    ) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            display_name,
+            time_zone,
+            region,
+            intervals,
+            exceptions,
+            agent_count: 0,
+            version: 1,
+            create_time: now,
+            update_time: now,
+        }
+    }
+
+    /// Applies an update made against `version` (the etag sent), raising the version when
+    /// anything changed; returns whether it did.
+    pub fn update(
+        &mut self,
+        version: i64,
+        changes: Vec<ShiftChange>,
+        now: i64,
+    ) -> Result<bool, Refused> {
+        check_version(self.version, version)?;
+        let before = self.clone();
+        for change in changes {
+            match change {
+                ShiftChange::DisplayName(v) => self.display_name = v,
+                ShiftChange::TimeZone(v) => self.time_zone = v,
+                ShiftChange::Region(v) => self.region = v,
+                ShiftChange::Intervals(v) => self.intervals = v,
+                ShiftChange::Exceptions(v) => self.exceptions = v,
+            }
+        }
+        if *self == before {
+            return Ok(false);
+        }
+        self.version += 1;
+        self.update_time = now;
+        Ok(true)
+    }
+
     /// The intervals of a local date: its exception's, else the weekday's.
     fn day(&self, date: NaiveDate) -> Vec<Interval> {
         match self.exceptions.iter().find(|e| e.date == date) {

@@ -3,6 +3,7 @@
 use uuid::Uuid;
 
 use super::agent::numbered;
+use super::{Refused, check_version};
 
 numbered!(
     /// What kind of skill.
@@ -39,6 +40,54 @@ pub struct Skill {
     pub create_time: i64,
     /// Changed.
     pub update_time: i64,
+}
+
+impl Skill {
+    /// A new skill at version 1, held by nobody.
+    pub fn new(
+        display_name: String,
+        category: Category,
+        code: String,
+        description: Option<String>,
+        now: i64,
+    ) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            display_name,
+            category,
+            code,
+            description,
+            agent_count: 0,
+            version: 1,
+            create_time: now,
+            update_time: now,
+        }
+    }
+
+    /// Renames and re-describes the skill (`None`: unchanged) against `version` (the etag
+    /// sent), raising the version when anything changed; returns whether it did.
+    pub fn update(
+        &mut self,
+        version: i64,
+        display_name: Option<String>,
+        description: Option<Option<String>>,
+        now: i64,
+    ) -> Result<bool, Refused> {
+        check_version(self.version, version)?;
+        let before = self.clone();
+        if let Some(display_name) = display_name {
+            self.display_name = display_name;
+        }
+        if let Some(description) = description {
+            self.description = description;
+        }
+        if *self == before {
+            return Ok(false);
+        }
+        self.version += 1;
+        self.update_time = now;
+        Ok(true)
+    }
 }
 
 /// A skill code in its stored form: language tags lower-cased, ticket kinds upper-cased,
@@ -83,5 +132,15 @@ mod tests {
         );
         assert!(normalise_code(Category::Other, "two words").is_err());
         assert!(normalise_code(Category::Other, "").is_err());
+    }
+
+    #[test]
+    fn an_update_raises_the_version_only_when_something_changed() {
+        let mut skill = Skill::new("Washers".into(), Category::ProductLine, "w".into(), None, 1);
+        assert_eq!(skill.update(1, Some("Washers".into()), None, 2), Ok(false));
+        assert_eq!(skill.version, 1);
+        assert_eq!(skill.update(1, None, Some(Some("x".into())), 3), Ok(true));
+        assert_eq!((skill.version, skill.update_time), (2, 3));
+        assert_eq!(skill.update(1, None, None, 4), Err(Refused::Stale));
     }
 }

@@ -2,7 +2,8 @@
 
 use uuid::Uuid;
 
-use super::agent::numbered;
+use super::agent::{Agent, AgentState, StaffRole, numbered};
+use super::{Refused, check_version};
 
 numbered!(
     /// The escalation ladder.
@@ -61,6 +62,55 @@ pub enum TeamChange {
 }
 
 impl Team {
+    /// A new team, without a lead or members, at version 1.
+    pub fn new(
+        display_name: String,
+        description: Option<String>,
+        region: String,
+        service_centre: Option<String>,
+        tier: Tier,
+        now: i64,
+    ) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            display_name,
+            description,
+            region,
+            service_centre,
+            lead: None,
+            tier,
+            member_count: 0,
+            version: 1,
+            create_time: now,
+            update_time: now,
+        }
+    }
+
+    /// Whether `agent` may lead the team: an active member holding the team-lead role.
+    pub fn fits_lead(&self, agent: &Agent) -> bool {
+        !agent.is_deleted()
+            && agent.profile.state == AgentState::Active
+            && agent.profile.roles.contains(&StaffRole::TeamLead)
+            && agent.teams.contains(&self.id)
+    }
+
+    /// Applies an update made against `version` (the etag sent), raising the version when
+    /// anything changed; returns whether it did.
+    pub fn update(
+        &mut self,
+        version: i64,
+        changes: Vec<TeamChange>,
+        now: i64,
+    ) -> Result<bool, Refused> {
+        check_version(self.version, version)?;
+        if !self.apply(changes) {
+            return Ok(false);
+        }
+        self.version += 1;
+        self.update_time = now;
+        Ok(true)
+    }
+
     /// Applies changes, returning whether anything changed.
     pub fn apply(&mut self, changes: Vec<TeamChange>) -> bool {
         let before = self.clone();
@@ -75,6 +125,14 @@ impl Team {
             }
         }
         *self != before
+    }
+}
+
+impl TeamChange {
+    /// Whether only an admin may make the change (the lead and the region), not the
+    /// team's lead.
+    pub fn admin_only(&self) -> bool {
+        matches!(self, Self::Lead(_) | Self::Region(_))
     }
 }
 

@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::agent::{HeldSkill, numbered};
+use super::agent::{Agent, AgentState, HeldSkill, numbered};
+use super::{Refused, check_version};
 
 numbered!(
     /// How an enrolment completes.
@@ -62,6 +63,111 @@ pub struct Actor {
     pub id: String,
     /// Name.
     pub name: String,
+}
+
+/// A course's fields on create.
+#[derive(Debug, Clone)]
+pub struct CourseFields {
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Skills.
+    pub skills: Vec<Taught>,
+    /// Certification code.
+    pub certification_code: Option<String>,
+    /// Its name.
+    pub certification_display_name: Option<String>,
+    /// Validity.
+    pub certification_validity: Option<i64>,
+    /// Completion.
+    pub completion: Completion,
+    /// Pass mark.
+    pub pass_mark: i64,
+    /// Attempts.
+    pub max_attempts: i64,
+    /// State.
+    pub state: CourseState,
+}
+
+/// One field of a course update.
+#[derive(Debug, Clone)]
+pub enum CourseChange {
+    /// `title`.
+    Title(String),
+    /// `description`.
+    Description(Option<String>),
+    /// `skills`.
+    Skills(Vec<Taught>),
+    /// `certification_code`.
+    CertificationCode(Option<String>),
+    /// `certification_display_name`.
+    CertificationDisplayName(Option<String>),
+    /// `certification_validity`.
+    CertificationValidity(Option<i64>),
+    /// `completion`.
+    Completion(Completion),
+    /// `pass_mark`.
+    PassMark(i64),
+    /// `max_attempts`.
+    MaxAttempts(i64),
+    /// `state`.
+    State(CourseState),
+}
+
+impl Course {
+    /// A new course at version 1, without enrolments.
+    pub fn new(c: CourseFields, now: i64) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            title: c.title,
+            description: c.description,
+            skills: c.skills,
+            certification_code: c.certification_code,
+            certification_display_name: c.certification_display_name,
+            certification_validity: c.certification_validity,
+            completion: c.completion,
+            pass_mark: c.pass_mark,
+            max_attempts: c.max_attempts,
+            state: c.state,
+            open_enrolments: 0,
+            version: 1,
+            create_time: now,
+            update_time: now,
+        }
+    }
+
+    /// Applies an update made against `version` (the etag sent), raising the version when
+    /// anything changed; returns whether it did.
+    pub fn update(
+        &mut self,
+        version: i64,
+        changes: Vec<CourseChange>,
+        now: i64,
+    ) -> Result<bool, Refused> {
+        check_version(self.version, version)?;
+        let before = self.clone();
+        for change in changes {
+            match change {
+                CourseChange::Title(v) => self.title = v,
+                CourseChange::Description(v) => self.description = v,
+                CourseChange::Skills(v) => self.skills = v,
+                CourseChange::CertificationCode(v) => self.certification_code = v,
+                CourseChange::CertificationDisplayName(v) => self.certification_display_name = v,
+                CourseChange::CertificationValidity(v) => self.certification_validity = v,
+                CourseChange::Completion(v) => self.completion = v,
+                CourseChange::PassMark(v) => self.pass_mark = v,
+                CourseChange::MaxAttempts(v) => self.max_attempts = v,
+                CourseChange::State(v) => self.state = v,
+            }
+        }
+        if *self == before {
+            return Ok(false);
+        }
+        self.version += 1;
+        self.update_time = now;
+        Ok(true)
+    }
 }
 
 /// A skill a course teaches, with the level completion brings.
@@ -206,6 +312,66 @@ pub struct Certification {
 }
 
 impl Enrolment {
+    /// A new enrolment of `agent` in `course`, by `by`.
+    pub fn new(course: Uuid, agent: Uuid, due_time: Option<i64>, by: Actor, now: i64) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            course,
+            agent,
+            status: EnrolmentStatus::Enrolled,
+            progress: 0,
+            due_time,
+            attempts: 0,
+            best_score: 0.0,
+            certification: None,
+            enrolled_by: by,
+            finish_time: None,
+            version: 1,
+            create_time: now,
+            update_time: now,
+        }
+    }
+
+    /// Reports progress and/or changes the due time (`Some(None)` clears it) against
+    /// `version` (the etag sent); returns whether this completed the enrolment.
+    pub fn update(
+        &mut self,
+        version: i64,
+        course: &Course,
+        progress: Option<i64>,
+        due_time: Option<Option<i64>>,
+        now: i64,
+    ) -> Result<bool, Refused> {
+        check_version(self.version, version)?;
+        if !self.is_open() {
+            return Err(Refused::State(
+                "the enrolment is already completed or failed",
+            ));
+        }
+        let mut completed = false;
+        if let Some(progress) = progress {
+            completed = report_progress(course, self, progress, now).map_err(Refused::State)?;
+        }
+        if let Some(due) = due_time {
+            self.due_time = due;
+        }
+        self.version += 1;
+        self.update_time = now;
+        Ok(completed)
+    }
+
+    /// Withdraws the enrolment at `version` (the etag sent): only an open one (completed
+    /// and failed ones are training history).
+    pub fn withdraw(&self, version: i64) -> Result<(), Refused> {
+        check_version(self.version, version)?;
+        if !self.is_open() {
+            return Err(Refused::State(
+                "completed and failed enrolments are kept as training history",
+            ));
+        }
+        Ok(())
+    }
+
     /// Whether the enrolment is still open.
     pub fn is_open(&self) -> bool {
         matches!(
@@ -238,6 +404,51 @@ pub fn raise_skills(held: &[HeldSkill], taught: &[Taught]) -> (Vec<HeldSkill>, V
         }
     }
     (raised, after)
+}
+
+impl Course {
+    /// Whether the course takes enrolments (it is not archived).
+    pub fn takes_enrolments(&self) -> bool {
+        self.state == CourseState::Active
+    }
+}
+
+/// Whether `agent` may be enrolled: active and not deleted.
+pub fn may_enrol(agent: &Agent) -> bool {
+    !agent.is_deleted() && agent.profile.state == AgentState::Active
+}
+
+/// What completing a course writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completed {
+    /// The agent with its raised skills (version raised); `None` when nothing was raised.
+    pub agent: Option<Agent>,
+    /// The skills raised, at their new levels.
+    pub raised: Vec<HeldSkill>,
+    /// The certification issued, when the course grants one.
+    pub certification: Option<Certification>,
+}
+
+/// Completes `enrolment` (already marked completed) of `agent` in `course`: raises the
+/// agent's skills and issues the course's certification, recorded on the enrolment.
+pub fn complete(course: &Course, enrolment: &mut Enrolment, agent: &Agent, now: i64) -> Completed {
+    let (raised, after) = raise_skills(&agent.profile.skills, &course.skills);
+    let agent = (!raised.is_empty()).then(|| {
+        let mut agent = agent.clone();
+        agent.profile.skills = after;
+        agent.version += 1;
+        agent.update_time = now;
+        agent
+    });
+    let certification = issue(course, enrolment, now);
+    if let Some(c) = &certification {
+        enrolment.certification = Some(c.id);
+    }
+    Completed {
+        agent,
+        raised,
+        certification,
+    }
 }
 
 /// The outcome of grading an attempt.
@@ -359,6 +570,66 @@ pub fn issue(course: &Course, enrolment: &Enrolment, now: i64) -> Option<Certifi
 }
 
 impl Certification {
+    /// A certification recorded by hand for `agent` by `issuer`: issued at `issue_time`
+    /// (default now, never in the future), expiring after it (or never). Refused with the
+    /// field and why.
+    pub fn record(
+        agent: Uuid,
+        code: String,
+        display_name: String,
+        issue_time: Option<i64>,
+        expire_time: Option<i64>,
+        issuer: Actor,
+        now: i64,
+    ) -> Result<Self, (&'static str, &'static str)> {
+        let issue_time = issue_time.unwrap_or(now);
+        if issue_time > now {
+            return Err(("certification.issue_time", "must not be in the future"));
+        }
+        if expire_time.is_some_and(|e| e <= issue_time) {
+            return Err(("certification.expire_time", "must be after issue_time"));
+        }
+        Ok(Self {
+            id: Uuid::now_v7(),
+            agent,
+            code,
+            display_name,
+            course: None,
+            enrolment: None,
+            skills: Vec::new(),
+            issue_time,
+            expire_time,
+            state: CertificationState::Active,
+            issuer,
+            revoke_time: None,
+            revoke_reason: None,
+            version: 1,
+            create_time: now,
+            update_time: now,
+        })
+    }
+
+    /// Revokes the certification at `version` (the etag sent), with why.
+    pub fn revoke(&mut self, version: i64, reason: String, now: i64) -> Result<(), Refused> {
+        check_version(self.version, version)?;
+        if self.state == CertificationState::Revoked {
+            return Err(Refused::State("the certification is already revoked"));
+        }
+        self.state = CertificationState::Revoked;
+        self.revoke_time = Some(now);
+        self.revoke_reason = Some(reason);
+        self.version += 1;
+        self.update_time = now;
+        Ok(())
+    }
+
+    /// Marks the certification expired (the sweep, past its expiry).
+    pub fn expire(&mut self, now: i64) {
+        self.state = CertificationState::Expired;
+        self.version += 1;
+        self.update_time = now;
+    }
+
     /// The state shown at `now`: an active one past its expiry reads as expired at once.
     pub fn state_at(&self, now: i64) -> CertificationState {
         match (self.state, self.expire_time) {

@@ -22,7 +22,9 @@ pub fn code(value: &str, max: usize) -> Result<String, String> {
 
 /// A BCP 47 language tag in its usual case (`zh-CN`, `en`, `sr-Latn-RS`): a 2–3 letter
 /// primary subtag and up to three subtags of 2–8 letters or digits.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct LanguageTag(String);
 
 impl LanguageTag {

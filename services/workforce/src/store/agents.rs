@@ -6,14 +6,24 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use super::{Conn, Where, comma_list, enum_value, like_pattern, optional_uuid, placeholders, uuid};
+use aftercare_platform::db::Database;
+use aftercare_platform::request::FieldViolations;
+
+use super::{
+    Conn, RequestKey, Where, claim, comma_list, enum_value, like_pattern, optional_uuid,
+    placeholders, uuid,
+};
 use crate::domain::access::Reach;
 use crate::domain::agent::{
     Agent, AgentFilter, AgentState, HEARTBEAT_TIMEOUT_MICROS, HeldSkill, Presence, PresenceState,
     Profile, StaffRole,
 };
+use crate::domain::names::agent_name;
 use crate::domain::routing::{Exclusion, HeldCertification, Routable};
+use crate::domain::training::Actor;
 use crate::domain::values::LanguageTag;
+use crate::error::{AGENT, Error};
+use crate::events;
 
 const COLUMNS: &str = "id, display_name, email, identity_subject, roles, region, \
     service_centre, languages, max_concurrent_tickets, shift_id, state, presence_state, \
@@ -162,7 +172,7 @@ pub async fn update_agent(
 }
 
 /// Writes an agent's presence and load (not a profile change: no version bump).
-pub async fn save_presence(conn: &mut Conn, agent: &Agent) -> Result<(), sqlx::Error> {
+async fn save_presence(conn: &mut Conn, agent: &Agent) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE agents SET presence_state = $2, status_message = $3, state_change_time = $4,
             heartbeat_time = $5, presence_update_time = $6, active_tickets = $7
@@ -529,6 +539,34 @@ pub async fn routable_agents(
     exclude: &[Uuid],
     now: i64,
 ) -> Result<(Vec<Routable>, HashMap<Uuid, Option<Uuid>>), sqlx::Error> {
+    routable(conn, exclude, None, now).await
+}
+
+/// Agent `id` as routing sees it, with `on_shift` computed, when it is active, available and
+/// its heartbeat fresh.
+pub async fn routable_agent(
+    conn: &mut Conn,
+    id: Uuid,
+    now: i64,
+) -> Result<Option<Routable>, sqlx::Error> {
+    let (agents, shifts) = routable(conn, &[], Some(id), now).await?;
+    let Some(mut agent) = agents.into_iter().next() else {
+        return Ok(None);
+    };
+    if let Some(Some(shift)) = shifts.get(&id) {
+        agent.on_shift = super::find_shift(conn, *shift)
+            .await?
+            .is_some_and(|s| s.on_shift_at(now));
+    }
+    Ok(Some(agent))
+}
+
+async fn routable(
+    conn: &mut Conn,
+    exclude: &[Uuid],
+    only: Option<Uuid>,
+    now: i64,
+) -> Result<(Vec<Routable>, HashMap<Uuid, Option<Uuid>>), sqlx::Error> {
     let mut w = Where::default();
     let fresh = w.int(now - HEARTBEAT_TIMEOUT_MICROS);
     let mut sql = format!(
@@ -539,6 +577,9 @@ pub async fn routable_agents(
     );
     if !exclude.is_empty() {
         sql.push_str(&format!(" AND NOT {}", w.ids_in("id", exclude)));
+    }
+    if let Some(only) = only {
+        sql.push_str(&format!(" AND id = {}", w.text(only.to_string())));
     }
     let rows = w.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
     let mut agents = Vec::with_capacity(rows.len());
@@ -669,4 +710,134 @@ pub async fn shift_in_use(conn: &mut Conn, id: Uuid) -> Result<bool, sqlx::Error
     .fetch_one(&mut *conn)
     .await?;
     Ok(count > 0)
+}
+
+/// The agent with `id`, or `NOT_FOUND`.
+pub async fn load_agent(conn: &mut Conn, id: Uuid) -> Result<Agent, Error> {
+    find_agent(conn, id)
+        .await?
+        .ok_or_else(|| Error::not_found(AGENT, agent_name(id)))
+}
+
+/// Refuses skills not in the catalogue and a shift that does not exist, naming the fields.
+async fn check_references(
+    conn: &mut Conn,
+    skills: Option<&[HeldSkill]>,
+    shift: Option<Uuid>,
+) -> Result<(), Error> {
+    let mut violations = FieldViolations::new();
+    if let Some(skills) = skills {
+        let ids: Vec<Uuid> = skills.iter().map(|s| s.skill).collect();
+        let missing = missing_skills(conn, &ids).await?;
+        for (i, skill) in skills.iter().enumerate() {
+            if missing.contains(&skill.skill) {
+                violations.add(format!("agent.skills[{i}].skill"), "no such skill");
+            }
+        }
+    }
+    if let Some(shift) = shift
+        && !shift_exists(conn, shift).await?
+    {
+        violations.add("agent.shift", "no such shift");
+    }
+    crate::error::finish(violations)
+}
+
+/// Refuses an email or identity subject another agent uses.
+async fn check_unique(conn: &mut Conn, agent: &Agent) -> Result<(), Error> {
+    let p = &agent.profile;
+    match agent_conflict(conn, &p.email, p.identity_subject.as_deref(), agent.id).await? {
+        Some((other, field)) => Err(Error::exists(
+            AGENT,
+            agent_name(other),
+            format!("another agent has this {field}"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Creates `agent` with its `AgentCreated`, claiming `key`, in one transaction; a replay
+/// answers the agent the key made first.
+pub async fn create_agent(
+    db: &Database,
+    agent: &Agent,
+    key: Option<&RequestKey>,
+    by: &Actor,
+) -> Result<Agent, Error> {
+    let mut tx = db.begin().await?;
+    if let Some(first) = claim(&mut tx, key, AGENT, agent.id, agent.create_time).await? {
+        return load_agent(&mut tx, first).await;
+    }
+    check_references(&mut tx, Some(&agent.profile.skills), agent.profile.shift).await?;
+    check_unique(&mut tx, agent).await?;
+    insert_agent(&mut tx, agent).await?;
+    events::publish(
+        &mut tx,
+        &agent_name(agent.id),
+        &events::agent_created(agent, by),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(agent = %agent.id, "agent created");
+    Ok(agent.clone())
+}
+
+/// Writes `agent` (changed in `changed` fields, version raised) over the row still at
+/// `expected_version`, with its `AgentUpdated`, in one transaction; `FAILED_PRECONDITION`
+/// (etag) when that version is gone.
+pub async fn save_agent(
+    db: &Database,
+    agent: &Agent,
+    expected_version: i64,
+    changed: Vec<String>,
+    by: &Actor,
+) -> Result<(), Error> {
+    let has = |field: &str| changed.iter().any(|f| f == field);
+    let mut tx = db.begin().await?;
+    let skills = has("skills").then_some(agent.profile.skills.as_slice());
+    let shift = agent.profile.shift.filter(|_| has("shift"));
+    check_references(&mut tx, skills, shift).await?;
+    if has("email") || has("identity_subject") {
+        check_unique(&mut tx, agent).await?;
+    }
+    if !update_agent(&mut tx, agent, expected_version).await? {
+        return Err(Error::StaleEtag(agent_name(agent.id)));
+    }
+    if agent.is_deleted() {
+        save_presence(&mut tx, agent).await?;
+    }
+    let event = events::agent_updated(agent, changed, by);
+    events::publish(&mut tx, &agent_name(agent.id), &event).await?;
+    tx.commit().await?;
+    tracing::info!(agent = %agent.id, version = agent.version, "agent updated");
+    Ok(())
+}
+
+/// Writes an agent's presence (a heartbeat too) and, when the state changed from
+/// `previous`, its `PresenceChanged`, in one transaction; returns whether the agent's shift
+/// is working now.
+pub async fn set_presence(
+    db: &Database,
+    agent: &Agent,
+    previous: Option<PresenceState>,
+    by: &Actor,
+    now: i64,
+) -> Result<bool, Error> {
+    let mut tx = db.begin().await?;
+    save_presence(&mut tx, agent).await?;
+    let on_shift = match agent.profile.shift {
+        Some(shift) => super::find_shift(&mut tx, shift)
+            .await?
+            .is_some_and(|shift| shift.on_shift_at(now)),
+        None => false,
+    };
+    if let Some(previous) = previous {
+        let event = events::presence_changed(agent, previous, on_shift, by, now);
+        events::publish(&mut tx, &agent_name(agent.id), &event).await?;
+    }
+    tx.commit().await?;
+    if previous.is_some() {
+        tracing::info!(agent = %agent.id, state = ?agent.presence.state, "presence changed");
+    }
+    Ok(on_shift)
 }

@@ -4,9 +4,80 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use super::{Conn, Where, corrupt, enum_value, optional_uuid, uuid};
+use aftercare_platform::db::Database;
+
+use super::{Conn, RequestKey, Where, claim, corrupt, enum_value, optional_uuid, uuid};
+use crate::convert::certification_name;
 use crate::domain::routing::HeldCertification;
 use crate::domain::training::{Actor, Certification, CertificationState};
+use crate::error::{CERTIFICATION, Error};
+use crate::events;
+
+/// Certification `id` of `agent`, or `NOT_FOUND`.
+pub async fn load_certification(
+    conn: &mut Conn,
+    agent: Uuid,
+    id: Uuid,
+) -> Result<Certification, Error> {
+    find_certification(conn, id)
+        .await?
+        .filter(|c| c.agent == agent)
+        .ok_or_else(|| Error::not_found(CERTIFICATION, certification_name(agent, id)))
+}
+
+/// Records certification `c` by hand with its `CertificationIssued`, claiming `key`, in one
+/// transaction; a replay answers the certification the key made first.
+pub async fn create_certification(
+    db: &Database,
+    c: &Certification,
+    key: Option<&RequestKey>,
+) -> Result<Certification, Error> {
+    let mut tx = db.begin().await?;
+    if let Some(first) = claim(&mut tx, key, CERTIFICATION, c.id, c.create_time).await? {
+        return load_certification(&mut tx, c.agent, first).await;
+    }
+    insert_certification(&mut tx, c).await?;
+    let name = certification_name(c.agent, c.id);
+    events::publish(&mut tx, &name, &events::certification_issued(c)).await?;
+    tx.commit().await?;
+    tracing::info!(certification = %c.id, "certification recorded");
+    Ok(c.clone())
+}
+
+/// Writes a revoked certification over the row still at `expected_version`, or
+/// `FAILED_PRECONDITION` (etag).
+pub async fn save_certification(
+    db: &Database,
+    c: &Certification,
+    expected_version: i64,
+) -> Result<(), Error> {
+    let mut tx = db.begin().await?;
+    if !update_certification(&mut tx, c, expected_version).await? {
+        return Err(Error::StaleEtag(certification_name(c.agent, c.id)));
+    }
+    tx.commit().await?;
+    tracing::info!(certification = %c.id, state = ?c.state, "certification changed");
+    Ok(())
+}
+
+/// Marks up to 500 certifications past their expiry `EXPIRED`, each with its
+/// `CertificationExpired`, in one transaction; returns how many.
+pub async fn expire_certifications(db: &Database, now: i64) -> Result<usize, Error> {
+    let mut tx = db.begin().await?;
+    let mut expired = 0;
+    for mut c in lapsed_certifications(&mut tx, now).await? {
+        let expected = c.version;
+        c.expire(now);
+        if !update_certification(&mut tx, &c, expected).await? {
+            continue;
+        }
+        let name = certification_name(c.agent, c.id);
+        events::publish(&mut tx, &name, &events::certification_expired(&c)).await?;
+        expired += 1;
+    }
+    tx.commit().await?;
+    Ok(expired)
+}
 
 /// The active certifications of `agents` valid at `now` (an expired one counts for nothing
 /// at once, before the sweep marks it).
@@ -98,7 +169,10 @@ fn decode(row: &AnyRow) -> Result<Certification, sqlx::Error> {
 }
 
 /// Inserts a certification.
-pub async fn insert_certification(conn: &mut Conn, c: &Certification) -> Result<(), sqlx::Error> {
+pub(super) async fn insert_certification(
+    conn: &mut Conn,
+    c: &Certification,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO certifications (id, agent_id, code, display_name, course_id, enrolment_id,
             skills, issue_time, expire_time, state, issuer, revoke_time, revoke_reason, version,
@@ -127,7 +201,7 @@ pub async fn insert_certification(conn: &mut Conn, c: &Certification) -> Result<
 }
 
 /// Writes state, revocation and version over the row at `expected_version`.
-pub async fn update_certification(
+pub(super) async fn update_certification(
     conn: &mut Conn,
     c: &Certification,
     expected_version: i64,
@@ -249,7 +323,7 @@ pub async fn list_certifications(
 }
 
 /// Active certifications whose expiry has passed (for the sweep), at most 500.
-pub async fn lapsed_certifications(
+pub(super) async fn lapsed_certifications(
     conn: &mut Conn,
     now: i64,
 ) -> Result<Vec<Certification>, sqlx::Error> {

@@ -4,15 +4,18 @@
 use sqlx::Row as _;
 use uuid::Uuid;
 
+use aftercare_platform::db::Database;
+
 use super::{Conn, optional_uuid};
+use crate::error::Error;
 
 /// How one ticket event changed the load.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LoadChange {
     /// Agents whose count was recomputed, with their new load.
     pub agents: Vec<(Uuid, i64)>,
-    /// Whether an agent's load went down (capacity freed).
-    pub freed: bool,
+    /// The agent whose load went down (capacity freed), if any.
+    pub freed: Option<Uuid>,
 }
 
 async fn recount(conn: &mut Conn, agent: Uuid) -> Result<i64, sqlx::Error> {
@@ -94,7 +97,13 @@ pub async fn apply_ticket_snapshot(
         let count = recount(conn, agent).await?;
         change.agents.push((agent, count));
     }
-    change.freed = was_open && (old_agent != assignee || !open);
+    if was_open && (old_agent != assignee || !open) {
+        change.freed = old_agent;
+    }
+    if assignee.is_some() || !open {
+        // Assigned (or closed): no longer waiting for routing.
+        super::queue::dequeue(conn, ticket).await?;
+    }
     Ok(change)
 }
 
@@ -177,19 +186,40 @@ pub async fn release_hold(conn: &mut Conn, ticket: Uuid) -> Result<bool, sqlx::E
     Ok(false)
 }
 
-/// Drops holds older than `before` that no assignment confirmed; returns the agents freed.
-pub async fn expire_holds(conn: &mut Conn, before: i64) -> Result<Vec<Uuid>, sqlx::Error> {
-    let rows: Vec<Option<String>> =
-        sqlx::query_scalar("SELECT agent_id FROM ticket_load WHERE held = 1 AND update_time < $1")
-            .bind(before)
-            .fetch_all(&mut *conn)
-            .await?;
+/// Releases, in one transaction, the routing holds older than `before` that no assignment
+/// confirmed; returns the agents freed.
+pub async fn release_expired_holds(db: &Database, before: i64) -> Result<Vec<Uuid>, Error> {
+    let mut tx = db.begin().await?;
+    let freed = expire_holds(&mut tx, before).await?;
+    tx.commit().await?;
+    Ok(freed)
+}
+
+/// Drops holds older than `before` that no assignment confirmed (a ticket routed from the
+/// queue waits there again); returns the agents freed.
+async fn expire_holds(conn: &mut Conn, before: i64) -> Result<Vec<Uuid>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT ticket_id, agent_id FROM ticket_load WHERE held = 1 AND update_time < $1",
+    )
+    .bind(before)
+    .fetch_all(&mut *conn)
+    .await?;
     sqlx::query("DELETE FROM ticket_load WHERE held = 1 AND update_time < $1")
         .bind(before)
         .execute(&mut *conn)
         .await?;
     let mut agents = Vec::new();
-    for agent in rows.into_iter().flatten() {
+    for row in rows {
+        let ticket: String = row.try_get("ticket_id")?;
+        sqlx::query(
+            "UPDATE routing_queue SET agent_id = NULL, route_time = NULL WHERE ticket_id = $1",
+        )
+        .bind(ticket)
+        .execute(&mut *conn)
+        .await?;
+        let Some(agent) = row.try_get::<Option<String>, _>("agent_id")? else {
+            continue;
+        };
         let agent = super::uuid(&agent, "ticket_load.agent_id")?;
         if !agents.contains(&agent) {
             recount(conn, agent).await?;

@@ -4,9 +4,43 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use super::{Conn, Where, comma_list, corrupt, enum_value, optional_uuid, uuid};
+use aftercare_platform::db::Database;
+
+use super::{Conn, RequestKey, Where, claim, comma_list, corrupt, enum_value, optional_uuid, uuid};
+use crate::domain::agent::Agent;
 use crate::domain::performance::{Fact, FactKind};
 use crate::domain::training::Actor;
+use crate::error::{Error, RECOGNITION};
+use crate::events::{self, recognition_name};
+
+/// The recognition with `id`, or `NOT_FOUND`.
+pub async fn load_recognition(conn: &mut Conn, id: Uuid) -> Result<RecognitionRow, Error> {
+    find_recognition(conn, id)
+        .await?
+        .ok_or_else(|| Error::not_found(RECOGNITION, recognition_name(id)))
+}
+
+/// Awards recognition `r` to `agent` (given by the caller `subject`) with its
+/// `RecognitionAwarded`, claiming `key`, in one transaction; a replay answers the
+/// recognition the key made first.
+pub async fn create_recognition(
+    db: &Database,
+    r: &RecognitionRow,
+    key: Option<&RequestKey>,
+    agent: &Agent,
+    subject: &str,
+) -> Result<RecognitionRow, Error> {
+    let mut tx = db.begin().await?;
+    if let Some(first) = claim(&mut tx, key, RECOGNITION, r.id, r.create_time).await? {
+        return load_recognition(&mut tx, first).await;
+    }
+    insert_recognition(&mut tx, r, subject).await?;
+    let event = events::recognition_awarded(r, agent);
+    events::publish(&mut tx, &recognition_name(r.id), &event).await?;
+    tx.commit().await?;
+    tracing::info!(recognition = %r.id, "recognition awarded");
+    Ok(r.clone())
+}
 
 /// The teams `agent` belongs to now, as a `,id,` list.
 pub async fn teams_text(conn: &mut Conn, agent: Uuid) -> Result<String, sqlx::Error> {
@@ -150,7 +184,7 @@ pub struct RecognitionRow {
 }
 
 /// Inserts a recognition.
-pub async fn insert_recognition(
+async fn insert_recognition(
     conn: &mut Conn,
     r: &RecognitionRow,
     subject: &str,

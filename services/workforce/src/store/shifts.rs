@@ -6,12 +6,74 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use super::{Conn, Where, corrupt, uuid};
+use aftercare_platform::db::Database;
+
+use super::{Conn, RequestKey, Where, claim, corrupt, shift_in_use, uuid};
+use crate::domain::names::shift_name;
 use crate::domain::shift::Shift;
+use crate::error::{Error, SHIFT};
 
 const COLUMNS: &str = "id, display_name, time_zone, region, intervals, exceptions, version, \
     create_time, update_time, (SELECT COUNT(*) FROM agents a WHERE a.shift_id = shifts.id \
     AND a.delete_time IS NULL) AS agent_count";
+
+/// The shift with `id`, or `NOT_FOUND`.
+pub async fn load_shift(conn: &mut Conn, id: Uuid) -> Result<Shift, Error> {
+    find_shift(conn, id)
+        .await?
+        .ok_or_else(|| Error::not_found(SHIFT, shift_name(id)))
+}
+
+/// Creates `shift`, claiming `key`, in one transaction; a replay answers the shift the key
+/// made first.
+pub async fn create_shift(
+    db: &Database,
+    shift: &Shift,
+    key: Option<&RequestKey>,
+) -> Result<Shift, Error> {
+    let mut tx = db.begin().await?;
+    if let Some(first) = claim(&mut tx, key, SHIFT, shift.id, shift.create_time).await? {
+        return load_shift(&mut tx, first).await;
+    }
+    insert_shift(&mut tx, shift).await?;
+    tx.commit().await?;
+    tracing::info!(shift = %shift.id, "shift created");
+    Ok(shift.clone())
+}
+
+/// Writes `shift` over the row still at `expected_version`, or `FAILED_PRECONDITION` (etag).
+pub async fn save_shift(db: &Database, shift: &Shift, expected_version: i64) -> Result<(), Error> {
+    let mut tx = db.begin().await?;
+    if !update_shift(&mut tx, shift, expected_version).await? {
+        return Err(Error::StaleEtag(shift_name(shift.id)));
+    }
+    tx.commit().await?;
+    tracing::info!(shift = %shift.id, version = shift.version, "shift updated");
+    Ok(())
+}
+
+/// Deletes shift `id` at `expected_version`, in one transaction: refused while agents are
+/// on it.
+pub async fn remove_shift(db: &Database, id: Uuid, expected_version: i64) -> Result<(), Error> {
+    let name = shift_name(id);
+    let mut tx = db.begin().await?;
+    let shift = load_shift(&mut tx, id).await?;
+    if shift.version != expected_version {
+        return Err(Error::StaleEtag(name));
+    }
+    if shift_in_use(&mut tx, id).await? {
+        return Err(Error::dependents(
+            name,
+            "agents are on this shift: move them first",
+        ));
+    }
+    if !delete_shift(&mut tx, id, expected_version).await? {
+        return Err(Error::StaleEtag(name));
+    }
+    tx.commit().await?;
+    tracing::info!(shift = %id, "shift deleted");
+    Ok(())
+}
 
 fn decode(row: &AnyRow) -> Result<Shift, sqlx::Error> {
     let zone: String = row.try_get("time_zone")?;
@@ -40,7 +102,7 @@ fn json<T: serde::Serialize>(value: &T) -> String {
 }
 
 /// Inserts a shift.
-pub async fn insert_shift(conn: &mut Conn, shift: &Shift) -> Result<(), sqlx::Error> {
+async fn insert_shift(conn: &mut Conn, shift: &Shift) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO shifts (id, display_name, display_key, time_zone, region, intervals,
             exceptions, version, create_time, update_time)
@@ -62,7 +124,7 @@ pub async fn insert_shift(conn: &mut Conn, shift: &Shift) -> Result<(), sqlx::Er
 }
 
 /// Writes `shift` over the row at `expected_version`.
-pub async fn update_shift(
+async fn update_shift(
     conn: &mut Conn,
     shift: &Shift,
     expected_version: i64,
@@ -88,7 +150,7 @@ pub async fn update_shift(
 }
 
 /// Deletes the shift at `expected_version`.
-pub async fn delete_shift(
+async fn delete_shift(
     conn: &mut Conn,
     id: Uuid,
     expected_version: i64,

@@ -4,8 +4,91 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use super::{Conn, Where, enum_value, uuid};
+use aftercare_platform::db::Database;
+
+use super::{Conn, RequestKey, Where, claim, enum_value, skill_taught, uuid};
+use crate::domain::names::skill_name;
 use crate::domain::skill::{Category, Skill};
+use crate::error::{Error, SKILL};
+
+/// The skill with `id`, or `NOT_FOUND`.
+pub async fn load_skill(conn: &mut Conn, id: Uuid) -> Result<Skill, Error> {
+    find_skill(conn, id)
+        .await?
+        .ok_or_else(|| Error::not_found(SKILL, skill_name(id)))
+}
+
+/// Adds `skill` to the catalogue, claiming `key`, in one transaction; a replay answers the
+/// skill the key made first. `ALREADY_EXISTS` when the category has the code.
+pub async fn create_skill(
+    db: &Database,
+    skill: &Skill,
+    key: Option<&RequestKey>,
+) -> Result<Skill, Error> {
+    let mut tx = db.begin().await?;
+    if let Some(first) = claim(&mut tx, key, SKILL, skill.id, skill.create_time).await? {
+        return load_skill(&mut tx, first).await;
+    }
+    if let Some(existing) = find_skill_by_code(&mut tx, skill.category, &skill.code).await? {
+        return Err(Error::exists(
+            SKILL,
+            skill_name(existing.id),
+            "the category already has this code",
+        ));
+    }
+    if !insert_skill(&mut tx, skill).await? {
+        return Err(Error::exists(
+            SKILL,
+            skill.code.clone(),
+            "the category already has this code",
+        ));
+    }
+    tx.commit().await?;
+    tracing::info!(skill = %skill.id, "skill created");
+    Ok(skill.clone())
+}
+
+/// Writes `skill` over the row still at `expected_version`, or `FAILED_PRECONDITION` (etag).
+pub async fn save_skill(db: &Database, skill: &Skill, expected_version: i64) -> Result<(), Error> {
+    let mut tx = db.begin().await?;
+    if !update_skill(&mut tx, skill, expected_version).await? {
+        return Err(Error::StaleEtag(skill_name(skill.id)));
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes skill `id` at `expected_version`, in one transaction: refused while an agent
+/// holds it or a course teaches it.
+pub async fn remove_skill(db: &Database, id: Uuid, expected_version: i64) -> Result<(), Error> {
+    let name = skill_name(id);
+    let mut tx = db.begin().await?;
+    let skill = load_skill(&mut tx, id).await?;
+    if skill.version != expected_version {
+        return Err(Error::StaleEtag(name));
+    }
+    if skill.agent_count > 0 {
+        return Err(Error::dependents(
+            name,
+            format!(
+                "{} agents hold this skill: remove it from them first",
+                skill.agent_count
+            ),
+        ));
+    }
+    if skill_taught(&mut tx, id).await? {
+        return Err(Error::dependents(
+            name,
+            "a course teaches this skill: change the course first",
+        ));
+    }
+    if !delete_skill(&mut tx, id, expected_version).await? {
+        return Err(Error::StaleEtag(name));
+    }
+    tx.commit().await?;
+    tracing::info!(skill = %id, "skill deleted");
+    Ok(())
+}
 
 const COLUMNS: &str = "id, display_name, category, code, description, version, create_time, \
     update_time, (SELECT COUNT(*) FROM agent_skills s JOIN agents a ON a.id = s.agent_id \
@@ -30,7 +113,7 @@ fn decode(row: &AnyRow) -> Result<Skill, sqlx::Error> {
 }
 
 /// Inserts a skill; false when the category already has the code.
-pub async fn insert_skill(conn: &mut Conn, skill: &Skill) -> Result<bool, sqlx::Error> {
+async fn insert_skill(conn: &mut Conn, skill: &Skill) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
         "INSERT INTO skills (id, display_name, category, code, description, version,
             create_time, update_time)
@@ -50,7 +133,7 @@ pub async fn insert_skill(conn: &mut Conn, skill: &Skill) -> Result<bool, sqlx::
 }
 
 /// Writes name and description over the row at `expected_version`.
-pub async fn update_skill(
+async fn update_skill(
     conn: &mut Conn,
     skill: &Skill,
     expected_version: i64,
@@ -71,7 +154,7 @@ pub async fn update_skill(
 }
 
 /// Deletes a skill at `expected_version` that no agent holds (deleted agents' rows too).
-pub async fn delete_skill(
+async fn delete_skill(
     conn: &mut Conn,
     id: Uuid,
     expected_version: i64,

@@ -4,9 +4,120 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use super::{Conn, Where, enum_value, optional_uuid, uuid};
+use aftercare_platform::db::Database;
+
+use super::{
+    Conn, RequestKey, Where, claim, enum_value, is_unique_violation, load_agent, load_agents,
+    optional_uuid, uuid,
+};
 use crate::domain::access::Reach;
+use crate::domain::agent::Agent;
+use crate::domain::names::{agent_name, team_name};
 use crate::domain::team::{Team, Tier, display_key};
+use crate::domain::training::Actor;
+use crate::error::{Error, TEAM};
+use crate::events;
+
+/// The team with `id`, or `NOT_FOUND`.
+pub async fn load_team(conn: &mut Conn, id: Uuid) -> Result<Team, Error> {
+    find_team(conn, id)
+        .await?
+        .ok_or_else(|| Error::not_found(TEAM, team_name(id)))
+}
+
+fn name_taken(team: &Team) -> Error {
+    Error::exists(
+        TEAM,
+        team.display_name.clone(),
+        "another team has this display name",
+    )
+}
+
+/// Creates `team`, claiming `key`, in one transaction; a replay answers the team the key
+/// made first. `ALREADY_EXISTS` when another team has the name.
+pub async fn create_team(
+    db: &Database,
+    team: &Team,
+    key: Option<&RequestKey>,
+) -> Result<Team, Error> {
+    let mut tx = db.begin().await?;
+    if let Some(first) = claim(&mut tx, key, TEAM, team.id, team.create_time).await? {
+        return load_team(&mut tx, first).await;
+    }
+    if !insert_team(&mut tx, team).await? {
+        return Err(name_taken(team));
+    }
+    tx.commit().await?;
+    tracing::info!(team = %team.id, "team created");
+    Ok(team.clone())
+}
+
+/// Writes `team` over the row still at `expected_version`: `FAILED_PRECONDITION` (etag)
+/// when that version is gone, `ALREADY_EXISTS` when another team has the name.
+pub async fn save_team(db: &Database, team: &Team, expected_version: i64) -> Result<(), Error> {
+    let mut tx = db.begin().await?;
+    match update_team(&mut tx, team, expected_version).await {
+        Ok(true) => {}
+        Ok(false) => return Err(Error::StaleEtag(team_name(team.id))),
+        Err(err) if is_unique_violation(&err) => return Err(name_taken(team)),
+        Err(err) => return Err(err.into()),
+    }
+    tx.commit().await?;
+    tracing::info!(team = %team.id, version = team.version, "team updated");
+    Ok(())
+}
+
+/// Deletes team `id` at `expected_version` with its memberships, and an `AgentUpdated`
+/// (teams) for each member, in one transaction.
+pub async fn remove_team(
+    db: &Database,
+    id: Uuid,
+    expected_version: i64,
+    by: &Actor,
+    now: i64,
+) -> Result<(), Error> {
+    let mut tx = db.begin().await?;
+    let Some(members) = delete_team(&mut tx, id, expected_version, now).await? else {
+        return Err(Error::StaleEtag(team_name(id)));
+    };
+    for agent in load_agents(&mut tx, &members).await? {
+        let event = events::agent_updated(&agent, vec!["teams".into()], by);
+        events::publish(&mut tx, &agent_name(agent.id), &event).await?;
+    }
+    tx.commit().await?;
+    tracing::info!(team = %id, members = members.len(), "team deleted");
+    Ok(())
+}
+
+/// Adds `agent` to `team` (or removes it), with the agent's `AgentUpdated` (teams) when it
+/// changed, in one transaction; returns the team and the agent after it, and whether it
+/// changed.
+pub async fn change_membership(
+    db: &Database,
+    team: Uuid,
+    agent: Uuid,
+    add: bool,
+    by: &Actor,
+    now: i64,
+) -> Result<(Team, Agent, bool), Error> {
+    let mut tx = db.begin().await?;
+    let changed = if add {
+        add_member(&mut tx, team, agent, now).await?
+    } else {
+        remove_member(&mut tx, team, agent, now).await?
+    };
+    let team = load_team(&mut tx, team).await?;
+    let agent = load_agent(&mut tx, agent).await?;
+    if changed {
+        let event = events::agent_updated(&agent, vec!["teams".into()], by);
+        events::publish(&mut tx, &agent_name(agent.id), &event).await?;
+    }
+    tx.commit().await?;
+    if changed {
+        tracing::info!(team = %team.id, agent = %agent.id, add, "team membership changed");
+    }
+    Ok((team, agent, changed))
+}
 
 const COLUMNS: &str = "id, display_name, description, region, service_centre, lead_id, \
     escalation_tier, version, create_time, update_time, (SELECT COUNT(*) FROM team_members m \
@@ -34,7 +145,7 @@ fn decode(row: &AnyRow) -> Result<Team, sqlx::Error> {
 }
 
 /// Inserts a team; false when another team has the display name.
-pub async fn insert_team(conn: &mut Conn, team: &Team) -> Result<bool, sqlx::Error> {
+async fn insert_team(conn: &mut Conn, team: &Team) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
         "INSERT INTO teams (id, display_name, display_key, description, region, service_centre,
             lead_id, escalation_tier, version, create_time, update_time)
@@ -58,7 +169,7 @@ pub async fn insert_team(conn: &mut Conn, team: &Team) -> Result<bool, sqlx::Err
 
 /// Writes `team` over the row at `expected_version`. A name taken by another team is a
 /// unique violation.
-pub async fn update_team(
+async fn update_team(
     conn: &mut Conn,
     team: &Team,
     expected_version: i64,
@@ -87,7 +198,7 @@ pub async fn update_team(
 
 /// Deletes the team at `expected_version` and its memberships; returns the members (whose
 /// agents' versions were bumped), or `None` when the version did not match.
-pub async fn delete_team(
+async fn delete_team(
     conn: &mut Conn,
     id: Uuid,
     expected_version: i64,
@@ -126,7 +237,7 @@ pub async fn delete_team(
 }
 
 /// Adds a member; returns false when already one. Bumps the agent's version.
-pub async fn add_member(
+async fn add_member(
     conn: &mut Conn,
     team: Uuid,
     agent: Uuid,
@@ -149,7 +260,7 @@ pub async fn add_member(
 
 /// Removes a member (and the lead, when the member led the team); returns false when not a
 /// member. Bumps the agent's version, and the team's when its lead was cleared.
-pub async fn remove_member(
+async fn remove_member(
     conn: &mut Conn,
     team: Uuid,
     agent: Uuid,

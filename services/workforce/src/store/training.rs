@@ -4,10 +4,234 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use super::{Conn, Where, comma_list, corrupt, enum_value, optional_uuid, uuid};
-use crate::domain::training::{
-    Actor, Assessment, Completion, Course, CourseState, Enrolment, EnrolmentStatus, Taught,
+use aftercare_platform::db::Database;
+use aftercare_platform::request::FieldViolations;
+
+use super::{
+    Conn, RequestKey, Where, claim, comma_list, corrupt, enum_value, missing_skills, optional_uuid,
+    uuid,
 };
+use crate::convert::{certification_name, course_name, enrolment_name};
+use crate::domain::names::agent_name;
+use crate::domain::training::{
+    Actor, Assessment, Completed, Completion, Course, CourseState, Enrolment, EnrolmentStatus,
+    Taught,
+};
+use crate::error::{COURSE, ENROLMENT, Error};
+use crate::events;
+
+/// Enrolment `id` in `course`, or `NOT_FOUND` (also when it belongs to another course).
+pub async fn load_enrolment(conn: &mut Conn, course: Uuid, id: Uuid) -> Result<Enrolment, Error> {
+    find_enrolment(conn, id)
+        .await?
+        .filter(|e| e.course == course)
+        .ok_or_else(|| Error::not_found(ENROLMENT, enrolment_name(course, id)))
+}
+
+/// Enrols, claiming `key`, in one transaction; a replay answers the enrolment the key made
+/// first. `ALREADY_EXISTS` when the agent has an open enrolment in the course.
+pub async fn create_enrolment(
+    db: &Database,
+    e: &Enrolment,
+    key: Option<&RequestKey>,
+) -> Result<Enrolment, Error> {
+    let mut tx = db.begin().await?;
+    if let Some(first) = claim(&mut tx, key, ENROLMENT, e.id, e.create_time).await? {
+        return load_enrolment(&mut tx, e.course, first).await;
+    }
+    if !insert_enrolment(&mut tx, e).await? {
+        return Err(Error::exists(
+            ENROLMENT,
+            agent_name(e.agent),
+            "the agent already has an open enrolment in this course",
+        ));
+    }
+    tx.commit().await?;
+    tracing::info!(enrolment = %e.id, "agent enrolled");
+    Ok(e.clone())
+}
+
+/// Writes what completing `course` did (the agent's raised skills, the certification) with
+/// `AgentUpdated`, `CertificationIssued` and `EnrolmentCompleted`, in `tx`.
+async fn write_completion(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    course: &Course,
+    enrolment: &Enrolment,
+    completed: &Completed,
+) -> Result<(), Error> {
+    let system = events::recorded_system();
+    if let Some(agent) = &completed.agent {
+        if !super::update_agent(tx, agent, agent.version - 1).await? {
+            return Err(Error::state(
+                agent_name(agent.id),
+                "the agent changed meanwhile; retry",
+            ));
+        }
+        let event = events::agent_updated(agent, vec!["skills".into()], &system);
+        events::publish(tx, &agent_name(agent.id), &event).await?;
+    }
+    if let Some(c) = &completed.certification {
+        super::insert_certification(tx, c).await?;
+        let name = certification_name(c.agent, c.id);
+        events::publish(tx, &name, &events::certification_issued(c)).await?;
+    }
+    let event = events::enrolment_completed(course, enrolment, &completed.raised);
+    events::publish(tx, &enrolment_name(course.id, enrolment.id), &event).await?;
+    Ok(())
+}
+
+/// Writes `enrolment` over the row still at `expected_version` and, when it completed, what
+/// completing `course` did, in one transaction.
+pub async fn save_enrolment(
+    db: &Database,
+    enrolment: &Enrolment,
+    expected_version: i64,
+    course: &Course,
+    completed: Option<&Completed>,
+) -> Result<(), Error> {
+    let mut tx = db.begin().await?;
+    if let Some(completed) = completed {
+        write_completion(&mut tx, course, enrolment, completed).await?;
+    }
+    if !update_enrolment(&mut tx, enrolment, expected_version).await? {
+        return Err(Error::StaleEtag(enrolment_name(course.id, enrolment.id)));
+    }
+    tx.commit().await?;
+    if completed.is_some() {
+        tracing::info!(enrolment = %enrolment.id, "enrolment completed");
+    }
+    Ok(())
+}
+
+/// Records a graded `assessment`, claiming `key`, with the enrolment it changed (over the
+/// row still at `expected_version`) and what completing `course` did, in one transaction.
+/// `FAILED_PRECONDITION` when a concurrent call with the key got there first.
+pub async fn record_assessment(
+    db: &Database,
+    assessment: &Assessment,
+    key: Option<&RequestKey>,
+    enrolment: &Enrolment,
+    expected_version: i64,
+    course: &Course,
+    completed: Option<&Completed>,
+) -> Result<(), Error> {
+    let name = enrolment_name(course.id, enrolment.id);
+    let mut tx = db.begin().await?;
+    let now = assessment.submit_time;
+    if claim(&mut tx, key, ENROLMENT, assessment.id, now)
+        .await?
+        .is_some()
+    {
+        return Err(Error::state(
+            name,
+            "a concurrent submission with this request_id; retry",
+        ));
+    }
+    insert_assessment(&mut tx, assessment).await?;
+    if let Some(completed) = completed {
+        write_completion(&mut tx, course, enrolment, completed).await?;
+    }
+    if !update_enrolment(&mut tx, enrolment, expected_version).await? {
+        return Err(Error::StaleEtag(name));
+    }
+    tx.commit().await?;
+    tracing::info!(enrolment = %enrolment.id, passed = assessment.passed, "assessment graded");
+    Ok(())
+}
+
+/// Withdraws (deletes) enrolment `id` of `course` at `expected_version`, or
+/// `FAILED_PRECONDITION` (etag).
+pub async fn remove_enrolment(
+    db: &Database,
+    course: Uuid,
+    id: Uuid,
+    expected_version: i64,
+) -> Result<(), Error> {
+    let mut tx = db.begin().await?;
+    if !delete_enrolment(&mut tx, id, expected_version).await? {
+        return Err(Error::StaleEtag(enrolment_name(course, id)));
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The course with `id`, or `NOT_FOUND`.
+pub async fn load_course(conn: &mut Conn, id: Uuid) -> Result<Course, Error> {
+    find_course(conn, id)
+        .await?
+        .ok_or_else(|| Error::not_found(COURSE, course_name(id)))
+}
+
+/// Refuses skills a course teaches that are not in the catalogue.
+async fn check_taught(conn: &mut Conn, skills: &[Taught]) -> Result<(), Error> {
+    let ids: Vec<Uuid> = skills.iter().map(|t| t.skill).collect();
+    let missing = missing_skills(conn, &ids).await?;
+    let mut violations = FieldViolations::new();
+    for (i, t) in skills.iter().enumerate() {
+        if missing.contains(&t.skill) {
+            violations.add(format!("course.skills[{i}].skill"), "no such skill");
+        }
+    }
+    crate::error::finish(violations)
+}
+
+/// Creates `course`, claiming `key`, in one transaction; a replay answers the course the
+/// key made first.
+pub async fn create_course(
+    db: &Database,
+    course: &Course,
+    key: Option<&RequestKey>,
+) -> Result<Course, Error> {
+    let mut tx = db.begin().await?;
+    if let Some(first) = claim(&mut tx, key, COURSE, course.id, course.create_time).await? {
+        return load_course(&mut tx, first).await;
+    }
+    check_taught(&mut tx, &course.skills).await?;
+    insert_course(&mut tx, course).await?;
+    tx.commit().await?;
+    tracing::info!(course = %course.id, "course created");
+    Ok(course.clone())
+}
+
+/// Writes `course` over the row still at `expected_version`, or `FAILED_PRECONDITION`
+/// (etag); its skills must be in the catalogue.
+pub async fn save_course(
+    db: &Database,
+    course: &Course,
+    expected_version: i64,
+) -> Result<(), Error> {
+    let mut tx = db.begin().await?;
+    check_taught(&mut tx, &course.skills).await?;
+    if !update_course(&mut tx, course, expected_version).await? {
+        return Err(Error::StaleEtag(course_name(course.id)));
+    }
+    tx.commit().await?;
+    tracing::info!(course = %course.id, version = course.version, "course updated");
+    Ok(())
+}
+
+/// Deletes course `id` at `expected_version`, in one transaction: refused once it has had
+/// enrolments (archive it instead).
+pub async fn remove_course(db: &Database, id: Uuid, expected_version: i64) -> Result<(), Error> {
+    let name = course_name(id);
+    let mut tx = db.begin().await?;
+    let course = load_course(&mut tx, id).await?;
+    if course.version != expected_version {
+        return Err(Error::StaleEtag(name));
+    }
+    if course_has_enrolments(&mut tx, id).await? {
+        return Err(Error::dependents(
+            name,
+            "the course has enrolments: archive it with `state` instead",
+        ));
+    }
+    if !delete_course(&mut tx, id, expected_version).await? {
+        return Err(Error::StaleEtag(name));
+    }
+    tx.commit().await?;
+    tracing::info!(course = %id, "course deleted");
+    Ok(())
+}
 
 const COURSE_COLUMNS: &str = "id, title, description, skills, certification_code, \
     certification_display_name, certification_validity, completion, pass_mark, max_attempts, \
@@ -55,7 +279,7 @@ fn decode_course(row: &AnyRow) -> Result<Course, sqlx::Error> {
 }
 
 /// Inserts a course.
-pub async fn insert_course(conn: &mut Conn, c: &Course) -> Result<(), sqlx::Error> {
+async fn insert_course(conn: &mut Conn, c: &Course) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO courses (id, title, title_key, description, skills, skill_ids,
             certification_code, certification_display_name, certification_validity, completion,
@@ -84,7 +308,7 @@ pub async fn insert_course(conn: &mut Conn, c: &Course) -> Result<(), sqlx::Erro
 }
 
 /// Writes a course over the row at `expected_version`.
-pub async fn update_course(
+async fn update_course(
     conn: &mut Conn,
     c: &Course,
     expected_version: i64,
@@ -118,7 +342,7 @@ pub async fn update_course(
 }
 
 /// Deletes a course at `expected_version`.
-pub async fn delete_course(
+async fn delete_course(
     conn: &mut Conn,
     id: Uuid,
     expected_version: i64,
@@ -255,7 +479,7 @@ fn decode_enrolment(row: &AnyRow) -> Result<Enrolment, sqlx::Error> {
 }
 
 /// Inserts an enrolment; false when the agent already has an open one in the course.
-pub async fn insert_enrolment(conn: &mut Conn, e: &Enrolment) -> Result<bool, sqlx::Error> {
+async fn insert_enrolment(conn: &mut Conn, e: &Enrolment) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
         "INSERT INTO enrolments (id, course_id, agent_id, status, progress_percent, due_time,
             attempts, best_score_percent, certification_id, enrolled_by, finish_time, version,
@@ -283,7 +507,7 @@ pub async fn insert_enrolment(conn: &mut Conn, e: &Enrolment) -> Result<bool, sq
 }
 
 /// Writes an enrolment over the row at `expected_version`.
-pub async fn update_enrolment(
+async fn update_enrolment(
     conn: &mut Conn,
     e: &Enrolment,
     expected_version: i64,
@@ -311,7 +535,7 @@ pub async fn update_enrolment(
 }
 
 /// Deletes an open enrolment at `expected_version`.
-pub async fn delete_enrolment(
+async fn delete_enrolment(
     conn: &mut Conn,
     id: Uuid,
     expected_version: i64,
@@ -406,7 +630,7 @@ pub async fn list_enrolments(
 }
 
 /// Inserts a graded attempt.
-pub async fn insert_assessment(conn: &mut Conn, a: &Assessment) -> Result<(), sqlx::Error> {
+async fn insert_assessment(conn: &mut Conn, a: &Assessment) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO assessments (id, enrolment_id, score, max_score, score_percent, pass_mark,
             passed, attempt, assessor, notes, submit_time)

@@ -25,6 +25,8 @@ aftercare_platform::on_both_databases!(
     with_nobody_on_shift_the_ticket_follows_the_sun_or_queues,
     bad_routes_and_outsiders_are_refused,
     a_held_ticket_is_confirmed_by_its_assignment_and_a_reroute_holds_nobody_twice,
+    queued_tickets_go_to_an_agent_coming_online_most_urgent_and_oldest_first,
+    two_agents_coming_online_at_once_take_each_queued_ticket_once,
 );
 
 /// Creates an available agent on `shift` with `skills`.
@@ -526,4 +528,139 @@ async fn a_held_ticket_is_confirmed_by_its_assignment_and_a_reroute_holds_nobody
     let again = route(&app, request()).await;
     assert_eq!(again.candidates.len(), 1);
     assert_eq!(app.get_agent(&ada.name).await.active_tickets, 1);
+}
+
+/// Creates an agent on `shift` with `capacity`, offline.
+async fn offline(app: &App, name: &str, shift: &str, capacity: i32) -> pb::Agent {
+    let mut a = agent(
+        name,
+        &format!("{}@example.com", name.to_lowercase()),
+        "eu-west",
+    );
+    a.shift = shift.into();
+    a.max_concurrent_tickets = capacity;
+    app.create_agent(a).await
+}
+
+/// Routes `ticket` with `priority` for eu-west; nobody can take it, so it queues.
+async fn queue(app: &App, ticket: &str, priority: pb::RoutingPriority) {
+    let response = route(
+        app,
+        pb::RouteTicketRequest {
+            ticket: ticket.into(),
+            region: "eu-west".into(),
+            priority: priority as i32,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(response.candidates.is_empty(), "{ticket} queues");
+}
+
+/// The agent each queued ticket is held for (`None`: waiting), by ticket name.
+async fn queued(app: &App) -> HashMap<String, Option<String>> {
+    let rows: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT ticket_id, agent_id FROM routing_queue")
+            .fetch_all(app.service.db().reader())
+            .await
+            .unwrap();
+    rows.into_iter()
+        .map(|(t, a)| (format!("tickets/{t}"), a.map(|a| format!("agents/{a}"))))
+        .collect()
+}
+
+async fn queued_tickets_go_to_an_agent_coming_online_most_urgent_and_oldest_first(
+    db: TestDatabase,
+) {
+    let app = spawn_app(db).await;
+    let on = app.create_shift("Always", "UTC", always()).await;
+    let ada = offline(&app, "Ada", &on.name, 2).await;
+    let (oldest, newer, urgent) = (ticket(), ticket(), ticket());
+    queue(&app, &oldest, pb::RoutingPriority::Normal).await;
+    queue(&app, &newer, pb::RoutingPriority::Normal).await;
+    queue(&app, &urgent, pb::RoutingPriority::High).await;
+    assert!(queued(&app).await.values().all(Option::is_none));
+
+    // Ada comes online with room for two: the urgent one, then the oldest.
+    let presence = app
+        .set_presence(&ada.name, pb::PresenceState::Available)
+        .await;
+    assert_eq!(presence.active_tickets, 2);
+    let held = queued(&app).await;
+    assert_eq!(held[&urgent].as_deref(), Some(ada.name.as_str()));
+    assert_eq!(held[&oldest].as_deref(), Some(ada.name.as_str()));
+    assert_eq!(held[&newer], None, "no room for the third");
+    assert_eq!(app.get_agent(&ada.name).await.active_tickets, 2);
+
+    // The tickets service assigns the urgent one: it leaves the queue.
+    app.publish(&assigned(&urgent, &ada.name, now_micros()))
+        .await;
+    poll_until(
+        "the assigned ticket dequeued",
+        Duration::from_secs(5),
+        || async { (!queued(&app).await.contains_key(&urgent)).then_some(()) },
+    )
+    .await;
+    // Resolving it frees a place: the waiting ticket goes to Ada, within her capacity.
+    let resolved = event(
+        &urgent,
+        now_micros(),
+        &TicketResolved {
+            ticket: Some(snapshot(
+                &urgent,
+                &ada.name,
+                TicketStatus::Resolved,
+                now_micros(),
+            )),
+            ..Default::default()
+        },
+    );
+    app.publish(&resolved).await;
+    poll_until(
+        "the third ticket routed",
+        Duration::from_secs(5),
+        || async {
+            (queued(&app).await[&newer].as_deref() == Some(ada.name.as_str())).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(app.get_agent(&ada.name).await.active_tickets, 2);
+}
+
+async fn two_agents_coming_online_at_once_take_each_queued_ticket_once(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let on = app.create_shift("Always", "UTC", always()).await;
+    let ada = offline(&app, "Ada", &on.name, 3).await;
+    let bo = offline(&app, "Bo", &on.name, 3).await;
+    let tickets: Vec<String> = (0..5).map(|_| ticket()).collect();
+    for t in &tickets {
+        queue(&app, t, pb::RoutingPriority::Normal).await;
+    }
+    let (a, b) = futures::join!(
+        app.set_presence(&ada.name, pb::PresenceState::Available),
+        app.set_presence(&bo.name, pb::PresenceState::Available),
+    );
+    // Each ticket is held once, for one of them, and neither goes over capacity; whatever
+    // one pass left (the other held the ticket meanwhile) the sweep would place.
+    let held = queued(&app).await;
+    let mut per_agent: HashMap<String, i64> = HashMap::new();
+    for agent in held.values().flatten() {
+        *per_agent.entry(agent.clone()).or_default() += 1;
+    }
+    let loads: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ticket_load WHERE held = 1")
+        .fetch_one(app.service.db().reader())
+        .await
+        .unwrap();
+    assert_eq!(
+        loads,
+        per_agent.values().sum::<i64>(),
+        "one hold per ticket"
+    );
+    assert_eq!(loads, 5, "{held:?}");
+    for (name, reported) in [(&ada.name, a.active_tickets), (&bo.name, b.active_tickets)] {
+        let load = i64::from(app.get_agent(name).await.active_tickets);
+        assert!(load <= 3, "{name} over capacity: {load}");
+        assert_eq!(load, per_agent.get(name).copied().unwrap_or(0));
+        assert!(i64::from(reported) <= load);
+    }
 }

@@ -18,6 +18,8 @@ use crate::domain::values::code;
 use crate::error::{Error, finish};
 use crate::store::{CertificationFilter, EnrolmentFilter};
 
+pub use crate::domain::training::{CourseChange, CourseFields};
+
 const DAY: i64 = 86_400_000_000;
 
 fn taught(v: &mut FieldViolations, field: &str, given: &[pb::CourseSkill]) -> Vec<Taught> {
@@ -90,31 +92,6 @@ fn cert_code(v: &mut FieldViolations, field: &str, value: &str) -> Option<String
     } else {
         v.check(field, code(value, 64))
     }
-}
-
-/// A course's fields on create.
-#[derive(Debug, Clone)]
-pub struct CourseFields {
-    /// Title.
-    pub title: String,
-    /// Description.
-    pub description: Option<String>,
-    /// Skills.
-    pub skills: Vec<Taught>,
-    /// Certification code.
-    pub certification_code: Option<String>,
-    /// Its name.
-    pub certification_display_name: Option<String>,
-    /// Validity.
-    pub certification_validity: Option<i64>,
-    /// Completion.
-    pub completion: Completion,
-    /// Pass mark.
-    pub pass_mark: i64,
-    /// Attempts.
-    pub max_attempts: i64,
-    /// State.
-    pub state: CourseState,
 }
 
 /// `CreateCourse`.
@@ -221,31 +198,6 @@ impl TryFrom<pb::ListCoursesRequest> for ListCourses {
         finish(v)?;
         Ok(q)
     }
-}
-
-/// One field of a course update.
-#[derive(Debug, Clone)]
-pub enum CourseChange {
-    /// `title`.
-    Title(String),
-    /// `description`.
-    Description(Option<String>),
-    /// `skills`.
-    Skills(Vec<Taught>),
-    /// `certification_code`.
-    CertificationCode(Option<String>),
-    /// `certification_display_name`.
-    CertificationDisplayName(Option<String>),
-    /// `certification_validity`.
-    CertificationValidity(Option<i64>),
-    /// `completion`.
-    Completion(Completion),
-    /// `pass_mark`.
-    PassMark(i64),
-    /// `max_attempts`.
-    MaxAttempts(i64),
-    /// `state`.
-    State(CourseState),
 }
 
 /// `UpdateCourse`.
