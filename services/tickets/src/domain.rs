@@ -11,6 +11,7 @@ mod html;
 mod idempotency;
 mod message;
 mod sla;
+mod standards;
 mod stats;
 mod status;
 mod ticket;
@@ -32,6 +33,7 @@ pub use message::{Attachment, MessageDraft, TicketMessage};
 pub use sla::{
     Conditions, EscalationRule, RuleAction, SlaPolicy, SlaSetup, Target, fallback_calendar,
 };
+pub use standards::{DefaultStandards, SETUP as DEFAULT_STANDARDS};
 pub use stats::{Dimension, DurationSummary, Figures, Interval, StatRow, figures, group};
 pub use status::Transition;
 pub use ticket::{

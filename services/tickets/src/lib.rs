@@ -65,6 +65,7 @@ pub struct TicketsService {
     auto_close_after: Duration,
     watch_limits: WatchLimits,
     feed_capacity: usize,
+    default_standards: bool,
 }
 
 impl Default for TicketsService {
@@ -75,6 +76,7 @@ impl Default for TicketsService {
             auto_close_after: DEFAULT_AUTO_CLOSE_AFTER,
             watch_limits: WatchLimits::default(),
             feed_capacity: FEED_CAPACITY,
+            default_standards: true,
         }
     }
 }
@@ -112,6 +114,20 @@ impl TicketsService {
         }
     }
 
+    /// The service without the default service standards (SLA policies and calendars) a
+    /// fresh database otherwise gets at first start: tests of SLA policies start from none.
+    pub fn without_default_standards(self) -> Self {
+        self.with_default_standards(false)
+    }
+
+    /// The service with (`true`, the default) or without the default service standards.
+    pub fn with_default_standards(self, on: bool) -> Self {
+        Self {
+            default_standards: on,
+            ..self
+        }
+    }
+
     /// The service with its SLA sweep running every `interval` (tests use a short one).
     pub fn with_sweep_interval(self, interval: Duration) -> Self {
         Self {
@@ -143,6 +159,13 @@ impl ServiceDefinition for TicketsService {
                 ctx.principals.clone(),
             ),
         };
+        if self.default_standards {
+            let now = aftercare_platform::time::now_micros();
+            let defaults = domain::DefaultStandards::new(now);
+            let outcome =
+                store::set_up_defaults(&ctx.db, domain::DEFAULT_STANDARDS, &defaults, now).await?;
+            tracing::info!(?outcome, "default service standards");
+        }
         let feed = events::ChangeFeed::new(self.feed_capacity);
         let sweep = sweep::Sweep {
             db: ctx.db.clone(),

@@ -14,6 +14,7 @@ mod api {
     mod messages;
     mod security;
     mod sla;
+    mod standards;
     mod stats;
     mod watch;
 }
