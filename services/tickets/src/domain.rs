@@ -34,7 +34,9 @@ pub use sla::{
     Conditions, EscalationRule, RuleAction, SlaPolicy, SlaSetup, Target, fallback_calendar,
 };
 pub use standards::{DefaultStandards, SETUP as DEFAULT_STANDARDS};
-pub use stats::{Dimension, DurationSummary, Figures, Interval, StatRow, figures, group};
+pub use stats::{
+    Dimension, DurationSummary, Figures, GroupKey, Interval, Tally, percentile_positions,
+};
 pub use status::Transition;
 pub use ticket::{
     Actor, ActorKind, ChannelIdentity, DomainError, NewTicket, Product, Sla, SlaState, Ticket,

@@ -38,7 +38,7 @@ pub use sla::{
     list_calendars, set_up_defaults, sla_setup, tickets_due_for_sweep,
     tickets_marked_for_recompute, tickets_resolved_before, update_calendar, update_policy,
 };
-pub use stats::stat_rows;
+pub use stats::{StatsQuery, ticket_stats};
 pub use tickets::{Created, TicketOrder, create_ticket, get_ticket, list_tickets, save_ticket};
 
 /// A value to bind.
