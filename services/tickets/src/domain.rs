@@ -17,7 +17,7 @@ mod status;
 mod ticket;
 mod values;
 
-pub use access::{Access, Action, actor_of};
+pub use access::{Access, Action, Relay, RelayRefused, actor_of};
 pub use after_sales::{
     Address, AfterSalesCase, AfterSalesPolicy, Application, Arrangement, Completion, ERASED,
     ReviewDraft,

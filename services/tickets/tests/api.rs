@@ -8,6 +8,7 @@ mod api {
     mod authorisation;
     mod create;
     mod erasure;
+    mod integrations;
     mod lifecycle;
     mod links;
     mod list;

@@ -172,7 +172,7 @@ impl Api {
             Access::Region(own) => match &command.ticket.region {
                 Some(region) if region != own => {
                     return Err(Error::PermissionDenied(format!(
-                        "an agent of {own} may not open tickets in {region}"
+                        "a caller of region {own} may not open tickets in {region}"
                     )));
                 }
                 _ => command.ticket.region = Some(own.clone()),
