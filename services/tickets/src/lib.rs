@@ -13,6 +13,7 @@ mod events;
 mod knowledge;
 mod store;
 mod sweep;
+mod workforce;
 
 use std::time::Duration;
 
@@ -42,14 +43,17 @@ pub static MIGRATIONS: Migrations = Migrations {
 /// How many committed changes a slow watcher may fall behind before it misses some.
 const FEED_CAPACITY: usize = 1_024;
 
-/// Where the customers service is reached, when not as configured.
+/// Where another service is reached, when not as configured.
 #[derive(Debug, Clone)]
-pub struct CustomersEndpoint {
+pub struct ServiceEndpoint {
     /// A channel to it.
     pub channel: tonic::transport::Channel,
-    /// The verifier whose secret it trusts, to sign the tickets service's principal.
+    /// The verifier whose secret it trusts, to sign the principals sent to it.
     pub principals: PrincipalVerifier,
 }
+
+/// Where the customers service is reached, when not as configured.
+pub type CustomersEndpoint = ServiceEndpoint;
 
 /// How often the SLA sweep runs unless told otherwise.
 pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(10);
@@ -61,6 +65,8 @@ pub const DEFAULT_AUTO_CLOSE_AFTER: Duration = Duration::from_secs(7 * 24 * 3_60
 #[derive(Debug, Clone)]
 pub struct TicketsService {
     customers: Option<CustomersEndpoint>,
+    knowledge: Option<ServiceEndpoint>,
+    workforce: Option<ServiceEndpoint>,
     sweep_interval: Duration,
     auto_close_after: Duration,
     watch_limits: WatchLimits,
@@ -72,6 +78,8 @@ impl Default for TicketsService {
     fn default() -> Self {
         Self {
             customers: None,
+            knowledge: None,
+            workforce: None,
             sweep_interval: DEFAULT_SWEEP_INTERVAL,
             auto_close_after: DEFAULT_AUTO_CLOSE_AFTER,
             watch_limits: WatchLimits::default(),
@@ -93,6 +101,24 @@ impl TicketsService {
     pub fn with_customers(self, endpoint: CustomersEndpoint) -> Self {
         Self {
             customers: Some(endpoint),
+            ..self
+        }
+    }
+
+    /// The service asking the knowledge service at `endpoint` for suggestions instead of
+    /// the configured one (`services.knowledge.endpoint`).
+    pub fn with_knowledge(self, endpoint: ServiceEndpoint) -> Self {
+        Self {
+            knowledge: Some(endpoint),
+            ..self
+        }
+    }
+
+    /// The service asking the workforce service at `endpoint` to route tickets instead of
+    /// the configured one (`services.workforce.endpoint`).
+    pub fn with_workforce(self, endpoint: ServiceEndpoint) -> Self {
+        Self {
+            workforce: Some(endpoint),
             ..self
         }
     }
@@ -183,9 +209,33 @@ impl ServiceDefinition for TicketsService {
             ctx.shutdown.clone(),
         )
         .await?;
+        // Suggestions while a ticket is created (deflection) and routing, where those
+        // services are configured.
+        let knowledge = match &self.knowledge {
+            Some(endpoint) => Some(knowledge::KnowledgeBase::new(
+                traced(endpoint.channel.clone()),
+                endpoint.principals.clone(),
+            )),
+            None => ctx
+                .channel_to("knowledge")
+                .map(|channel| knowledge::KnowledgeBase::new(channel, ctx.principals.clone())),
+        };
+        let workforce = match &self.workforce {
+            Some(endpoint) => Some(workforce::Workforce::new(
+                traced(endpoint.channel.clone()),
+                endpoint.principals.clone(),
+            )),
+            None => ctx
+                .channel_to("workforce")
+                .map(|channel| workforce::Workforce::new(channel, ctx.principals.clone())),
+        };
         let api = api::Api::new(
             &ctx,
-            customers,
+            api::Peers {
+                customers,
+                knowledge,
+                workforce,
+            },
             feed,
             domain::AfterSalesPolicy::default(),
             self.watch_limits,

@@ -13,6 +13,7 @@ mod api {
     mod links;
     mod list;
     mod messages;
+    mod routing;
     mod security;
     mod sla;
     mod standards;
