@@ -29,6 +29,18 @@ use crate::domain::{Access, Action, AfterSalesPolicy};
 use crate::error::{Error, Result};
 use crate::events::ChangeFeed;
 use crate::knowledge::KnowledgeBase;
+use crate::workforce::Workforce;
+
+/// The other services the handlers call.
+#[derive(Debug, Clone)]
+pub struct Peers {
+    /// Customers: identity, tier.
+    pub customers: CustomerDirectory,
+    /// Knowledge: suggestions on create, when configured.
+    pub knowledge: Option<KnowledgeBase>,
+    /// Workforce: routing on create and `auto_route`, when configured.
+    pub workforce: Option<Workforce>,
+}
 
 /// The handlers of the three services and what they share.
 #[derive(Debug, Clone)]
@@ -38,6 +50,7 @@ pub struct Api {
     principals: PrincipalVerifier,
     customers: CustomerDirectory,
     knowledge: Option<KnowledgeBase>,
+    workforce: Option<Workforce>,
     feed: ChangeFeed,
     shutdown: CancellationToken,
     policy: AfterSalesPolicy,
@@ -48,7 +61,7 @@ impl Api {
     /// The handlers over the service's database, relay, principals and shutdown signal.
     pub fn new(
         ctx: &ServiceContext,
-        customers: CustomerDirectory,
+        peers: Peers,
         feed: ChangeFeed,
         policy: AfterSalesPolicy,
         watch_limits: WatchLimits,
@@ -57,12 +70,9 @@ impl Api {
             db: ctx.db.clone(),
             relay: ctx.relay.clone(),
             principals: ctx.principals.clone(),
-            customers,
-            // Suggestions while a ticket is created (deflection), where the knowledge service
-            // is configured.
-            knowledge: ctx
-                .channel_to("knowledge")
-                .map(|channel| KnowledgeBase::new(channel, ctx.principals.clone())),
+            customers: peers.customers,
+            knowledge: peers.knowledge,
+            workforce: peers.workforce,
             feed,
             shutdown: ctx.shutdown.clone(),
             policy,

@@ -11,12 +11,13 @@ mod html;
 mod idempotency;
 mod message;
 mod sla;
+mod standards;
 mod stats;
 mod status;
 mod ticket;
 mod values;
 
-pub use access::{Access, Action, actor_of};
+pub use access::{Access, Action, Relay, RelayRefused, actor_of};
 pub use after_sales::{
     Address, AfterSalesCase, AfterSalesPolicy, Application, Arrangement, Completion, ERASED,
     ReviewDraft,
@@ -32,7 +33,10 @@ pub use message::{Attachment, MessageDraft, TicketMessage};
 pub use sla::{
     Conditions, EscalationRule, RuleAction, SlaPolicy, SlaSetup, Target, fallback_calendar,
 };
-pub use stats::{Dimension, DurationSummary, Figures, Interval, StatRow, figures, group};
+pub use standards::{DefaultStandards, SETUP as DEFAULT_STANDARDS};
+pub use stats::{
+    Dimension, DurationSummary, Figures, GroupKey, Interval, Tally, percentile_positions,
+};
 pub use status::Transition;
 pub use ticket::{
     Actor, ActorKind, ChannelIdentity, DomainError, NewTicket, Product, Sla, SlaState, Ticket,

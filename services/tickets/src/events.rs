@@ -207,6 +207,7 @@ pub async fn publish(
                 previous_assignee,
                 previous_team,
                 reason,
+                auto_routed,
                 ..
             } => {
                 let payload = ev::TicketAssigned {
@@ -214,7 +215,7 @@ pub async fn publish(
                     actor: who(),
                     previous_assignee: previous_assignee.unwrap_or_default(),
                     previous_team: previous_team.unwrap_or_default(),
-                    auto_routed: false,
+                    auto_routed,
                     reason,
                 };
                 (T::Assigned, emit(tx, ticket, &payload).await?)

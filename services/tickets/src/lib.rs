@@ -13,6 +13,7 @@ mod events;
 mod knowledge;
 mod store;
 mod sweep;
+mod workforce;
 
 use std::time::Duration;
 
@@ -42,14 +43,17 @@ pub static MIGRATIONS: Migrations = Migrations {
 /// How many committed changes a slow watcher may fall behind before it misses some.
 const FEED_CAPACITY: usize = 1_024;
 
-/// Where the customers service is reached, when not as configured.
+/// Where another service is reached, when not as configured.
 #[derive(Debug, Clone)]
-pub struct CustomersEndpoint {
+pub struct ServiceEndpoint {
     /// A channel to it.
     pub channel: tonic::transport::Channel,
-    /// The verifier whose secret it trusts, to sign the tickets service's principal.
+    /// The verifier whose secret it trusts, to sign the principals sent to it.
     pub principals: PrincipalVerifier,
 }
+
+/// Where the customers service is reached, when not as configured.
+pub type CustomersEndpoint = ServiceEndpoint;
 
 /// How often the SLA sweep runs unless told otherwise.
 pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(10);
@@ -61,20 +65,26 @@ pub const DEFAULT_AUTO_CLOSE_AFTER: Duration = Duration::from_secs(7 * 24 * 3_60
 #[derive(Debug, Clone)]
 pub struct TicketsService {
     customers: Option<CustomersEndpoint>,
+    knowledge: Option<ServiceEndpoint>,
+    workforce: Option<ServiceEndpoint>,
     sweep_interval: Duration,
     auto_close_after: Duration,
     watch_limits: WatchLimits,
     feed_capacity: usize,
+    default_standards: bool,
 }
 
 impl Default for TicketsService {
     fn default() -> Self {
         Self {
             customers: None,
+            knowledge: None,
+            workforce: None,
             sweep_interval: DEFAULT_SWEEP_INTERVAL,
             auto_close_after: DEFAULT_AUTO_CLOSE_AFTER,
             watch_limits: WatchLimits::default(),
             feed_capacity: FEED_CAPACITY,
+            default_standards: true,
         }
     }
 }
@@ -95,6 +105,24 @@ impl TicketsService {
         }
     }
 
+    /// The service asking the knowledge service at `endpoint` for suggestions instead of
+    /// the configured one (`services.knowledge.endpoint`).
+    pub fn with_knowledge(self, endpoint: ServiceEndpoint) -> Self {
+        Self {
+            knowledge: Some(endpoint),
+            ..self
+        }
+    }
+
+    /// The service asking the workforce service at `endpoint` to route tickets instead of
+    /// the configured one (`services.workforce.endpoint`).
+    pub fn with_workforce(self, endpoint: ServiceEndpoint) -> Self {
+        Self {
+            workforce: Some(endpoint),
+            ..self
+        }
+    }
+
     /// The service with other caps on WatchTickets streams (per principal, in total).
     pub fn with_watch_limits(self, limits: WatchLimits) -> Self {
         Self {
@@ -108,6 +136,20 @@ impl TicketsService {
     pub fn with_feed_capacity(self, capacity: usize) -> Self {
         Self {
             feed_capacity: capacity.max(1),
+            ..self
+        }
+    }
+
+    /// The service without the default service standards (SLA policies and calendars) a
+    /// fresh database otherwise gets at first start: tests of SLA policies start from none.
+    pub fn without_default_standards(self) -> Self {
+        self.with_default_standards(false)
+    }
+
+    /// The service with (`true`, the default) or without the default service standards.
+    pub fn with_default_standards(self, on: bool) -> Self {
+        Self {
+            default_standards: on,
             ..self
         }
     }
@@ -143,6 +185,13 @@ impl ServiceDefinition for TicketsService {
                 ctx.principals.clone(),
             ),
         };
+        if self.default_standards {
+            let now = aftercare_platform::time::now_micros();
+            let defaults = domain::DefaultStandards::new(now);
+            let outcome =
+                store::set_up_defaults(&ctx.db, domain::DEFAULT_STANDARDS, &defaults, now).await?;
+            tracing::info!(?outcome, "default service standards");
+        }
         let feed = events::ChangeFeed::new(self.feed_capacity);
         let sweep = sweep::Sweep {
             db: ctx.db.clone(),
@@ -160,9 +209,33 @@ impl ServiceDefinition for TicketsService {
             ctx.shutdown.clone(),
         )
         .await?;
+        // Suggestions while a ticket is created (deflection) and routing, where those
+        // services are configured.
+        let knowledge = match &self.knowledge {
+            Some(endpoint) => Some(knowledge::KnowledgeBase::new(
+                traced(endpoint.channel.clone()),
+                endpoint.principals.clone(),
+            )),
+            None => ctx
+                .channel_to("knowledge")
+                .map(|channel| knowledge::KnowledgeBase::new(channel, ctx.principals.clone())),
+        };
+        let workforce = match &self.workforce {
+            Some(endpoint) => Some(workforce::Workforce::new(
+                traced(endpoint.channel.clone()),
+                endpoint.principals.clone(),
+            )),
+            None => ctx
+                .channel_to("workforce")
+                .map(|channel| workforce::Workforce::new(channel, ctx.principals.clone())),
+        };
         let api = api::Api::new(
             &ctx,
-            customers,
+            api::Peers {
+                customers,
+                knowledge,
+                workforce,
+            },
             feed,
             domain::AfterSalesPolicy::default(),
             self.watch_limits,

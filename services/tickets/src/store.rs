@@ -35,10 +35,10 @@ pub use messages::{MessageQuery, get_message, list_messages};
 pub use sla::{
     CalendarCreated, all_calendars, all_policies, calendar_in_use, clear_recompute_mark,
     create_calendar, create_policy, delete_calendar, delete_policy, get_calendar, get_policy,
-    list_calendars, sla_setup, tickets_due_for_sweep, tickets_marked_for_recompute,
-    tickets_resolved_before, update_calendar, update_policy,
+    list_calendars, set_up_defaults, sla_setup, tickets_due_for_sweep,
+    tickets_marked_for_recompute, tickets_resolved_before, update_calendar, update_policy,
 };
-pub use stats::stat_rows;
+pub use stats::{StatsQuery, ticket_stats};
 pub use tickets::{Created, TicketOrder, create_ticket, get_ticket, list_tickets, save_ticket};
 
 /// A value to bind.

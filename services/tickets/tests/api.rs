@@ -8,12 +8,15 @@ mod api {
     mod authorisation;
     mod create;
     mod erasure;
+    mod integrations;
     mod lifecycle;
     mod links;
     mod list;
     mod messages;
+    mod routing;
     mod security;
     mod sla;
+    mod standards;
     mod stats;
     mod watch;
 }

@@ -9,7 +9,8 @@ use super::parse::{CreateMessage, ListChildren, message_name};
 use super::{Api, Reply};
 use crate::convert;
 use crate::domain::{
-    Access, Action, Actor, IdempotencyKey, PageToken, Ticket, TicketId, TicketMessage, Visibility,
+    Access, Action, IdempotencyKey, PageToken, Relay, RelayRefused, Ticket, TicketId,
+    TicketMessage, Visibility,
 };
 use crate::error::{Error, MESSAGE, Result};
 use crate::store;
@@ -37,10 +38,13 @@ impl Api {
         if let Some(earlier) = self.replayed(key.as_ref(), MESSAGE).await? {
             return self.replayed_message(&access, command.id, &earlier).await;
         }
-        let relayed = command
-            .relayed_author
-            .clone()
-            .filter(|_| principal.has_role(aftercare_platform::auth::Role::Integration));
+        // An integration may write for the ticket's customer, and for an agent only with
+        // that delegation; anyone else's message is authored by the caller.
+        let relayed =
+            Relay::of(principal, command.relayed_author.as_ref()).map_err(|r| match r {
+                RelayRefused::NotDelegated(why) => Error::PermissionDenied(why),
+                RelayRefused::Invalid(why) => Error::invalid("message.author.id", why),
+            })?;
         let result = self
             .mutate(
                 principal,
@@ -50,11 +54,7 @@ impl Api {
                 key.as_ref(),
                 |ticket, actor| {
                     let author = match &relayed {
-                        Some((kind, id)) => Actor {
-                            kind: *kind,
-                            id: id.clone(),
-                            display_name: String::new(),
-                        },
+                        Some(relay) => relay.author(&ticket.customer)?,
                         None => actor.clone(),
                     };
                     let (message, changes) = ticket.add_message(

@@ -9,7 +9,7 @@ use tonic::{Request, Response};
 
 use super::{Api, Reply};
 use crate::convert;
-use crate::domain::{DAY, Dimension, Filter, Interval, StatRow, TicketField, figures, group};
+use crate::domain::{DAY, Dimension, Filter, Interval, TicketField};
 use crate::error::{Error, Result};
 use crate::store;
 
@@ -129,26 +129,27 @@ impl Api {
         if !v.is_empty() {
             return Err(Error::Invalid(v));
         }
-        let rows = store::stat_rows(&self.db, &criteria, start, end).await?;
-        let all: Vec<&StatRow> = rows.iter().collect();
-        let total = figures(&all, calendar_time, end);
+        let query = store::StatsQuery {
+            criteria: &criteria,
+            start,
+            end,
+            interval,
+            calendar_time,
+        };
+        let total = store::ticket_stats(&self.db, &query, &[])
+            .await?
+            .into_values()
+            .next()
+            .unwrap_or_default();
         let groups = if dimensions.is_empty() {
             Vec::new()
         } else {
-            group(&rows, &dimensions, interval)
+            store::ticket_stats(&self.db, &query, &dimensions)
+                .await?
                 .into_iter()
-                .map(|(key, members)| {
-                    // Backlog at the end of the bucket, or of the range without periods.
-                    let as_of = key
-                        .iter()
-                        .find(|(d, _, _)| *d == Dimension::Period)
-                        .map_or(end, |(_, _, start)| interval.next(*start));
+                .map(|(key, figures)| {
                     let mut out = pb::TicketStatsGroup {
-                        stats: Some(convert::ticket_stats(&figures(
-                            &members,
-                            calendar_time,
-                            as_of,
-                        ))),
+                        stats: Some(convert::ticket_stats(&figures)),
                         ..Default::default()
                     };
                     for (dimension, text, number) in key {

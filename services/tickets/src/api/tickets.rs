@@ -13,7 +13,7 @@ use super::{Api, Reply};
 use crate::convert;
 use crate::domain::{
     Access, Action, Actor, BusinessCalendar, Change, DomainError, IdempotencyKey, PageToken,
-    Replay, Ticket, TicketCustomer, TicketId, Transition, actor_of, reclassifies,
+    Replay, TeamName, Ticket, TicketCustomer, TicketId, Transition, actor_of, reclassifies,
 };
 use crate::error::{Error, Result, TICKET};
 use crate::knowledge::SuggestionQuery;
@@ -21,6 +21,9 @@ use crate::store::{self, Created};
 
 /// How often a write without an etag is retried when a concurrent write got there first.
 const RETRIES: usize = 5;
+
+/// The reason recorded for an assignment routing chose.
+const ROUTED: &str = "routed by the workforce service";
 
 impl Api {
     /// The ticket, if it exists and is within `access` (else `NOT_FOUND`, never revealing
@@ -162,17 +165,19 @@ impl Api {
         }
     }
 
+    /// Creates a ticket: the ticket, whether its customer was created for it, and whether
+    /// this call made it (`false` for a replayed `request_id`).
     pub(super) async fn create(
         &self,
         principal: &Principal,
         mut command: CreateTicket,
-    ) -> Result<(Ticket, bool)> {
+    ) -> Result<(Ticket, bool, bool)> {
         let access = Self::access(principal, Action::Create)?;
         match &access {
             Access::Region(own) => match &command.ticket.region {
                 Some(region) if region != own => {
                     return Err(Error::PermissionDenied(format!(
-                        "an agent of {own} may not open tickets in {region}"
+                        "a caller of region {own} may not open tickets in {region}"
                     )));
                 }
                 _ => command.ticket.region = Some(own.clone()),
@@ -191,7 +196,7 @@ impl Api {
             "",
         );
         if let Some(earlier) = self.replayed(key.as_ref(), TICKET).await? {
-            return Ok((self.replayed_ticket(&access, &earlier).await?, false));
+            return Ok((self.replayed_ticket(&access, &earlier).await?, false, false));
         }
         let mut follow_up_of = None;
         if let Some(other) = command.follow_up_of {
@@ -229,14 +234,50 @@ impl Api {
         {
             Created::New(ticket, committed) => {
                 self.committed(&ticket, &actor, committed);
-                Ok((*ticket, customer_created))
+                Ok((*ticket, customer_created, true))
             }
             Created::KeyTaken => {
                 let earlier = self
                     .replayed(key.as_ref(), TICKET)
                     .await?
                     .ok_or(Error::KeyTaken)?;
-                Ok((self.replayed_ticket(&access, &earlier).await?, false))
+                Ok((self.replayed_ticket(&access, &earlier).await?, false, false))
+            }
+        }
+    }
+
+    /// Asks the workforce service for an agent for `ticket` (as `principal`, within `team`
+    /// when given) and assigns them, recorded as routed; the ticket unchanged when nobody is
+    /// available, the service is not configured, slow or down, or the assignment no longer
+    /// applies (a concurrent change assigned or closed it).
+    pub(super) async fn route(
+        &self,
+        principal: &Principal,
+        ticket: Ticket,
+        team: Option<&TeamName>,
+    ) -> Ticket {
+        let Some(workforce) = &self.workforce else {
+            return ticket;
+        };
+        let Some(agent) = workforce.route(principal, &ticket, team).await else {
+            return ticket;
+        };
+        let routed = self
+            .mutate(principal, Action::Manage, ticket.id, None, None, |t, _| {
+                if t.assignee.is_some() {
+                    return Ok((Vec::new(), ()));
+                }
+                Ok((
+                    t.route_to(agent.clone(), team.cloned(), ROUTED, now_micros())?,
+                    (),
+                ))
+            })
+            .await;
+        match routed {
+            Ok((ticket, ())) => ticket,
+            Err(err) => {
+                tracing::warn!(ticket = %ticket.id, agent = %agent, error = %err, "the routed agent was not assigned");
+                ticket
             }
         }
     }
@@ -322,7 +363,17 @@ pub(super) async fn create_ticket(
         "request_id",
         command.request_id.as_ref().map_or("", |k| k.id.as_str()),
     );
-    let (ticket, customer_created) = api.create(&principal, command).await?;
+    let (ticket, customer_created, new) = api.create(&principal, command).await?;
+    // After the commit, with a short deadline, as the service's own follow-up work (the
+    // caller may be a customer, whom routing would refuse): a ticket created with neither
+    // an assignee nor a team is routed; a slow or absent workforce service leaves it
+    // unassigned and never fails the create.
+    let ticket = if new && ticket.assignee.is_none() && ticket.team.is_none() {
+        api.route(&Principal::service("tickets"), ticket, None)
+            .await
+    } else {
+        ticket
+    };
     let for_customer = Access::of(&principal, Action::Read).is_some_and(|a| a.is_customer());
     let ticket = convert::ticket(&ticket, for_customer);
     // After the commit, with a short deadline: a slow or absent knowledge service costs the
@@ -484,7 +535,16 @@ pub(super) async fn assign_ticket(
     request: Request<pb::AssignTicketRequest>,
 ) -> Reply<pb::AssignTicketResponse> {
     let principal = api.principal(&request)?;
+    let auto_route = request.get_ref().auto_route;
     let c = AssignCommand::try_from(request.into_inner())?;
+    if auto_route {
+        return Ok(Response::new(pb::AssignTicketResponse {
+            ticket: Some(convert::ticket(
+                &api.auto_route(&principal, c).await?,
+                false,
+            )),
+        }));
+    }
     let (ticket, ()) = api
         .mutate(
             &principal,
@@ -493,8 +553,6 @@ pub(super) async fn assign_ticket(
             Some(c.etag),
             None,
             |t, _| {
-                // Without an agent named (and with `auto_route`, as routing by the workforce
-                // service is not wired yet) the ticket waits unassigned in the team queue.
                 Ok((
                     t.assign(c.assignee.clone(), c.team.clone(), &c.reason, now_micros())?,
                     (),
@@ -505,6 +563,55 @@ pub(super) async fn assign_ticket(
     Ok(Response::new(pb::AssignTicketResponse {
         ticket: Some(convert::ticket(&ticket, false)),
     }))
+}
+
+impl Api {
+    /// AssignTicket with `auto_route`: the ticket (visible to the caller, at the etag sent)
+    /// goes to the agent the workforce service chooses, asked on the caller's behalf within
+    /// the team given; when nobody is available (or the service does not answer in time) it
+    /// waits unassigned in that team's queue.
+    async fn auto_route(&self, principal: &Principal, c: AssignCommand) -> Result<Ticket> {
+        let access = Self::access(principal, Action::Manage)?;
+        let current = self.visible(&access, c.id).await?;
+        current
+            .check_etag(c.etag)
+            .map_err(|e| Error::from_domain(e, &current.name()))?;
+        let agent = match &self.workforce {
+            Some(workforce) => {
+                workforce
+                    .route(
+                        &Principal::on_behalf_of(principal, "tickets"),
+                        &current,
+                        c.team.as_ref(),
+                    )
+                    .await
+            }
+            None => None,
+        };
+        let reason = if c.reason.is_empty() {
+            ROUTED
+        } else {
+            &c.reason
+        };
+        let (ticket, ()) = self
+            .mutate(
+                principal,
+                Action::Manage,
+                c.id,
+                Some(c.etag),
+                None,
+                |t, _| {
+                    let now = now_micros();
+                    let changes = match &agent {
+                        Some(agent) => t.route_to(agent.clone(), c.team.clone(), reason, now)?,
+                        None => t.assign(None, c.team.clone(), reason, now)?,
+                    };
+                    Ok((changes, ()))
+                },
+            )
+            .await?;
+        Ok(ticket)
+    }
 }
 
 #[tracing::instrument(skip_all, fields(ticket = %request.get_ref().name))]

@@ -5,18 +5,24 @@
 //! - agents, specialists and trainers work the tickets of their own region (trainers and
 //!   analysts only read);
 //! - leads and admins, and other Aftercare services, reach every ticket;
-//! - an integration reads with the `tickets.read` scope and writes with `tickets.write`.
+//! - an integration reads with the `tickets.read` scope and writes with `tickets.write`, in
+//!   its key's region when the key names one (as an agent), else everywhere;
+//! - an integration may post a message as the ticket's own customer it relays for (an email
+//!   gateway), and as an agent only with the `tickets.relay_agents` scope: a delegation
+//!   the key's owner grants explicitly. Anyone else's message is authored by the caller.
 
 use aftercare_platform::auth::{Principal, Role};
 
 use super::filter::TicketCriterion;
-use super::ticket::{Actor, ActorKind};
-use super::values::{CustomerName, Region};
+use super::ticket::{Actor, ActorKind, DomainError};
+use super::values::{AgentName, CustomerName, Region};
 
 /// The scope an integration needs to read tickets.
 pub const READ_SCOPE: &str = "tickets.read";
 /// The scope an integration needs to create and change tickets.
 pub const WRITE_SCOPE: &str = "tickets.write";
+/// The scope an integration needs to post messages as an agent it relays for.
+pub const RELAY_AGENTS_SCOPE: &str = "tickets.relay_agents";
 
 /// What the caller wants to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,8 +68,14 @@ impl Access {
         }
         if principal.has_role(Role::Integration) {
             let scope = if writes { WRITE_SCOPE } else { READ_SCOPE };
-            let allowed = principal.has_scope(scope) || principal.has_scope(WRITE_SCOPE);
-            return allowed.then_some(Self::All);
+            if !(principal.has_scope(scope) || principal.has_scope(WRITE_SCOPE)) {
+                return None;
+            }
+            // A key bound to a region reaches that region's tickets only, as its agents do.
+            return match principal.region {
+                Some(_) => Self::region_of(principal),
+                None => Some(Self::All),
+            };
         }
         if principal.has_role(Role::Customer)
             && matches!(action, Action::Read | Action::Create | Action::Reply)
@@ -107,6 +119,78 @@ impl Access {
             }
         }
         hidden
+    }
+}
+
+/// Whom an integration's message is written for (`TicketMessage.author`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Relay {
+    /// A customer: must be the ticket's own.
+    Customer(CustomerName),
+    /// An agent: needs [`RELAY_AGENTS_SCOPE`].
+    Agent(AgentName),
+}
+
+/// Why a relayed author is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RelayRefused {
+    /// The caller lacks the delegation (`PERMISSION_DENIED`).
+    NotDelegated(String),
+    /// The author named is not a valid name (`INVALID_ARGUMENT` on `message.author.id`).
+    Invalid(String),
+}
+
+impl Relay {
+    /// The relay `principal` asks for with `requested` (the author's kind and id), if any:
+    /// only integrations relay (anyone else writes as themselves, the author ignored), and
+    /// relaying for an agent needs [`RELAY_AGENTS_SCOPE`].
+    pub fn of(
+        principal: &Principal,
+        requested: Option<&(ActorKind, String)>,
+    ) -> Result<Option<Self>, RelayRefused> {
+        let Some((kind, id)) = requested else {
+            return Ok(None);
+        };
+        if !principal.has_role(Role::Integration) {
+            return Ok(None);
+        }
+        match kind {
+            ActorKind::Customer => CustomerName::parse(id)
+                .map(|c| Some(Self::Customer(c)))
+                .map_err(RelayRefused::Invalid),
+            ActorKind::Agent => {
+                if !principal.has_scope(RELAY_AGENTS_SCOPE) {
+                    return Err(RelayRefused::NotDelegated(format!(
+                        "posting as an agent needs the {RELAY_AGENTS_SCOPE} scope"
+                    )));
+                }
+                AgentName::parse(id)
+                    .map(|a| Some(Self::Agent(a)))
+                    .map_err(RelayRefused::Invalid)
+            }
+            ActorKind::Integration | ActorKind::System => Ok(None),
+        }
+    }
+
+    /// The author of a message relayed on a ticket of `customer`: a customer relay must name
+    /// that customer.
+    pub fn author(&self, customer: &CustomerName) -> Result<Actor, DomainError> {
+        match self {
+            Self::Customer(name) if name != customer => Err(DomainError::Invalid {
+                field: "message.author.id".into(),
+                description: "an integration relays only for the ticket's own customer".into(),
+            }),
+            Self::Customer(name) => Ok(Actor {
+                kind: ActorKind::Customer,
+                id: name.to_string(),
+                display_name: String::new(),
+            }),
+            Self::Agent(name) => Ok(Actor {
+                kind: ActorKind::Agent,
+                id: name.to_string(),
+                display_name: String::new(),
+            }),
+        }
     }
 }
 
@@ -200,6 +284,56 @@ mod tests {
         integration.scopes = vec![WRITE_SCOPE.into()];
         assert_eq!(Access::of(&integration, Action::Create), Some(Access::All));
         assert_eq!(Access::of(&integration, Action::Read), Some(Access::All));
+    }
+
+    #[test]
+    fn an_integration_key_with_a_region_reaches_that_region_only() {
+        let mut integration = principal(&[Role::Integration], Some("eu-west"), None);
+        integration.scopes = vec![WRITE_SCOPE.into()];
+        let west = Region::parse("eu-west").unwrap();
+        for action in [Action::Read, Action::Create, Action::Reply, Action::Manage] {
+            assert_eq!(
+                Access::of(&integration, action),
+                Some(Access::Region(west.clone()))
+            );
+        }
+        integration.region = Some("Not A Region".into());
+        assert_eq!(Access::of(&integration, Action::Read), None);
+    }
+
+    #[test]
+    fn an_integration_relays_for_the_tickets_customer_and_for_agents_only_when_delegated() {
+        let c1 = CustomerName::parse("customers/c1").unwrap();
+        let c2 = CustomerName::parse("customers/c2").unwrap();
+        let mut integration = principal(&[Role::Integration], None, None);
+        integration.scopes = vec![WRITE_SCOPE.into()];
+        let customer = (ActorKind::Customer, "customers/c1".to_owned());
+        let agent = (ActorKind::Agent, "agents/a1".to_owned());
+        let relay = Relay::of(&integration, Some(&customer)).unwrap().unwrap();
+        assert_eq!(relay.author(&c1).unwrap().id, "customers/c1");
+        assert!(matches!(
+            relay.author(&c2),
+            Err(DomainError::Invalid { field, .. }) if field == "message.author.id"
+        ));
+        assert!(matches!(
+            Relay::of(&integration, Some(&agent)),
+            Err(RelayRefused::NotDelegated(_))
+        ));
+        integration.scopes.push(RELAY_AGENTS_SCOPE.into());
+        let relay = Relay::of(&integration, Some(&agent)).unwrap().unwrap();
+        let author = relay.author(&c2).unwrap();
+        assert_eq!(
+            (author.kind, author.id.as_str()),
+            (ActorKind::Agent, "agents/a1")
+        );
+        assert!(matches!(
+            Relay::of(&integration, Some(&(ActorKind::Agent, "a1".to_owned()))),
+            Err(RelayRefused::Invalid(_))
+        ));
+        // Only integrations relay; the others write as themselves.
+        let agent_principal = principal(&[Role::Agent], Some("eu-west"), None);
+        assert_eq!(Relay::of(&agent_principal, Some(&customer)), Ok(None));
+        assert_eq!(Relay::of(&integration, None), Ok(None));
     }
 
     #[test]

@@ -91,6 +91,8 @@ pub enum Change {
         reason: String,
         /// What changed.
         fields: Vec<FieldChange>,
+        /// Whether the workforce service chose the agent (routing) rather than a person.
+        auto_routed: bool,
     },
     /// The escalation level went up.
     Escalated {

@@ -6,14 +6,22 @@
 //! not yet resolved again does not count as resolved (its resolution time was cleared on
 //! reopen), so it counts as backlog at any time after its creation. Business-time durations are those
 //! recorded on the ticket (its calendar, paused time excluded).
+//!
+//! The store aggregates in SQL (one `GROUP BY` for the counts, one window query per duration
+//! for its percentiles), so memory grows with the number of groups, never with the number
+//! of tickets; it returns a [`Tally`] per group. [`StatRow`] and [`figures`] are the same
+//! rules over rows in memory, the reference the unit tests pin the definitions with.
 
+#[cfg(test)]
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 
+#[cfg(test)]
 use super::values::{Channel, Kind, Priority, Status};
 
 /// What statistics need of one ticket.
+#[cfg(test)]
 #[derive(Debug, Clone)]
 pub struct StatRow {
     /// Created (UTC microseconds).
@@ -140,6 +148,14 @@ pub struct DurationSummary {
     pub p90: i64,
 }
 
+/// The 0-based positions, in ascending order, of the median and the 90th percentile of `n`
+/// values: the nearest rank, `round((n - 1) × p)` with halves rounded up, in integer
+/// arithmetic (the store's SQL uses the same formulas).
+pub fn percentile_positions(n: i64) -> (i64, i64) {
+    (n / 2, (9 * (n - 1) + 5) / 10)
+}
+
+#[cfg(test)]
 fn summarise(mut values: Vec<i64>) -> DurationSummary {
     if values.is_empty() {
         return DurationSummary::default();
@@ -189,6 +205,7 @@ fn ratio(met: i64, decided: i64) -> f64 {
     }
 }
 
+#[cfg(test)]
 impl StatRow {
     /// Whether the ticket was neither resolved nor closed at `at` (created before it).
     pub fn open_at(&self, at: i64) -> bool {
@@ -206,9 +223,10 @@ impl StatRow {
     }
 }
 
-/// The figures of `rows`, durations in wall-clock time (`calendar_time`) or business time;
+/// The figures of `rows` (the reference of [`Tally`]), durations in wall-clock time (`calendar_time`) or business time;
 /// `backlog` counts the rows neither resolved nor closed at `as_of` (the end of the range
 /// or bucket).
+#[cfg(test)]
 pub fn figures(rows: &[&StatRow], calendar_time: bool, as_of: i64) -> Figures {
     let mut f = Figures {
         created: rows.len() as i64,
@@ -260,7 +278,93 @@ pub fn figures(rows: &[&StatRow], calendar_time: bool, as_of: i64) -> Figures {
     f
 }
 
+/// A group's key: per dimension, its text value (region, team) or number (channel, kind
+/// and priority by rank, a period by its start).
+pub type GroupKey = Vec<(Dimension, String, i64)>;
+
+/// The counts and sums of a set of tickets, as the store aggregates them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tally {
+    /// Created.
+    pub created: i64,
+    /// Resolved.
+    pub resolved: i64,
+    /// Closed without resolution.
+    pub closed_unresolved: i64,
+    /// Reopened at least once.
+    pub reopened: i64,
+    /// Neither resolved nor closed at the end of the range or bucket.
+    pub backlog: i64,
+    /// With an SLA and a missed target.
+    pub breached: i64,
+    /// With an SLA, first response met.
+    pub first_response_met: i64,
+    /// With an SLA, first response met or missed.
+    pub first_response_decided: i64,
+    /// With an SLA, resolution met.
+    pub resolution_met: i64,
+    /// With an SLA, resolution met or missed.
+    pub resolution_decided: i64,
+    /// With an SLA, resolved or breached, no target missed.
+    pub all_met: i64,
+    /// With an SLA, resolved or breached.
+    pub all_decided: i64,
+    /// Durations to the first response: how many, their sum.
+    pub first_response: (i64, i64),
+    /// Durations to resolution: how many, their sum.
+    pub resolution: (i64, i64),
+}
+
+impl Tally {
+    /// The figures, with the percentiles (median, 90th) of each duration.
+    pub fn figures(&self, first_response: (i64, i64), resolution: (i64, i64)) -> Figures {
+        let summary = |(count, sum): (i64, i64), (p50, p90): (i64, i64)| {
+            if count == 0 {
+                DurationSummary::default()
+            } else {
+                DurationSummary {
+                    count,
+                    average: sum / count,
+                    p50,
+                    p90,
+                }
+            }
+        };
+        Figures {
+            created: self.created,
+            resolved: self.resolved,
+            closed_unresolved: self.closed_unresolved,
+            reopened: self.reopened,
+            backlog: self.backlog,
+            first_response: summary(self.first_response, first_response),
+            resolution: summary(self.resolution, resolution),
+            first_response_compliance: ratio(self.first_response_met, self.first_response_decided),
+            resolution_compliance: ratio(self.resolution_met, self.resolution_decided),
+            compliance: ratio(self.all_met, self.all_decided),
+            breached: self.breached,
+        }
+    }
+}
+
+impl Interval {
+    /// The buckets, `[start, stop)`, that `[start, end)` touches, in time order.
+    pub fn bucket_list(self, start: i64, end: i64) -> Vec<(i64, i64)> {
+        let mut buckets = Vec::new();
+        let mut at = self.floor(start);
+        while at < end {
+            let next = self.next(at);
+            if next <= at {
+                break;
+            }
+            buckets.push((at, next));
+            at = next;
+        }
+        buckets
+    }
+}
+
 /// Groups `rows` by `dimensions` (periods by `interval`), in key order.
+#[cfg(test)]
 pub fn group<'a>(
     rows: &'a [StatRow],
     dimensions: &[Dimension],
@@ -358,6 +462,59 @@ mod tests {
         let refs: Vec<&StatRow> = rows.iter().collect();
         let at = |h: i64| figures(&refs, true, T0 + h * HOUR).backlog;
         assert_eq!((at(0), at(1), at(3), at(4), at(6)), (0, 3, 2, 1, 1));
+    }
+
+    #[test]
+    fn percentile_positions_are_the_nearest_ranks_of_the_reference() {
+        for n in 1..2_000_i64 {
+            let values: Vec<i64> = (0..n).collect();
+            let s = summarise(values);
+            assert_eq!(percentile_positions(n), (s.p50, s.p90), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn a_tally_gives_the_figures_of_its_rows() {
+        let rows = [
+            row(Status::Resolved, Some(1), Some(4), false),
+            row(Status::Open, Some(3), None, true),
+            row(Status::Closed, None, None, false),
+            row(Status::New, None, None, false),
+        ];
+        let refs: Vec<&StatRow> = rows.iter().collect();
+        let tally = Tally {
+            created: 4,
+            resolved: 1,
+            closed_unresolved: 1,
+            reopened: 0,
+            backlog: 2,
+            breached: 1,
+            first_response_met: 1,
+            first_response_decided: 2,
+            resolution_met: 1,
+            resolution_decided: 1,
+            all_met: 1,
+            all_decided: 2,
+            first_response: (2, 4 * HOUR),
+            resolution: (1, 4 * HOUR),
+        };
+        assert_eq!(
+            tally.figures((3 * HOUR, 3 * HOUR), (4 * HOUR, 4 * HOUR)),
+            figures(&refs, true, T0 + 5 * HOUR)
+        );
+        assert_eq!(Tally::default().figures((0, 0), (0, 0)), Figures::default());
+    }
+
+    #[test]
+    fn bucket_lists_cover_the_range() {
+        assert_eq!(
+            Interval::Day.bucket_list(T0 + HOUR, T0 + 25 * HOUR),
+            vec![(T0, T0 + 24 * HOUR), (T0 + 24 * HOUR, T0 + 48 * HOUR)]
+        );
+        assert_eq!(
+            Interval::Month.bucket_list(T0, T0 + 10 * 24 * HOUR).len(),
+            2
+        );
     }
 
     #[test]

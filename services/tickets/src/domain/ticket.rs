@@ -800,10 +800,29 @@ impl Ticket {
             previous_team: previous_team.map(String::from),
             reason: reason.to_owned(),
             fields,
+            auto_routed: false,
         }];
         self.touch(now);
         if self.assignee.is_some() {
             changes.extend(self.transition(Transition::AgentAssigned, reason, now)?);
+        }
+        Ok(changes)
+    }
+
+    /// Assigns the agent routing chose (the workforce service), keeping the team queue;
+    /// recorded as routed.
+    pub fn route_to(
+        &mut self,
+        agent: AgentName,
+        team: Option<TeamName>,
+        reason: &str,
+        now: i64,
+    ) -> Result<Vec<Change>, DomainError> {
+        let mut changes = self.assign(Some(agent), team, reason, now)?;
+        for change in &mut changes {
+            if let Change::Assigned { auto_routed, .. } = change {
+                *auto_routed = true;
+            }
         }
         Ok(changes)
     }
@@ -1072,6 +1091,33 @@ mod tests {
         assert_eq!(t.escalation_level, EscalationLevel::Tier1);
         assert_eq!(t.version, 1);
         assert!(t.check_etag(2).is_err());
+    }
+
+    #[test]
+    fn a_routed_assignment_is_recorded_as_routed_and_a_manual_one_is_not() {
+        let agent = AgentName::parse("agents/ada").unwrap();
+        let mut routed = new_ticket();
+        let changes = routed
+            .route_to(agent.clone(), None, "routed", T0 + 1)
+            .unwrap();
+        assert!(matches!(
+            &changes[0],
+            Change::Assigned {
+                auto_routed: true,
+                ..
+            }
+        ));
+        assert_eq!(routed.assignee.as_ref(), Some(&agent));
+        assert_eq!(routed.status, Status::Open);
+        let mut manual = new_ticket();
+        let changes = manual.assign(Some(agent), None, "", T0 + 1).unwrap();
+        assert!(matches!(
+            &changes[0],
+            Change::Assigned {
+                auto_routed: false,
+                ..
+            }
+        ));
     }
 
     #[test]

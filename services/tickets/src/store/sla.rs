@@ -187,12 +187,8 @@ fn policy_from_row(row: &AnyRow) -> Result<SlaPolicy> {
     })
 }
 
-/// Inserts a policy; with a `request_id` already used, returns the policy made then.
-pub async fn create_policy(
-    db: &Database,
-    policy: &SlaPolicy,
-    request_id: Option<&str>,
-) -> Result<SlaPolicy> {
+/// The INSERT of `policy`, without a conflict clause.
+fn policy_insert(policy: &SlaPolicy, request_id: Option<&str>) -> Result<Sql> {
     let mut sql = Sql::new("INSERT INTO sla_policies (id, request_id, version, create_time, ");
     sql.push(&POLICY_MUTABLE.join(", ")).push(") VALUES (");
     let fixed = [
@@ -207,7 +203,18 @@ pub async fn create_policy(
         }
         sql.arg(arg);
     }
-    sql.push(") ON CONFLICT (request_id) DO NOTHING");
+    sql.push(")");
+    Ok(sql)
+}
+
+/// Inserts a policy; with a `request_id` already used, returns the policy made then.
+pub async fn create_policy(
+    db: &Database,
+    policy: &SlaPolicy,
+    request_id: Option<&str>,
+) -> Result<SlaPolicy> {
+    let mut sql = policy_insert(policy, request_id)?;
+    sql.push(" ON CONFLICT (request_id) DO NOTHING");
     sql.query().execute(db.writer()).await?;
     let row = match request_id {
         Some(request_id) => {
@@ -379,23 +386,8 @@ pub enum CalendarCreated {
     Taken,
 }
 
-/// Inserts a calendar; a `request_id` already used returns the calendar made then.
-pub async fn create_calendar(
-    db: &Database,
-    calendar: &CalendarResource,
-    request_id: Option<&str>,
-) -> Result<CalendarCreated> {
-    if let Some(request_id) = request_id {
-        let row = sqlx::query(&format!(
-            "SELECT {CALENDAR_COLUMNS} FROM business_calendars WHERE request_id = $1"
-        ))
-        .bind(request_id)
-        .fetch_optional(db.reader())
-        .await?;
-        if let Some(row) = row {
-            return calendar_from_row(&row).map(CalendarCreated::Made);
-        }
-    }
+/// The INSERT of `calendar`, without a conflict clause.
+fn calendar_insert(calendar: &CalendarResource, request_id: Option<&str>) -> Result<Sql> {
     let mut sql =
         Sql::new("INSERT INTO business_calendars (id, request_id, version, create_time, ");
     sql.push(&CALENDAR_MUTABLE.join(", ")).push(") VALUES (");
@@ -415,7 +407,29 @@ pub async fn create_calendar(
         }
         sql.arg(arg);
     }
-    sql.push(") ON CONFLICT DO NOTHING");
+    sql.push(")");
+    Ok(sql)
+}
+
+/// Inserts a calendar; a `request_id` already used returns the calendar made then.
+pub async fn create_calendar(
+    db: &Database,
+    calendar: &CalendarResource,
+    request_id: Option<&str>,
+) -> Result<CalendarCreated> {
+    if let Some(request_id) = request_id {
+        let row = sqlx::query(&format!(
+            "SELECT {CALENDAR_COLUMNS} FROM business_calendars WHERE request_id = $1"
+        ))
+        .bind(request_id)
+        .fetch_optional(db.reader())
+        .await?;
+        if let Some(row) = row {
+            return calendar_from_row(&row).map(CalendarCreated::Made);
+        }
+    }
+    let mut sql = calendar_insert(calendar, request_id)?;
+    sql.push(" ON CONFLICT DO NOTHING");
     if sql.query().execute(db.writer()).await?.rows_affected() == 1 {
         return Ok(CalendarCreated::Made(calendar.clone()));
     }
@@ -624,4 +638,63 @@ pub async fn sla_setup(db: &Database) -> Result<crate::domain::SlaSetup> {
         policies: all_policies(db).await?,
         calendars: all_calendars(db).await?,
     })
+}
+
+/// What creating the default service standards did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultsSetUp {
+    /// Created now.
+    Created,
+    /// Done before (on this database, by this or another replica): nothing written.
+    AlreadyDone,
+    /// The database already had policies or calendars of its own: only the marker written.
+    NotNeeded,
+}
+
+/// Creates `defaults` once per database, in one transaction with the `service_setup`
+/// marker named `setup`: a database that has the marker gets nothing (so an admin's edits
+/// and deletions of the defaults stay), and neither does one that already holds a policy or
+/// a calendar. Concurrent replicas starting at once: the marker's primary key lets one win.
+pub async fn set_up_defaults(
+    db: &Database,
+    setup: &str,
+    defaults: &crate::domain::DefaultStandards,
+    now: i64,
+) -> Result<DefaultsSetUp> {
+    let mut tx = db.begin().await?;
+    let marked = sqlx::query(
+        "INSERT INTO service_setup (name, create_time) VALUES ($1, $2) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(setup)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if marked.rows_affected() == 0 {
+        tx.rollback().await?;
+        return Ok(DefaultsSetUp::AlreadyDone);
+    }
+    let existing: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM sla_policies) + (SELECT COUNT(*) FROM business_calendars)",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if existing > 0 {
+        tx.commit().await?;
+        return Ok(DefaultsSetUp::NotNeeded);
+    }
+    for calendar in &defaults.calendars {
+        calendar_insert(calendar, None)?
+            .query()
+            .execute(&mut *tx)
+            .await?;
+    }
+    for policy in &defaults.policies {
+        policy_insert(policy, None)?
+            .query()
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(DefaultsSetUp::Created)
 }

@@ -35,13 +35,7 @@ pub async fn spawn_app_with(
 ) -> App {
     let customers_db = TestDatabase::sqlite();
     let customers = TestService::start(&CustomersService, &customers_db).await;
-    let definition = configure(TicketsService::new())
-        .with_sweep_interval(std::time::Duration::from_millis(100))
-        .with_customers(CustomersEndpoint {
-            channel: customers.channel(),
-            principals: customers.principals().clone(),
-        });
-    let tickets = TestService::start(&definition, &db).await;
+    let tickets = TestService::start(&tickets_definition(&customers, configure), &db).await;
     let client = TicketServiceClient::new(tickets.channel());
     let mut app = App {
         tickets,
@@ -59,10 +53,35 @@ pub async fn spawn_app_with(
     app
 }
 
+/// The tickets service as the tests start it, calling `customers`: with a fast sweep and,
+/// unless `configure` turns them back on, without the default service standards (most tests
+/// of SLAs set up their own policies on an empty database).
+fn tickets_definition(
+    customers: &TestService,
+    configure: impl FnOnce(TicketsService) -> TicketsService,
+) -> TicketsService {
+    configure(TicketsService::new().without_default_standards())
+        .with_sweep_interval(std::time::Duration::from_millis(100))
+        .with_customers(CustomersEndpoint {
+            channel: customers.channel(),
+            principals: customers.principals().clone(),
+        })
+}
+
 /// The labels of the customers every app starts with.
 const CUSTOMERS: [&str; 3] = ["c1", "c2", "c9"];
 
 impl App {
+    /// Starts the tickets service again on the same database, configured by `configure`
+    /// (as a new replica, or the same one after a restart), then stops the old one.
+    pub async fn restart_with(&mut self, configure: impl FnOnce(TicketsService) -> TicketsService) {
+        let definition = tickets_definition(&self.customers, configure);
+        let fresh = TestService::start(&definition, &self._databases.0).await;
+        let old = std::mem::replace(&mut self.tickets, fresh);
+        old.stop().await;
+        self.client = TicketServiceClient::new(self.tickets.channel());
+    }
+
     /// The resource name of the customer labelled `label`.
     pub fn name(&self, label: &str) -> &str {
         self.names
@@ -221,4 +240,9 @@ pub fn precondition(status: &tonic::Status) -> String {
         .violations[0]
         .r#type
         .clone()
+}
+
+/// An admin (every region).
+pub fn admin() -> Principal {
+    principal("agents/admin", &[Role::Admin], None, None)
 }
