@@ -924,6 +924,160 @@ mod tests {
     }
 
     #[test]
+    fn the_first_match_is_found_piece_by_piece_as_in_the_whole_body() {
+        let body = format!(
+            "{}洗衣机底部一直漏水，{} leaking hose. {}",
+            "检查电源和指示灯。".repeat(80),
+            "Check the door seal, ".repeat(40),
+            "tail ".repeat(200)
+        );
+        let whole = tokenizer::terms(&body);
+        for word in ["漏水", "leak", "hose", "tail", "指示灯"] {
+            let wanted: HashSet<&str> = [word].into_iter().collect();
+            let expected = whole
+                .iter()
+                .find(|(t, _, _)| t == word)
+                .map(|(_, start, _)| *start);
+            assert!(expected.is_some(), "{word}");
+            assert_eq!(first_match(&body, &wanted), expected, "{word}");
+        }
+        let nothing: HashSet<&str> = ["冰箱"].into_iter().collect();
+        assert_eq!(first_match(&body, &nothing), None);
+    }
+
+    /// An index of `n` short English documents over a few words, every third internal,
+    /// committed in several segments, one document deleted.
+    fn sample(n: u128) -> (Index, Fields) {
+        const WORDS: &[&str] = &[
+            "leak", "hose", "door", "seal", "drain", "pump", "filter", "noise", "power", "reset",
+            "wifi", "light",
+        ];
+        let (schema, fields) = schema();
+        let index = Index::create_in_ram(schema);
+        index
+            .tokenizers()
+            .register(tokenizer::MIXED, tokenizer::analyzer());
+        let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut pick = |count: usize| -> String {
+            (0..count)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    WORDS[usize::try_from(seed % WORDS.len() as u64).unwrap()]
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        for i in 0..n {
+            let mut doc = TantivyDocument::default();
+            doc.add_text(fields.article, Uuid::from_u128(i).to_string());
+            doc.add_text(fields.language, "en");
+            let visibility = if i % 3 == 0 { "internal" } else { "public" };
+            doc.add_text(fields.visibility, visibility);
+            doc.add_text(fields.title, pick(3));
+            doc.add_text(fields.body, pick(15));
+            writer.add_document(doc).unwrap();
+            if i % 150 == 149 {
+                writer.commit().unwrap();
+            }
+        }
+        writer.delete_term(Term::from_field_text(
+            fields.article,
+            &Uuid::from_u128(4).to_string(),
+        ));
+        writer.commit().unwrap();
+        (index, fields)
+    }
+
+    fn text_query(f: &Fields, words: &[&str]) -> BooleanQuery {
+        BooleanQuery::new(
+            words
+                .iter()
+                .flat_map(|w| {
+                    let title: Box<dyn Query> = Box::new(BoostQuery::new(
+                        Box::new(TermQuery::new(
+                            Term::from_field_text(f.title, w),
+                            IndexRecordOption::WithFreqs,
+                        )),
+                        TITLE_BOOST,
+                    ));
+                    let body: Box<dyn Query> = Box::new(TermQuery::new(
+                        Term::from_field_text(f.body, w),
+                        IndexRecordOption::WithFreqs,
+                    ));
+                    [(Occur::Should, title), (Occur::Should, body)]
+                })
+                .collect(),
+        )
+    }
+
+    fn public(f: &Fields) -> BooleanQuery {
+        BooleanQuery::new(vec![(
+            Occur::Must,
+            Box::new(TermQuery::new(
+                Term::from_field_text(f.visibility, "public"),
+                IndexRecordOption::Basic,
+            )) as Box<dyn Query>,
+        )])
+    }
+
+    #[test]
+    fn the_top_documents_are_those_of_the_filtered_query_ranked_by_tantivy() {
+        use tantivy::collector::TopDocs;
+        use tantivy::query::ConstScoreQuery;
+        let (index, f) = sample(700);
+        let searcher = index.reader().unwrap().searcher();
+        assert!(searcher.segment_readers().len() > 1);
+        for words in [
+            &["leak"][..],
+            &["leak", "pump"],
+            &["leak", "hose", "door", "seal", "drain", "wifi"],
+        ] {
+            let filtered = BooleanQuery::new(vec![
+                (
+                    Occur::Must,
+                    Box::new(text_query(&f, words)) as Box<dyn Query>,
+                ),
+                (
+                    Occur::Must,
+                    Box::new(ConstScoreQuery::new(Box::new(public(&f)), 0.0)),
+                ),
+            ]);
+            let all = searcher
+                .search(&filtered, &TopDocs::with_limit(10_000).order_by_score())
+                .unwrap();
+            let score_of: HashMap<DocAddress, Score> = all
+                .iter()
+                .map(|(score, address)| (*address, *score))
+                .collect();
+            for k in [1, 10, 49] {
+                for wand in [true, false] {
+                    let ours = top_documents(
+                        &searcher,
+                        &text_query(&f, words),
+                        Some(&public(&f)),
+                        k,
+                        wand,
+                    )
+                    .unwrap();
+                    assert_eq!(ours.len(), k.min(all.len()));
+                    for (candidate, (expected, _)) in ours.iter().zip(&all) {
+                        // Same ranking (ties may differ in order only), every document one
+                        // the filtered query finds, with its score.
+                        assert!((candidate.score - expected).abs() < 1e-4, "{words:?} {k}");
+                        let score = score_of
+                            .get(&candidate.address)
+                            .unwrap_or_else(|| panic!("{words:?}: {candidate:?} is filtered out"));
+                        assert!((candidate.score - score).abs() < 1e-4);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn snippets_are_cut_around_the_first_match_and_marked() {
         let body = format!("{} leak {}", "word ".repeat(100), "tail ".repeat(100));
         let wanted: HashSet<&str> = ["leak"].into_iter().collect();
