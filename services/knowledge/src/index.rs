@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use tantivy::columnar::StrColumn;
+use tantivy::index::SegmentId;
 use tantivy::query::{BooleanQuery, BoostQuery, EnableScoring, Occur, Query, TermQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
@@ -197,6 +198,7 @@ pub struct SearchIndex {
     fields: Fields,
     applied: Mutex<i64>,
     sync: tokio::sync::Mutex<()>,
+    filters: FilterCache,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -254,6 +256,7 @@ impl SearchIndex {
             fields,
             applied: Mutex::new(applied),
             sync: tokio::sync::Mutex::new(()),
+            filters: FilterCache::default(),
         })
     }
 
@@ -432,10 +435,19 @@ impl SearchIndex {
                 .collect();
             clauses.push((Occur::Must, Box::new(BooleanQuery::new(any))));
         }
-        let filter = (!clauses.is_empty()).then(|| BooleanQuery::new(clauses));
+        let filter = (!clauses.is_empty()).then(|| {
+            let key = format!(
+                "{requested:?}|{}|{:?}|{:?}|{:?}",
+                query.public_only, query.kind, query.product_line, query.categories
+            );
+            (BooleanQuery::new(clauses), key)
+        });
         let wanted = query.offset + query.limit + 1;
         let fetch = wanted * 3 + 16;
-        let top = top_documents(&searcher, &text, filter.as_ref(), fetch, wand)?;
+        let filter = filter
+            .as_ref()
+            .map(|(q, key)| (q, key.as_str(), &self.filters));
+        let top = top_documents(&searcher, &text, filter, fetch, wand)?;
         let fetched_all = top.len() < fetch;
         // One hit per article: the exact language first, then the best score. Article and
         // language come from fast fields; stored documents are read for the page only.
@@ -607,6 +619,46 @@ impl Ord for Candidate {
     }
 }
 
+/// Bit sets of the documents a filter admits, per segment and filter. A segment's documents
+/// never change (deletions are checked apart), so a set stays right as long as its segment
+/// is searched; the cache is emptied when it reaches [`FILTER_SETS`] sets.
+#[derive(Default)]
+struct FilterCache {
+    sets: Mutex<HashMap<(SegmentId, String), Arc<BitSet>>>,
+}
+
+/// At most this many filter bit sets are kept (12.5 KiB per 100,000 documents each).
+const FILTER_SETS: usize = 256;
+
+impl FilterCache {
+    fn get_or_compute(
+        &self,
+        segment: SegmentId,
+        key: &str,
+        compute: impl FnOnce() -> Result<BitSet, IndexError>,
+    ) -> Result<Arc<BitSet>, IndexError> {
+        let lock = || {
+            self.sets
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        let key = (segment, key.to_owned());
+        if let Some(set) = lock().get(&key) {
+            return Ok(set.clone());
+        }
+        let set = Arc::new(compute()?);
+        let mut sets = lock();
+        if sets.len() >= FILTER_SETS {
+            sets.clear();
+        }
+        sets.insert(key, set.clone());
+        Ok(set)
+    }
+}
+
+/// A filter: the query, a key naming it, and the cache of its bit sets.
+type Filter<'a> = (&'a BooleanQuery, &'a str, &'a FilterCache);
+
 /// The `k` best documents for `text` (a union of term queries) among those matching
 /// `filter`, best first.
 ///
@@ -614,30 +666,36 @@ impl Ord for Candidate {
 /// queries is Block-WAND: once `k` documents are held, only documents that can beat the
 /// worst of them are scored. A filtered boolean query would instead score every document
 /// matching any term (nearly the whole corpus for a ticket's description). The filter is
-/// evaluated without scoring into a bit set per segment; the bound is carried from one
-/// segment to the next, since BM25 statistics are the searcher's, not the segment's.
+/// evaluated without scoring into a bit set per segment (cached); the bound is carried from
+/// one segment to the next, since BM25 statistics are the searcher's, not the segment's.
 fn top_documents(
     searcher: &Searcher,
     text: &dyn Query,
-    filter: Option<&BooleanQuery>,
+    filter: Option<Filter<'_>>,
     k: usize,
     wand: bool,
 ) -> Result<Vec<Candidate>, IndexError> {
     let weight = text.weight(EnableScoring::enabled_from_searcher(searcher))?;
     let filter = filter
-        .map(|q| q.weight(EnableScoring::disabled_from_searcher(searcher)))
+        .map(|(q, key, cache)| {
+            q.weight(EnableScoring::disabled_from_searcher(searcher))
+                .map(|weight| (weight, key, cache))
+        })
         .transpose()?;
     let mut heap: BinaryHeap<Reverse<Candidate>> = BinaryHeap::with_capacity(k + 1);
     let mut threshold = Score::MIN;
     for (ord, reader) in searcher.segment_readers().iter().enumerate() {
         let ord = u32::try_from(ord).unwrap_or(u32::MAX);
         let allowed = match &filter {
-            Some(filter) => {
-                let mut set = BitSet::with_max_value(reader.max_doc());
-                filter.for_each_no_score(reader, &mut |docs| {
-                    for &doc in docs {
-                        set.insert(doc);
-                    }
+            Some((weight, key, cache)) => {
+                let set = cache.get_or_compute(reader.segment_id(), key, || {
+                    let mut set = BitSet::with_max_value(reader.max_doc());
+                    weight.for_each_no_score(reader, &mut |docs| {
+                        for &doc in docs {
+                            set.insert(doc);
+                        }
+                    })?;
+                    Ok(set)
                 })?;
                 if set.len() == 0 {
                     continue;
@@ -1029,6 +1087,8 @@ mod tests {
         use tantivy::query::ConstScoreQuery;
         let (index, f) = sample(700);
         let searcher = index.reader().unwrap().searcher();
+        // Shared by every search below: the second and later ones use the cached sets.
+        let cache = FilterCache::default();
         assert!(searcher.segment_readers().len() > 1);
         for words in [
             &["leak"][..],
@@ -1054,10 +1114,11 @@ mod tests {
                 .collect();
             for k in [1, 10, 49] {
                 for wand in [true, false] {
+                    let filter = public(&f);
                     let ours = top_documents(
                         &searcher,
                         &text_query(&f, words),
-                        Some(&public(&f)),
+                        Some((&filter, "public", &cache)),
                         k,
                         wand,
                     )
