@@ -221,15 +221,70 @@ fn dir_size(path: &std::path::Path) -> u64 {
         .unwrap_or(0)
 }
 
-fn rss_kib() -> u64 {
+fn status_kib(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(key))
                 .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         })
         .unwrap_or(0)
+}
+
+fn rss_kib() -> u64 {
+    status_kib("VmRSS:")
+}
+
+/// The variable naming an index folder: the process then only serves queries from it.
+const SERVE: &str = "KNOWLEDGE_BENCH_SERVE";
+
+/// A process holding only the index (as the service does), answering searches and
+/// suggestions, reports its memory: the corpus the main process generated is not in it.
+async fn serve(dir: &str, queries_n: usize) {
+    let before = rss_kib();
+    let index = SearchIndex::open(std::path::Path::new(dir)).expect("open the index");
+    let opened = rss_kib();
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let mut latencies = Vec::with_capacity(queries_n * 2);
+    for i in 0..queries_n {
+        let chinese = i.is_multiple_of(2);
+        let (words, language) = if chinese { (ZH, "zh") } else { (EN, "en") };
+        let q = rng.text(words, 3, chinese);
+        let t = Instant::now();
+        index
+            .search(&SearchQuery {
+                text: q,
+                public_only: true,
+                limit: 10,
+                ..SearchQuery::default()
+            })
+            .expect("search");
+        let text = format!(
+            "{} {}",
+            rng.text(words, 4, chinese),
+            rng.text(words, 40, chinese)
+        );
+        index
+            .search(&SearchQuery {
+                text,
+                language: Some(language.into()),
+                public_only: true,
+                limit: 5,
+                ..SearchQuery::default()
+            })
+            .expect("suggest");
+        latencies.push(t.elapsed());
+    }
+    println!(
+        "serving process (index only, {} documents): RSS {:.1} MiB at start, {:.1} MiB with the index open (jieba dictionary loaded), {:.1} MiB after {queries_n} searches and {queries_n} suggestions (peak {:.1} MiB)",
+        index.documents(),
+        before as f64 / 1024.0,
+        opened as f64 / 1024.0,
+        rss_kib() as f64 / 1024.0,
+        status_kib("VmHWM:") as f64 / 1024.0,
+    );
+    report("  search + suggestion in that process", latencies);
 }
 
 fn env(name: &str, default: usize) -> usize {
@@ -243,6 +298,10 @@ fn env(name: &str, default: usize) -> usize {
 async fn main() {
     let n = env("KNOWLEDGE_BENCH_N", 10_000);
     let queries_n = env("KNOWLEDGE_BENCH_QUERIES", 500);
+    if let Ok(dir) = std::env::var(SERVE) {
+        serve(&dir, queries_n).await;
+        return;
+    }
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let rss_start = rss_kib();
     let corpus: Vec<(Article, String, String)> = (0..n).map(|i| article(&mut rng, i)).collect();
@@ -325,6 +384,17 @@ async fn main() {
         suggest.push(t.elapsed());
     }
     let (_, suggest_p99) = report("suggestion (subject + description, 5 hits)", suggest);
+    println!(
+        "bench process RSS after the queries {:.1} MiB (corpus in memory)",
+        rss_kib() as f64 / 1024.0
+    );
+    drop(index);
+    let child = std::process::Command::new(std::env::current_exe().expect("this program"))
+        .env(SERVE, dir.path())
+        .env("KNOWLEDGE_BENCH_QUERIES", queries_n.to_string())
+        .output()
+        .expect("run the serving process");
+    print!("{}", String::from_utf8_lossy(&child.stdout));
 
     // PostgreSQL full-text search on the same corpus.
     let Some(db) = aftercare_platform::testing::TestDatabase::postgres().await else {

@@ -11,17 +11,22 @@
 
 pub mod tokenizer;
 
-use std::collections::{HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery};
+use tantivy::columnar::StrColumn;
+use tantivy::index::SegmentId;
+use tantivy::query::{BooleanQuery, BoostQuery, EnableScoring, Occur, Query, TermQuery};
 use tantivy::schema::{
-    Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
-    Value,
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
+    TextOptions, Value,
 };
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    BitSet, DocAddress, DocId, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Score,
+    Searcher, TERMINATED, TantivyDocument, Term,
+};
 use uuid::Uuid;
 
 use crate::domain::article::base_language;
@@ -30,11 +35,18 @@ use crate::domain::{Article, Kind, Visibility};
 
 /// Bumped whenever the schema or the analysis changes: an index of another version is
 /// rebuilt.
-const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_VERSION: u32 = 2;
 /// Title matches weigh this much more than body matches.
 const TITLE_BOOST: f32 = 3.0;
 /// At most this many distinct query terms are used (long ticket descriptions).
 const MAX_TERMS: usize = 64;
+/// At most this many of a query's terms, the rarest, retrieve documents (a ticket's
+/// description has dozens, most of them common); every term still weighs in the score shown.
+const RETRIEVAL_TERMS: usize = 12;
+/// Queries of at most this many retrieving terms are ranked with Block-WAND; more terms
+/// (each matching a large share of the corpus) make its per-document bookkeeping dearer
+/// than scoring the union outright.
+const WAND_TERMS: usize = 4;
 /// Snippets are at most this many characters.
 const SNIPPET_CHARS: usize = 300;
 
@@ -84,9 +96,9 @@ fn schema() -> (Schema, Fields) {
         )
         .set_stored();
     let fields = Fields {
-        article: b.add_text_field("article", STRING | STORED),
+        article: b.add_text_field("article", STRING | STORED | FAST),
         version: b.add_text_field("version", STORED),
-        language: b.add_text_field("language", STRING | STORED),
+        language: b.add_text_field("language", STRING | STORED | FAST),
         lang_base: b.add_text_field("lang_base", STRING),
         is_default: b.add_text_field("is_default", STRING),
         has_base: b.add_text_field("has_base", STRING),
@@ -186,6 +198,7 @@ pub struct SearchIndex {
     fields: Fields,
     applied: Mutex<i64>,
     sync: tokio::sync::Mutex<()>,
+    filters: FilterCache,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -243,6 +256,7 @@ impl SearchIndex {
             fields,
             applied: Mutex::new(applied),
             sync: tokio::sync::Mutex::new(()),
+            filters: FilterCache::default(),
         })
     }
 
@@ -320,21 +334,42 @@ impl SearchIndex {
         Ok(())
     }
 
-    /// Searches.
+    /// Searches: the best `offset + limit` articles (one hit per article) for the query's
+    /// terms under its filters; only the page returned is loaded from the document store.
     pub fn search(&self, query: &SearchQuery) -> Result<Hits, IndexError> {
         let f = &self.fields;
-        let mut seen = HashSet::new();
-        let terms: Vec<String> = tokenizer::terms(&query.text)
-            .into_iter()
-            .map(|(t, _, _)| t)
-            .filter(|t| seen.insert(t.clone()))
-            .take(MAX_TERMS)
-            .collect();
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        let mut terms: Vec<String> = Vec::new();
+        for (term, _, _) in tokenizer::terms(&query.text) {
+            let count = counts.entry(term).or_insert_with_key(|term| {
+                if terms.len() < MAX_TERMS {
+                    terms.push(term.clone());
+                }
+                0
+            });
+            *count += 1;
+        }
         if terms.is_empty() || query.limit == 0 {
             return Ok(Hits::default());
         }
+        let searcher = self.reader.searcher();
+        let weights = term_weights(&searcher, f, &terms)?;
+        // The text: a union of term queries only, so that tantivy scores it without the
+        // filters' intersections (and, for a few terms, with Block-WAND); the filters are
+        // applied to the documents it yields, not scored. The terms with most say retrieve
+        // (a ticket's description has dozens, most of them common); all of them weigh in
+        // the score shown. A term's say is its rarity, more when the text repeats it.
+        #[allow(clippy::cast_precision_loss)]
+        let say: Vec<f64> = terms
+            .iter()
+            .zip(&weights)
+            .map(|(term, weight)| weight * (1.0 + (counts[term] as f64).ln()))
+            .collect();
+        let mut retrieving: Vec<usize> = (0..terms.len()).filter(|&i| weights[i] > 0.0).collect();
+        retrieving.sort_by(|&a, &b| say[b].total_cmp(&say[a]));
+        retrieving.truncate(RETRIEVAL_TERMS);
         let mut text: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for term in &terms {
+        for term in retrieving.iter().map(|&i| &terms[i]) {
             let title = TermQuery::new(
                 Term::from_field_text(f.title, term),
                 IndexRecordOption::WithFreqs,
@@ -351,16 +386,17 @@ impl SearchIndex {
                 )),
             ));
         }
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-            vec![(Occur::Must, Box::new(BooleanQuery::new(text)))];
+        if text.is_empty() {
+            return Ok(Hits::default());
+        }
+        let wand = retrieving.len() <= WAND_TERMS;
+        let text = BooleanQuery::new(text);
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let exact = |field: Field, value: &str| -> Box<dyn Query> {
             Box::new(TermQuery::new(
                 Term::from_field_text(field, value),
                 IndexRecordOption::Basic,
             ))
-        };
-        let filter = |q: Box<dyn Query>| -> (Occur, Box<dyn Query>) {
-            (Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0)))
         };
         let requested = query.language.as_deref().map(str::to_ascii_lowercase);
         if let Some(language) = &requested {
@@ -369,74 +405,107 @@ impl SearchIndex {
                 (Occur::Must, exact(f.is_default, "1")),
                 (Occur::MustNot, exact(f.has_base, &base)),
             ]);
-            clauses.push(filter(Box::new(BooleanQuery::new(vec![
-                (Occur::Should, exact(f.lang_base, &base)),
-                (Occur::Should, Box::new(fallback)),
-            ]))));
+            clauses.push((
+                Occur::Must,
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Should, exact(f.lang_base, &base)),
+                    (Occur::Should, Box::new(fallback)),
+                ])),
+            ));
         }
         if query.public_only {
-            clauses.push(filter(exact(f.visibility, "public")));
+            clauses.push((Occur::Must, exact(f.visibility, "public")));
         }
         if let Some(kind) = query.kind {
-            clauses.push(filter(exact(f.kind, &(kind as i32).to_string())));
+            clauses.push((Occur::Must, exact(f.kind, &(kind as i32).to_string())));
         }
         if let Some(line) = &query.product_line {
-            clauses.push(filter(Box::new(BooleanQuery::new(vec![
-                (Occur::Should, exact(f.product, "*")),
-                (Occur::Should, exact(f.product, line)),
-            ]))));
+            clauses.push((
+                Occur::Must,
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Should, exact(f.product, "*")),
+                    (Occur::Should, exact(f.product, line)),
+                ])),
+            ));
         }
         if let Some(categories) = &query.categories {
             let any = categories
                 .iter()
                 .map(|c| (Occur::Should, exact(f.category, &c.to_string())))
                 .collect();
-            clauses.push(filter(Box::new(BooleanQuery::new(any))));
+            clauses.push((Occur::Must, Box::new(BooleanQuery::new(any))));
         }
-        let searcher = self.reader.searcher();
-        let weights = term_weights(&searcher, f, &terms)?;
-        let q = BooleanQuery::new(clauses);
+        let filter = (!clauses.is_empty()).then(|| {
+            let key = format!(
+                "{requested:?}|{}|{:?}|{:?}|{:?}",
+                query.public_only, query.kind, query.product_line, query.categories
+            );
+            (BooleanQuery::new(clauses), key)
+        });
         let wanted = query.offset + query.limit + 1;
         let fetch = wanted * 3 + 16;
-        let top = searcher.search(&q, &TopDocs::with_limit(fetch).order_by_score())?;
+        let filter = filter
+            .as_ref()
+            .map(|(q, key)| (q, key.as_str(), &self.filters));
+        let top = top_documents(&searcher, &text, filter, fetch, wand)?;
         let fetched_all = top.len() < fetch;
-        // One hit per article: the exact language first, then the best score.
-        let mut best: Vec<(Uuid, f32, bool, TantivyDocument)> = Vec::new();
+        // One hit per article: the exact language first, then the best score. Article and
+        // language come from fast fields; stored documents are read for the page only.
+        let mut columns: HashMap<u32, (StrColumn, StrColumn)> = HashMap::new();
+        let mut best: Vec<(Uuid, DocAddress, bool)> = Vec::new();
         let mut position: HashMap<Uuid, usize> = HashMap::new();
-        for (score, address) in top {
-            let doc: TantivyDocument = searcher.doc(address)?;
-            let text_of = |field| {
-                doc.get_first(field)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_owned()
+        let mut value = String::new();
+        for candidate in top {
+            let address = candidate.address;
+            let (article_column, language_column) = match columns.entry(address.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    let fast = searcher.segment_reader(address.segment_ord).fast_fields();
+                    let (Some(article), Some(language)) =
+                        (fast.str("article")?, fast.str("language")?)
+                    else {
+                        continue;
+                    };
+                    e.insert((article, language))
+                }
             };
-            let Ok(article) = Uuid::parse_str(&text_of(f.article)) else {
+            let Some(article) = first_str(article_column, address.doc_id, &mut value)
+                .and_then(|v| Uuid::parse_str(v).ok())
+            else {
                 continue;
             };
-            let exact_language = requested
-                .as_deref()
-                .is_some_and(|l| text_of(f.language).to_ascii_lowercase() == l);
+            let exact_language = match requested.as_deref() {
+                Some(l) => first_str(language_column, address.doc_id, &mut value)
+                    .is_some_and(|v| v.eq_ignore_ascii_case(l)),
+                None => false,
+            };
             match position.get(&article) {
                 Some(&i) => {
                     if exact_language && !best[i].2 {
-                        best[i] = (article, best[i].1.max(score), true, doc);
+                        best[i] = (article, address, true);
                     }
                 }
                 None => {
                     position.insert(article, best.len());
-                    best.push((article, score, exact_language, doc));
+                    best.push((article, address, exact_language));
                 }
             }
         }
         let total = best.len();
         let more = total > query.offset + query.limit;
-        let hits = best
+        let page: Vec<(Uuid, DocAddress)> = best
             .into_iter()
             .skip(query.offset)
             .take(query.limit)
-            .map(|(article, _, _, doc)| self.hit(article, &doc, &terms, &weights))
+            .map(|(article, address, _)| (article, address))
             .collect();
+        let addresses: Vec<DocAddress> = page.iter().map(|(_, a)| *a).collect();
+        let in_body = body_matches(&searcher, f.body, &addresses, &terms, &weights)?;
+        let mut hits = Vec::with_capacity(page.len());
+        for ((article, address), in_body) in page.into_iter().zip(in_body) {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            hits.push(self.hit(article, &doc, &terms, &weights, in_body));
+        }
         Ok(Hits {
             hits,
             total: if fetched_all {
@@ -453,7 +522,8 @@ impl SearchIndex {
         article: Uuid,
         doc: &TantivyDocument,
         terms: &[String],
-        weights: &HashMap<String, f64>,
+        weights: &[f64],
+        in_body: u64,
     ) -> Hit {
         let f = &self.fields;
         let text_of = |field| {
@@ -465,14 +535,11 @@ impl SearchIndex {
         let title = text_of(f.title);
         let body = text_of(f.body);
         let wanted: HashSet<&str> = terms.iter().map(String::as_str).collect();
-        let title_highlights = highlights(&title, &wanted, 0, title.len());
-        let limit = body
-            .char_indices()
-            .nth(20_000)
-            .map_or(body.len(), |(i, _)| i);
-        let body_terms = tokenizer::terms(&body[..limit]);
-        let (snippet, snippet_highlights) = snippet(&body, &body_terms, &wanted);
-        let score = coverage(&title, &body_terms, weights);
+        let title_terms = tokenizer::terms(&title);
+        let title_highlights = ranges(&title, &title_terms, &wanted);
+        let (snippet, snippet_highlights) = snippet(&body, &wanted);
+        let in_title: HashSet<&str> = title_terms.iter().map(|(t, _, _)| t.as_str()).collect();
+        let score = coverage(terms, weights, &in_title, in_body);
         Hit {
             article,
             version: Uuid::parse_str(&text_of(f.version)).unwrap_or_default(),
@@ -502,47 +569,242 @@ impl SearchIndex {
     }
 }
 
-/// The weight (inverse document frequency) of each query term the index knows; terms no
-/// document contains say nothing about the articles and are left out.
-fn term_weights(
-    searcher: &tantivy::Searcher,
-    f: &Fields,
-    terms: &[String],
-) -> Result<HashMap<String, f64>, IndexError> {
+/// The weight (inverse document frequency) of each query term, in the order of `terms`;
+/// terms no document contains say nothing about the articles and weigh 0.
+fn term_weights(searcher: &Searcher, f: &Fields, terms: &[String]) -> Result<Vec<f64>, IndexError> {
     #[allow(clippy::cast_precision_loss)]
     let total = searcher.num_docs() as f64;
-    let mut out = HashMap::new();
+    let mut out = Vec::with_capacity(terms.len());
     for term in terms {
         let title = searcher.doc_freq(&Term::from_field_text(f.title, term))?;
         let body = searcher.doc_freq(&Term::from_field_text(f.body, term))?;
         #[allow(clippy::cast_precision_loss)]
         let df = title.max(body) as f64;
-        if df > 0.0 {
-            out.insert(term.clone(), (1.0 + (total - df + 0.5) / (df + 0.5)).ln());
-        }
+        out.push(if df > 0.0 {
+            (1.0 + (total - df + 0.5) / (df + 0.5)).ln()
+        } else {
+            0.0
+        });
     }
     Ok(out)
+}
+
+/// A document that may make the page: its BM25 score and address. Greater is better: a
+/// higher score, then the lower address (as tantivy's `TopDocs` breaks ties).
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    score: Score,
+    address: DocAddress,
+}
+
+impl PartialEq for Candidate {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for Candidate {}
+
+impl PartialOrd for Candidate {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Candidate {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.score
+            .total_cmp(&other.score)
+            .then_with(|| other.address.cmp(&self.address))
+    }
+}
+
+/// Bit sets of the documents a filter admits, per segment and filter. A segment's documents
+/// never change (deletions are checked apart), so a set stays right as long as its segment
+/// is searched; the cache is emptied when it reaches [`FILTER_SETS`] sets.
+#[derive(Default)]
+struct FilterCache {
+    sets: Mutex<HashMap<(SegmentId, String), Arc<BitSet>>>,
+}
+
+/// At most this many filter bit sets are kept (12.5 KiB per 100,000 documents each).
+const FILTER_SETS: usize = 256;
+
+impl FilterCache {
+    fn get_or_compute(
+        &self,
+        segment: SegmentId,
+        key: &str,
+        compute: impl FnOnce() -> Result<BitSet, IndexError>,
+    ) -> Result<Arc<BitSet>, IndexError> {
+        let lock = || {
+            self.sets
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        let key = (segment, key.to_owned());
+        if let Some(set) = lock().get(&key) {
+            return Ok(set.clone());
+        }
+        let set = Arc::new(compute()?);
+        let mut sets = lock();
+        if sets.len() >= FILTER_SETS {
+            sets.clear();
+        }
+        sets.insert(key, set.clone());
+        Ok(set)
+    }
+}
+
+/// A filter: the query, a key naming it, and the cache of its bit sets.
+type Filter<'a> = (&'a BooleanQuery, &'a str, &'a FilterCache);
+
+/// The `k` best documents for `text` (a union of term queries) among those matching
+/// `filter`, best first.
+///
+/// The text is scored through `Weight::for_each_pruning`, which for a pure union of term
+/// queries is Block-WAND: once `k` documents are held, only documents that can beat the
+/// worst of them are scored. A filtered boolean query would instead score every document
+/// matching any term (nearly the whole corpus for a ticket's description). The filter is
+/// evaluated without scoring into a bit set per segment (cached); the bound is carried from
+/// one segment to the next, since BM25 statistics are the searcher's, not the segment's.
+fn top_documents(
+    searcher: &Searcher,
+    text: &dyn Query,
+    filter: Option<Filter<'_>>,
+    k: usize,
+    wand: bool,
+) -> Result<Vec<Candidate>, IndexError> {
+    let weight = text.weight(EnableScoring::enabled_from_searcher(searcher))?;
+    let filter = filter
+        .map(|(q, key, cache)| {
+            q.weight(EnableScoring::disabled_from_searcher(searcher))
+                .map(|weight| (weight, key, cache))
+        })
+        .transpose()?;
+    let mut heap: BinaryHeap<Reverse<Candidate>> = BinaryHeap::with_capacity(k + 1);
+    let mut threshold = Score::MIN;
+    for (ord, reader) in searcher.segment_readers().iter().enumerate() {
+        let ord = u32::try_from(ord).unwrap_or(u32::MAX);
+        let allowed = match &filter {
+            Some((weight, key, cache)) => {
+                let set = cache.get_or_compute(reader.segment_id(), key, || {
+                    let mut set = BitSet::with_max_value(reader.max_doc());
+                    weight.for_each_no_score(reader, &mut |docs| {
+                        for &doc in docs {
+                            set.insert(doc);
+                        }
+                    })?;
+                    Ok(set)
+                })?;
+                if set.len() == 0 {
+                    continue;
+                }
+                Some(set)
+            }
+            None => None,
+        };
+        let alive = reader.alive_bitset();
+        let bound = threshold;
+        let mut offer = |doc: DocId, score: Score| {
+            let admitted = score > threshold
+                && allowed.as_ref().is_none_or(|set| set.contains(doc))
+                && alive.is_none_or(|alive| alive.is_alive(doc));
+            if admitted {
+                let candidate = Candidate {
+                    score,
+                    address: DocAddress::new(ord, doc),
+                };
+                if heap.len() < k {
+                    heap.push(Reverse(candidate));
+                } else if heap.peek().is_some_and(|worst| candidate > worst.0) {
+                    heap.pop();
+                    heap.push(Reverse(candidate));
+                }
+                if heap.len() >= k {
+                    threshold = heap.peek().map_or(Score::MIN, |worst| worst.0.score);
+                }
+            }
+            threshold
+        };
+        if wand {
+            weight.for_each_pruning(bound, reader, &mut offer)?;
+        } else {
+            weight.for_each(reader, &mut |doc, score| {
+                offer(doc, score);
+            })?;
+        }
+    }
+    let mut top: Vec<Candidate> = heap.into_iter().map(|Reverse(c)| c).collect();
+    top.sort_unstable_by(|a, b| b.cmp(a));
+    Ok(top)
+}
+
+/// The first value of a fast text column for `doc`.
+fn first_str<'a>(column: &StrColumn, doc: DocId, out: &'a mut String) -> Option<&'a str> {
+    let ord = column.term_ords(doc).next()?;
+    out.clear();
+    column.ord_to_str(ord, out).ok()?.then_some(out.as_str())
+}
+
+/// For each document, the set of query terms (bit `i` for `terms[i]`, weighed ones only)
+/// its body contains, read from the postings rather than by analysing the body again.
+fn body_matches(
+    searcher: &Searcher,
+    body: Field,
+    documents: &[DocAddress],
+    terms: &[String],
+    weights: &[f64],
+) -> Result<Vec<u64>, IndexError> {
+    let mut masks = vec![0u64; documents.len()];
+    let mut by_segment: Vec<(u32, DocId, usize)> = documents
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.segment_ord, a.doc_id, i))
+        .collect();
+    by_segment.sort_unstable();
+    for segment in by_segment.chunk_by(|a, b| a.0 == b.0) {
+        let inverted = searcher.segment_reader(segment[0].0).inverted_index(body)?;
+        for (bit, (term, weight)) in terms.iter().zip(weights).enumerate().take(64) {
+            if *weight <= 0.0 {
+                continue;
+            }
+            let Some(mut postings) = inverted
+                .read_postings(&Term::from_field_text(body, term), IndexRecordOption::Basic)
+                .map_err(tantivy::TantivyError::from)?
+            else {
+                continue;
+            };
+            for &(_, doc, i) in segment {
+                let at = postings.doc();
+                if at == TERMINATED {
+                    break;
+                }
+                if at <= doc && postings.seek(doc) == doc {
+                    masks[i] |= 1 << bit;
+                }
+            }
+        }
+    }
+    Ok(masks)
 }
 
 /// The relevance shown for a hit, 0 to 1: the share of the query's known terms (weighted by
 /// rarity) the article covers, a title match counting fully and a body match 0.7. Ranking is
 /// by BM25; this makes scores comparable to a threshold (`min_score`) whatever the corpus.
-fn coverage(title: &str, body: &[(String, usize, usize)], weights: &HashMap<String, f64>) -> f64 {
-    let total: f64 = weights.values().sum();
+fn coverage(terms: &[String], weights: &[f64], in_title: &HashSet<&str>, in_body: u64) -> f64 {
+    let total: f64 = weights.iter().sum();
     if total <= 0.0 {
         return 0.0;
     }
-    let in_title: HashSet<String> = tokenizer::terms(title)
-        .into_iter()
-        .map(|(t, _, _)| t)
-        .collect();
-    let in_body: HashSet<&str> = body.iter().map(|(t, _, _)| t.as_str()).collect();
-    let covered: f64 = weights
+    let covered: f64 = terms
         .iter()
-        .map(|(term, weight)| {
-            if in_title.contains(term) {
+        .zip(weights)
+        .enumerate()
+        .map(|(bit, (term, weight))| {
+            if in_title.contains(term.as_str()) {
                 *weight
-            } else if in_body.contains(term.as_str()) {
+            } else if bit < 64 && in_body & (1 << bit) != 0 {
                 weight * 0.7
             } else {
                 0.0
@@ -609,13 +871,22 @@ fn documents(f: &Fields, article: &Article) -> Vec<TantivyDocument> {
 /// Code-point ranges of `text[from..to]` whose terms are `wanted`, relative to `from`.
 fn highlights(text: &str, wanted: &HashSet<&str>, from: usize, to: usize) -> Vec<(usize, usize)> {
     let slice = &text[from..to];
+    ranges(slice, &tokenizer::terms(slice), wanted)
+}
+
+/// Code-point ranges of `text` covered by those of its analysed `terms` that are `wanted`.
+fn ranges(
+    text: &str,
+    terms: &[(String, usize, usize)],
+    wanted: &HashSet<&str>,
+) -> Vec<(usize, usize)> {
     let mut out: Vec<(usize, usize)> = Vec::new();
-    for (term, start, end) in tokenizer::terms(slice) {
+    for (term, start, end) in terms {
         if !wanted.contains(term.as_str()) {
             continue;
         }
-        let start_cp = slice[..start].chars().count();
-        let len = slice[start..end].chars().count();
+        let start_cp = text[..*start].chars().count();
+        let len = text[*start..*end].chars().count();
         // Search-mode segmentation yields overlapping words: merge them.
         if let Some(last) = out.last_mut()
             && start_cp < last.0 + last.1
@@ -629,17 +900,38 @@ fn highlights(text: &str, wanted: &HashSet<&str>, from: usize, to: usize) -> Vec
     out
 }
 
+/// Bodies are analysed for their first match in pieces of about this many bytes.
+const SCAN_BYTES: usize = 512;
+
+/// The byte offset of the first term of `body` that is `wanted`.
+///
+/// The body is analysed piece by piece, each piece ending just after a character that is
+/// neither a letter, a digit nor Han (the analyser splits there anyway, so the terms are
+/// those of the whole body), and the scan stops at the first piece with a match: a long
+/// article is not segmented past its first match.
+fn first_match(body: &str, wanted: &HashSet<&str>) -> Option<usize> {
+    let mut from = 0;
+    while from < body.len() {
+        let to = body[from..]
+            .char_indices()
+            .find(|&(i, c)| i >= SCAN_BYTES && !c.is_alphanumeric() && !tokenizer::is_han(c))
+            .map_or(body.len(), |(i, c)| from + i + c.len_utf8());
+        let found = tokenizer::terms(&body[from..to])
+            .into_iter()
+            .find(|(t, _, _)| wanted.contains(t.as_str()));
+        if let Some((_, start, _)) = found {
+            return Some(from + start);
+        }
+        from = to;
+    }
+    None
+}
+
 /// An excerpt of `body` around its first match, at most [`SNIPPET_CHARS`] characters with "…"
-/// marking cut text, and the matched ranges in it.
-fn snippet(
-    body: &str,
-    terms: &[(String, usize, usize)],
-    wanted: &HashSet<&str>,
-) -> (String, Vec<(usize, usize)>) {
-    let first = terms
-        .iter()
-        .find(|(t, _, _)| wanted.contains(t.as_str()))
-        .map_or(0, |(_, start, _)| *start);
+/// marking cut text, and the matched ranges in it. Only the excerpt is analysed for its
+/// highlights.
+fn snippet(body: &str, wanted: &HashSet<&str>) -> (String, Vec<(usize, usize)>) {
+    let first = first_match(body, wanted).unwrap_or(0);
     let before: Vec<(usize, char)> = body[..first].char_indices().collect();
     let start = before.len().saturating_sub(60);
     let start_byte = before.get(start).map_or(first, |(i, _)| *i);
@@ -690,10 +982,167 @@ mod tests {
     }
 
     #[test]
+    fn the_first_match_is_found_piece_by_piece_as_in_the_whole_body() {
+        let body = format!(
+            "{}洗衣机底部一直漏水，{} leaking hose. {}",
+            "检查电源和指示灯。".repeat(80),
+            "Check the door seal, ".repeat(40),
+            "tail ".repeat(200)
+        );
+        let whole = tokenizer::terms(&body);
+        for word in ["漏水", "leak", "hose", "tail", "指示灯"] {
+            let wanted: HashSet<&str> = [word].into_iter().collect();
+            let expected = whole
+                .iter()
+                .find(|(t, _, _)| t == word)
+                .map(|(_, start, _)| *start);
+            assert!(expected.is_some(), "{word}");
+            assert_eq!(first_match(&body, &wanted), expected, "{word}");
+        }
+        let nothing: HashSet<&str> = ["冰箱"].into_iter().collect();
+        assert_eq!(first_match(&body, &nothing), None);
+    }
+
+    /// An index of `n` short English documents over a few words, every third internal,
+    /// committed in several segments, one document deleted.
+    fn sample(n: u128) -> (Index, Fields) {
+        const WORDS: &[&str] = &[
+            "leak", "hose", "door", "seal", "drain", "pump", "filter", "noise", "power", "reset",
+            "wifi", "light",
+        ];
+        let (schema, fields) = schema();
+        let index = Index::create_in_ram(schema);
+        index
+            .tokenizers()
+            .register(tokenizer::MIXED, tokenizer::analyzer());
+        let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut pick = |count: usize| -> String {
+            (0..count)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    WORDS[usize::try_from(seed % WORDS.len() as u64).unwrap()]
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        for i in 0..n {
+            let mut doc = TantivyDocument::default();
+            doc.add_text(fields.article, Uuid::from_u128(i).to_string());
+            doc.add_text(fields.language, "en");
+            let visibility = if i % 3 == 0 { "internal" } else { "public" };
+            doc.add_text(fields.visibility, visibility);
+            doc.add_text(fields.title, pick(3));
+            doc.add_text(fields.body, pick(15));
+            writer.add_document(doc).unwrap();
+            if i % 150 == 149 {
+                writer.commit().unwrap();
+            }
+        }
+        writer.delete_term(Term::from_field_text(
+            fields.article,
+            &Uuid::from_u128(4).to_string(),
+        ));
+        writer.commit().unwrap();
+        (index, fields)
+    }
+
+    fn text_query(f: &Fields, words: &[&str]) -> BooleanQuery {
+        BooleanQuery::new(
+            words
+                .iter()
+                .flat_map(|w| {
+                    let title: Box<dyn Query> = Box::new(BoostQuery::new(
+                        Box::new(TermQuery::new(
+                            Term::from_field_text(f.title, w),
+                            IndexRecordOption::WithFreqs,
+                        )),
+                        TITLE_BOOST,
+                    ));
+                    let body: Box<dyn Query> = Box::new(TermQuery::new(
+                        Term::from_field_text(f.body, w),
+                        IndexRecordOption::WithFreqs,
+                    ));
+                    [(Occur::Should, title), (Occur::Should, body)]
+                })
+                .collect(),
+        )
+    }
+
+    fn public(f: &Fields) -> BooleanQuery {
+        BooleanQuery::new(vec![(
+            Occur::Must,
+            Box::new(TermQuery::new(
+                Term::from_field_text(f.visibility, "public"),
+                IndexRecordOption::Basic,
+            )) as Box<dyn Query>,
+        )])
+    }
+
+    #[test]
+    fn the_top_documents_are_those_of_the_filtered_query_ranked_by_tantivy() {
+        use tantivy::collector::TopDocs;
+        use tantivy::query::ConstScoreQuery;
+        let (index, f) = sample(700);
+        let searcher = index.reader().unwrap().searcher();
+        // Shared by every search below: the second and later ones use the cached sets.
+        let cache = FilterCache::default();
+        assert!(searcher.segment_readers().len() > 1);
+        for words in [
+            &["leak"][..],
+            &["leak", "pump"],
+            &["leak", "hose", "door", "seal", "drain", "wifi"],
+        ] {
+            let filtered = BooleanQuery::new(vec![
+                (
+                    Occur::Must,
+                    Box::new(text_query(&f, words)) as Box<dyn Query>,
+                ),
+                (
+                    Occur::Must,
+                    Box::new(ConstScoreQuery::new(Box::new(public(&f)), 0.0)),
+                ),
+            ]);
+            let all = searcher
+                .search(&filtered, &TopDocs::with_limit(10_000).order_by_score())
+                .unwrap();
+            let score_of: HashMap<DocAddress, Score> = all
+                .iter()
+                .map(|(score, address)| (*address, *score))
+                .collect();
+            for k in [1, 10, 49] {
+                for wand in [true, false] {
+                    let filter = public(&f);
+                    let ours = top_documents(
+                        &searcher,
+                        &text_query(&f, words),
+                        Some((&filter, "public", &cache)),
+                        k,
+                        wand,
+                    )
+                    .unwrap();
+                    assert_eq!(ours.len(), k.min(all.len()));
+                    for (candidate, (expected, _)) in ours.iter().zip(&all) {
+                        // Same ranking (ties may differ in order only), every document one
+                        // the filtered query finds, with its score.
+                        assert!((candidate.score - expected).abs() < 1e-4, "{words:?} {k}");
+                        let score = score_of
+                            .get(&candidate.address)
+                            .unwrap_or_else(|| panic!("{words:?}: {candidate:?} is filtered out"));
+                        assert!((candidate.score - score).abs() < 1e-4);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn snippets_are_cut_around_the_first_match_and_marked() {
         let body = format!("{} leak {}", "word ".repeat(100), "tail ".repeat(100));
         let wanted: HashSet<&str> = ["leak"].into_iter().collect();
-        let (text, ranges) = snippet(&body, &tokenizer::terms(&body), &wanted);
+        let (text, ranges) = snippet(&body, &wanted);
         assert!(text.starts_with('…') && text.ends_with('…'));
         assert!(text.chars().count() <= SNIPPET_CHARS);
         let (s, l) = ranges[0];

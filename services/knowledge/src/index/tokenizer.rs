@@ -30,7 +30,8 @@ pub fn analyzer() -> TextAnalyzer {
         .build()
 }
 
-fn is_han(c: char) -> bool {
+/// True for the Han characters jieba segments.
+pub fn is_han(c: char) -> bool {
     matches!(c as u32,
         0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
 }
