@@ -1,7 +1,7 @@
 //! `SlaService`: SLA policies and business calendars. Reading is open to staff (and other
-//! services); writing needs the admin role.
+//! services); writing needs the admin role (`domain/access.rs` decides).
 
-use aftercare_platform::auth::{Principal, Role};
+use aftercare_platform::auth::Principal;
 use aftercare_platform::db::Database;
 use aftercare_platform::error::FieldViolations;
 use aftercare_platform::request::resource_id;
@@ -15,22 +15,18 @@ use super::parse::{
 };
 use super::{Api, Reply};
 use crate::convert;
-use crate::domain::{CalendarResource, PageToken, SlaPolicy};
+use crate::domain::{Access, Action, CalendarResource, PageToken, SlaPolicy};
 use crate::error::{Error, Result};
 use crate::store::{self, CalendarCreated};
 
 const POLICY: &str = "aftercare.tickets.v1.SlaPolicy";
 const CALENDAR: &str = "aftercare.tickets.v1.BusinessCalendar";
 
-/// Whether `principal` may read (or with `write`, change) SLA policies and calendars.
-fn authorise(principal: &Principal, write: bool) -> Result<()> {
-    let allowed = if write {
-        principal.has_any_role(&[Role::Admin, Role::Service])
-    } else {
-        principal.is_staff() || principal.has_role(Role::Service)
-    };
-    if !allowed {
-        return Err(Error::PermissionDenied(if write {
+/// `PERMISSION_DENIED` unless `principal` may do `action` ([`Action::ReadSla`] or
+/// [`Action::ChangeSla`]) to SLA policies and calendars.
+fn authorise(principal: &Principal, action: Action) -> Result<()> {
+    if Access::of(principal, action).is_none() {
+        return Err(Error::PermissionDenied(if action == Action::ChangeSla {
             "only admins change SLA policies and calendars".into()
         } else {
             "only staff read SLA policies and calendars".into()
@@ -39,15 +35,14 @@ fn authorise(principal: &Principal, write: bool) -> Result<()> {
     Ok(())
 }
 
-/// The request's command, once its caller may read (or with `write`, change) SLA policies
-/// and calendars.
-fn parse<T, C>(api: &Api, request: Request<T>, write: bool) -> Result<C>
+/// The request's command, once its caller may do `action` to SLA policies and calendars.
+fn parse<T, C>(api: &Api, request: Request<T>, action: Action) -> Result<C>
 where
     C: TryFrom<T, Error = Error>,
 {
     let principal = api.principal(&request)?;
     let command = C::try_from(request.into_inner())?;
-    authorise(&principal, write)?;
+    authorise(&principal, action)?;
     Ok(command)
 }
 
@@ -117,7 +112,7 @@ pub(super) async fn create_sla_policy(
     let Create {
         resource: policy,
         request_id,
-    } = parse(api, request, true)?;
+    } = parse(api, request, Action::ChangeSla)?;
     check_calendar_exists(&api.db, &policy).await?;
     let policy = store::create_policy(&api.db, &policy, request_id.as_deref()).await?;
     Ok(Response::new((&policy).into()))
@@ -128,7 +123,7 @@ pub(super) async fn get_sla_policy(
     api: &Api,
     request: Request<pb::GetSlaPolicyRequest>,
 ) -> Reply<pb::GetSlaPolicyResponse> {
-    let Named { id, name } = parse(api, request, false)?;
+    let Named { id, name } = parse(api, request, Action::ReadSla)?;
     let policy = store::get_policy(&api.db, id)
         .await?
         .ok_or(Error::NotFound {
@@ -143,7 +138,7 @@ pub(super) async fn list_sla_policies(
     api: &Api,
     request: Request<pb::ListSlaPoliciesRequest>,
 ) -> Reply<pb::ListSlaPoliciesResponse> {
-    let list: ListSlaPolicies = parse(api, request, false)?;
+    let list: ListSlaPolicies = parse(api, request, Action::ReadSla)?;
     let mut policies: Vec<SlaPolicy> = store::all_policies(&api.db)
         .await?
         .into_iter()
@@ -168,7 +163,7 @@ pub(super) async fn update_sla_policy(
         target,
         etag,
         patch,
-    } = parse(api, request, true)?;
+    } = parse(api, request, Action::ChangeSla)?;
     let mut policy = policy(&api.db, &target, etag).await?;
     patch.apply(&mut policy)?;
     check_calendar_exists(&api.db, &policy).await?;
@@ -182,7 +177,7 @@ pub(super) async fn delete_sla_policy(
     api: &Api,
     request: Request<pb::DeleteSlaPolicyRequest>,
 ) -> Reply<pb::DeleteSlaPolicyResponse> {
-    let Delete { target, etag } = parse(api, request, true)?;
+    let Delete { target, etag } = parse(api, request, Action::ChangeSla)?;
     policy(&api.db, &target, etag).await?;
     if !store::delete_policy(&api.db, target.id, etag).await? {
         return Err(Error::StaleEtag(target.name).into());
@@ -198,7 +193,7 @@ pub(super) async fn create_business_calendar(
     let Create {
         resource: calendar,
         request_id,
-    } = parse(api, request, true)?;
+    } = parse(api, request, Action::ChangeSla)?;
     match store::create_calendar(&api.db, &calendar, request_id.as_deref()).await? {
         CalendarCreated::Made(calendar) => Ok(Response::new((&calendar).into())),
         CalendarCreated::Taken => Err(calendar_taken(format!(
@@ -218,7 +213,7 @@ pub(super) async fn get_business_calendar(
     api: &Api,
     request: Request<pb::GetBusinessCalendarRequest>,
 ) -> Reply<pb::GetBusinessCalendarResponse> {
-    let Named { id, name } = parse(api, request, false)?;
+    let Named { id, name } = parse(api, request, Action::ReadSla)?;
     let calendar = store::get_calendar(&api.db, id)
         .await?
         .ok_or(Error::NotFound {
@@ -233,7 +228,7 @@ pub(super) async fn list_business_calendars(
     api: &Api,
     request: Request<pb::ListBusinessCalendarsRequest>,
 ) -> Reply<pb::ListBusinessCalendarsResponse> {
-    let ListBusinessCalendars { page, equals } = parse(api, request, false)?;
+    let ListBusinessCalendars { page, equals } = parse(api, request, Action::ReadSla)?;
     let mut calendars =
         store::list_calendars(&api.db, &equals, page.after.as_ref(), page.size).await?;
     let next_page_token = page.finish(&mut calendars, |c| PageToken::int(0, c.id.to_string()));
@@ -252,7 +247,7 @@ pub(super) async fn update_business_calendar(
         target,
         etag,
         patch,
-    } = parse(api, request, true)?;
+    } = parse(api, request, Action::ChangeSla)?;
     let mut calendar = calendar(&api.db, &target, etag).await?;
     patch.apply(&mut calendar);
     calendar.update_time = now_micros();
@@ -268,7 +263,7 @@ pub(super) async fn delete_business_calendar(
     api: &Api,
     request: Request<pb::DeleteBusinessCalendarRequest>,
 ) -> Reply<pb::DeleteBusinessCalendarResponse> {
-    let Delete { target, etag } = parse(api, request, true)?;
+    let Delete { target, etag } = parse(api, request, Action::ChangeSla)?;
     calendar(&api.db, &target, etag).await?;
     if store::calendar_in_use(&api.db, &target.name).await? {
         return Err(Error::FailedPrecondition {

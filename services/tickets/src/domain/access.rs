@@ -10,6 +10,9 @@
 //! - an integration may post a message as the ticket's own customer it relays for (an email
 //!   gateway), and as an agent only with the `tickets.relay_agents` scope: a delegation
 //!   the key's owner grants explicitly. Anyone else's message is authored by the caller.
+//! - SLA policies and business calendars are read by every staff member and by other
+//!   Aftercare services, and changed only by admins and services (never by integrations or
+//!   customers).
 
 use aftercare_platform::auth::{Principal, Role};
 
@@ -37,9 +40,14 @@ pub enum Action {
     Reply,
     /// Change a ticket (status, assignment, tags, …).
     Manage,
+    /// Read SLA policies and business calendars.
+    ReadSla,
+    /// Create, change or delete SLA policies and business calendars.
+    ChangeSla,
 }
 
-/// The tickets a caller reaches for an action.
+/// The tickets a caller reaches for an action (for the SLA actions, which concern no
+/// ticket, [`Access::All`] when allowed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Access {
     /// Only this customer's tickets, and nothing internal.
@@ -53,6 +61,23 @@ pub enum Access {
 impl Access {
     /// The caller's reach for `action`, or `None` when it may not do it at all.
     pub fn of(principal: &Principal, action: Action) -> Option<Self> {
+        match action {
+            Action::ReadSla => {
+                (principal.is_staff() || principal.has_role(Role::Service)).then_some(Self::All)
+            }
+            Action::ChangeSla => principal
+                .has_any_role(&[Role::Admin, Role::Service])
+                .then_some(Self::All),
+            Action::Read
+            | Action::ReadInternal
+            | Action::Create
+            | Action::Reply
+            | Action::Manage => Self::tickets(principal, action),
+        }
+    }
+
+    /// The tickets `principal` reaches for a ticket action.
+    fn tickets(principal: &Principal, action: Action) -> Option<Self> {
         let writes = matches!(action, Action::Create | Action::Reply | Action::Manage);
         if principal.has_any_role(&[Role::Service, Role::Admin, Role::Lead]) {
             return Some(Self::All);
@@ -334,6 +359,48 @@ mod tests {
         let agent_principal = principal(&[Role::Agent], Some("eu-west"), None);
         assert_eq!(Relay::of(&agent_principal, Some(&customer)), Ok(None));
         assert_eq!(Relay::of(&integration, None), Ok(None));
+    }
+
+    #[test]
+    fn staff_and_services_read_sla_setup_and_only_admins_and_services_change_it() {
+        let readers = [
+            principal(&[Role::Agent], None, None),
+            principal(&[Role::Specialist], Some("eu-west"), None),
+            principal(&[Role::Lead], None, None),
+            principal(&[Role::Trainer], None, None),
+            principal(&[Role::Analyst], None, None),
+            principal(&[Role::Admin], None, None),
+            Principal::service("feedback"),
+        ];
+        for reader in &readers {
+            assert_eq!(
+                Access::of(reader, Action::ReadSla),
+                Some(Access::All),
+                "{:?}",
+                reader.roles
+            );
+        }
+        for writer in [
+            principal(&[Role::Admin], None, None),
+            Principal::service("feedback"),
+        ] {
+            assert_eq!(Access::of(&writer, Action::ChangeSla), Some(Access::All));
+        }
+        for reader in &readers[..5] {
+            assert_eq!(
+                Access::of(reader, Action::ChangeSla),
+                None,
+                "{:?}",
+                reader.roles
+            );
+        }
+        let mut integration = principal(&[Role::Integration], None, None);
+        integration.scopes = vec![READ_SCOPE.into(), WRITE_SCOPE.into()];
+        let customer = principal(&[Role::Customer], None, Some("customers/c1"));
+        for outsider in [integration, customer] {
+            assert_eq!(Access::of(&outsider, Action::ReadSla), None);
+            assert_eq!(Access::of(&outsider, Action::ChangeSla), None);
+        }
     }
 
     #[test]
