@@ -1,6 +1,9 @@
 //! End-to-end journeys: every service and the gateway in one process (the sandbox), driven
 //! only through the gateway with real tokens, on SQLite and PostgreSQL.
 
+#[path = "journeys/after_sales.rs"]
+mod after_sales;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
