@@ -31,26 +31,8 @@ pub async fn export(
         check(&access, Action::Export, &customer)?;
     }
     let id = customer.id;
-    let identities = store::list_identities(
-        &mut conn,
-        &IdentityQuery {
-            customer: id,
-            conditions: Vec::new(),
-            after: None,
-            limit: None,
-        },
-    )
-    .await?;
-    let consents = store::list_consents(
-        &mut conn,
-        &ConsentQuery {
-            customer: id,
-            conditions: Vec::new(),
-            after: None,
-            limit: None,
-        },
-    )
-    .await?;
+    let identities = store::list_identities(&mut conn, &IdentityQuery::all(id)).await?;
+    let consents = store::list_consents(&mut conn, &ConsentQuery::all(id)).await?;
     let balance = store::loyalty_balance(&mut conn, id).await?;
     let entries = store::list_loyalty(
         &mut conn,
