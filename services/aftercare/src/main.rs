@@ -65,6 +65,8 @@ enum Command {
     },
     /// Prints the configuration in effect (secrets hidden) and exits.
     Config,
+    /// Prints the gateway's OpenAPI document (every service's REST bindings) and exits.
+    Openapi,
     /// Writes demo data (two regions: cn-east and eu-west) through the running platform's
     /// gateway; running it again adds nothing.
     Seed {
@@ -128,6 +130,10 @@ fn main() -> ExitCode {
 async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
     match command {
         Command::Config => println!("{}", render_config(&config)?),
+        Command::Openapi => println!(
+            "{}",
+            serde_json::to_string_pretty(&aftercare_gateway::openapi_document()?)?
+        ),
         Command::Seed {
             gateway,
             tickets,

@@ -32,6 +32,7 @@ mod routes;
 mod server;
 
 pub use auth::{hash_api_key, mint_dev_token};
+pub use rest::openapi_document;
 
 /// Every contract's descriptors with their options intact (`google.api.http` included), for
 /// REST transcoding and the OpenAPI document.

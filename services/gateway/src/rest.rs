@@ -59,6 +59,19 @@ pub struct Rest {
     max_request_bytes: usize,
 }
 
+/// The OpenAPI document of every REST binding in the contracts: what `/openapi.json` serves
+/// when every service runs (`aftercare openapi` prints it for `make lint`).
+pub fn openapi_document() -> anyhow::Result<serde_json::Value> {
+    let pool = DescriptorPool::decode(crate::DESCRIPTOR_SET)?;
+    Ok(openapi::document(&sorted_routes(&pool)?))
+}
+
+fn sorted_routes(pool: &DescriptorPool) -> anyhow::Result<Vec<RestRoute>> {
+    let mut routes = routes(pool)?;
+    routes.sort_by_key(|route| std::cmp::Reverse(route.template.specificity()));
+    Ok(routes)
+}
+
 impl Rest {
     /// The REST bindings of every method in `pool`, calling `grpc`.
     pub fn new(
@@ -66,8 +79,7 @@ impl Rest {
         grpc: GrpcService,
         max_request_bytes: usize,
     ) -> anyhow::Result<Self> {
-        let mut routes = routes(pool)?;
-        routes.sort_by_key(|route| std::cmp::Reverse(route.template.specificity()));
+        let routes = sorted_routes(pool)?;
         let openapi = Bytes::from(serde_json::to_vec(&openapi::document(&routes))?);
         Ok(Self {
             routes: Arc::new(routes),
