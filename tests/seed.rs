@@ -100,6 +100,47 @@ async fn inventory(channel: &Channel, admin: &str) -> BTreeMap<&'static str, usi
             .len(),
     );
 
+    seen.insert(
+        "segments",
+        customers
+            .clone()
+            .list_segments(Sandbox::request(admin, cu::ListSegmentsRequest::default()))
+            .await
+            .expect("list segments")
+            .into_inner()
+            .segments
+            .len(),
+    );
+    seen.insert(
+        "tier rules",
+        customers
+            .clone()
+            .list_tier_rules(Sandbox::request(admin, cu::ListTierRulesRequest::default()))
+            .await
+            .expect("list tier rules")
+            .into_inner()
+            .tier_rules
+            .len(),
+    );
+    seen.insert(
+        "timeline entries",
+        customers
+            .clone()
+            .list_timeline_entries(Sandbox::request(
+                admin,
+                cu::ListTimelineEntriesRequest {
+                    parent: first.clone(),
+                    page_size: 500,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("list timeline entries")
+            .into_inner()
+            .timeline_entries
+            .len(),
+    );
+
     let tickets = TicketServiceClient::new(channel.clone());
     let all_tickets = tickets
         .clone()
@@ -138,6 +179,44 @@ async fn inventory(channel: &Channel, admin: &str) -> BTreeMap<&'static str, usi
             .expect("list messages")
             .into_inner()
             .messages
+            .len(),
+    );
+    seen.insert(
+        "history of a resolved ticket",
+        tickets
+            .clone()
+            .list_ticket_history(Sandbox::request(
+                admin,
+                tk::ListTicketHistoryRequest {
+                    parent: resolved.name.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("list history")
+            .into_inner()
+            .history_entries
+            .len(),
+    );
+    let first_ticket = all_tickets
+        .iter()
+        .find(|t| t.number == 1)
+        .expect("the first ticket");
+    seen.insert(
+        "links of the first ticket",
+        tickets
+            .clone()
+            .list_ticket_links(Sandbox::request(
+                admin,
+                tk::ListTicketLinksRequest {
+                    parent: first_ticket.name.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("list links")
+            .into_inner()
+            .links
             .len(),
     );
     let sla = SlaServiceClient::new(channel.clone());
@@ -258,6 +337,52 @@ async fn inventory(channel: &Channel, admin: &str) -> BTreeMap<&'static str, usi
             .enrolments
             .len(),
     );
+    let enrolment = training
+        .clone()
+        .list_enrolments(Sandbox::request(
+            admin,
+            wf::ListEnrolmentsRequest {
+                parent: "courses/-".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("list enrolments")
+        .into_inner()
+        .enrolments
+        .into_iter()
+        .next()
+        .expect("an enrolment");
+    seen.insert(
+        "assessments of an enrolment",
+        training
+            .clone()
+            .list_assessments(Sandbox::request(
+                admin,
+                wf::ListAssessmentsRequest {
+                    parent: enrolment.name.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("list assessments")
+            .into_inner()
+            .assessments
+            .len(),
+    );
+    seen.insert(
+        "scorecards",
+        PerformanceServiceClient::new(channel.clone())
+            .list_scorecards(Sandbox::request(
+                admin,
+                wf::ListScorecardsRequest::default(),
+            ))
+            .await
+            .expect("list scorecards")
+            .into_inner()
+            .scorecards
+            .len(),
+    );
     seen.insert(
         "certifications",
         training
@@ -305,6 +430,68 @@ async fn inventory(channel: &Channel, admin: &str) -> BTreeMap<&'static str, usi
             .expect("list articles")
             .into_inner()
             .articles
+            .len(),
+    );
+    let article = knowledge
+        .clone()
+        .list_articles(Sandbox::request(
+            admin,
+            kb::ListArticlesRequest {
+                filter: "state = PUBLISHED".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("list articles")
+        .into_inner()
+        .articles;
+    let mut ratings = 0;
+    for a in &article {
+        ratings += knowledge
+            .clone()
+            .list_article_ratings(Sandbox::request(
+                admin,
+                kb::ListArticleRatingsRequest {
+                    parent: a.name.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("list ratings")
+            .into_inner()
+            .ratings
+            .len();
+    }
+    seen.insert("article ratings", ratings);
+    seen.insert(
+        "versions of an article",
+        knowledge
+            .clone()
+            .list_article_versions(Sandbox::request(
+                admin,
+                kb::ListArticleVersionsRequest {
+                    parent: article[0].name.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("list versions")
+            .into_inner()
+            .article_versions
+            .len(),
+    );
+    seen.insert(
+        "content gaps",
+        knowledge
+            .clone()
+            .list_content_gaps(Sandbox::request(
+                admin,
+                kb::ListContentGapsRequest::default(),
+            ))
+            .await
+            .expect("list content gaps")
+            .into_inner()
+            .content_gaps
             .len(),
     );
     seen.insert(

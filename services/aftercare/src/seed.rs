@@ -630,7 +630,8 @@ impl Seeder {
         }
         for (index, agent) in staff.iter().enumerate() {
             let (code, course) = &courses[index % courses.len()];
-            self.training_client()
+            let enrolment = self
+                .training_client()
                 .create_enrolment(self.admin(wf::CreateEnrolmentRequest {
                     parent: course.name.clone(),
                     enrolment: Some(wf::Enrolment {
@@ -640,8 +641,22 @@ impl Seeder {
                     request_id: request_id(&format!("enrolment/{code}/{}", agent.name)),
                 }))
                 .await
-                .with_context(|| format!("enrolling {} in {code}", agent.name))?;
+                .with_context(|| format!("enrolling {} in {code}", agent.name))?
+                .into_inner()
+                .enrolment
+                .context("an enrolment")?;
             report.add("enrolments");
+            self.training_client()
+                .submit_assessment(self.admin(wf::SubmitAssessmentRequest {
+                    enrolment: enrolment.name.clone(),
+                    score: 78 + (index as i32 % 4) * 5,
+                    max_score: 100,
+                    notes: "Practical: drain pump and door seal replaced unaided.".into(),
+                    request_id: request_id(&format!("assessment/{}", enrolment.name)),
+                }))
+                .await
+                .with_context(|| format!("assessing {}", agent.name))?;
+            report.add("assessments");
             self.training_client()
                 .create_certification(self.admin(wf::CreateCertificationRequest {
                     parent: agent.name.clone(),
@@ -682,6 +697,7 @@ impl Seeder {
             report.add("article categories");
             categories.push(category.name);
         }
+        let mut published = Vec::new();
         for (language, line, title, body) in &data::ARTICLES {
             let mut article = self
                 .knowledge_client()
@@ -763,7 +779,49 @@ impl Seeder {
                     .context("publishing an article")?;
             }
             report.add("published articles");
+            published.push(article.name);
         }
+        // A reader found the first guide helpful; a search for what nobody has written yet is
+        // an open content gap.
+        let ratings = self
+            .knowledge_client()
+            .list_article_ratings(self.admin(kb::ListArticleRatingsRequest {
+                parent: published[0].clone(),
+                ..Default::default()
+            }))
+            .await
+            .context("listing ratings")?
+            .into_inner()
+            .ratings;
+        if ratings.is_empty() {
+            self.knowledge_client()
+                .rate_article(self.admin(kb::RateArticleRequest {
+                    name: published[0].clone(),
+                    helpfulness: kb::ArticleHelpfulness::Helpful as i32,
+                    comment: "按步骤拧紧了排水管，不再漏水了。".into(),
+                    ..Default::default()
+                }))
+                .await
+                .context("rating an article")?;
+        }
+        report.add("article ratings");
+        let gaps = self
+            .knowledge_client()
+            .list_content_gaps(self.admin(kb::ListContentGapsRequest::default()))
+            .await
+            .context("listing content gaps")?
+            .into_inner()
+            .content_gaps;
+        if gaps.is_empty() {
+            self.knowledge_client()
+                .search_articles(self.admin(kb::SearchArticlesRequest {
+                    query: "espresso grinder calibration".into(),
+                    ..Default::default()
+                }))
+                .await
+                .context("searching for a missing article")?;
+        }
+        report.add("content gaps");
         Ok(())
     }
 
@@ -914,6 +972,36 @@ impl Seeder {
                 });
             }
         }
+        for region in &data::REGIONS {
+            self.customers_client()
+                .create_segment(self.admin(cu::CreateSegmentRequest {
+                    segment: Some(cu::Segment {
+                        display_name: format!("VIP customers of {}", region.code),
+                        description: "For proactive call-backs after every repair.".into(),
+                        filter: format!("tier = VIP AND region = \"{}\"", region.code),
+                        ..Default::default()
+                    }),
+                    request_id: request_id(&format!("segment/{}", region.code)),
+                }))
+                .await
+                .with_context(|| format!("creating the {} segment", region.code))?;
+            report.add("segments");
+        }
+        self.customers_client()
+            .create_tier_rule(self.admin(cu::CreateTierRuleRequest {
+                tier_rule: Some(cu::TierRule {
+                    display_name: "Premium from 1,000 points a year".into(),
+                    tier: cu::CustomerTier::Premium as i32,
+                    metric: cu::TierRuleMetric::PointsEarned as i32,
+                    threshold: 1_000,
+                    window: Some(duration(365 * 86_400)),
+                    ..Default::default()
+                }),
+                request_id: request_id("tier-rule/premium"),
+            }))
+            .await
+            .context("creating the tier rule")?;
+        report.add("tier rules");
         Ok(seeded)
     }
 
@@ -986,6 +1074,34 @@ impl Seeder {
                 ticket,
                 language: region.language,
             });
+        }
+        // The same customer's tickets about one appliance are related.
+        for pair in seeded
+            .chunks(2 * customers.len())
+            .filter_map(|c| c.first().zip(c.get(customers.len())))
+        {
+            let (first, second) = (&pair.0.ticket, &pair.1.ticket);
+            let links = self
+                .tickets_client()
+                .list_ticket_links(self.admin(tk::ListTicketLinksRequest {
+                    parent: first.name.clone(),
+                    ..Default::default()
+                }))
+                .await
+                .context("listing ticket links")?
+                .into_inner()
+                .links;
+            if links.is_empty() {
+                self.tickets_client()
+                    .link_tickets(self.admin(tk::LinkTicketsRequest {
+                        name: first.name.clone(),
+                        linked_ticket: second.name.clone(),
+                        link_type: tk::TicketLinkType::Related as i32,
+                    }))
+                    .await
+                    .with_context(|| format!("linking {} and {}", first.name, second.name))?;
+            }
+            report.add("ticket links");
         }
         Ok(seeded)
     }
