@@ -1,5 +1,5 @@
-//! Create, get and list throughput and latency percentiles of the tickets service over
-//! gRPC, on SQLite and on PostgreSQL (when reachable), next to the raw single-row insert
+//! Create, get, list and statistics throughput and latency percentiles of the tickets
+//! service over gRPC, on SQLite and on PostgreSQL (when reachable), next to the raw single-row insert
 //! rate of the same database.
 //!
 //! `cargo bench -p aftercare-tickets` (set `TICKETS_BENCH_N` to change the number of calls
@@ -23,6 +23,15 @@ const CONCURRENCY: usize = 8;
 
 /// How many customers the tickets are spread over.
 const CUSTOMERS: usize = 100;
+
+/// How many GetTicketStats calls are measured (over all the tickets created).
+const STATS_CALLS: usize = 20;
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
 
 fn lead() -> Principal {
     Principal {
@@ -206,6 +215,47 @@ async fn bench(db: TestDatabase, n: usize) {
             async move {
                 let request = lists.lock().unwrap()[i].take().expect("a request");
                 client.list_tickets(request).await.expect("list");
+            }
+        })
+        .await
+        .report(backend);
+    }
+    // Statistics over every ticket created above, by hour and region: aggregated in the
+    // database, so the service reads one row per group, not one per ticket.
+    let stats: Vec<_> = (0..STATS_CALLS)
+        .map(|_| {
+            Some(service.request(
+                &lead,
+                pb::GetTicketStatsRequest {
+                    start_time: Some(prost_types::Timestamp {
+                        seconds: chrono_now() - 86_400,
+                        nanos: 0,
+                    }),
+                    group_by: vec![
+                        pb::TicketStatsDimension::Period as i32,
+                        pb::TicketStatsDimension::Region as i32,
+                    ],
+                    interval: common::Interval::Hour as i32,
+                    ..Default::default()
+                },
+            ))
+        })
+        .collect();
+    let stats = std::sync::Arc::new(std::sync::Mutex::new(stats));
+    {
+        let (client, stats) = (client.clone(), stats.clone());
+        measure("stats hour x region", STATS_CALLS, 1, move |i| {
+            let (mut client, stats) = (client.clone(), stats.clone());
+            async move {
+                let request = stats.lock().unwrap()[i].take().expect("a request");
+                let total = client
+                    .get_ticket_stats(request)
+                    .await
+                    .expect("stats")
+                    .into_inner()
+                    .total
+                    .expect("a total");
+                assert!(total.created_count >= 1);
             }
         })
         .await

@@ -413,7 +413,157 @@ async fn a_lead_watching_the_queue_through_the_gateway_sees_new_tickets_as_they_
     services.stop().await;
 }
 
+/// An API key bound to `eu-west`, as the keys file grants it.
+const MAILBOX_KEY: &str = "mailbox-key-00112233445566778899aabbccddeeff";
+
+async fn an_api_key_bound_to_a_region_reaches_only_that_regions_tickets_and_writes_only_as_itself(
+    db: TestDatabase,
+) {
+    let principals = PrincipalVerifier::random();
+    let (services, platform) = start_services(db, &principals).await;
+    let harness = Harness::with_verifier(principals, |config| {
+        config.services.customers.endpoint = Some(platform.services.customers.endpoint());
+        config.services.tickets.endpoint = Some(platform.services.tickets.endpoint());
+    })
+    .await;
+    let keys = json!({"keys": [{
+        "id": "mailbox",
+        "sha256": aftercare_gateway::hash_api_key(MAILBOX_KEY),
+        "scopes": ["tickets.*"],
+        "region": "eu-west",
+    }]});
+    let previous = std::fs::metadata(harness.keys_path())
+        .and_then(|m| m.modified())
+        .expect("the keys file");
+    std::fs::write(harness.keys_path(), keys.to_string()).expect("write the keys file");
+    // A rewrite within one clock tick of the first write is noticed by its new time.
+    std::fs::File::options()
+        .write(true)
+        .open(harness.keys_path())
+        .and_then(|f| f.set_modified(previous + Duration::from_secs(1)))
+        .expect("move the keys file's time on");
+    let lead = harness.token("agents/lead", &[Role::Lead]);
+    let mut tickets = TicketServiceClient::new(harness.channel().await);
+    let customer = CustomerServiceClient::new(harness.channel().await)
+        .create_customer(bearer(
+            CreateCustomerRequest {
+                customer: Some(Customer {
+                    display_name: "Ada".into(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            },
+            &lead,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .customer
+        .unwrap()
+        .name;
+    let open = |region: &'static str| {
+        let request = bearer(
+            pb::CreateTicketRequest {
+                ticket: Some(pb::Ticket {
+                    region: region.into(),
+                    ..new_ticket(&customer, "Washer leaks")
+                }),
+                ..Default::default()
+            },
+            &lead,
+        );
+        let mut tickets = tickets.clone();
+        async move {
+            tickets
+                .create_ticket(request)
+                .await
+                .expect("a lead opens a ticket")
+                .into_inner()
+                .ticket
+                .unwrap()
+        }
+    };
+    let (west, east) = (open("eu-west").await, open("cn-east").await);
+    let get = |name: &str| {
+        crate::support::api_key(
+            pb::GetTicketRequest {
+                name: name.to_owned(),
+            },
+            MAILBOX_KEY,
+        )
+    };
+    // The keys file is re-read within the reload interval.
+    aftercare_platform::testing::poll_until(
+        "the new key is accepted",
+        Duration::from_secs(5),
+        || {
+            let mut tickets = tickets.clone();
+            let request = get(&west.name);
+            async move {
+                match tickets.get_ticket(request).await {
+                    Ok(found) => Some(found),
+                    Err(status) => {
+                        assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+                        None
+                    }
+                }
+            }
+        },
+    )
+    .await;
+    let status = tickets.get_ticket(get(&east.name)).await.unwrap_err();
+    assert_eq!(status.code(), Code::NotFound, "{status:?}");
+    let listed = tickets
+        .list_tickets(crate::support::api_key(
+            pb::ListTicketsRequest::default(),
+            MAILBOX_KEY,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .tickets;
+    let names: Vec<&str> = listed.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, [west.name.as_str()]);
+
+    // Writing as an agent needs the delegation scope; as itself it may.
+    let mut as_agent = public_reply(&west.name, "Relayed");
+    as_agent.message.as_mut().unwrap().author =
+        Some(aftercare_proto::aftercare::common::v1::Actor {
+            r#type: aftercare_proto::aftercare::common::v1::ActorType::Agent as i32,
+            id: "agents/somebody".into(),
+            display_name: String::new(),
+        });
+    let status = tickets
+        .create_message(crate::support::api_key(as_agent, MAILBOX_KEY))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    let own = tickets
+        .create_message(crate::support::api_key(
+            public_reply(&west.name, "Received by the mailbox"),
+            MAILBOX_KEY,
+        ))
+        .await
+        .expect("the key writes as itself")
+        .into_inner()
+        .message
+        .unwrap();
+    assert_eq!(own.author.unwrap().id, "apikeys/mailbox");
+    let status = tickets
+        .create_message(crate::support::api_key(
+            public_reply(&east.name, "Outside its region"),
+            MAILBOX_KEY,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound, "{status:?}");
+
+    harness.stop().await;
+    services.stop().await;
+}
+
 aftercare_platform::on_both_databases!(
     a_customer_opens_a_ticket_gets_a_reply_and_reads_it_back_over_every_protocol,
-    a_lead_watching_the_queue_through_the_gateway_sees_new_tickets_as_they_come
+    a_lead_watching_the_queue_through_the_gateway_sees_new_tickets_as_they_come,
+    an_api_key_bound_to_a_region_reaches_only_that_regions_tickets_and_writes_only_as_itself
 );

@@ -136,39 +136,30 @@ impl Api {
             interval,
             calendar_time,
         };
-        let total = store::ticket_stats(&self.db, &query, &[])
-            .await?
-            .into_values()
-            .next()
-            .unwrap_or_default();
-        let groups = if dimensions.is_empty() {
-            Vec::new()
-        } else {
-            store::ticket_stats(&self.db, &query, &dimensions)
-                .await?
-                .into_iter()
-                .map(|(key, figures)| {
-                    let mut out = pb::TicketStatsGroup {
-                        stats: Some(convert::ticket_stats(&figures)),
-                        ..Default::default()
-                    };
-                    for (dimension, text, number) in key {
-                        match dimension {
-                            Dimension::Region => out.region = text,
-                            Dimension::Channel => out.channel = number as i32,
-                            Dimension::Kind => out.kind = number as i32,
-                            Dimension::Priority => out.priority = number as i32,
-                            Dimension::Team => out.team = text,
-                            Dimension::Period => {
-                                out.period_start_time = Some(to_timestamp(number));
-                                out.period_end_time = Some(to_timestamp(interval.next(number)));
-                            }
+        let (total, groups) = store::ticket_stats(&self.db, &query, &dimensions).await?;
+        let groups: Vec<pb::TicketStatsGroup> = groups
+            .into_iter()
+            .map(|(key, figures)| {
+                let mut out = pb::TicketStatsGroup {
+                    stats: Some(convert::ticket_stats(&figures)),
+                    ..Default::default()
+                };
+                for (dimension, text, number) in key {
+                    match dimension {
+                        Dimension::Region => out.region = text,
+                        Dimension::Channel => out.channel = number as i32,
+                        Dimension::Kind => out.kind = number as i32,
+                        Dimension::Priority => out.priority = number as i32,
+                        Dimension::Team => out.team = text,
+                        Dimension::Period => {
+                            out.period_start_time = Some(to_timestamp(number));
+                            out.period_end_time = Some(to_timestamp(interval.next(number)));
                         }
                     }
-                    out
-                })
-                .collect()
-        };
+                }
+                out
+            })
+            .collect();
         Ok(pb::GetTicketStatsResponse {
             total: Some(convert::ticket_stats(&total)),
             groups,

@@ -93,7 +93,11 @@ impl Access {
         }
         if principal.has_role(Role::Integration) {
             let scope = if writes { WRITE_SCOPE } else { READ_SCOPE };
-            if !(principal.has_scope(scope) || principal.has_scope(WRITE_SCOPE)) {
+            // The gateway reads scopes as rules: `tickets.*` and `*` grant both.
+            let granted = [scope, WRITE_SCOPE, "tickets.*", "*"]
+                .iter()
+                .any(|s| principal.has_scope(s));
+            if !granted {
                 return None;
             }
             // A key bound to a region reaches that region's tickets only, as its agents do.
@@ -309,6 +313,13 @@ mod tests {
         integration.scopes = vec![WRITE_SCOPE.into()];
         assert_eq!(Access::of(&integration, Action::Create), Some(Access::All));
         assert_eq!(Access::of(&integration, Action::Read), Some(Access::All));
+        // As the gateway reads them: a group or everything.
+        for rule in ["tickets.*", "*"] {
+            integration.scopes = vec![rule.into()];
+            assert_eq!(Access::of(&integration, Action::Manage), Some(Access::All));
+        }
+        integration.scopes = vec!["customers.*".into()];
+        assert_eq!(Access::of(&integration, Action::Read), None);
     }
 
     #[test]

@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use aftercare_platform::db::Database;
-use sqlx::Row;
+use aftercare_platform::db::{Backend, Database};
 use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 
 use crate::domain::{
     Channel, Dimension, Figures, GroupKey, Interval, Kind, Tally, TicketCriterion, WireEnum,
@@ -163,7 +163,7 @@ fn count(condition: &str) -> String {
 
 /// The counts and sums per group.
 async fn tallies(
-    db: &Database,
+    tx: &mut Transaction<'static, Any>,
     q: &StatsQuery<'_>,
     dimensions: &[Dimension],
 ) -> Result<BTreeMap<GroupKey, Tally>> {
@@ -233,7 +233,7 @@ async fn tallies(
     };
     let sql = around(&lead, &head, rows, &tail);
     let mut out = BTreeMap::new();
-    for row in sql.query().fetch_all(db.reader()).await? {
+    for row in sql.query().fetch_all(&mut **tx).await? {
         let get = |name: &str| -> Result<i64> { Ok(row.try_get::<i64, _>(name)?) };
         let tally = Tally {
             created: get("created")?,
@@ -258,7 +258,7 @@ async fn tallies(
 
 /// The median and 90th percentile of a duration per group.
 async fn percentiles(
-    db: &Database,
+    tx: &mut Transaction<'static, Any>,
     q: &StatsQuery<'_>,
     dimensions: &[Dimension],
     first_response: bool,
@@ -287,7 +287,7 @@ async fn percentiles(
          WHERE rn - 1 = n / 2 OR rn - 1 = (9 * (n - 1) + 5) / 10";
     let sql = around(&lead, &head, rows, tail);
     let mut out: BTreeMap<GroupKey, (i64, i64)> = BTreeMap::new();
-    for row in sql.query().fetch_all(db.reader()).await? {
+    for row in sql.query().fetch_all(&mut **tx).await? {
         let (v, rn, n): (i64, i64, i64) =
             (row.try_get("v")?, row.try_get("rn")?, row.try_get("n")?);
         let (p50, p90) = percentile_positions(n);
@@ -304,14 +304,14 @@ async fn percentiles(
 
 /// The figures of the tickets `q` counts, per group of `dimensions` (one group with an
 /// empty key when there are none), in key order.
-pub async fn ticket_stats(
-    db: &Database,
+async fn figures(
+    tx: &mut Transaction<'static, Any>,
     q: &StatsQuery<'_>,
     dimensions: &[Dimension],
 ) -> Result<BTreeMap<GroupKey, Figures>> {
-    let tallies = tallies(db, q, dimensions).await?;
-    let fr = percentiles(db, q, dimensions, true).await?;
-    let res = percentiles(db, q, dimensions, false).await?;
+    let tallies = tallies(tx, q, dimensions).await?;
+    let fr = percentiles(tx, q, dimensions, true).await?;
+    let res = percentiles(tx, q, dimensions, false).await?;
     Ok(tallies
         .into_iter()
         .map(|(key, tally)| {
@@ -322,4 +322,33 @@ pub async fn ticket_stats(
             (key, figures)
         })
         .collect())
+}
+
+/// The figures of every ticket `q` counts, and per group of `dimensions` (none when there
+/// are no dimensions), in key order. Every query reads one snapshot (a read-only
+/// repeatable-read transaction on PostgreSQL; one read transaction on SQLite), so the
+/// total, the groups and their percentiles agree while tickets keep changing.
+pub async fn ticket_stats(
+    db: &Database,
+    q: &StatsQuery<'_>,
+    dimensions: &[Dimension],
+) -> Result<(Figures, BTreeMap<GroupKey, Figures>)> {
+    let mut tx = db.reader().begin().await?;
+    if db.backend() == Backend::Postgres {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+    }
+    let total = figures(&mut tx, q, &[])
+        .await?
+        .into_values()
+        .next()
+        .unwrap_or_default();
+    let groups = if dimensions.is_empty() {
+        BTreeMap::new()
+    } else {
+        figures(&mut tx, q, dimensions).await?
+    };
+    tx.rollback().await?;
+    Ok((total, groups))
 }
