@@ -7,12 +7,12 @@ use aftercare_proto::aftercare::tickets::v1 as pb;
 use tonic::{Request, Response};
 use uuid::Uuid;
 
-use super::parse::{CaseName, CaseStep, Confirm, CreateAfterSalesCase, ListAfterSalesCases};
+use super::parse::{CaseName, CaseStep, CreateAfterSalesCase, ListAfterSalesCases};
 use super::{Api, Reply};
 use crate::convert;
 use crate::domain::{
-    Access, Action, Actor, AfterSalesCase, Arrangement, Completion, DomainError, IdempotencyKey,
-    PageToken, ReviewDraft, StepKind, Ticket, actor_of,
+    Access, Action, Actor, AfterSalesCase, Arrangement, Completion, Confirmation, DomainError,
+    IdempotencyKey, PageToken, ReviewDraft, StepKind, Ticket, actor_of,
 };
 use crate::error::{Error, Result};
 use crate::store::{self, CaseCreated};
@@ -236,9 +236,7 @@ pub(super) async fn confirm_after_sales_case(
         .step(
             request,
             Action::Reply,
-            |c, etag, given: Confirm, actor, now| {
-                c.confirm(etag, given.satisfied, given.comment, actor, now)
-            },
+            |c, etag, given: Confirmation, actor, now| c.confirm(etag, given, actor, now),
         )
         .await?;
     Ok(Response::new((&case).into()))

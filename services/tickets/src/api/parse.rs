@@ -24,7 +24,7 @@ use crate::domain::{
 use crate::error::Error;
 use crate::store::{HistoryQuery, MessageQuery, TicketOrder};
 
-pub use after_sales::{CaseName, CaseStep, Confirm, CreateAfterSalesCase, ListAfterSalesCases};
+pub use after_sales::{CaseName, CaseStep, CreateAfterSalesCase, ListAfterSalesCases};
 pub use sla::{
     CalendarPatch, Create, Delete, ListBusinessCalendars, ListSlaPolicies, Named, PolicyPatch,
     Update,

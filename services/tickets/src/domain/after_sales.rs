@@ -459,28 +459,25 @@ impl AfterSalesCase {
         Ok(())
     }
 
-    /// Records the customer's confirmation.
+    /// Records the customer's confirmation (who and when are set here).
     pub fn confirm(
         &mut self,
         version: i64,
-        satisfied: bool,
-        comment: String,
+        mut confirmation: Confirmation,
         actor: Actor,
         now: i64,
     ) -> Result<(), DomainError> {
         self.require(version, &[CaseState::Completed], "confirmed")?;
-        let state = if satisfied {
+        let state = if confirmation.satisfied {
             CaseState::Confirmed
         } else {
             CaseState::Dissatisfied
         };
-        self.confirmation = Some(Confirmation {
-            satisfied,
-            comment: comment.clone(),
-            confirmed_by: Some(actor.clone()),
-            time: now,
-        });
-        self.step(StepKind::Confirmation, state, actor, &comment, now);
+        confirmation.confirmed_by = Some(actor.clone());
+        confirmation.time = now;
+        let text = confirmation.comment.clone();
+        self.confirmation = Some(confirmation);
+        self.step(StepKind::Confirmation, state, actor, &text, now);
         Ok(())
     }
 
@@ -737,9 +734,23 @@ mod tests {
             time: 0,
         };
         c.complete(etag(&c), completion, actor(), NOW).unwrap();
-        c.confirm(etag(&c), false, "still noisy".into(), actor(), NOW)
-            .unwrap();
+        let confirmation = Confirmation {
+            satisfied: false,
+            comment: "still noisy".into(),
+            confirmed_by: None,
+            time: 0,
+        };
+        c.confirm(etag(&c), confirmation, actor(), NOW).unwrap();
         assert_eq!(c.state, CaseState::Dissatisfied);
+        assert_eq!(
+            c.confirmation,
+            Some(Confirmation {
+                satisfied: false,
+                comment: "still noisy".into(),
+                confirmed_by: Some(actor()),
+                time: NOW,
+            })
+        );
         c.arrange(etag(&c), arrangement(), actor(), NOW).unwrap();
         c.cancel(etag(&c), "customer withdrew".into(), actor(), NOW)
             .unwrap();
