@@ -533,6 +533,16 @@ responses_carrying!(after_sales_case: AfterSalesCase =>
     CancelAfterSalesCaseResponse,
 );
 
+/// The answer to a deleted SLA policy (the message carries nothing).
+pub fn sla_policy_deleted() -> pb::DeleteSlaPolicyResponse {
+    pb::DeleteSlaPolicyResponse {}
+}
+
+/// The answer to a deleted business calendar (the message carries nothing).
+pub fn business_calendar_deleted() -> pb::DeleteBusinessCalendarResponse {
+    pb::DeleteBusinessCalendarResponse {}
+}
+
 /// A page of SLA policies.
 pub fn sla_policy_page(
     policies: &[SlaPolicy],

@@ -19,8 +19,8 @@ mod values;
 
 pub use access::{Access, Action, Relay, RelayRefused, actor_of};
 pub use after_sales::{
-    Address, AfterSalesCase, AfterSalesPolicy, Application, Arrangement, Completion, ERASED,
-    ReviewDraft,
+    Address, AfterSalesCase, AfterSalesPolicy, Application, Arrangement, Completion, Confirmation,
+    ERASED, ReviewDraft,
 };
 pub use aftercare_platform::query::{Comparison, Condition, Filter};
 pub use aftercare_platform::request::PageToken;

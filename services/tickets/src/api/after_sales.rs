@@ -7,12 +7,12 @@ use aftercare_proto::aftercare::tickets::v1 as pb;
 use tonic::{Request, Response};
 use uuid::Uuid;
 
-use super::parse::{CaseName, CaseStep, Confirm, CreateAfterSalesCase, ListAfterSalesCases};
+use super::parse::{CaseName, CaseStep, CreateAfterSalesCase, ListAfterSalesCases};
 use super::{Api, Reply};
 use crate::convert;
 use crate::domain::{
-    Access, Action, Actor, AfterSalesCase, Arrangement, Completion, DomainError, IdempotencyKey,
-    PageToken, ReviewDraft, Status, StepKind, Ticket, actor_of,
+    Access, Action, Actor, AfterSalesCase, Arrangement, Completion, Confirmation, DomainError,
+    IdempotencyKey, PageToken, ReviewDraft, StepKind, Ticket, actor_of,
 };
 use crate::error::{Error, Result};
 use crate::store::{self, CaseCreated};
@@ -102,23 +102,9 @@ pub(super) async fn create_after_sales_case(
         let case = api.replayed_case(&ticket, &earlier).await?;
         return Ok(Response::new((&case).into()));
     }
-    if ticket.status == Status::Closed {
-        return Err(Error::FailedPrecondition {
-            violation: "STATE",
-            subject: ticket.name(),
-            description: "a closed ticket takes no after-sales case".into(),
-        }
-        .into());
-    }
     let actor = actor_of(&principal);
-    let case = AfterSalesCase::apply(
-        ticket.id,
-        ticket.customer.to_string(),
-        ticket.region.to_string(),
-        command.application,
-        actor.clone(),
-        now_micros(),
-    );
+    let case = AfterSalesCase::apply(&ticket, command.application, actor.clone(), now_micros())
+        .map_err(|e| Error::from_domain(e, &ticket.name()))?;
     let case = match store::create_case(&api.db, &case, &ticket, key.as_ref(), &actor).await? {
         CaseCreated::New(case) => {
             api.relay.wake();
@@ -250,9 +236,7 @@ pub(super) async fn confirm_after_sales_case(
         .step(
             request,
             Action::Reply,
-            |c, etag, given: Confirm, actor, now| {
-                c.confirm(etag, given.satisfied, given.comment, actor, now)
-            },
+            |c, etag, given: Confirmation, actor, now| c.confirm(etag, given, actor, now),
         )
         .await?;
     Ok(Response::new((&case).into()))

@@ -1,10 +1,12 @@
 //! Requests parsed into domain values, one `TryFrom` per request: every bad field is
 //! reported at once (`INVALID_ARGUMENT` naming it) and nothing past here re-validates.
 //! Tickets, messages and history here; SLA policies and calendars in `parse/sla.rs`,
-//! after-sales cases in `parse/after_sales.rs`, on the shared helpers below.
+//! after-sales cases in `parse/after_sales.rs`, the watched queue in `parse/watch.rs`, on
+//! the shared helpers below.
 
 mod after_sales;
 mod sla;
+mod watch;
 
 use aftercare_platform::error::FieldViolations;
 use aftercare_platform::request::{
@@ -24,11 +26,12 @@ use crate::domain::{
 use crate::error::Error;
 use crate::store::{HistoryQuery, MessageQuery, TicketOrder};
 
-pub use after_sales::{CaseName, CaseStep, Confirm, CreateAfterSalesCase, ListAfterSalesCases};
+pub use after_sales::{CaseName, CaseStep, CreateAfterSalesCase, ListAfterSalesCases};
 pub use sla::{
     CalendarPatch, Create, Delete, ListBusinessCalendars, ListSlaPolicies, Named, PolicyPatch,
     Update,
 };
+pub use watch::Queue;
 
 fn ticket_id(v: &mut FieldViolations, field: &str, name: &str) -> Option<TicketId> {
     if name.is_empty() {

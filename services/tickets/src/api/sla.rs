@@ -182,7 +182,7 @@ pub(super) async fn delete_sla_policy(
     if !store::delete_policy(&api.db, target.id, etag).await? {
         return Err(Error::StaleEtag(target.name).into());
     }
-    Ok(Response::new(Default::default()))
+    Ok(Response::new(convert::sla_policy_deleted()))
 }
 
 #[tracing::instrument(skip_all)]
@@ -276,5 +276,5 @@ pub(super) async fn delete_business_calendar(
     if !store::delete_calendar(&api.db, target.id, etag).await? {
         return Err(Error::StaleEtag(target.name).into());
     }
-    Ok(Response::new(Default::default()))
+    Ok(Response::new(convert::business_calendar_deleted()))
 }

@@ -12,7 +12,6 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aftercare_platform::error::FieldViolations;
 use aftercare_platform::time::now_micros;
 use aftercare_proto::aftercare::tickets::v1 as pb;
 use futures::Stream;
@@ -20,12 +19,10 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
+use super::parse::Queue;
 use super::{Api, Reply};
 use crate::convert;
-use crate::domain::{
-    Access, Action, AgentName, Comparison, FieldValue, Region, TeamName, Ticket, TicketCriterion,
-    TicketField,
-};
+use crate::domain::{Access, Action, Ticket};
 use crate::error::Error;
 use crate::events::TicketChanged;
 use crate::store;
@@ -34,114 +31,6 @@ use crate::store;
 pub const HEARTBEAT: Duration = Duration::from_secs(30);
 /// The most initial tickets sent.
 pub const MAX_INITIAL: u32 = 1_000;
-
-/// Whose tickets `assignee` selects.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AssigneeFilter {
-    /// Any.
-    Any,
-    /// Unassigned only (`-`).
-    Unassigned,
-    /// This agent's.
-    Agent(AgentName),
-}
-
-/// A parsed WatchTickets: the queue.
-#[derive(Debug, Clone)]
-pub struct Queue {
-    /// Only this team.
-    pub team: Option<TeamName>,
-    /// Only this region.
-    pub region: Option<Region>,
-    /// Only these assignees.
-    pub assignee: AssigneeFilter,
-    /// Whether to start with the queue's current tickets.
-    pub send_initial: bool,
-}
-
-impl TryFrom<pb::WatchTicketsRequest> for Queue {
-    type Error = Error;
-
-    fn try_from(r: pb::WatchTicketsRequest) -> Result<Self, Error> {
-        let mut v = FieldViolations::new();
-        let team = (!r.team.is_empty())
-            .then(|| v.check("team", TeamName::parse(&r.team)))
-            .flatten();
-        let region = (!r.region.is_empty())
-            .then(|| v.check("region", Region::parse(&r.region)))
-            .flatten();
-        let assignee = match r.assignee.as_str() {
-            "" => AssigneeFilter::Any,
-            "-" => AssigneeFilter::Unassigned,
-            name => v
-                .check("assignee", AgentName::parse(name))
-                .map_or(AssigneeFilter::Any, AssigneeFilter::Agent),
-        };
-        if !v.is_empty() {
-            return Err(Error::Invalid(v));
-        }
-        Ok(Self {
-            team,
-            region,
-            assignee,
-            send_initial: r.send_initial,
-        })
-    }
-}
-
-impl Queue {
-    /// Whether a ticket with this team, region and assignee is in the queue.
-    fn holds(&self, team: Option<&str>, region: &str, assignee: Option<&str>) -> bool {
-        self.team.as_ref().is_none_or(|t| Some(t.as_ref()) == team)
-            && self.region.as_ref().is_none_or(|r| r.as_ref() == region)
-            && match &self.assignee {
-                AssigneeFilter::Any => true,
-                AssigneeFilter::Unassigned => assignee.is_none(),
-                AssigneeFilter::Agent(a) => Some(a.as_ref()) == assignee,
-            }
-    }
-
-    fn holds_ticket(&self, ticket: &Ticket) -> bool {
-        self.holds(
-            ticket.team.as_ref().map(AsRef::as_ref),
-            ticket.region.as_ref(),
-            ticket.assignee.as_ref().map(AsRef::as_ref),
-        )
-    }
-
-    /// The filter listing the queue's open tickets.
-    pub fn criteria(&self) -> Vec<TicketCriterion> {
-        let eq = |field, value| TicketCriterion {
-            field,
-            op: Comparison::Eq,
-            value,
-        };
-        let mut criteria = vec![TicketCriterion {
-            field: TicketField::Status,
-            op: Comparison::Ne,
-            value: FieldValue::Text("CLOSED".into()),
-        }];
-        if let Some(team) = &self.team {
-            criteria.push(eq(TicketField::Team, FieldValue::Text(team.to_string())));
-        }
-        if let Some(region) = &self.region {
-            criteria.push(eq(
-                TicketField::Region,
-                FieldValue::Text(region.to_string()),
-            ));
-        }
-        match &self.assignee {
-            AssigneeFilter::Any => {}
-            AssigneeFilter::Unassigned => {
-                criteria.push(eq(TicketField::Assignee, FieldValue::Unset))
-            }
-            AssigneeFilter::Agent(a) => {
-                criteria.push(eq(TicketField::Assignee, FieldValue::Text(a.to_string())));
-            }
-        }
-        criteria
-    }
-}
 
 type Item = Result<pb::WatchTicketsResponse, Status>;
 
@@ -383,7 +272,7 @@ pub(super) async fn watch_tickets(
 mod tests {
     use super::*;
     use crate::domain::{
-        Actor, ActorKind, Channel, CustomerName, NewTicket, Product, TicketCustomer,
+        Actor, ActorKind, Channel, CustomerName, NewTicket, Product, Region, TicketCustomer,
     };
 
     fn changed(n: i64) -> TicketChanged {
@@ -437,12 +326,7 @@ mod tests {
             feed.send(changed(n)).unwrap();
         }
         let (sender, mut receiver) = mpsc::channel(8);
-        let queue = Queue {
-            team: None,
-            region: None,
-            assignee: AssigneeFilter::Any,
-            send_initial: false,
-        };
+        let queue = Queue::try_from(pb::WatchTicketsRequest::default()).unwrap();
         let watchers = Watchers::new(WatchLimits::default());
         let slot = watchers.admit("agents/a1").unwrap();
         run(

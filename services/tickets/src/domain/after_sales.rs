@@ -13,8 +13,8 @@ use chrono::{Months, NaiveDate};
 use uuid::Uuid;
 
 use super::message::Attachment;
-use super::ticket::{Actor, DomainError, Product};
-use super::values::{CaseState, PolicyCheck, ServiceType, StepKind, TicketId};
+use super::ticket::{Actor, DomainError, Product, Ticket};
+use super::values::{CaseState, PolicyCheck, ServiceType, Status, StepKind, TicketId};
 
 /// Warranty and return windows (from configuration).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,15 +246,20 @@ impl AfterSalesCase {
         }
     }
 
-    /// A new case in `APPLIED`.
+    /// A new case in `APPLIED` on `ticket` (of its customer and region); a closed ticket
+    /// takes no after-sales case.
     pub fn apply(
-        ticket: TicketId,
-        customer: String,
-        region: String,
+        ticket: &Ticket,
         application: Application,
         actor: Actor,
         now: i64,
-    ) -> Self {
+    ) -> Result<Self, DomainError> {
+        if ticket.status == Status::Closed {
+            return Err(DomainError::Refused {
+                violation: "STATE",
+                description: "a closed ticket takes no after-sales case".into(),
+            });
+        }
         let step = Step {
             kind: StepKind::Application,
             state: CaseState::Applied,
@@ -262,11 +267,11 @@ impl AfterSalesCase {
             summary: summary(&application.problem),
             time: now,
         };
-        Self {
+        Ok(Self {
             id: Uuid::now_v7(),
-            ticket: ticket.0,
-            customer,
-            region,
+            ticket: ticket.id.0,
+            customer: ticket.customer.to_string(),
+            region: ticket.region.to_string(),
             state: CaseState::Applied,
             application,
             review: None,
@@ -278,7 +283,7 @@ impl AfterSalesCase {
             version: 1,
             create_time: now,
             update_time: now,
-        }
+        })
     }
 
     /// The resource name.
@@ -454,28 +459,25 @@ impl AfterSalesCase {
         Ok(())
     }
 
-    /// Records the customer's confirmation.
+    /// Records the customer's confirmation (who and when are set here).
     pub fn confirm(
         &mut self,
         version: i64,
-        satisfied: bool,
-        comment: String,
+        mut confirmation: Confirmation,
         actor: Actor,
         now: i64,
     ) -> Result<(), DomainError> {
         self.require(version, &[CaseState::Completed], "confirmed")?;
-        let state = if satisfied {
+        let state = if confirmation.satisfied {
             CaseState::Confirmed
         } else {
             CaseState::Dissatisfied
         };
-        self.confirmation = Some(Confirmation {
-            satisfied,
-            comment: comment.clone(),
-            confirmed_by: Some(actor.clone()),
-            time: now,
-        });
-        self.step(StepKind::Confirmation, state, actor, &comment, now);
+        confirmation.confirmed_by = Some(actor.clone());
+        confirmation.time = now;
+        let text = confirmation.comment.clone();
+        self.confirmation = Some(confirmation);
+        self.step(StepKind::Confirmation, state, actor, &text, now);
         Ok(())
     }
 
@@ -513,6 +515,7 @@ impl AfterSalesCase {
 mod tests {
     use super::*;
     use crate::domain::ticket::ActorKind;
+    use crate::domain::{Channel, CustomerName, NewTicket, Region, TicketCustomer, WireEnum};
 
     const NOW: i64 = 1_764_000_000_000_000;
 
@@ -524,8 +527,36 @@ mod tests {
         }
     }
 
-    fn case(requested: ServiceType, bought: NaiveDate) -> AfterSalesCase {
-        let application = Application {
+    fn ticket() -> Ticket {
+        let new = NewTicket {
+            channel: Channel::Web,
+            identity: None,
+            external_id: None,
+            subject: "Washing machine".into(),
+            description: "The drum does not spin".into(),
+            kind: None,
+            sub_kind: None,
+            priority: None,
+            product: Product::default(),
+            region: Region::parse("eu-west").ok(),
+            service_centre: None,
+            language_code: None,
+            assignee: None,
+            team: None,
+            tags: Default::default(),
+        };
+        let customer = TicketCustomer {
+            name: CustomerName::parse("customers/c1").unwrap(),
+            display_name: String::new(),
+            tier: String::new(),
+            region: None,
+            created: false,
+        };
+        new.into_ticket(customer, actor(), None, NOW).0
+    }
+
+    fn application(requested: ServiceType, bought: NaiveDate) -> Application {
+        Application {
             requested,
             product: Product {
                 product_line: String::new(),
@@ -536,15 +567,11 @@ mod tests {
             purchase_reference: String::new(),
             problem: "drum does not spin".into(),
             attachments: vec![],
-        };
-        AfterSalesCase::apply(
-            TicketId::generate(),
-            "customers/c1".into(),
-            "eu-west".into(),
-            application,
-            actor(),
-            NOW,
-        )
+        }
+    }
+
+    fn case(requested: ServiceType, bought: NaiveDate) -> AfterSalesCase {
+        AfterSalesCase::apply(&ticket(), application(requested, bought), actor(), NOW).unwrap()
     }
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -576,6 +603,38 @@ mod tests {
             instructions: String::new(),
             arranged_by: None,
             time: 0,
+        }
+    }
+
+    #[test]
+    fn a_case_is_applied_for_on_any_ticket_but_a_closed_one() {
+        let mut ticket = ticket();
+        for status in Status::ALL.iter().copied() {
+            ticket.status = status;
+            let applied = AfterSalesCase::apply(
+                &ticket,
+                application(ServiceType::Repair, date(2026, 1, 10)),
+                actor(),
+                NOW,
+            );
+            if status == Status::Closed {
+                assert_eq!(
+                    applied,
+                    Err(DomainError::Refused {
+                        violation: "STATE",
+                        description: "a closed ticket takes no after-sales case".into(),
+                    })
+                );
+                continue;
+            }
+            let case = applied.unwrap();
+            assert_eq!(
+                (case.ticket, case.customer.as_str(), case.region.as_str()),
+                (ticket.id.0, "customers/c1", "eu-west"),
+                "{status}"
+            );
+            assert_eq!((case.state, case.version), (CaseState::Applied, 1));
+            assert_eq!(case.steps.len(), 1);
         }
     }
 
@@ -675,9 +734,23 @@ mod tests {
             time: 0,
         };
         c.complete(etag(&c), completion, actor(), NOW).unwrap();
-        c.confirm(etag(&c), false, "still noisy".into(), actor(), NOW)
-            .unwrap();
+        let confirmation = Confirmation {
+            satisfied: false,
+            comment: "still noisy".into(),
+            confirmed_by: None,
+            time: 0,
+        };
+        c.confirm(etag(&c), confirmation, actor(), NOW).unwrap();
         assert_eq!(c.state, CaseState::Dissatisfied);
+        assert_eq!(
+            c.confirmation,
+            Some(Confirmation {
+                satisfied: false,
+                comment: "still noisy".into(),
+                confirmed_by: Some(actor()),
+                time: NOW,
+            })
+        );
         c.arrange(etag(&c), arrangement(), actor(), NOW).unwrap();
         c.cancel(etag(&c), "customer withdrew".into(), actor(), NOW)
             .unwrap();

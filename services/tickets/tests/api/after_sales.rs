@@ -451,7 +451,41 @@ async fn bad_applications_and_arrangements_name_every_field(db: TestDatabase) {
     assert_eq!(bad_fields(&status), ["review.reason"]);
 }
 
+async fn a_closed_ticket_takes_no_case_and_nothing_is_written(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let t = app
+        .create(&app.customer("c1"), ticket("", "eu-west", "Washer broken"))
+        .await;
+    app.client
+        .clone()
+        .close_ticket(app.req(
+            &lead(),
+            pb::CloseTicketRequest {
+                name: t.name.clone(),
+                etag: t.etag.clone(),
+                reason: "duplicate of a phone call".into(),
+            },
+        ))
+        .await
+        .unwrap();
+    let status = client(&app)
+        .create_after_sales_case(app.req(
+            &app.customer("c1"),
+            pb::CreateAfterSalesCaseRequest {
+                parent: t.name.clone(),
+                after_sales_case: Some(application("2026-01-10")),
+                request_id: String::new(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(precondition(&status), "STATE");
+    assert!(status.message().contains("closed"), "{status:?}");
+    assert_eq!(app.count("after_sales_cases").await, 0);
+}
+
 on_both_databases!(
     a_case_runs_from_application_to_confirmation,
     bad_applications_and_arrangements_name_every_field,
+    a_closed_ticket_takes_no_case_and_nothing_is_written,
 );

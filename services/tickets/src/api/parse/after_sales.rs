@@ -12,8 +12,9 @@ use super::{
     ticket_id,
 };
 use crate::domain::{
-    Address, AgentName, Application, Arrangement, CaseState, Comparison, Completion, DAY,
-    PolicyCheck, Product, RequestKey, ReviewDraft, ServiceCentre, ServiceType, TicketId, WireEnum,
+    Address, AgentName, Application, Arrangement, CaseState, Comparison, Completion, Confirmation,
+    DAY, PolicyCheck, Product, RequestKey, ReviewDraft, ServiceCentre, ServiceType, TicketId,
+    WireEnum,
 };
 use crate::error::Error;
 use crate::store::CaseCondition;
@@ -417,24 +418,18 @@ impl TryFrom<pb::CompleteAfterSalesCaseRequest> for CaseStep<Completion> {
     }
 }
 
-/// A customer's confirmation of a completed case.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Confirm {
-    /// Satisfied or not.
-    pub satisfied: bool,
-    /// Comment.
-    pub comment: String,
-}
-
-impl TryFrom<pb::ConfirmAfterSalesCaseRequest> for CaseStep<Confirm> {
+/// A parsed ConfirmAfterSalesCase: the customer's confirmation of a completed case.
+impl TryFrom<pb::ConfirmAfterSalesCaseRequest> for CaseStep<Confirmation> {
     type Error = Error;
 
     fn try_from(r: pb::ConfirmAfterSalesCaseRequest) -> Result<Self, Error> {
         case_step(&r.name, &r.etag, |v| {
             let c = required(v, "confirmation", r.confirmation.as_ref())?;
-            Some(Confirm {
+            Some(Confirmation {
                 satisfied: c.satisfied,
                 comment: text(v, "confirmation.comment", &c.comment, 2_000),
+                confirmed_by: None,
+                time: 0,
             })
         })
     }
@@ -795,7 +790,7 @@ mod tests {
             ]
         );
         let fields = bad_fields(
-            CaseStep::<Confirm>::try_from(pb::ConfirmAfterSalesCaseRequest {
+            CaseStep::<Confirmation>::try_from(pb::ConfirmAfterSalesCaseRequest {
                 name: case_text(),
                 etag: String::new(),
                 confirmation: None,
@@ -804,7 +799,7 @@ mod tests {
         );
         assert_eq!(fields, ["etag", "confirmation"]);
         let fields = bad_fields(
-            CaseStep::<Confirm>::try_from(pb::ConfirmAfterSalesCaseRequest {
+            CaseStep::<Confirmation>::try_from(pb::ConfirmAfterSalesCaseRequest {
                 name: case_text(),
                 etag: "\"5\"".into(),
                 confirmation: Some(pb::AfterSalesConfirmation {
@@ -815,6 +810,28 @@ mod tests {
             .unwrap_err(),
         );
         assert_eq!(fields, ["confirmation.comment"]);
+        let step = CaseStep::<Confirmation>::try_from(pb::ConfirmAfterSalesCaseRequest {
+            name: case_text(),
+            etag: "\"5\"".into(),
+            confirmation: Some(pb::AfterSalesConfirmation {
+                satisfied: true,
+                comment: "  works again ".into(),
+                ..Default::default()
+            }),
+        })
+        .unwrap();
+        assert_eq!(
+            (step.etag, step.input),
+            (
+                5,
+                Confirmation {
+                    satisfied: true,
+                    comment: "works again".into(),
+                    confirmed_by: None,
+                    time: 0,
+                }
+            )
+        );
         let cancel = |reason: &str, etag: &str| {
             CaseStep::<String>::try_from(pb::CancelAfterSalesCaseRequest {
                 name: case_text(),
