@@ -18,6 +18,7 @@ use aftercare_proto::aftercare::tickets::v1 as tk;
 use cu::customer_service_client::CustomerServiceClient;
 use fb::feedback_service_client::FeedbackServiceClient;
 use kb::knowledge_service_client::KnowledgeServiceClient;
+use tk::sla_service_client::SlaServiceClient;
 use tk::ticket_service_client::TicketServiceClient;
 use tonic::transport::Channel;
 
@@ -615,9 +616,10 @@ async fn invitations_of(channel: &Channel, token: &str, filter: String) -> Vec<f
 
 const COMPLAINT: &str = "师傅上门很晚，态度也不好，非常不满意";
 
-/// Complaint and closed loop: a resolved ticket invites the customer, a CSAT 1 with a
-/// negative Chinese comment opens a follow-up with a linked ticket, and closing the
-/// follow-up invites the customer again.
+/// Complaint and closed loop: a complaint nobody answers goes at risk and is escalated to the
+/// team lead, who resolves it; the resolved ticket invites the customer, a CSAT 1 with a
+/// negative Chinese comment opens a follow-up with a linked ticket, the lead calls back, and
+/// closing the follow-up invites the customer again.
 async fn complaint_and_closed_loop(databases: Databases) {
     let Some(sandbox) = Sandbox::start(databases).await else {
         return;
@@ -649,6 +651,66 @@ async fn complaint_and_closed_loop(databases: Databases) {
         .survey
         .expect("a survey");
 
+    // The centre's complaint standard: a first answer within a minute, around the clock, at
+    // risk from 1% of it (so the SLA sweep flags it on its next run), and escalated to the
+    // team lead when at risk.
+    let sla = SlaServiceClient::new(channel.clone());
+    let around_the_clock = sla
+        .clone()
+        .list_business_calendars(Sandbox::request(
+            &admin,
+            tk::ListBusinessCalendarsRequest::default(),
+        ))
+        .await
+        .expect("list calendars")
+        .into_inner()
+        .business_calendars
+        .into_iter()
+        .find(|c| c.display_name.starts_with("Around the clock"))
+        .expect("the default 24x7 calendar");
+    let policy = sla
+        .clone()
+        .create_sla_policy(Sandbox::request(
+            &admin,
+            tk::CreateSlaPolicyRequest {
+                sla_policy: Some(tk::SlaPolicy {
+                    display_name: "cn-east complaints".into(),
+                    rank: 1,
+                    conditions: Some(tk::SlaPolicyConditions {
+                        kinds: vec![tk::TicketKind::Complaint as i32],
+                        regions: vec!["cn-east".into()],
+                        ..Default::default()
+                    }),
+                    first_response_target: Some(prost_types::Duration {
+                        seconds: 60,
+                        nanos: 0,
+                    }),
+                    resolution_target: Some(prost_types::Duration {
+                        seconds: 3_600,
+                        nanos: 0,
+                    }),
+                    at_risk_threshold_percent: 1,
+                    business_calendar: around_the_clock.name.clone(),
+                    escalation_rules: vec![tk::SlaEscalationRule {
+                        trigger: tk::SlaEscalationTrigger::FirstResponseAtRisk as i32,
+                        action: Some(tk::sla_escalation_rule::Action::EscalateLevel(
+                            tk::EscalateLevelAction {
+                                level: tk::EscalationLevel::Lead as i32,
+                                ..Default::default()
+                            },
+                        )),
+                    }],
+                    ..Default::default()
+                }),
+                request_id: uuid::Uuid::now_v7().to_string(),
+            },
+        ))
+        .await
+        .expect("an admin sets the complaint standard")
+        .into_inner()
+        .sla_policy
+        .expect("a policy");
+
     let ticket = tickets(&channel)
         .create_ticket(Sandbox::request(
             &agent,
@@ -659,8 +721,8 @@ async fn complaint_and_closed_loop(databases: Databases) {
                         handle: "wang.fang@example.com".into(),
                         ..Default::default()
                     }),
-                    subject: "维修师傅服务态度差".into(),
-                    description: "师傅迟到两个小时，态度很差。".into(),
+                    subject: "投诉：服务态度差".into(),
+                    description: "约好的时间迟到两个小时，态度很差，我要投诉。".into(),
                     region: "cn-east".into(),
                     language_code: "zh-CN".into(),
                     ..Default::default()
@@ -676,17 +738,37 @@ async fn complaint_and_closed_loop(databases: Databases) {
         .ticket
         .expect("a ticket");
     assert!(ticket.customer.starts_with("customers/"), "{ticket:?}");
+    assert_eq!(ticket.kind, tk::TicketKind::Complaint as i32, "{ticket:?}");
+    assert_eq!(
+        ticket.sla.as_ref().map(|s| s.policy.as_str()),
+        Some(policy.name.as_str())
+    );
+    // Nobody answers: the sweep finds it at risk and escalates it to the team lead.
+    let escalated = poll_until(
+        "the complaint at risk and escalated",
+        Duration::from_secs(30),
+        || {
+            let (channel, lead, name) = (channel.clone(), lead.clone(), ticket.name.clone());
+            async move {
+                let ticket = get_ticket(&channel, &lead, &name).await;
+                (ticket.sla.as_ref().is_some_and(|s| s.at_risk)
+                    && ticket.escalation_level == tk::EscalationLevel::Lead as i32)
+                    .then_some(ticket)
+            }
+        },
+    )
+    .await;
     let resolved = tickets(&channel)
         .resolve_ticket(Sandbox::request(
-            &agent,
+            &lead,
             tk::ResolveTicketRequest {
-                name: ticket.name.clone(),
-                etag: ticket.etag.clone(),
+                name: escalated.name.clone(),
+                etag: escalated.etag.clone(),
                 resolution_summary: "Apologised; technician rescheduled.".into(),
             },
         ))
         .await
-        .expect("the agent resolves the ticket")
+        .expect("the lead resolves the escalated ticket")
         .into_inner()
         .ticket
         .expect("a ticket");
