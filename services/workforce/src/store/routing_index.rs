@@ -1,10 +1,11 @@
 //! What `RouteTicket` reads, indexed in memory: each agent's profile as routing sees it
-//! (name, region, languages, skills, teams) by agent version, the active certifications,
-//! team tiers and shifts by a cheap validator of their tables. Every call still reads, from
-//! the database, one narrow row per active agent (version, presence, heartbeat, load,
-//! capacity, shift) so presence and load are never stale and a change committed by another
-//! replica is seen at once: a profile whose version moved, or a table whose validator moved,
-//! is read again. Holds stay atomic in the database ([`super::place_ticket`]).
+//! (name, region, languages, skills, teams) by agent version; the active certifications,
+//! team tiers and shifts by a validator of their tables; and the active agents' changing
+//! columns (version, presence, heartbeat, load, capacity, shift) by a checksum the database
+//! computes in one row. A call reads the checksums (two one-row queries); only what moved is
+//! read again, so presence, load and changes committed by another replica are seen at once.
+//! Holds stay atomic in the database ([`super::place_ticket`]): a stale read could only
+//! propose, never over-fill.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -50,6 +51,7 @@ struct Inner {
     certifications: Option<(Validator, HashMap<Uuid, Vec<Held>>)>,
     tiers: Option<(Validator, HashMap<Uuid, Tier>)>,
     shifts: Option<(Validator, HashMap<Uuid, Shift>)>,
+    live: Option<(LiveValidator, Vec<Live>)>,
 }
 
 /// The routing index of one service instance.
@@ -58,22 +60,82 @@ pub struct RoutingIndex {
     inner: Mutex<Inner>,
 }
 
-/// One active agent's changing columns, read on every call.
+/// One active agent's changing columns.
+#[derive(Debug, Clone)]
 struct Live {
     id: Uuid,
     version: i64,
-    available: bool,
+    presence_state: i64,
+    heartbeat_time: i64,
     active_tickets: i64,
     capacity: i64,
     last_assign_time: Option<i64>,
     shift: Option<Uuid>,
 }
 
+/// A checksum of every active agent's changing columns, each weighted by the agent (so a
+/// ticket moving from one agent to another moves it too): computed by the database in one
+/// row; while it holds, the rows read last are current.
+type LiveValidator = (i64, i64, i64, i64, i64);
+
 impl RoutingIndex {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The active agents' changing columns: the rows read last while the checksum holds,
+    /// else read again.
+    async fn live(&self, conn: &mut Conn) -> Result<Vec<Live>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n,
+                CAST(COALESCE(SUM((version + 7 * active_tickets + 131 * presence_state
+                    + 977 * max_concurrent_tickets) * (create_time % 1000003 + 1)), 0)
+                    AS BIGINT) AS w,
+                CAST(COALESCE(SUM((heartbeat_time % 1000003) * (create_time % 1009 + 1)), 0)
+                    AS BIGINT) AS h,
+                CAST(COALESCE(SUM((COALESCE(last_assign_time, 0) % 1000003)
+                    * (create_time % 1013 + 1)), 0) AS BIGINT) AS l,
+                COALESCE(MAX(heartbeat_time), 0) AS m
+             FROM agents WHERE state = 1 AND delete_time IS NULL",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        let validator: LiveValidator = (
+            row.try_get("n")?,
+            row.try_get("w")?,
+            row.try_get("h")?,
+            row.try_get("l")?,
+            row.try_get("m")?,
+        );
+        if let Some((seen, rows)) = &self.lock().live
+            && *seen == validator
+        {
+            return Ok(rows.clone());
+        }
+        let rows = sqlx::query(
+            "SELECT id, version, presence_state, heartbeat_time, active_tickets,
+                max_concurrent_tickets, last_assign_time, shift_id
+             FROM agents WHERE state = 1 AND delete_time IS NULL",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut live = Vec::with_capacity(rows.len());
+        for row in &rows {
+            live.push(Live {
+                id: uuid(&row.try_get::<String, _>("id")?, "agents.id")?,
+                version: row.try_get("version")?,
+                presence_state: row.try_get("presence_state")?,
+                heartbeat_time: row.try_get("heartbeat_time")?,
+                active_tickets: row.try_get("active_tickets")?,
+                capacity: row.try_get("max_concurrent_tickets")?,
+                last_assign_time: row.try_get("last_assign_time")?,
+                shift: optional_uuid(row.try_get("shift_id")?, "agents.shift_id")?,
+            });
+        }
+        self.lock().live = Some((validator, live.clone()));
+        Ok(live)
     }
 
     /// The agents routing considers (active, not deleted), the counts removed before the
@@ -86,37 +148,15 @@ impl RoutingIndex {
         now: i64,
     ) -> Result<(i64, Vec<(Exclusion, i64)>, Vec<Routable>), sqlx::Error> {
         let fresh = now - HEARTBEAT_TIMEOUT_MICROS;
-        let rows = sqlx::query(
-            "SELECT id, version, presence_state, heartbeat_time, active_tickets,
-                max_concurrent_tickets, last_assign_time, shift_id
-             FROM agents WHERE state = 1 AND delete_time IS NULL",
-        )
-        .fetch_all(&mut *conn)
-        .await?;
-        let considered = rows.len() as i64;
-        let mut excluded = 0;
-        let mut live = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let id = uuid(&row.try_get::<String, _>("id")?, "agents.id")?;
-            if exclude.contains(&id) {
-                excluded += 1;
-                continue;
-            }
-            let available = row.try_get::<i64, _>("presence_state")? == 1
-                && row.try_get::<i64, _>("heartbeat_time")? > fresh;
-            if !available {
-                continue;
-            }
-            live.push(Live {
-                id,
-                version: row.try_get("version")?,
-                available,
-                active_tickets: row.try_get("active_tickets")?,
-                capacity: row.try_get("max_concurrent_tickets")?,
-                last_assign_time: row.try_get("last_assign_time")?,
-                shift: optional_uuid(row.try_get("shift_id")?, "agents.shift_id")?,
-            });
-        }
+        let all = self.live(conn).await?;
+        let considered = all.len() as i64;
+        let excluded = all.iter().filter(|l| exclude.contains(&l.id)).count() as i64;
+        let live: Vec<Live> = all
+            .into_iter()
+            .filter(|l| {
+                !exclude.contains(&l.id) && l.presence_state == 1 && l.heartbeat_time > fresh
+            })
+            .collect();
         let removed = vec![
             (Exclusion::Excluded, excluded),
             (
@@ -169,7 +209,7 @@ impl RoutingIndex {
         if shifts.is_some() {
             inner.shifts = shifts;
         }
-        if inner.profiles.len() > 2 * rows.len() + 64 {
+        if inner.profiles.len() > 2 * considered as usize + 64 {
             let known: HashSet<Uuid> = live.iter().map(|l| l.id).collect();
             inner.profiles.retain(|id, _| known.contains(id));
         }
@@ -211,7 +251,7 @@ impl RoutingIndex {
                     .iter()
                     .filter_map(|t| Some((*t, *tiers?.get(t)?)))
                     .collect(),
-                available: l.available,
+                available: true,
                 active_tickets: l.active_tickets,
                 capacity: l.capacity,
                 on_shift: l.shift.is_some_and(|s| working.contains(&s)),
