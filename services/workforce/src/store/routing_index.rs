@@ -87,28 +87,11 @@ impl RoutingIndex {
 
     /// The active agents' changing columns: the rows read last while the checksum holds,
     /// else read again.
-    async fn live(&self, conn: &mut Conn) -> Result<Vec<Live>, sqlx::Error> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n,
-                CAST(COALESCE(SUM((version + 7 * active_tickets + 131 * presence_state
-                    + 977 * max_concurrent_tickets) * (create_time % 1000003 + 1)), 0)
-                    AS BIGINT) AS w,
-                CAST(COALESCE(SUM((heartbeat_time % 1000003) * (create_time % 1009 + 1)), 0)
-                    AS BIGINT) AS h,
-                CAST(COALESCE(SUM((COALESCE(last_assign_time, 0) % 1000003)
-                    * (create_time % 1013 + 1)), 0) AS BIGINT) AS l,
-                COALESCE(MAX(heartbeat_time), 0) AS m
-             FROM agents WHERE state = 1 AND delete_time IS NULL",
-        )
-        .fetch_one(&mut *conn)
-        .await?;
-        let validator: LiveValidator = (
-            row.try_get("n")?,
-            row.try_get("w")?,
-            row.try_get("h")?,
-            row.try_get("l")?,
-            row.try_get("m")?,
-        );
+    async fn live(
+        &self,
+        conn: &mut Conn,
+        validator: LiveValidator,
+    ) -> Result<Vec<Live>, sqlx::Error> {
         if let Some((seen, rows)) = &self.lock().live
             && *seen == validator
         {
@@ -148,7 +131,8 @@ impl RoutingIndex {
         now: i64,
     ) -> Result<(i64, Vec<(Exclusion, i64)>, Vec<Routable>), sqlx::Error> {
         let fresh = now - HEARTBEAT_TIMEOUT_MICROS;
-        let all = self.live(conn).await?;
+        let (live_validator, validators) = validators(conn).await?;
+        let all = self.live(conn, live_validator).await?;
         let considered = all.len() as i64;
         let excluded = all.iter().filter(|l| exclude.contains(&l.id)).count() as i64;
         let live: Vec<Live> = all
@@ -164,7 +148,6 @@ impl RoutingIndex {
                 considered - excluded - live.len() as i64,
             ),
         ];
-        let validators = validators(conn).await?;
         let (stale, certifications, tiers, shifts) = {
             let inner = self.lock();
             let stale: Vec<Uuid> = live
@@ -262,39 +245,45 @@ impl RoutingIndex {
     }
 }
 
-/// The validators of certifications, teams and shifts, in one round trip.
-async fn validators(conn: &mut Conn) -> Result<(Validator, Validator, Validator), sqlx::Error> {
+/// The checksum of the active agents and the validators of certifications, teams and
+/// shifts, in one round trip.
+async fn validators(
+    conn: &mut Conn,
+) -> Result<(LiveValidator, (Validator, Validator, Validator)), sqlx::Error> {
     let row = sqlx::query(
-        "SELECT (SELECT COUNT(*) FROM certifications) AS c_count,
+        "SELECT a.n, a.w, a.h, a.l, a.m,
+            (SELECT COUNT(*) FROM certifications) AS c_count,
             (SELECT COALESCE(MAX(update_time), 0) FROM certifications) AS c_time,
             (SELECT CAST(COALESCE(SUM(state + issue_time % 1000003
-                + COALESCE(expire_time, 0) % 1000003), 0) AS BIGINT) FROM certifications) AS c_sum,
+                + COALESCE(expire_time, 0) % 1000003), 0) AS BIGINT) FROM certifications)
+                AS c_sum,
             (SELECT COUNT(*) FROM teams) AS t_count,
             (SELECT COALESCE(MAX(update_time), 0) FROM teams) AS t_time,
             (SELECT CAST(COALESCE(SUM(escalation_tier + version), 0) AS BIGINT) FROM teams)
                 AS t_sum,
             (SELECT COUNT(*) FROM shifts) AS s_count,
             (SELECT COALESCE(MAX(update_time), 0) FROM shifts) AS s_time,
-            (SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM shifts) AS s_sum",
+            (SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM shifts) AS s_sum
+         FROM (SELECT COUNT(*) AS n,
+                CAST(COALESCE(SUM((version + 7 * active_tickets + 131 * presence_state
+                    + 977 * max_concurrent_tickets) * (create_time % 1000003 + 1)), 0)
+                    AS BIGINT) AS w,
+                CAST(COALESCE(SUM((heartbeat_time % 1000003) * (create_time % 1009 + 1)), 0)
+                    AS BIGINT) AS h,
+                CAST(COALESCE(SUM((COALESCE(last_assign_time, 0) % 1000003)
+                    * (create_time % 1013 + 1)), 0) AS BIGINT) AS l,
+                COALESCE(MAX(heartbeat_time), 0) AS m
+             FROM agents WHERE state = 1 AND delete_time IS NULL) a",
     )
     .fetch_one(&mut *conn)
     .await?;
-    let sum = |column: &str| row.try_get::<i64, _>(column);
+    let get = |column: &str| row.try_get::<i64, _>(column);
     Ok((
+        (get("n")?, get("w")?, get("h")?, get("l")?, get("m")?),
         (
-            row.try_get("c_count")?,
-            row.try_get("c_time")?,
-            sum("c_sum")?,
-        ),
-        (
-            row.try_get("t_count")?,
-            row.try_get("t_time")?,
-            sum("t_sum")?,
-        ),
-        (
-            row.try_get("s_count")?,
-            row.try_get("s_time")?,
-            sum("s_sum")?,
+            (get("c_count")?, get("c_time")?, get("c_sum")?),
+            (get("t_count")?, get("t_time")?, get("t_sum")?),
+            (get("s_count")?, get("s_time")?, get("s_sum")?),
         ),
     ))
 }
