@@ -41,6 +41,7 @@ pub struct Api {
     principals: PrincipalVerifier,
     feed: PresenceFeed,
     settings: Arc<Settings>,
+    index: Arc<store::RoutingIndex>,
 }
 
 impl Api {
@@ -52,6 +53,7 @@ impl Api {
             principals: ctx.principals.clone(),
             feed,
             settings,
+            index: Arc::default(),
         }
     }
 

@@ -8,6 +8,7 @@ mod load;
 mod performance;
 mod queue;
 mod requests;
+mod routing_index;
 mod shifts;
 mod skills;
 mod teams;
@@ -20,8 +21,8 @@ use uuid::Uuid;
 
 pub use agents::{
     AgentQuery, create_agent, find_agent, find_agent_by_subject, list_agents, load_agent,
-    load_agents, missing_skills, routable_agent, routable_agents, routing_counts, save_agent,
-    set_presence, shift_in_use, stale_presence, update_agent,
+    load_agents, missing_skills, routable_agent, routable_agents, save_agent, set_presence,
+    shift_in_use, stale_presence, update_agent,
 };
 use certifications::insert_certification;
 pub use certifications::{
@@ -37,6 +38,7 @@ pub use performance::{
 };
 pub use queue::{Placed, Queued, place_ticket, queue_waiting, route_queued, route_queued_in};
 pub use requests::{RequestKey, claim, replayed};
+pub use routing_index::RoutingIndex;
 pub use shifts::{
     ShiftQuery, create_shift, find_shift, list_shifts, load_shift, load_shifts, remove_shift,
     save_shift,

@@ -2,8 +2,6 @@
 //! scored by the domain; for a real ticket the best agent is held atomically within
 //! capacity, or the ticket is queued with the reason.
 
-use std::collections::HashSet;
-
 use aftercare_platform::request::FieldViolations;
 use aftercare_platform::time::now_micros;
 use aftercare_proto::aftercare::workforce::v1 as pb;
@@ -14,7 +12,7 @@ use super::Api;
 use super::parse::RouteTicket;
 use crate::convert;
 use crate::domain::access::Caller;
-use crate::domain::routing::{self, Exclusion, Need, Routable, Route};
+use crate::domain::routing::{self, Need, Route};
 use crate::domain::skill::Category;
 use crate::error::{Error, finish};
 use crate::store::{self, Conn, Placed, Queued};
@@ -81,37 +79,6 @@ async fn resolve(conn: &mut Conn, request: &RouteTicket) -> Result<Route, Error>
     })
 }
 
-/// The routable agents with `on_shift` computed once per shift.
-async fn candidates(
-    conn: &mut Conn,
-    route: &Route,
-    now: i64,
-) -> Result<(i64, Vec<(Exclusion, i64)>, Vec<Routable>), Error> {
-    let (considered, removed) = store::routing_counts(conn, &route.exclude, now).await?;
-    let (mut agents, shift_of) = store::routable_agents(conn, &route.exclude, now).await?;
-    let shift_ids: Vec<Uuid> = shift_of
-        .values()
-        .flatten()
-        .copied()
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let shifts = store::load_shifts(conn, &shift_ids).await?;
-    let working: HashSet<Uuid> = shifts
-        .values()
-        .filter(|s| s.on_shift_at(now))
-        .map(|s| s.id)
-        .collect();
-    for agent in &mut agents {
-        agent.on_shift = shift_of
-            .get(&agent.id)
-            .copied()
-            .flatten()
-            .is_some_and(|s| working.contains(&s));
-    }
-    Ok((considered, removed, agents))
-}
-
 #[tracing::instrument(skip_all, fields(ticket = %message.ticket))]
 pub async fn route(
     api: &Api,
@@ -132,7 +99,8 @@ pub async fn route(
     let now = now_micros();
     let mut conn = api.db.reader().acquire().await?;
     let route = resolve(&mut conn, &request).await?;
-    let (considered, removed, agents) = candidates(&mut conn, &route, now).await?;
+    let (considered, removed, agents) =
+        api.index.candidates(&mut conn, &route.exclude, now).await?;
     drop(conn);
     let outcome = routing::route(&route, &agents, &removed);
     let policy = api.settings.policy_of(route.region.as_deref());

@@ -242,6 +242,29 @@ mod tests {
     }
 
     #[test]
+    fn leads_change_their_members_working_set_up_and_agents_report_their_own_progress() {
+        use crate::domain::agent::Change;
+        let led = Uuid::now_v7();
+        let me = Uuid::now_v7();
+        let lead = Caller {
+            principal: principal(vec![Role::Lead]),
+            agent: Some(me),
+            teams: vec![led],
+            led_teams: vec![led],
+        };
+        let member = agent_in(vec![led]);
+        assert!(lead.may_update_agent(&member, &[Change::Capacity(3)]));
+        assert!(!lead.may_update_agent(&member, &[Change::Email("x@example.com".into())]));
+        assert!(!lead.may_update_agent(&agent_in(vec![]), &[Change::Capacity(3)]));
+        assert!(lead.may_update_enrolment(me, false));
+        assert!(
+            !lead.may_update_enrolment(me, true),
+            "due times are the trainers'"
+        );
+        assert!(!lead.may_update_enrolment(Uuid::now_v7(), false));
+    }
+
+    #[test]
     fn leads_manage_only_the_teams_they_lead() {
         let led = Uuid::now_v7();
         let other = Uuid::now_v7();

@@ -385,6 +385,40 @@ fn replace<T: PartialEq>(slot: &mut T, value: T) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn an_update_is_refused_on_a_stale_etag_or_a_deleted_agent_and_raises_the_version_once() {
+        let mut agent = Agent::new(profile(), 1);
+        assert_eq!(agent.update(2, vec![], 5), Err(Refused::Stale));
+        assert_eq!(
+            agent.update(1, vec![Change::Capacity(DEFAULT_CAPACITY)], 5),
+            Ok(vec![])
+        );
+        assert_eq!(agent.version, 1, "nothing changed, no new version");
+        assert_eq!(
+            agent.update(1, vec![Change::Capacity(9)], 5),
+            Ok(vec!["max_concurrent_tickets".to_owned()])
+        );
+        assert_eq!((agent.version, agent.update_time), (2, 5));
+        agent.remove(2, 6).unwrap();
+        assert!(matches!(
+            agent.update(3, vec![Change::Capacity(3)], 7),
+            Err(Refused::State(_))
+        ));
+        assert!(matches!(agent.remove(3, 7), Err(Refused::State(_))));
+    }
+
+    #[test]
+    fn a_stopped_heartbeat_takes_an_online_agent_offline_once() {
+        let mut agent = Agent::new(profile(), 1);
+        assert_eq!(agent.time_out(2), None, "offline already");
+        agent
+            .set_presence(PresenceState::Available, String::new(), None, 3)
+            .unwrap();
+        assert_eq!(agent.time_out(4), Some(PresenceState::Available));
+        assert_eq!(agent.presence.state, PresenceState::Offline);
+        assert_eq!(agent.presence.state_change_time, 4);
+    }
+
     fn profile() -> Profile {
         Profile {
             display_name: "Ada".into(),

@@ -201,6 +201,19 @@ impl Shift {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_shift_update_checks_the_etag_and_raises_the_version_only_on_a_change() {
+        let mut s = Shift::new("Day".into(), chrono_tz::UTC, None, vec![], vec![], 1);
+        assert_eq!(s.update(2, vec![], 2), Err(Refused::Stale));
+        assert_eq!(
+            s.update(1, vec![ShiftChange::DisplayName("Day".into())], 2),
+            Ok(false)
+        );
+        let zone: Tz = "Europe/Berlin".parse().unwrap();
+        assert_eq!(s.update(1, vec![ShiftChange::TimeZone(zone)], 2), Ok(true));
+        assert_eq!((s.version, s.time_zone), (2, zone));
+    }
+
     fn shift(zone: &str, intervals: Vec<Interval>, exceptions: Vec<Exception>) -> Shift {
         Shift {
             id: Uuid::now_v7(),

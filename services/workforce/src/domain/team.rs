@@ -140,3 +140,55 @@ impl TeamChange {
 pub fn display_key(name: &str) -> String {
     name.to_lowercase()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::agent::tests_support::agent_in;
+
+    #[test]
+    fn a_lead_is_an_active_member_holding_the_lead_role() {
+        let team = Team::new(
+            "Washers".into(),
+            None,
+            "eu-west".into(),
+            None,
+            Tier::FirstLine,
+            1,
+        );
+        let mut lead = agent_in(vec![team.id]);
+        assert!(!team.fits_lead(&lead), "no lead role");
+        lead.profile.roles.push(StaffRole::TeamLead);
+        assert!(team.fits_lead(&lead));
+        let mut outsider = lead.clone();
+        outsider.teams.clear();
+        assert!(!team.fits_lead(&outsider), "not a member");
+        lead.profile.state = AgentState::Inactive;
+        assert!(!team.fits_lead(&lead), "inactive");
+    }
+
+    #[test]
+    fn only_admins_move_the_lead_or_region_and_updates_check_the_etag() {
+        assert!(TeamChange::Lead(None).admin_only());
+        assert!(TeamChange::Region("x".into()).admin_only());
+        assert!(!TeamChange::DisplayName("x".into()).admin_only());
+        let mut team = Team::new(
+            "Washers".into(),
+            None,
+            "eu-west".into(),
+            None,
+            Tier::FirstLine,
+            1,
+        );
+        assert_eq!(team.update(2, vec![], 3), Err(Refused::Stale));
+        assert_eq!(
+            team.update(1, vec![TeamChange::Tier(Tier::FirstLine)], 3),
+            Ok(false)
+        );
+        assert_eq!(
+            team.update(1, vec![TeamChange::Tier(Tier::TeamLead)], 3),
+            Ok(true)
+        );
+        assert_eq!((team.version, team.update_time), (2, 3));
+    }
+}

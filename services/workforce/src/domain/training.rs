@@ -644,6 +644,91 @@ impl Certification {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::agent::tests_support::agent_in;
+
+    #[test]
+    fn progress_updates_check_the_etag_and_the_open_state() {
+        let c = course(Completion::Progress, 0);
+        let mut e = enrolment();
+        assert_eq!(e.update(2, &c, Some(10), None, 1), Err(Refused::Stale));
+        assert_eq!(e.update(1, &c, Some(40), Some(Some(9)), 1), Ok(false));
+        assert_eq!((e.progress, e.due_time, e.version), (40, Some(9), 2));
+        assert_eq!(e.update(2, &c, Some(100), None, 2), Ok(true));
+        assert_eq!(e.status, EnrolmentStatus::Completed);
+        assert!(matches!(
+            e.update(3, &c, None, None, 3),
+            Err(Refused::State(_))
+        ));
+        assert!(
+            matches!(e.withdraw(3), Err(Refused::State(_))),
+            "history is kept"
+        );
+        assert_eq!(enrolment().withdraw(2), Err(Refused::Stale));
+        assert_eq!(enrolment().withdraw(1), Ok(()));
+    }
+
+    #[test]
+    fn completing_raises_skills_and_issues_the_certification_on_the_enrolment() {
+        let skill = Uuid::now_v7();
+        let mut c = course(Completion::Progress, 0);
+        c.skills = vec![Taught { skill, level: 3 }];
+        let mut e = enrolment();
+        let agent = agent_in(vec![]);
+        let done = complete(&c, &mut e, &agent, 5);
+        let raised = done.agent.expect("a skill was raised");
+        assert_eq!(raised.version, agent.version + 1);
+        assert_eq!(done.raised, [HeldSkill { skill, level: 3 }]);
+        let cert = done.certification.expect("the course grants one");
+        assert_eq!(e.certification, Some(cert.id));
+        assert_eq!(cert.expire_time, Some(5 + 1_000));
+        // Already at the level: nothing raised, the agent is not written.
+        let again = complete(&c, &mut enrolment(), &raised, 6);
+        assert!(again.agent.is_none() && again.raised.is_empty());
+    }
+
+    #[test]
+    fn only_active_courses_take_only_active_agents() {
+        let mut c = course(Completion::Progress, 0);
+        assert!(c.takes_enrolments());
+        c.state = CourseState::Archived;
+        assert!(!c.takes_enrolments());
+        let mut agent = agent_in(vec![]);
+        assert!(may_enrol(&agent));
+        agent.profile.state = AgentState::Inactive;
+        assert!(!may_enrol(&agent));
+    }
+
+    #[test]
+    fn a_hand_recorded_certification_is_never_issued_in_the_future_and_revoked_once() {
+        let record = |issue, expire| {
+            Certification::record(
+                Uuid::now_v7(),
+                "c".into(),
+                "C".into(),
+                issue,
+                expire,
+                assessor(),
+                10,
+            )
+        };
+        assert_eq!(
+            record(Some(11), None).unwrap_err().0,
+            "certification.issue_time"
+        );
+        assert_eq!(
+            record(Some(5), Some(5)).unwrap_err().0,
+            "certification.expire_time"
+        );
+        let mut c = record(None, Some(20)).unwrap();
+        assert_eq!(c.issue_time, 10);
+        assert_eq!(c.revoke(2, "x".into(), 11), Err(Refused::Stale));
+        c.revoke(1, "left".into(), 11).unwrap();
+        assert_eq!((c.state, c.version), (CertificationState::Revoked, 2));
+        assert!(matches!(
+            c.revoke(2, "x".into(), 12),
+            Err(Refused::State(_))
+        ));
+    }
 
     fn course(completion: Completion, max_attempts: i64) -> Course {
         Course {

@@ -19,7 +19,7 @@ use crate::domain::agent::{
     Profile, StaffRole,
 };
 use crate::domain::names::agent_name;
-use crate::domain::routing::{Exclusion, HeldCertification, Routable};
+use crate::domain::routing::{HeldCertification, Routable};
 use crate::domain::training::Actor;
 use crate::domain::values::LanguageTag;
 use crate::error::{AGENT, Error};
@@ -483,53 +483,6 @@ pub async fn stale_presence(conn: &mut Conn, now: i64) -> Result<Vec<Uuid>, sqlx
     .fetch_all(&mut *conn)
     .await?;
     ids.iter().map(|id| uuid(id, "agents.id")).collect()
-}
-
-/// Counts for routing, read from the `(state, presence_state)` index: active agents
-/// considered, and those the first two filters remove (excluded, not available).
-pub async fn routing_counts(
-    conn: &mut Conn,
-    exclude: &[Uuid],
-    now: i64,
-) -> Result<(i64, Vec<(Exclusion, i64)>), sqlx::Error> {
-    let considered: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM agents WHERE state = 1 AND delete_time IS NULL")
-            .fetch_one(&mut *conn)
-            .await?;
-    let mut w = Where::default();
-    let excluded = if exclude.is_empty() {
-        0
-    } else {
-        let list = w.ids_in("id", exclude);
-        let sql = format!(
-            "SELECT COUNT(*) FROM agents WHERE state = 1 AND delete_time IS NULL AND {list}"
-        );
-        w.bind(sqlx::query(&sql))
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get::<i64, _>(0)?
-    };
-    let mut w = Where::default();
-    let fresh = w.int(now - HEARTBEAT_TIMEOUT_MICROS);
-    let mut sql = format!(
-        "SELECT COUNT(*) FROM agents WHERE state = 1 AND presence_state = 1
-         AND delete_time IS NULL AND heartbeat_time > {fresh}"
-    );
-    if !exclude.is_empty() {
-        sql.push_str(&format!(" AND NOT {}", w.ids_in("id", exclude)));
-    }
-    let available: i64 = w
-        .bind(sqlx::query(&sql))
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get(0)?;
-    Ok((
-        considered,
-        vec![
-            (Exclusion::Excluded, excluded),
-            (Exclusion::NotAvailable, considered - excluded - available),
-        ],
-    ))
 }
 
 /// The active, available (fresh heartbeat), non-excluded agents, with their skills and

@@ -17,6 +17,19 @@ const COLUMNS: &str = "id, display_name, time_zone, region, intervals, exception
     create_time, update_time, (SELECT COUNT(*) FROM agents a WHERE a.shift_id = shifts.id \
     AND a.delete_time IS NULL) AS agent_count";
 
+/// Every shift, by id.
+pub(super) async fn all_shifts(conn: &mut Conn) -> Result<HashMap<Uuid, Shift>, sqlx::Error> {
+    sqlx::query(
+        "SELECT id, display_name, time_zone, region, intervals, exceptions, version,
+            create_time, update_time, 0 AS agent_count FROM shifts",
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|row| decode(row).map(|shift| (shift.id, shift)))
+    .collect()
+}
+
 /// The shift with `id`, or `NOT_FOUND`.
 pub async fn load_shift(conn: &mut Conn, id: Uuid) -> Result<Shift, Error> {
     find_shift(conn, id)
