@@ -1,6 +1,7 @@
 //! Faults in the cluster (each service its own `aftercare serve` process on PostgreSQL and
 //! NATS JetStream), with nothing lost: the bus stopped for 20 s in the middle of a create load,
-//! and the database restarted in the middle of one. Each prints its figures.
+//! the database restarted in the middle of one, and the consuming service killed in the middle
+//! of one. Each prints its figures.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -297,5 +298,75 @@ async fn postgres_restarted_under_load_loses_no_acknowledged_write() {
         assert!(process.alive(), "{} still runs", process.name);
     }
     assert_eq!(pids(&cluster), started_as, "no process was restarted");
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consuming_service_killed_under_load_gets_its_events_again_and_applies_each_once() {
+    let Some(mut cluster) = Cluster::start().await else {
+        return;
+    };
+    let token = cluster.token("agents/cluster", Role::Lead, Some("eu-west"));
+    let channel = cluster.channel().await;
+
+    // A create load; the customers process (whose timeline consumes every TicketCreated) is
+    // killed (SIGKILL) 2 s in, with deliveries pulled and unacknowledged, and started again.
+    let load = Load::start(channel.clone(), &token, CLIENTS, PAUSE, "consumer");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before_kill = load.acknowledged();
+    cluster.process("customers").kill();
+    let killed_at = load.elapsed();
+    cluster.process("customers").restart().await;
+    let back_at = load.elapsed();
+    let returned = tokio::time::Instant::now();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let report = load.finish().await;
+    eprintln!(
+        "customers killed at {killed_at:.1?}, serving again at {back_at:.1?}: {} sent, {} acknowledged \
+         ({before_kill} before the kill), failed by code {:?}",
+        report.sent,
+        report.acknowledged.len(),
+        report.failed
+    );
+    assert!(
+        report.failed.keys().all(|code| code == "Unavailable"),
+        "a killed dependency shows as UNAVAILABLE only: {:?}",
+        report.failed
+    );
+    assert!(before_kill > 0, "events were flowing when it was killed");
+
+    // Every acknowledged creation reaches the timeline exactly once: what the killed process
+    // had pulled but not acknowledged is delivered again (after the ack wait) and applied once.
+    let acknowledged: Vec<pb::Ticket> = report
+        .acknowledged
+        .iter()
+        .map(|(_, ticket)| ticket.clone())
+        .collect();
+    let mut last = (0, BTreeMap::new());
+    let deadline = returned + Duration::from_secs(60);
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(now) = delivered(&channel, &token, &acknowledged).await {
+            last = now;
+            if last.0 == acknowledged.len() {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let (found, duplicates) = last;
+    eprintln!(
+        "consumer killed: {found} of {} creations on the timeline {:.1?} after it returned; lost {}, duplicates {}",
+        acknowledged.len(),
+        returned.elapsed(),
+        acknowledged.len() - found,
+        duplicates.len()
+    );
+    assert_eq!(
+        found,
+        acknowledged.len(),
+        "every acknowledged creation reaches the timeline within 60 s\n{}",
+        cluster.logs()
+    );
+    assert!(duplicates.is_empty(), "each creation once: {duplicates:?}");
     cluster.stop().await;
 }
