@@ -8,33 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aftercare_journeys::Sandbox;
-use aftercare_journeys::cluster::{Cluster, served};
+use aftercare_journeys::cluster::{Cluster, new_ticket, served};
 use aftercare_platform::auth::Role;
 use aftercare_platform::testing::poll_until;
-use aftercare_proto::aftercare::common::v1::{Channel, ChannelIdentity};
 use aftercare_proto::aftercare::customers::v1 as customers_pb;
 use aftercare_proto::aftercare::tickets::v1 as pb;
 use customers_pb::customer_service_client::CustomerServiceClient;
 use pb::ticket_service_client::TicketServiceClient;
 use tokio::sync::Mutex;
-
-fn new_ticket(handle: &str, subject: &str) -> pb::CreateTicketRequest {
-    pb::CreateTicketRequest {
-        ticket: Some(pb::Ticket {
-            customer_identity: Some(ChannelIdentity {
-                channel: Channel::Email as i32,
-                handle: handle.to_owned(),
-                ..Default::default()
-            }),
-            subject: subject.to_owned(),
-            description: "The dishwasher leaks under the door.".into(),
-            region: "eu-west".into(),
-            ..Default::default()
-        }),
-        request_id: uuid::Uuid::now_v7().to_string(),
-        ..Default::default()
-    }
-}
 
 /// How many timeline entries of `customer` stand for `ticket`'s creation.
 async fn creations_on_timeline(

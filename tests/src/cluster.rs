@@ -1,20 +1,27 @@
 //! A cluster on one machine: each service as its own `aftercare serve <service>` process on
 //! its own PostgreSQL database, the NATS JetStream bus (a stream and subject prefix of the
-//! cluster's own), and the gateway in front, balancing between replicas.
+//! cluster's own), and the gateway in front, balancing between replicas. A fault test may run
+//! the cluster on a NATS server or a PostgreSQL server of its own ([`Options`]) and stop or
+//! restart it.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aftercare_platform::auth::Role;
 use aftercare_platform::config::{GatewayConfig, Secret};
 use aftercare_platform::testing::{TestDatabase, nats_url};
+use aftercare_proto::aftercare::customers::v1 as customers_pb;
+use aftercare_proto::aftercare::tickets::v1 as tickets_pb;
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
+
+use crate::{PrivateNats, PrivatePostgres, create_database};
 
 /// One process of the cluster.
 pub struct Process {
@@ -63,6 +70,23 @@ impl Process {
         wait_serving(self).await;
     }
 
+    /// Whether it still runs (it neither exited nor was killed).
+    pub fn alive(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| child.try_wait().is_ok_and(|status| status.is_none()))
+    }
+
+    /// Its operating-system process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// What its gRPC health check answers for the whole server (`None`: no answer).
+    pub async fn health(&self) -> Option<ServingStatus> {
+        health_of(self.addr).await
+    }
+
     /// What it logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -95,6 +119,16 @@ impl Drop for Process {
     }
 }
 
+/// What a cluster runs on besides its processes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// A NATS server of the cluster's own (which the test may stop), rather than the machine's.
+    pub private_nats: bool,
+    /// A PostgreSQL server of the cluster's own (which the test may restart), rather than the
+    /// machine's.
+    pub private_postgres: bool,
+}
+
 /// Customers, two tickets replicas and the gateway, each its own process.
 pub struct Cluster {
     /// `customers`, `tickets-1`, `tickets-2`, `gateway`.
@@ -102,17 +136,52 @@ pub struct Cluster {
     gateway: GatewayConfig,
     stream: String,
     nats: String,
+    private_nats: Option<PrivateNats>,
+    private_postgres: Option<Arc<PrivatePostgres>>,
+    database_urls: BTreeMap<&'static str, String>,
     _databases: Vec<TestDatabase>,
     _dir: tempfile::TempDir,
 }
 
 impl Cluster {
-    /// Starts the cluster, or `None` when PostgreSQL or NATS is unreachable (and not
-    /// required).
+    /// Starts the cluster on the machine's PostgreSQL and NATS, or `None` when either is
+    /// unreachable (and not required).
     pub async fn start() -> Option<Self> {
-        let nats = nats_url().await?;
-        let customers_db = TestDatabase::postgres().await?;
-        let tickets_db = TestDatabase::postgres().await?;
+        Self::start_with(Options::default()).await
+    }
+
+    /// Starts the cluster as `options` say, or `None` when a server it needs is unreachable or
+    /// not installed (and not required).
+    pub async fn start_with(options: Options) -> Option<Self> {
+        let private_nats = if options.private_nats {
+            Some(PrivateNats::start().await?)
+        } else {
+            None
+        };
+        let nats = match &private_nats {
+            Some(server) => server.url(),
+            None => nats_url().await?,
+        };
+        let private_postgres = if options.private_postgres {
+            Some(Arc::new(PrivatePostgres::start()?))
+        } else {
+            None
+        };
+        let mut databases = Vec::new();
+        let (customers_db, tickets_db) = match &private_postgres {
+            Some(server) => (
+                create_database(&server.url(), "customers").await,
+                create_database(&server.url(), "tickets").await,
+            ),
+            None => {
+                let customers = TestDatabase::postgres().await?;
+                let tickets = TestDatabase::postgres().await?;
+                let urls = (customers.url().to_owned(), tickets.url().to_owned());
+                databases.extend([customers, tickets]);
+                urls
+            }
+        };
+        let (customers_url, tickets_url) = (customers_db.clone(), tickets_db.clone());
         let dir = tempfile::tempdir().expect("a temporary folder");
         let unique = uuid::Uuid::now_v7().simple().to_string();
         let stream = format!("AFTERCARE_CLUSTER_{unique}");
@@ -144,11 +213,11 @@ impl Cluster {
             ),
             (
                 "AFTERCARE_SERVICES__CUSTOMERS__DATABASE_URL".to_owned(),
-                customers_db.url().to_owned(),
+                customers_db.clone(),
             ),
             (
                 "AFTERCARE_SERVICES__TICKETS__DATABASE_URL".to_owned(),
-                tickets_db.url().to_owned(),
+                tickets_db.clone(),
             ),
         ]);
         let customers = free_addr();
@@ -225,9 +294,35 @@ impl Cluster {
             gateway,
             stream,
             nats,
-            _databases: vec![customers_db, tickets_db],
+            private_nats,
+            private_postgres,
+            database_urls: BTreeMap::from([("customers", customers_url), ("tickets", tickets_url)]),
+            _databases: databases,
             _dir: dir,
         })
+    }
+
+    /// The URL of the database of `service` (`customers`, `tickets`).
+    pub fn database_url(&self, service: &str) -> &str {
+        self.database_urls
+            .get(service)
+            .unwrap_or_else(|| panic!("no database for {service}"))
+    }
+
+    /// The cluster's own NATS server (started with [`Options::private_nats`]).
+    pub fn nats_server(&mut self) -> &mut PrivateNats {
+        self.private_nats
+            .as_mut()
+            .expect("a cluster started with a NATS server of its own")
+    }
+
+    /// The cluster's own PostgreSQL server (started with [`Options::private_postgres`]).
+    pub fn postgres_server(&self) -> Arc<PrivatePostgres> {
+        Arc::clone(
+            self.private_postgres
+                .as_ref()
+                .expect("a cluster started with a PostgreSQL server of its own"),
+        )
     }
 
     /// The process called `name`.
@@ -303,18 +398,25 @@ async fn wait_serving(process: &Process) {
 }
 
 async fn serving(addr: SocketAddr) -> bool {
-    let Ok(endpoint) = Channel::from_shared(format!("http://{addr}")) else {
-        return false;
-    };
-    let Ok(channel) = endpoint.connect().await else {
-        return false;
-    };
-    HealthClient::new(channel)
+    health_of(addr).await == Some(ServingStatus::Serving)
+}
+
+/// What the gRPC health check at `addr` answers for the whole server (`None`: no answer).
+pub async fn health_of(addr: SocketAddr) -> Option<ServingStatus> {
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .ok()?
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(2))
+        .connect()
+        .await
+        .ok()?;
+    let response = HealthClient::new(channel)
         .check(HealthCheckRequest {
             service: String::new(),
         })
         .await
-        .is_ok_and(|response| response.into_inner().status == ServingStatus::Serving as i32)
+        .ok()?;
+    ServingStatus::try_from(response.into_inner().status).ok()
 }
 
 /// The `aftercare` binary beside this test's (built by `cargo build --bin aftercare` when
@@ -361,4 +463,221 @@ async fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<String> {
     let mut body = String::new();
     stream.read_to_string(&mut body).await?;
     Ok(body)
+}
+
+/// A create load through the gateway: `clients` tasks opening tickets one after another (with
+/// a pause after each), until [`Load::finish`].
+pub struct Load {
+    started: tokio::time::Instant,
+    running: Arc<std::sync::atomic::AtomicBool>,
+    clients: Vec<tokio::task::JoinHandle<usize>>,
+    acknowledged: Arc<std::sync::Mutex<Vec<(Duration, tickets_pb::Ticket)>>>,
+    failed: Arc<std::sync::Mutex<BTreeMap<String, usize>>>,
+}
+
+/// What a [`Load`] did.
+#[derive(Debug, Clone)]
+pub struct LoadReport {
+    /// Calls sent.
+    pub sent: usize,
+    /// The tickets acknowledged, each with when (since the load started).
+    pub acknowledged: Vec<(Duration, tickets_pb::Ticket)>,
+    /// Failed calls by status code.
+    pub failed: BTreeMap<String, usize>,
+}
+
+impl LoadReport {
+    /// How many creates were acknowledged between `from` and `to` (since the load started).
+    pub fn acknowledged_between(&self, from: Duration, to: Duration) -> usize {
+        self.acknowledged
+            .iter()
+            .filter(|(at, _)| *at >= from && *at < to)
+            .count()
+    }
+}
+
+impl Load {
+    /// Starts `clients` clients on `channel` with `token`; client `i` opens its tickets for
+    /// the customer `<tag>-<i>@example.com`.
+    pub fn start(
+        channel: Channel,
+        token: &str,
+        clients: usize,
+        pause: Duration,
+        tag: &str,
+    ) -> Self {
+        use tickets_pb::ticket_service_client::TicketServiceClient;
+        let started = tokio::time::Instant::now();
+        let running = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let acknowledged = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let failed = Arc::new(std::sync::Mutex::new(BTreeMap::<String, usize>::new()));
+        let clients = (0..clients)
+            .map(|client| {
+                let (channel, token) = (channel.clone(), token.to_owned());
+                let handle = format!("{tag}-{client}@example.com");
+                let (running, acknowledged, failed) =
+                    (running.clone(), acknowledged.clone(), failed.clone());
+                tokio::spawn(async move {
+                    let mut tickets = TicketServiceClient::new(channel);
+                    let mut sent = 0usize;
+                    while running.load(std::sync::atomic::Ordering::SeqCst) {
+                        sent += 1;
+                        let request = crate::Sandbox::request(
+                            &token,
+                            new_ticket(&handle, &format!("Load {client}/{sent}")),
+                        );
+                        let call = tokio::time::timeout(
+                            Duration::from_secs(10),
+                            tickets.create_ticket(request),
+                        )
+                        .await;
+                        match call {
+                            Ok(Ok(response)) => {
+                                let ticket = response.into_inner().ticket.expect("a ticket");
+                                acknowledged
+                                    .lock()
+                                    .expect("a lock")
+                                    .push((started.elapsed(), ticket));
+                            }
+                            Ok(Err(status)) => {
+                                *failed
+                                    .lock()
+                                    .expect("a lock")
+                                    .entry(format!("{:?}", status.code()))
+                                    .or_default() += 1;
+                            }
+                            Err(_) => {
+                                *failed
+                                    .lock()
+                                    .expect("a lock")
+                                    .entry("client timeout (10 s)".to_owned())
+                                    .or_default() += 1;
+                            }
+                        }
+                        tokio::time::sleep(pause).await;
+                    }
+                    sent
+                })
+            })
+            .collect();
+        Self {
+            started,
+            running,
+            clients,
+            acknowledged,
+            failed,
+        }
+    }
+
+    /// How long since it started.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// How many creates were acknowledged so far.
+    pub fn acknowledged(&self) -> usize {
+        self.acknowledged.lock().expect("a lock").len()
+    }
+
+    /// Stops the clients (each finishes its call in flight) and reports.
+    pub async fn finish(self) -> LoadReport {
+        self.running
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        let mut sent = 0;
+        for client in self.clients {
+            sent += client.await.expect("a load client finishes");
+        }
+        let acknowledged = self.acknowledged.lock().expect("a lock").clone();
+        let failed = self.failed.lock().expect("a lock").clone();
+        LoadReport {
+            sent,
+            acknowledged,
+            failed,
+        }
+    }
+}
+
+/// A request to open a ticket for the e-mail `handle`, with a request id of its own.
+pub fn new_ticket(handle: &str, subject: &str) -> tickets_pb::CreateTicketRequest {
+    use aftercare_proto::aftercare::common::v1::{Channel as Via, ChannelIdentity};
+    tickets_pb::CreateTicketRequest {
+        ticket: Some(tickets_pb::Ticket {
+            customer_identity: Some(ChannelIdentity {
+                channel: Via::Email as i32,
+                handle: handle.to_owned(),
+                ..Default::default()
+            }),
+            subject: subject.to_owned(),
+            description: "The dishwasher leaks under the door.".into(),
+            region: "eu-west".into(),
+            ..Default::default()
+        }),
+        request_id: uuid::Uuid::now_v7().to_string(),
+        ..Default::default()
+    }
+}
+
+/// How many `TicketCreated` entries each ticket has on `customer`'s timeline (every page).
+pub async fn ticket_creations(
+    channel: Channel,
+    token: &str,
+    customer: &str,
+) -> Result<BTreeMap<String, usize>, tonic::Status> {
+    use customers_pb::customer_service_client::CustomerServiceClient;
+    let mut customers = CustomerServiceClient::new(channel);
+    let mut creations = BTreeMap::<String, usize>::new();
+    let mut page_token = String::new();
+    loop {
+        let page = customers
+            .list_timeline_entries(crate::Sandbox::request(
+                token,
+                customers_pb::ListTimelineEntriesRequest {
+                    parent: customer.to_owned(),
+                    page_size: 500,
+                    page_token: page_token.clone(),
+                    filter: "event_type = \"aftercare.events.v1.TicketCreated\"".to_owned(),
+                },
+            ))
+            .await?
+            .into_inner();
+        for entry in page.timeline_entries {
+            *creations.entry(entry.subject).or_default() += 1;
+        }
+        if page.next_page_token.is_empty() {
+            return Ok(creations);
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+/// Whether every ticket of `acknowledged` is on its customer's timeline; the tickets found more
+/// than once, with their counts.
+pub async fn delivered(
+    channel: &Channel,
+    token: &str,
+    acknowledged: &[tickets_pb::Ticket],
+) -> Result<(usize, BTreeMap<String, usize>), tonic::Status> {
+    let mut by_customer = BTreeMap::<&str, Vec<&str>>::new();
+    for ticket in acknowledged {
+        by_customer
+            .entry(ticket.customer.as_str())
+            .or_default()
+            .push(ticket.name.as_str());
+    }
+    let mut found = 0;
+    let mut duplicates = BTreeMap::new();
+    for (customer, tickets) in by_customer {
+        let creations = ticket_creations(channel.clone(), token, customer).await?;
+        for ticket in tickets {
+            match creations.get(ticket).copied().unwrap_or(0) {
+                0 => {}
+                1 => found += 1,
+                n => {
+                    found += 1;
+                    duplicates.insert(ticket.to_owned(), n);
+                }
+            }
+        }
+    }
+    Ok((found, duplicates))
 }

@@ -183,7 +183,7 @@ impl EventLog {
 }
 
 /// Creates database `name` on `server` (a URL ending in `/postgres`) and returns its URL.
-async fn create_database(server: &str, name: &str) -> String {
+pub(crate) async fn create_database(server: &str, name: &str) -> String {
     use sqlx::Connection as _;
     let mut admin = sqlx::PgConnection::connect(server)
         .await
@@ -331,6 +331,115 @@ impl Drop for PrivatePostgres {
             .stderr(std::process::Stdio::null())
             .status();
     }
+}
+
+/// A NATS JetStream server of the test's own: its own store folder and port, stopped when
+/// dropped. `None` when `nats-server` is not installed and the servers are not required
+/// (`AFTERCARE_REQUIRE_SERVICES`).
+pub struct PrivateNats {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl PrivateNats {
+    /// Starts a server with JetStream on a free port of 127.0.0.1.
+    pub async fn start() -> Option<Self> {
+        let Some(bin) = nats_bin() else {
+            let required = std::env::var("AFTERCARE_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
+            assert!(!required, "nats-server is required");
+            eprintln!("skipping: nats-server is not installed");
+            return None;
+        };
+        let mut this = Self {
+            bin,
+            dir: tempfile::tempdir().expect("a temporary folder"),
+            port: free_port(),
+            child: None,
+        };
+        this.start_again().await;
+        Some(this)
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops it (SIGTERM, then waits for it to exit); its store stays for
+    /// [`PrivateNats::start_again`].
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while child.try_wait().ok().flatten().is_none() {
+                if std::time::Instant::now() > deadline {
+                    let _ = child.kill();
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    /// Starts it again on the same port and store, and waits until it accepts clients.
+    pub async fn start_again(&mut self) {
+        assert!(self.child.is_none(), "the NATS server already runs");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("server.log"))
+            .expect("a log file");
+        let child = Command::new(&self.bin)
+            .args([
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-js",
+                "-sd",
+            ])
+            .arg(self.dir.path().join("store"))
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().expect("a log handle"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|err| panic!("start {}: {err}", self.bin.display()));
+        self.child = Some(child);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            // The server restores JetStream's streams before it accepts clients.
+            if async_nats::connect(self.url()).await.is_ok() {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the private NATS server does not answer within 20 s: {}",
+                std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for PrivateNats {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn nats_bin() -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/local/bin")])
+        .map(|dir| dir.join("nats-server"))
+        .find(|bin| bin.exists())
 }
 
 fn postgres_bin() -> Option<PathBuf> {

@@ -802,6 +802,161 @@ async fn jetstream_redelivers_after_a_handler_failure_then_applies_once() {
     delete_stream(&bus).await;
 }
 
+/// Writes like [`CountingHandler`], tells the test it is inside its transaction, then never
+/// returns: the process it runs in is about to die.
+struct CrashingHandler {
+    inner: CountingHandler,
+    inside: Arc<tokio::sync::Notify>,
+}
+
+#[async_trait]
+impl EventHandler for CrashingHandler {
+    async fn handle(&self, tx: &mut Transaction<'_, Any>, event: &Event) -> anyhow::Result<()> {
+        self.inner.handle(tx, event).await?;
+        self.inside.notify_one();
+        std::future::pending().await
+    }
+}
+
+/// Writes like [`CountingHandler`], then panics on its first call.
+struct PanickingHandler {
+    calls: Arc<AtomicU32>,
+    inner: CountingHandler,
+}
+
+#[async_trait]
+impl EventHandler for PanickingHandler {
+    async fn handle(&self, tx: &mut Transaction<'_, Any>, event: &Event) -> anyhow::Result<()> {
+        let call = self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.handle(tx, event).await?;
+        assert!(call > 0, "simulated crash inside the handler's transaction");
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn jetstream_redelivers_an_event_whose_consumer_died_mid_handler_and_applies_it_once() {
+    let Some(bus) = jetstream_bus().await else {
+        return;
+    };
+    // The publishing service and the consuming one, each on its own database (as in a
+    // cluster: the consumer's open transaction must not hold up the publisher's relay).
+    let (producer_db, consumer_db) = (&TestDatabase::sqlite(), &TestDatabase::sqlite());
+    let producer = with_tables(producer_db).await;
+    let db = with_tables(consumer_db).await;
+    let bus_dyn: Arc<dyn EventBus> = Arc::new(bus.clone());
+    let inside = Arc::new(tokio::sync::Notify::new());
+    let crashing = events::spawn_consumer(
+        db.clone(),
+        Arc::clone(&bus_dyn),
+        "crashy",
+        SubscriptionFilter::all().with_type::<NoteAdded>(),
+        CrashingHandler {
+            inner: CountingHandler {
+                counter: "crashy".to_owned(),
+            },
+            inside: Arc::clone(&inside),
+        },
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    add_note(&producer, "crash while handling me", true).await;
+    let relay = Relay::new(
+        producer.clone(),
+        Arc::clone(&bus_dyn),
+        16,
+        Duration::from_secs(60),
+    );
+    assert_eq!(relay.relay_once().await.unwrap(), 1);
+    tokio::time::timeout(Duration::from_secs(10), inside.notified())
+        .await
+        .expect("the handler runs");
+
+    // The consumer dies with its write uncommitted and its delivery unacknowledged, as its
+    // process would on SIGKILL: nothing of it remains.
+    crashing.abort();
+    assert!(crashing.await.unwrap_err().is_cancelled());
+    assert_eq!(counter(&db, "crashy").await, 0);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM aftercare_inbox").await, 0);
+
+    // The consumer comes back (a restarted process) and gets the event again after the ack
+    // wait: applied once.
+    let cancel = CancellationToken::new();
+    let restarted = events::spawn_consumer(
+        db.clone(),
+        bus_dyn,
+        "crashy",
+        SubscriptionFilter::all().with_type::<NoteAdded>(),
+        CountingHandler {
+            counter: "crashy".to_owned(),
+        },
+        cancel.clone(),
+    )
+    .await
+    .unwrap();
+    eventually("the redelivered event is applied", || async {
+        counter(&db, "crashy").await == 1
+    })
+    .await;
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM aftercare_inbox").await, 1);
+
+    cancel.cancel();
+    restarted.await.unwrap();
+    delete_stream(&bus).await;
+}
+
+#[tokio::test]
+async fn jetstream_a_handler_that_panics_mid_transaction_gets_the_event_again_and_the_consumer_lives_on()
+ {
+    let Some(bus) = jetstream_bus().await else {
+        return;
+    };
+    let test_db = &TestDatabase::sqlite();
+    let db = with_tables(test_db).await;
+    let bus_dyn: Arc<dyn EventBus> = Arc::new(bus.clone());
+    let calls = Arc::new(AtomicU32::new(0));
+    let cancel = CancellationToken::new();
+    let consumer = events::spawn_consumer(
+        db.clone(),
+        Arc::clone(&bus_dyn),
+        "panicky",
+        SubscriptionFilter::all().with_type::<NoteAdded>(),
+        PanickingHandler {
+            calls: Arc::clone(&calls),
+            inner: CountingHandler {
+                counter: "panicky".to_owned(),
+            },
+        },
+        cancel.clone(),
+    )
+    .await
+    .unwrap();
+    let relay = Relay::new(db.clone(), bus_dyn, 16, Duration::from_secs(60));
+
+    add_note(&db, "panic while handling me", true).await;
+    assert_eq!(relay.relay_once().await.unwrap(), 1);
+    eventually("the event is applied after the panic", || async {
+        counter(&db, "panicky").await == 1
+    })
+    .await;
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "one panic, one redelivery");
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM aftercare_inbox").await, 1);
+
+    // The consumer survived its handler's panic: the next event is handled too.
+    add_note(&db, "and me", true).await;
+    assert_eq!(relay.relay_once().await.unwrap(), 1);
+    eventually("the next event is applied", || async {
+        counter(&db, "panicky").await == 2
+    })
+    .await;
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM aftercare_inbox").await, 2);
+
+    cancel.cancel();
+    consumer.await.unwrap();
+    delete_stream(&bus).await;
+}
+
 #[tokio::test]
 async fn jetstream_delivers_an_event_left_pending_by_a_crash_after_restart() {
     let Some(bus) = jetstream_bus().await else {

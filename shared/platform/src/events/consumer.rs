@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::FutureExt as _;
 use opentelemetry::trace::TraceContextExt as _;
 use sqlx::{Any, Transaction};
 use tokio::task::JoinHandle;
@@ -93,9 +94,9 @@ pub async fn handle<H: EventHandler + ?Sized>(
 
 /// Subscribes `consumer` to the events `filter` selects on `bus`, then, in a task until
 /// `cancel`, [`handle`]s each delivery in `db` and acknowledges it once its transaction
-/// committed. A failed handler is logged and its event redelivered after a growing delay
-/// (100 ms doubling, at most 30 s); a failed subscription is logged and renewed with the same
-/// backoff. The event being handled when `cancel` fires is finished first.
+/// committed. A failed (or panicking) handler is logged and its event redelivered after a
+/// growing delay (100 ms doubling, at most 30 s); a failed subscription is logged and renewed
+/// with the same backoff. The event being handled when `cancel` fires is finished first.
 ///
 /// Subscribing before the task starts means that when this returns, the consumer is
 /// attached: on the in-process bus, start consumers before relays.
@@ -175,7 +176,14 @@ async fn process<H: EventHandler + ?Sized>(
     handler: &H,
 ) {
     let attempt = delivery.attempt();
-    match handle(db, consumer, delivery.event(), handler).await {
+    // A panicking handler fails this delivery like an error would (its transaction is dropped,
+    // so rolled back, and the event redelivered later) instead of ending the consumer's task,
+    // which would leave the consumer detached until the process restarts.
+    let outcome = std::panic::AssertUnwindSafe(handle(db, consumer, delivery.event(), handler))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| Err(EventError::Handler(panic_message(&*panic).into())));
+    match outcome {
         Ok(_) => {
             let event_id = delivery.event().id.clone();
             if let Err(err) = delivery.ack().await {
@@ -201,6 +209,16 @@ async fn process<H: EventHandler + ?Sized>(
             }
         }
     }
+}
+
+/// What a caught panic said, as an error message.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let said = panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-text payload".to_owned());
+    format!("handler panicked: {said}")
 }
 
 /// The pause before retry number `attempt` (from 1): 100 ms doubling, at most 30 s.
@@ -237,5 +255,18 @@ mod tests {
     fn an_error_chain_names_every_cause() {
         let err = EventError::Handler(anyhow::anyhow!("row missing").into());
         assert_eq!(error_chain(&err), "event handler failed: row missing");
+    }
+
+    #[test]
+    fn a_panic_reads_as_a_handler_error() {
+        let literal: Box<dyn std::any::Any + Send> = Box::new("boom");
+        let formatted: Box<dyn std::any::Any + Send> = Box::new(format!("row {}", 7));
+        let other: Box<dyn std::any::Any + Send> = Box::new(7_u8);
+        assert_eq!(panic_message(&*literal), "handler panicked: boom");
+        assert_eq!(panic_message(&*formatted), "handler panicked: row 7");
+        assert_eq!(
+            panic_message(&*other),
+            "handler panicked: a non-text payload"
+        );
     }
 }
