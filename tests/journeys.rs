@@ -3,6 +3,8 @@
 
 #[path = "journeys/after_sales.rs"]
 mod after_sales;
+#[path = "journeys/workforce.rs"]
+mod workforce;
 
 use std::collections::HashMap;
 use std::time::Duration;
