@@ -101,6 +101,23 @@ async fn inventory(channel: &Channel, admin: &str) -> BTreeMap<&'static str, usi
     );
 
     seen.insert(
+        "identities",
+        customers
+            .clone()
+            .list_identities(Sandbox::request(
+                admin,
+                cu::ListIdentitiesRequest {
+                    parent: first.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("list identities")
+            .into_inner()
+            .identities
+            .len(),
+    );
+    seen.insert(
         "segments",
         customers
             .clone()

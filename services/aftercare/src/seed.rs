@@ -941,6 +941,20 @@ impl Seeder {
                     .customer
                     .context("a customer")?;
                 report.add("customers");
+                // The address they write from, so their emails resolve to them.
+                self.customers_client()
+                    .add_identity(self.admin(cu::AddIdentityRequest {
+                        parent: customer.name.clone(),
+                        identity: Some(cu::CustomerIdentity {
+                            channel: cm::Channel::Email as i32,
+                            handle: demo_address(&format!("customer{index:02}.{}", region.code)),
+                            ..Default::default()
+                        }),
+                        request_id: request_id(&format!("{key}/identity")),
+                    }))
+                    .await
+                    .with_context(|| format!("adding {key}'s email identity"))?;
+                report.add("identities");
                 self.customers_client()
                     .set_consent(self.admin(cu::SetConsentRequest {
                         parent: customer.name.clone(),

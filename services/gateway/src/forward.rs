@@ -191,6 +191,9 @@ impl Forwarder {
                 {
                     tracing::debug!(backend = call.backend, %addr, attempt, "backend unavailable; retrying");
                 }
+                Ok(response) if ran_out_upstream(response.headers(), call.deadline) => {
+                    return Err(GatewayError::DeadlineExceeded);
+                }
                 Ok(response) => return Ok(response.map(Body::new)),
                 Err(err) => {
                     // A refused connection sent nothing: any call may go to another endpoint.
@@ -225,4 +228,46 @@ fn is_connect(err: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
 /// True for a trailers-only UNAVAILABLE answer (nothing was processed).
 fn is_unavailable(headers: &HeaderMap) -> bool {
     headers.get("grpc-status").is_some_and(|code| code == "14")
+}
+
+/// How close to the caller's deadline a backend's CANCELLED counts as the deadline.
+const DEADLINE_SLACK: Duration = Duration::from_millis(50);
+
+/// tonic answers a call whose `grpc-timeout` ran out with CANCELLED ("Timeout expired"), not
+/// DEADLINE_EXCEEDED. The backend's clock starts when the call arrives, so its timer and the
+/// gateway's fire together, and on a loaded machine either may win: a CANCELLED that comes
+/// back at the caller's deadline is that deadline, and the caller is told DEADLINE_EXCEEDED.
+fn ran_out_upstream(headers: &HeaderMap, deadline: Instant) -> bool {
+    headers.get("grpc-status").is_some_and(|code| code == "1")
+        && Instant::now() + DEADLINE_SLACK >= deadline
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("grpc-status", HeaderValue::from_static(code));
+        headers
+    }
+
+    #[test]
+    fn a_backend_cancelled_at_the_deadline_ran_out_of_time_and_no_other_answer_did() {
+        let now = Instant::now();
+        assert!(ran_out_upstream(&status("1"), now));
+        assert!(ran_out_upstream(
+            &status("1"),
+            now + Duration::from_millis(10)
+        ));
+        // Cancelled well before the deadline is the backend's own answer.
+        assert!(!ran_out_upstream(
+            &status("1"),
+            now + Duration::from_secs(5)
+        ));
+        // Other codes pass through whatever the time.
+        assert!(!ran_out_upstream(&status("14"), now));
+        assert!(!ran_out_upstream(&status("0"), now));
+        assert!(!ran_out_upstream(&HeaderMap::new(), now));
+    }
 }
