@@ -20,12 +20,12 @@ pub fn customer(customer: &Customer, sees_internal: bool) -> pb::Customer {
     let p = &customer.profile;
     pb::Customer {
         name: customer_name(customer.id),
-        display_name: p.display_name.clone(),
-        given_name: p.given_name.clone(),
-        family_name: p.family_name.clone(),
-        locale: p.locale.clone(),
-        time_zone: p.time_zone.clone(),
-        region: p.region.clone(),
+        display_name: p.display_name.to_string(),
+        given_name: p.given_name.to_string(),
+        family_name: p.family_name.to_string(),
+        locale: p.locale.to_string(),
+        time_zone: p.time_zone.to_string(),
+        region: p.region.to_string(),
         emails: p
             .emails
             .iter()

@@ -5,7 +5,8 @@ use aftercare_platform::error::FieldViolations;
 use aftercare_platform::time::Micros;
 use uuid::Uuid;
 
-use super::customer::{Tier, display_name};
+use super::customer::Tier;
+use super::values::DisplayName;
 
 pub(crate) use super::wire::Metric;
 
@@ -144,7 +145,7 @@ pub(crate) fn rule_name(
     field: &str,
     violations: &mut FieldViolations,
 ) -> Option<String> {
-    violations.check(field, display_name(value))
+    violations.check(field, DisplayName::parse(value).map(String::from))
 }
 
 /// How one rule measured for a customer.
