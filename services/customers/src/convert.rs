@@ -30,7 +30,7 @@ pub fn customer(customer: &Customer, sees_internal: bool) -> pb::Customer {
             .emails
             .iter()
             .map(|e| pb::CustomerEmail {
-                address: e.address.clone(),
+                address: e.address.as_str().to_owned(),
                 label: e.label.clone(),
                 primary: e.primary,
             })
@@ -39,7 +39,7 @@ pub fn customer(customer: &Customer, sees_internal: bool) -> pb::Customer {
             .phones
             .iter()
             .map(|e| pb::CustomerPhone {
-                number: e.number.clone(),
+                number: e.number.as_str().to_owned(),
                 label: e.label.clone(),
                 primary: e.primary,
             })

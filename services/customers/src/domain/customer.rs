@@ -9,9 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::DomainError;
-use super::email::normalise_email;
-use super::phone::normalise_phone;
-use super::values::{DisplayName, Locale, PersonName, Region, TimeZone};
+use super::values::{DisplayName, EmailAddress, Locale, PersonName, PhoneNumber, Region, TimeZone};
 
 pub(crate) use super::wire::{Channel, LifecycleStage, Tier};
 
@@ -31,7 +29,7 @@ const MAX_ATTRIBUTES: usize = 100;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Email {
     /// Lower-cased address.
-    pub(crate) address: String,
+    pub(crate) address: EmailAddress,
     /// Free label.
     pub(crate) label: String,
     /// The address to contact first.
@@ -42,7 +40,7 @@ pub(crate) struct Email {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Phone {
     /// E.164 number.
-    pub(crate) number: String,
+    pub(crate) number: PhoneNumber,
     /// Free label.
     pub(crate) label: String,
     /// The number to call first.
@@ -279,8 +277,8 @@ impl Customer {
             profile.given_name.to_lowercase(),
             profile.family_name.to_lowercase(),
         ];
-        parts.extend(profile.emails.iter().map(|email| email.address.clone()));
-        parts.extend(profile.phones.iter().map(|phone| phone.number.clone()));
+        parts.extend(profile.emails.iter().map(|email| email.address.to_string()));
+        parts.extend(profile.phones.iter().map(|phone| phone.number.to_string()));
         parts.retain(|part| !part.is_empty());
         parts.join("\n")
     }
@@ -506,7 +504,7 @@ pub(crate) fn emails(
             violations.add(path, format!("at most {MAX_EMAILS} are allowed"));
         }
         let at = format!("{path}[{index}]");
-        let address = violations.check(&format!("{at}.address"), normalise_email(&address));
+        let address = violations.check(&format!("{at}.address"), EmailAddress::parse(&address));
         let label = violations.check(&format!("{at}.label"), bounded_text(&label, 32));
         if let (Some(address), Some(label)) = (address, label) {
             if checked.iter().any(|e| e.address == address) {
@@ -537,7 +535,7 @@ pub(crate) fn phones(
             violations.add(path, format!("at most {MAX_PHONES} are allowed"));
         }
         let at = format!("{path}[{index}]");
-        let number = violations.check(&format!("{at}.number"), normalise_phone(&number));
+        let number = violations.check(&format!("{at}.number"), PhoneNumber::parse(&number));
         let label = violations.check(&format!("{at}.label"), bounded_text(&label, 32));
         if let (Some(number), Some(label)) = (number, label) {
             if checked.iter().any(|p| p.number == number) {

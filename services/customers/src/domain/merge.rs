@@ -168,7 +168,7 @@ pub(crate) fn merge(
     if unite(
         &mut s.emails,
         &m.emails,
-        |e| e.address.clone(),
+        |e| e.address.to_string(),
         |e| e.primary,
         |e| e.primary = false,
     ) {
@@ -177,7 +177,7 @@ pub(crate) fn merge(
     if unite(
         &mut s.phones,
         &m.phones,
-        |p| p.number.clone(),
+        |p| p.number.to_string(),
         |p| p.primary,
         |p| p.primary = false,
     ) {

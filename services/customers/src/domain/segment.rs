@@ -5,8 +5,8 @@ use uuid::Uuid;
 
 use super::customer::bounded_text;
 use super::filter::Condition;
-use super::phone::normalise_phone;
 use super::query::{CustomerField, customer_filter};
+use super::values::PhoneNumber;
 
 /// The fields of a segment people set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,7 +88,10 @@ pub(crate) fn text_query(value: &str) -> Result<Option<(String, Option<String>)>
     } else if !(2..=200).contains(&value.chars().count()) {
         Err("must be 2 to 200 characters".into())
     } else {
-        Ok(Some((value.to_lowercase(), normalise_phone(value).ok())))
+        Ok(Some((
+            value.to_lowercase(),
+            PhoneNumber::parse(value).ok().map(String::from),
+        )))
     }
 }
 

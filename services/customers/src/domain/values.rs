@@ -240,6 +240,16 @@ impl Region {
     }
 }
 
+text_value!(
+    /// An email address: trimmed, lower-cased, of a plausible shape (`domain/email.rs`).
+    EmailAddress
+);
+
+text_value!(
+    /// A phone number in E.164 (`+8613800138000`; `domain/phone.rs`).
+    PhoneNumber
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
