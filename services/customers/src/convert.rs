@@ -179,7 +179,7 @@ pub fn tier_rule(rule: &TierRule) -> pb::TierRule {
     let s = &rule.spec;
     pb::TierRule {
         name: format!("tierRules/{}", rule.id),
-        display_name: s.display_name.clone(),
+        display_name: s.display_name.to_string(),
         tier: s.tier as i32,
         metric: s.metric as i32,
         threshold: s.threshold,
@@ -200,9 +200,9 @@ pub fn organisation(organisation: &Organisation, customer_count: i64) -> pb::Org
     let s = &organisation.spec;
     pb::Organisation {
         name: organisation_name(organisation.id),
-        display_name: s.display_name.clone(),
+        display_name: s.display_name.to_string(),
         domain: s.domain.clone().unwrap_or_default(),
-        region: s.region.clone(),
+        region: s.region.to_string(),
         tier: s.tier as i32,
         attributes: s.attributes.clone().into_iter().collect(),
         customer_count,
@@ -217,7 +217,7 @@ pub fn segment(segment: &Segment) -> pb::Segment {
     let s = &segment.spec;
     pb::Segment {
         name: format!("segments/{}", segment.id),
-        display_name: s.display_name.clone(),
+        display_name: s.display_name.to_string(),
         description: s.description.clone(),
         filter: s.filter.clone(),
         query: s.query.clone(),

@@ -1241,21 +1241,21 @@ impl TryFrom<pb::CreateOrganisationRequest> for CreateOrganisation {
         };
         let display_name = violations.check(
             "organisation.display_name",
-            DisplayName::parse(&org.display_name).map(String::from),
+            DisplayName::parse(&org.display_name),
         );
         let domain = violations.check("organisation.domain", organisation::domain(&org.domain));
-        let region = violations.check(
-            "organisation.region",
-            Region::parse(&org.region).map(String::from),
-        );
+        let region = violations.check("organisation.region", Region::parse(&org.region));
         let tier = toolkit::enum_value(&mut violations, "organisation.tier", org.tier)
             .unwrap_or(Tier::Standard);
         let attributes =
             customer::attributes(&org.attributes, "organisation.attributes", &mut violations);
         finish(violations)?;
+        let Some(display_name) = display_name else {
+            return Err(Error::invalid("organisation.display_name", "is required"));
+        };
         Ok(Self {
             spec: OrganisationSpec {
-                display_name: display_name.unwrap_or_default(),
+                display_name,
                 domain: domain.flatten(),
                 region: region.unwrap_or_default(),
                 tier,
@@ -1355,16 +1355,13 @@ impl TryFrom<pb::UpdateOrganisationRequest> for UpdateOrganisation {
             let field = format!("organisation.{path}");
             let change = match path.as_str() {
                 "display_name" => violations
-                    .check(
-                        &field,
-                        DisplayName::parse(&org.display_name).map(String::from),
-                    )
+                    .check(&field, DisplayName::parse(&org.display_name))
                     .map(OrganisationChange::DisplayName),
                 "domain" => violations
                     .check(&field, organisation::domain(&org.domain))
                     .map(OrganisationChange::Domain),
                 "region" => violations
-                    .check(&field, Region::parse(&org.region).map(String::from))
+                    .check(&field, Region::parse(&org.region))
                     .map(OrganisationChange::Region),
                 "tier" => toolkit::required_enum::<Tier>(&mut violations, &field, org.tier)
                     .map(OrganisationChange::Tier),
@@ -1432,7 +1429,7 @@ impl TryFrom<pb::CreateSegmentRequest> for CreateSegment {
         };
         let display_name = violations.check(
             "segment.display_name",
-            DisplayName::parse(&seg.display_name).map(String::from),
+            DisplayName::parse(&seg.display_name),
         );
         let description = violations.check(
             "segment.description",
@@ -1441,9 +1438,12 @@ impl TryFrom<pb::CreateSegmentRequest> for CreateSegment {
         let filter = violations.check("segment.filter", segment::filter(&seg.filter));
         let query = violations.check("segment.query", segment::query(&seg.query));
         finish(violations)?;
+        let Some(display_name) = display_name else {
+            return Err(Error::invalid("segment.display_name", "is required"));
+        };
         Ok(Self {
             spec: SegmentSpec {
-                display_name: display_name.unwrap_or_default(),
+                display_name,
                 description: description.unwrap_or_default(),
                 filter: filter.unwrap_or_default(),
                 query: query.unwrap_or_default(),
@@ -1547,10 +1547,7 @@ impl TryFrom<pb::UpdateSegmentRequest> for UpdateSegment {
             let field = format!("segment.{path}");
             let change = match path.as_str() {
                 "display_name" => violations
-                    .check(
-                        &field,
-                        DisplayName::parse(&seg.display_name).map(String::from),
-                    )
+                    .check(&field, DisplayName::parse(&seg.display_name))
                     .map(SegmentChange::DisplayName),
                 "description" => violations
                     .check(&field, segment::description(&seg.description))

@@ -5,16 +5,17 @@ use uuid::Uuid;
 
 use super::customer::{Attributes, Tier};
 use super::email::check_domain;
+use super::values::{DisplayName, Region};
 
 /// The fields of an organisation people set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct OrganisationSpec {
     /// Name to show; 1 to 200 characters.
-    pub(crate) display_name: String,
+    pub(crate) display_name: DisplayName,
     /// Primary internet domain, lower-cased; unique when set.
     pub(crate) domain: Option<String>,
     /// Region code or empty.
-    pub(crate) region: String,
+    pub(crate) region: Region,
     /// Service tier.
     pub(crate) tier: Tier,
     /// Custom attributes.
@@ -53,11 +54,11 @@ pub(crate) fn domain(value: &str) -> Result<Option<String>, String> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum OrganisationChange {
     /// `display_name`
-    DisplayName(String),
+    DisplayName(DisplayName),
     /// `domain`
     Domain(Option<String>),
     /// `region`
-    Region(String),
+    Region(Region),
     /// `tier`
     Tier(Tier),
     /// `attributes`
@@ -106,7 +107,7 @@ mod tests {
         let mut spec = OrganisationSpec {
             display_name: "Contoso".into(),
             domain: None,
-            region: String::new(),
+            region: Region::default(),
             tier: Tier::Standard,
             attributes: Attributes::new(),
         };

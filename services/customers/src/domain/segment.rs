@@ -6,13 +6,13 @@ use uuid::Uuid;
 use super::customer::bounded_text;
 use super::filter::Condition;
 use super::query::{CustomerField, customer_filter};
-use super::values::PhoneNumber;
+use super::values::{DisplayName, PhoneNumber};
 
 /// The fields of a segment people set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SegmentSpec {
     /// Name to show; 1 to 200 characters.
-    pub(crate) display_name: String,
+    pub(crate) display_name: DisplayName,
     /// What it is for; at most 2000 characters.
     pub(crate) description: String,
     /// A `ListCustomers` filter.
@@ -99,7 +99,7 @@ pub(crate) fn text_query(value: &str) -> Result<Option<(String, Option<String>)>
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum SegmentChange {
     /// `display_name`
-    DisplayName(String),
+    DisplayName(DisplayName),
     /// `description`
     Description(String),
     /// `filter`

@@ -17,7 +17,7 @@ pub(crate) const MAX_WINDOW_MICROS: Micros = 3660 * 86_400 * 1_000_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RuleSpec {
     /// Name to show.
-    pub(crate) display_name: String,
+    pub(crate) display_name: DisplayName,
     /// The tier granted (never STANDARD or unspecified).
     pub(crate) tier: Tier,
     /// What is measured.
@@ -36,7 +36,7 @@ pub(crate) struct RuleSpec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RuleChange {
     /// `display_name`
-    DisplayName(String),
+    DisplayName(DisplayName),
     /// `tier`
     Tier(Tier),
     /// `metric`
@@ -144,8 +144,8 @@ pub(crate) fn rule_name(
     value: &str,
     field: &str,
     violations: &mut FieldViolations,
-) -> Option<String> {
-    violations.check(field, DisplayName::parse(value).map(String::from))
+) -> Option<DisplayName> {
+    violations.check(field, DisplayName::parse(value))
 }
 
 /// How one rule measured for a customer.

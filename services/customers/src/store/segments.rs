@@ -13,6 +13,7 @@ use crate::domain::filter::{Condition, Scalar};
 use crate::domain::idempotency::RequestKey;
 use crate::domain::query::SegmentField;
 use crate::domain::segment::{Segment, SegmentChange, SegmentSpec};
+use crate::domain::values::DisplayName;
 use crate::error::Error;
 
 const COLUMNS: &str = "id, display_name, description, filter, query, customer_count, count_time, \
@@ -33,7 +34,7 @@ pub async fn insert_segment(
     )
     .bind(segment.id.to_string())
     .bind(request_id.map(str::to_owned))
-    .bind(s.display_name.clone())
+    .bind(s.display_name.as_str())
     .bind(s.description.clone())
     .bind(s.filter.clone())
     .bind(s.query.clone())
@@ -61,7 +62,7 @@ pub async fn update_segment(
     )
     .bind(segment.id.to_string())
     .bind(expected_version)
-    .bind(s.display_name.clone())
+    .bind(s.display_name.as_str())
     .bind(s.description.clone())
     .bind(s.filter.clone())
     .bind(s.query.clone())
@@ -179,7 +180,7 @@ fn segment_from_row(row: &AnyRow) -> Result<Segment, sqlx::Error> {
     Ok(Segment {
         id: uuid(&row.try_get::<String, _>("id")?, "id")?,
         spec: SegmentSpec {
-            display_name: row.try_get("display_name")?,
+            display_name: DisplayName::trusted(row.try_get("display_name")?),
             description: row.try_get("description")?,
             filter: row.try_get("filter")?,
             query: row.try_get("query")?,
