@@ -218,9 +218,9 @@ pub fn segment(segment: &Segment) -> pb::Segment {
     pb::Segment {
         name: format!("segments/{}", segment.id),
         display_name: s.display_name.to_string(),
-        description: s.description.clone(),
-        filter: s.filter.clone(),
-        query: s.query.clone(),
+        description: s.description.to_string(),
+        filter: s.filter.to_string(),
+        query: s.query.to_string(),
         customer_count: segment.customer_count,
         count_time: Some(to_timestamp(segment.count_time)),
         etag: Etag::of(segment.version),

@@ -23,7 +23,9 @@ use crate::domain::query::{
 };
 use crate::domain::segment::{self, SegmentChange, SegmentSpec};
 use crate::domain::tier::{self, RuleChange, RuleSpec};
-use crate::domain::values::{DisplayName, Locale, PersonName, Region, TimeZone};
+use crate::domain::values::{
+    DisplayName, Locale, PersonName, Region, SegmentFilter, TextQuery, TimeZone,
+};
 use crate::error::{Error, finish};
 
 /// The updatable fields of a customer (`*` stands for all of them).
@@ -1433,10 +1435,10 @@ impl TryFrom<pb::CreateSegmentRequest> for CreateSegment {
         );
         let description = violations.check(
             "segment.description",
-            segment::description(&seg.description),
+            segment::Description::parse(&seg.description),
         );
-        let filter = violations.check("segment.filter", segment::filter(&seg.filter));
-        let query = violations.check("segment.query", segment::query(&seg.query));
+        let filter = violations.check("segment.filter", SegmentFilter::parse(&seg.filter));
+        let query = violations.check("segment.query", TextQuery::parse(&seg.query));
         finish(violations)?;
         let Some(display_name) = display_name else {
             return Err(Error::invalid("segment.display_name", "is required"));
@@ -1550,13 +1552,13 @@ impl TryFrom<pb::UpdateSegmentRequest> for UpdateSegment {
                     .check(&field, DisplayName::parse(&seg.display_name))
                     .map(SegmentChange::DisplayName),
                 "description" => violations
-                    .check(&field, segment::description(&seg.description))
+                    .check(&field, segment::Description::parse(&seg.description))
                     .map(SegmentChange::Description),
                 "filter" => violations
-                    .check(&field, segment::filter(&seg.filter))
+                    .check(&field, SegmentFilter::parse(&seg.filter))
                     .map(SegmentChange::Filter),
                 "query" => violations
-                    .check(&field, segment::query(&seg.query))
+                    .check(&field, TextQuery::parse(&seg.query))
                     .map(SegmentChange::Query),
                 // Unknown paths were named by `mask_paths`.
                 _ => None,

@@ -250,6 +250,20 @@ text_value!(
     PhoneNumber
 );
 
+text_value!(
+    /// A segment's `ListCustomers` filter: at most 2000 characters, valid filter grammar
+    /// (`domain/segment.rs`). Empty matches every customer.
+    #[derive(Default)]
+    SegmentFilter
+);
+
+text_value!(
+    /// A segment's `ListCustomers` free-text query: empty, or 2 to 200 characters
+    /// (`domain/segment.rs`).
+    #[derive(Default)]
+    TextQuery
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
