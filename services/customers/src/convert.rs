@@ -31,7 +31,7 @@ pub fn customer(customer: &Customer, sees_internal: bool) -> pb::Customer {
             .iter()
             .map(|e| pb::CustomerEmail {
                 address: e.address.as_str().to_owned(),
-                label: e.label.clone(),
+                label: e.label.to_string(),
                 primary: e.primary,
             })
             .collect(),
@@ -40,7 +40,7 @@ pub fn customer(customer: &Customer, sees_internal: bool) -> pb::Customer {
             .iter()
             .map(|e| pb::CustomerPhone {
                 number: e.number.as_str().to_owned(),
-                label: e.label.clone(),
+                label: e.label.to_string(),
                 primary: e.primary,
             })
             .collect(),

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::DomainError;
-use super::values::{DisplayName, EmailAddress, Locale, PersonName, PhoneNumber, Region, TimeZone};
+use super::values::{
+    DisplayName, EmailAddress, Label, Locale, PersonName, PhoneNumber, Region, TimeZone,
+};
 
 pub(crate) use super::wire::{Channel, LifecycleStage, Tier};
 
@@ -31,7 +33,7 @@ pub(crate) struct Email {
     /// Lower-cased address.
     pub(crate) address: EmailAddress,
     /// Free label.
-    pub(crate) label: String,
+    pub(crate) label: Label,
     /// The address to contact first.
     pub(crate) primary: bool,
 }
@@ -42,7 +44,7 @@ pub(crate) struct Phone {
     /// E.164 number.
     pub(crate) number: PhoneNumber,
     /// Free label.
-    pub(crate) label: String,
+    pub(crate) label: Label,
     /// The number to call first.
     pub(crate) primary: bool,
 }
@@ -505,7 +507,7 @@ pub(crate) fn emails(
         }
         let at = format!("{path}[{index}]");
         let address = violations.check(&format!("{at}.address"), EmailAddress::parse(&address));
-        let label = violations.check(&format!("{at}.label"), bounded_text(&label, 32));
+        let label = violations.check(&format!("{at}.label"), Label::parse(&label));
         if let (Some(address), Some(label)) = (address, label) {
             if checked.iter().any(|e| e.address == address) {
                 violations.add(format!("{at}.address"), "appears twice");
@@ -536,7 +538,7 @@ pub(crate) fn phones(
         }
         let at = format!("{path}[{index}]");
         let number = violations.check(&format!("{at}.number"), PhoneNumber::parse(&number));
-        let label = violations.check(&format!("{at}.label"), bounded_text(&label, 32));
+        let label = violations.check(&format!("{at}.label"), Label::parse(&label));
         if let (Some(number), Some(label)) = (number, label) {
             if checked.iter().any(|p| p.number == number) {
                 violations.add(format!("{at}.number"), "appears twice");
@@ -675,7 +677,7 @@ mod tests {
         customer.profile.locale = "zh-CN".into();
         customer.profile.emails.push(Email {
             address: "li@example.com".into(),
-            label: String::new(),
+            label: Label::default(),
             primary: true,
         });
         customer

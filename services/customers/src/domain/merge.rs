@@ -283,7 +283,7 @@ mod tests {
     fn email(address: &str, primary: bool) -> Email {
         Email {
             address: address.into(),
-            label: String::new(),
+            label: Default::default(),
             primary,
         }
     }

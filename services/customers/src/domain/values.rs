@@ -171,6 +171,9 @@ impl<const MAX: usize> From<&str> for Text<MAX> {
 /// A given or family name: at most 100 characters, may be empty.
 pub(crate) type PersonName = Text<100>;
 
+/// A contact detail's free label (`work`, `home`): at most 32 characters, may be empty.
+pub(crate) type Label = Text<32>;
+
 text_value!(
     /// A BCP 47 language tag (`zh-CN`, `en-GB`, `de`, `zh-Hans-CN`), or empty.
     #[derive(Default)]
