@@ -201,7 +201,11 @@ pub fn organisation(organisation: &Organisation, customer_count: i64) -> pb::Org
     pb::Organisation {
         name: organisation_name(organisation.id),
         display_name: s.display_name.to_string(),
-        domain: s.domain.clone().unwrap_or_default(),
+        domain: s
+            .domain
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         region: s.region.to_string(),
         tier: s.tier as i32,
         attributes: s.attributes.clone().into_iter().collect(),

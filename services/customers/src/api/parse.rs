@@ -15,7 +15,7 @@ use crate::domain::identity::{IdentityKey, VerificationMethod};
 use crate::domain::loyalty::NewEntry;
 use crate::domain::merge::Policy as MergePolicy;
 use crate::domain::names::{parse_child_name, parse_name};
-use crate::domain::organisation::{self, OrganisationChange, OrganisationSpec};
+use crate::domain::organisation::{OrganisationChange, OrganisationSpec};
 use crate::domain::query::{
     ConsentField, CustomerField, IdentityField, LoyaltyField, OrganisationField, SegmentField,
     TierRuleField, TimelineField, consent_filter, customer_filter, identity_filter, loyalty_filter,
@@ -24,7 +24,7 @@ use crate::domain::query::{
 use crate::domain::segment::{self, SegmentChange, SegmentSpec};
 use crate::domain::tier::{self, RuleChange, RuleSpec};
 use crate::domain::values::{
-    DisplayName, Locale, PersonName, Region, SegmentFilter, TextQuery, TimeZone,
+    DisplayName, Locale, OrganisationDomain, PersonName, Region, SegmentFilter, TextQuery, TimeZone,
 };
 use crate::error::{Error, finish};
 
@@ -1245,7 +1245,10 @@ impl TryFrom<pb::CreateOrganisationRequest> for CreateOrganisation {
             "organisation.display_name",
             DisplayName::parse(&org.display_name),
         );
-        let domain = violations.check("organisation.domain", organisation::domain(&org.domain));
+        let domain = violations.check(
+            "organisation.domain",
+            OrganisationDomain::parse(&org.domain),
+        );
         let region = violations.check("organisation.region", Region::parse(&org.region));
         let tier = toolkit::enum_value(&mut violations, "organisation.tier", org.tier)
             .unwrap_or(Tier::Standard);
@@ -1360,7 +1363,7 @@ impl TryFrom<pb::UpdateOrganisationRequest> for UpdateOrganisation {
                     .check(&field, DisplayName::parse(&org.display_name))
                     .map(OrganisationChange::DisplayName),
                 "domain" => violations
-                    .check(&field, organisation::domain(&org.domain))
+                    .check(&field, OrganisationDomain::parse(&org.domain))
                     .map(OrganisationChange::Domain),
                 "region" => violations
                     .check(&field, Region::parse(&org.region))

@@ -267,6 +267,12 @@ text_value!(
     TextQuery
 );
 
+text_value!(
+    /// An organisation's internet domain (`contoso.de`): bare, lower-cased
+    /// (`domain/organisation.rs`).
+    OrganisationDomain
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

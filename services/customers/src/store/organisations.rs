@@ -15,7 +15,7 @@ use crate::domain::idempotency::RequestKey;
 use crate::domain::names::organisation_name;
 use crate::domain::organisation::{Organisation, OrganisationChange, OrganisationSpec};
 use crate::domain::query::OrganisationField;
-use crate::domain::values::{DisplayName, Region};
+use crate::domain::values::{DisplayName, OrganisationDomain, Region};
 use crate::error::{Error, ORGANISATION};
 
 const COLUMNS: &str = "id, display_name, domain, region, tier, attributes, version, create_time, \
@@ -39,7 +39,7 @@ pub async fn insert_organisation(
     .bind(organisation.id.to_string())
     .bind(request_id.map(str::to_owned))
     .bind(s.display_name.as_str())
-    .bind(s.domain.clone())
+    .bind(s.domain.as_ref().map(|domain| domain.as_str().to_owned()))
     .bind(s.region.as_str())
     .bind(s.tier as i64)
     .bind(json(&s.attributes))
@@ -66,7 +66,7 @@ pub async fn update_organisation(
     .bind(organisation.id.to_string())
     .bind(expected_version)
     .bind(s.display_name.as_str())
-    .bind(s.domain.clone())
+    .bind(s.domain.as_ref().map(|domain| domain.as_str().to_owned()))
     .bind(s.region.as_str())
     .bind(s.tier as i64)
     .bind(json(&s.attributes))
@@ -202,7 +202,9 @@ fn organisation_from_row(row: &AnyRow) -> Result<(Organisation, i64), sqlx::Erro
         id: uuid(&row.try_get::<String, _>("id")?, "id")?,
         spec: OrganisationSpec {
             display_name: DisplayName::trusted(row.try_get("display_name")?),
-            domain: row.try_get("domain")?,
+            domain: row
+                .try_get::<Option<String>, _>("domain")?
+                .map(OrganisationDomain::trusted),
             region: Region::trusted(row.try_get("region")?),
             tier: enum_column(row, "tier")?,
             attributes: from_json(row, "attributes")?,
