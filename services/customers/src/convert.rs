@@ -20,18 +20,18 @@ pub fn customer(customer: &Customer, sees_internal: bool) -> pb::Customer {
     let p = &customer.profile;
     pb::Customer {
         name: customer_name(customer.id),
-        display_name: p.display_name.clone(),
-        given_name: p.given_name.clone(),
-        family_name: p.family_name.clone(),
-        locale: p.locale.clone(),
-        time_zone: p.time_zone.clone(),
-        region: p.region.clone(),
+        display_name: p.display_name.to_string(),
+        given_name: p.given_name.to_string(),
+        family_name: p.family_name.to_string(),
+        locale: p.locale.to_string(),
+        time_zone: p.time_zone.to_string(),
+        region: p.region.to_string(),
         emails: p
             .emails
             .iter()
             .map(|e| pb::CustomerEmail {
-                address: e.address.clone(),
-                label: e.label.clone(),
+                address: e.address.as_str().to_owned(),
+                label: e.label.to_string(),
                 primary: e.primary,
             })
             .collect(),
@@ -39,8 +39,8 @@ pub fn customer(customer: &Customer, sees_internal: bool) -> pb::Customer {
             .phones
             .iter()
             .map(|e| pb::CustomerPhone {
-                number: e.number.clone(),
-                label: e.label.clone(),
+                number: e.number.as_str().to_owned(),
+                label: e.label.to_string(),
                 primary: e.primary,
             })
             .collect(),
@@ -179,7 +179,7 @@ pub fn tier_rule(rule: &TierRule) -> pb::TierRule {
     let s = &rule.spec;
     pb::TierRule {
         name: format!("tierRules/{}", rule.id),
-        display_name: s.display_name.clone(),
+        display_name: s.display_name.to_string(),
         tier: s.tier as i32,
         metric: s.metric as i32,
         threshold: s.threshold,
@@ -200,9 +200,13 @@ pub fn organisation(organisation: &Organisation, customer_count: i64) -> pb::Org
     let s = &organisation.spec;
     pb::Organisation {
         name: organisation_name(organisation.id),
-        display_name: s.display_name.clone(),
-        domain: s.domain.clone().unwrap_or_default(),
-        region: s.region.clone(),
+        display_name: s.display_name.to_string(),
+        domain: s
+            .domain
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        region: s.region.to_string(),
         tier: s.tier as i32,
         attributes: s.attributes.clone().into_iter().collect(),
         customer_count,
@@ -217,10 +221,10 @@ pub fn segment(segment: &Segment) -> pb::Segment {
     let s = &segment.spec;
     pb::Segment {
         name: format!("segments/{}", segment.id),
-        display_name: s.display_name.clone(),
-        description: s.description.clone(),
-        filter: s.filter.clone(),
-        query: s.query.clone(),
+        display_name: s.display_name.to_string(),
+        description: s.description.to_string(),
+        filter: s.filter.to_string(),
+        query: s.query.to_string(),
         customer_count: segment.customer_count,
         count_time: Some(to_timestamp(segment.count_time)),
         etag: Etag::of(segment.version),

@@ -18,6 +18,7 @@ pub(crate) mod query;
 pub(crate) mod segment;
 pub(crate) mod tier;
 pub(crate) mod timeline;
+pub(crate) mod values;
 pub(crate) mod wire;
 
 /// Why a rule refused a change.

@@ -48,10 +48,10 @@ pub fn snapshot(customer: &Customer) -> CustomerSnapshot {
     let p = &customer.profile;
     CustomerSnapshot {
         name: customer_name(customer.id),
-        display_name: p.display_name.clone(),
-        locale: p.locale.clone(),
-        time_zone: p.time_zone.clone(),
-        region: p.region.clone(),
+        display_name: p.display_name.to_string(),
+        locale: p.locale.to_string(),
+        time_zone: p.time_zone.to_string(),
+        region: p.region.to_string(),
         organisation: p.organisation.map(organisation_name).unwrap_or_default(),
         tier: p.tier as i32,
         tier_locked: p.tier_locked,

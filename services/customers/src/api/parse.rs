@@ -8,14 +8,14 @@ use uuid::Uuid;
 
 use crate::domain::consent::{Decision, Purpose, State};
 use crate::domain::customer::{
-    self, Address, Change, Channel, LifecycleStage, Profile, Tier, bounded_text, display_name,
+    self, Address, Change, Channel, LifecycleStage, Profile, Tier, bounded_text,
 };
 use crate::domain::filter::Condition;
 use crate::domain::identity::{IdentityKey, VerificationMethod};
 use crate::domain::loyalty::NewEntry;
 use crate::domain::merge::Policy as MergePolicy;
 use crate::domain::names::{parse_child_name, parse_name};
-use crate::domain::organisation::{self, OrganisationChange, OrganisationSpec};
+use crate::domain::organisation::{OrganisationChange, OrganisationSpec};
 use crate::domain::query::{
     ConsentField, CustomerField, IdentityField, LoyaltyField, OrganisationField, SegmentField,
     TierRuleField, TimelineField, consent_filter, customer_filter, identity_filter, loyalty_filter,
@@ -23,6 +23,9 @@ use crate::domain::query::{
 };
 use crate::domain::segment::{self, SegmentChange, SegmentSpec};
 use crate::domain::tier::{self, RuleChange, RuleSpec};
+use crate::domain::values::{
+    DisplayName, Locale, OrganisationDomain, PersonName, Region, SegmentFilter, TextQuery, TimeZone,
+};
 use crate::error::{Error, finish};
 
 /// The updatable fields of a customer (`*` stands for all of them).
@@ -161,6 +164,9 @@ impl TryFrom<pb::CreateCustomerRequest> for CreateCustomer {
             }
         };
         finish(violations)?;
+        let Some(profile) = profile else {
+            return Err(Error::invalid("customer.display_name", "is required"));
+        };
         Ok(Self {
             profile,
             origin_channel,
@@ -271,14 +277,21 @@ impl TryFrom<pb::UpdateCustomerRequest> for UpdateCustomer {
 /// The change `path` of an update mask makes, taking its value from `customer`.
 fn change(customer: &pb::Customer, path: &str, violations: &mut FieldViolations) -> Option<Change> {
     let field = format!("customer.{path}");
-    let mut check = |result: Result<String, String>| violations.check(&field, result);
     let change = match path {
-        "display_name" => Change::DisplayName(check(display_name(&customer.display_name))?),
-        "given_name" => Change::GivenName(check(bounded_text(&customer.given_name, 100))?),
-        "family_name" => Change::FamilyName(check(bounded_text(&customer.family_name, 100))?),
-        "locale" => Change::Locale(check(customer::locale(&customer.locale))?),
-        "time_zone" => Change::TimeZone(check(customer::time_zone(&customer.time_zone))?),
-        "region" => Change::Region(check(customer::region(&customer.region))?),
+        "display_name" => Change::DisplayName(
+            violations.check(&field, DisplayName::parse(&customer.display_name))?,
+        ),
+        "given_name" => {
+            Change::GivenName(violations.check(&field, PersonName::parse(&customer.given_name))?)
+        }
+        "family_name" => {
+            Change::FamilyName(violations.check(&field, PersonName::parse(&customer.family_name))?)
+        }
+        "locale" => Change::Locale(violations.check(&field, Locale::parse(&customer.locale))?),
+        "time_zone" => {
+            Change::TimeZone(violations.check(&field, TimeZone::parse(&customer.time_zone))?)
+        }
+        "region" => Change::Region(violations.check(&field, Region::parse(&customer.region))?),
         "organisation" => {
             Change::Organisation(organisation(&customer.organisation, &field, violations)?)
         }
@@ -385,28 +398,24 @@ impl TryFrom<pb::ResolveIdentityRequest> for ResolveIdentity {
             &mut violations,
         );
         let hints = request.hints.unwrap_or_default();
-        let hinted_name = violations
-            .check("hints.display_name", bounded_text(&hints.display_name, 200))
-            .unwrap_or_default();
-        let mut profile = Profile::named(hinted_name);
-        profile.given_name = violations
-            .check("hints.given_name", bounded_text(&hints.given_name, 100))
-            .unwrap_or_default();
-        profile.family_name = violations
-            .check("hints.family_name", bounded_text(&hints.family_name, 100))
-            .unwrap_or_default();
-        profile.locale = violations
-            .check("hints.locale", customer::locale(&hints.locale))
-            .unwrap_or_default();
-        profile.time_zone = violations
-            .check("hints.time_zone", customer::time_zone(&hints.time_zone))
-            .unwrap_or_default();
-        profile.region = violations
-            .check("hints.region", customer::region(&hints.region))
-            .unwrap_or_default();
-        profile.organisation =
+        // A hinted name may be empty: the handle names the customer then.
+        let hinted_name = if hints.display_name.trim().is_empty() {
+            None
+        } else {
+            violations.check(
+                "hints.display_name",
+                DisplayName::parse(&hints.display_name),
+            )
+        };
+        let given_name = violations.check("hints.given_name", PersonName::parse(&hints.given_name));
+        let family_name =
+            violations.check("hints.family_name", PersonName::parse(&hints.family_name));
+        let locale = violations.check("hints.locale", Locale::parse(&hints.locale));
+        let time_zone = violations.check("hints.time_zone", TimeZone::parse(&hints.time_zone));
+        let region = violations.check("hints.region", Region::parse(&hints.region));
+        let organisation =
             organisation(&hints.organisation, "hints.organisation", &mut violations).flatten();
-        profile.lifecycle_stage = toolkit::enum_value(
+        let lifecycle_stage = toolkit::enum_value(
             &mut violations,
             "hints.lifecycle_stage",
             hints.lifecycle_stage,
@@ -416,9 +425,15 @@ impl TryFrom<pb::ResolveIdentityRequest> for ResolveIdentity {
         let Some(key) = key else {
             return Err(Error::invalid("identity", "is required"));
         };
-        if profile.display_name.is_empty() {
-            profile.display_name = key.handle.chars().take(200).collect();
-        }
+        let mut profile =
+            Profile::named(hinted_name.unwrap_or_else(|| DisplayName::from_handle(&key.handle)));
+        profile.given_name = given_name.unwrap_or_default();
+        profile.family_name = family_name.unwrap_or_default();
+        profile.locale = locale.unwrap_or_default();
+        profile.time_zone = time_zone.unwrap_or_default();
+        profile.region = region.unwrap_or_default();
+        profile.organisation = organisation;
+        profile.lifecycle_stage = lifecycle_stage;
         Ok(Self {
             key,
             profile,
@@ -552,47 +567,57 @@ impl TryFrom<pb::ListIdentitiesRequest> for ListIdentities {
     }
 }
 
-/// The profile fields of `customer`, reported under `path`.
-fn profile(customer: &pb::Customer, path: &str, violations: &mut FieldViolations) -> Profile {
+/// The profile fields of `customer`, reported under `path`: `None` when the display name is
+/// bad (every bad field is in `violations`).
+fn profile(
+    customer: &pb::Customer,
+    path: &str,
+    violations: &mut FieldViolations,
+) -> Option<Profile> {
     let at = |field: &str| format!("{path}.{field}");
-    let mut profile = Profile::named(
-        violations
-            .check(&at("display_name"), display_name(&customer.display_name))
-            .unwrap_or_default(),
+    let display_name = violations.check(
+        &at("display_name"),
+        DisplayName::parse(&customer.display_name),
     );
-    profile.given_name = violations
-        .check(&at("given_name"), bounded_text(&customer.given_name, 100))
-        .unwrap_or_default();
-    profile.family_name = violations
-        .check(&at("family_name"), bounded_text(&customer.family_name, 100))
-        .unwrap_or_default();
-    profile.locale = violations
-        .check(&at("locale"), customer::locale(&customer.locale))
-        .unwrap_or_default();
-    profile.time_zone = violations
-        .check(&at("time_zone"), customer::time_zone(&customer.time_zone))
-        .unwrap_or_default();
-    profile.region = violations
-        .check(&at("region"), customer::region(&customer.region))
-        .unwrap_or_default();
-    profile.emails = emails(customer, &at("emails"), violations);
-    profile.phones = phones(customer, &at("phones"), violations);
-    profile.addresses = addresses(customer, &at("addresses"), violations);
-    profile.organisation =
+    let given_name = violations.check(&at("given_name"), PersonName::parse(&customer.given_name));
+    let family_name =
+        violations.check(&at("family_name"), PersonName::parse(&customer.family_name));
+    let locale = violations.check(&at("locale"), Locale::parse(&customer.locale));
+    let time_zone = violations.check(&at("time_zone"), TimeZone::parse(&customer.time_zone));
+    let region = violations.check(&at("region"), Region::parse(&customer.region));
+    let emails = emails(customer, &at("emails"), violations);
+    let phones = phones(customer, &at("phones"), violations);
+    let addresses = addresses(customer, &at("addresses"), violations);
+    let organisation =
         organisation(&customer.organisation, &at("organisation"), violations).flatten();
-    profile.tier =
+    let tier =
         toolkit::enum_value(violations, &at("tier"), customer.tier).unwrap_or(Tier::Standard);
-    profile.tier_locked = customer.tier_locked;
-    profile.lifecycle_stage =
+    let lifecycle_stage =
         toolkit::enum_value(violations, &at("lifecycle_stage"), customer.lifecycle_stage)
             .unwrap_or(LifecycleStage::New);
-    profile.attributes = customer::attributes(&customer.attributes, &at("attributes"), violations);
-    profile.internal_attributes = customer::attributes(
+    let attributes = customer::attributes(&customer.attributes, &at("attributes"), violations);
+    let internal_attributes = customer::attributes(
         &customer.internal_attributes,
         &at("internal_attributes"),
         violations,
     );
-    profile
+    Some(Profile {
+        display_name: display_name?,
+        given_name: given_name.unwrap_or_default(),
+        family_name: family_name.unwrap_or_default(),
+        locale: locale.unwrap_or_default(),
+        time_zone: time_zone.unwrap_or_default(),
+        region: region.unwrap_or_default(),
+        emails,
+        phones,
+        addresses,
+        organisation,
+        tier,
+        tier_locked: customer.tier_locked,
+        lifecycle_stage,
+        attributes,
+        internal_attributes,
+    })
 }
 
 fn emails(
@@ -1216,18 +1241,26 @@ impl TryFrom<pb::CreateOrganisationRequest> for CreateOrganisation {
             violations.add("organisation", "is required");
             return Err(Error::Invalid(violations));
         };
-        let display_name =
-            violations.check("organisation.display_name", display_name(&org.display_name));
-        let domain = violations.check("organisation.domain", organisation::domain(&org.domain));
-        let region = violations.check("organisation.region", customer::region(&org.region));
+        let display_name = violations.check(
+            "organisation.display_name",
+            DisplayName::parse(&org.display_name),
+        );
+        let domain = violations.check(
+            "organisation.domain",
+            OrganisationDomain::parse(&org.domain),
+        );
+        let region = violations.check("organisation.region", Region::parse(&org.region));
         let tier = toolkit::enum_value(&mut violations, "organisation.tier", org.tier)
             .unwrap_or(Tier::Standard);
         let attributes =
             customer::attributes(&org.attributes, "organisation.attributes", &mut violations);
         finish(violations)?;
+        let Some(display_name) = display_name else {
+            return Err(Error::invalid("organisation.display_name", "is required"));
+        };
         Ok(Self {
             spec: OrganisationSpec {
-                display_name: display_name.unwrap_or_default(),
+                display_name,
                 domain: domain.flatten(),
                 region: region.unwrap_or_default(),
                 tier,
@@ -1327,13 +1360,13 @@ impl TryFrom<pb::UpdateOrganisationRequest> for UpdateOrganisation {
             let field = format!("organisation.{path}");
             let change = match path.as_str() {
                 "display_name" => violations
-                    .check(&field, display_name(&org.display_name))
+                    .check(&field, DisplayName::parse(&org.display_name))
                     .map(OrganisationChange::DisplayName),
                 "domain" => violations
-                    .check(&field, organisation::domain(&org.domain))
+                    .check(&field, OrganisationDomain::parse(&org.domain))
                     .map(OrganisationChange::Domain),
                 "region" => violations
-                    .check(&field, customer::region(&org.region))
+                    .check(&field, Region::parse(&org.region))
                     .map(OrganisationChange::Region),
                 "tier" => toolkit::required_enum::<Tier>(&mut violations, &field, org.tier)
                     .map(OrganisationChange::Tier),
@@ -1399,18 +1432,23 @@ impl TryFrom<pb::CreateSegmentRequest> for CreateSegment {
             violations.add("segment", "is required");
             return Err(Error::Invalid(violations));
         };
-        let display_name =
-            violations.check("segment.display_name", display_name(&seg.display_name));
+        let display_name = violations.check(
+            "segment.display_name",
+            DisplayName::parse(&seg.display_name),
+        );
         let description = violations.check(
             "segment.description",
-            segment::description(&seg.description),
+            segment::Description::parse(&seg.description),
         );
-        let filter = violations.check("segment.filter", segment::filter(&seg.filter));
-        let query = violations.check("segment.query", segment::query(&seg.query));
+        let filter = violations.check("segment.filter", SegmentFilter::parse(&seg.filter));
+        let query = violations.check("segment.query", TextQuery::parse(&seg.query));
         finish(violations)?;
+        let Some(display_name) = display_name else {
+            return Err(Error::invalid("segment.display_name", "is required"));
+        };
         Ok(Self {
             spec: SegmentSpec {
-                display_name: display_name.unwrap_or_default(),
+                display_name,
                 description: description.unwrap_or_default(),
                 filter: filter.unwrap_or_default(),
                 query: query.unwrap_or_default(),
@@ -1514,16 +1552,16 @@ impl TryFrom<pb::UpdateSegmentRequest> for UpdateSegment {
             let field = format!("segment.{path}");
             let change = match path.as_str() {
                 "display_name" => violations
-                    .check(&field, display_name(&seg.display_name))
+                    .check(&field, DisplayName::parse(&seg.display_name))
                     .map(SegmentChange::DisplayName),
                 "description" => violations
-                    .check(&field, segment::description(&seg.description))
+                    .check(&field, segment::Description::parse(&seg.description))
                     .map(SegmentChange::Description),
                 "filter" => violations
-                    .check(&field, segment::filter(&seg.filter))
+                    .check(&field, SegmentFilter::parse(&seg.filter))
                     .map(SegmentChange::Filter),
                 "query" => violations
-                    .check(&field, segment::query(&seg.query))
+                    .check(&field, TextQuery::parse(&seg.query))
                     .map(SegmentChange::Query),
                 // Unknown paths were named by `mask_paths`.
                 _ => None,

@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use super::customer::{Customer, Profile};
 use super::names::parse_name;
+use super::values::Region;
 
 /// Scope an integration needs to read customers.
 pub(crate) const READ_SCOPE: &str = "customers.read";
@@ -131,7 +132,7 @@ impl Access {
         match self {
             Self::Own(own) => *own == customer.id,
             Self::Region(region) => {
-                customer.profile.region.is_empty() || customer.profile.region == *region
+                customer.profile.region.is_empty() || customer.profile.region == region.as_str()
             }
             Self::Unassigned => customer.profile.region.is_empty(),
             Self::All => true,
@@ -174,7 +175,7 @@ impl Access {
             return Ok(());
         };
         if profile.region.is_empty() {
-            region.clone_into(&mut profile.region);
+            profile.region = Region::trusted(region.to_owned());
             Ok(())
         } else if profile.region == region {
             Ok(())

@@ -2,7 +2,6 @@
 //! a profile.
 
 use std::collections::BTreeMap;
-use std::str::FromStr as _;
 
 use aftercare_platform::error::FieldViolations;
 use aftercare_platform::time::Micros;
@@ -10,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::DomainError;
-use super::email::normalise_email;
-use super::phone::normalise_phone;
+use super::values::{
+    DisplayName, EmailAddress, Label, Locale, PersonName, PhoneNumber, Region, TimeZone,
+};
 
 pub(crate) use super::wire::{Channel, LifecycleStage, Tier};
 
@@ -31,9 +31,9 @@ const MAX_ATTRIBUTES: usize = 100;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Email {
     /// Lower-cased address.
-    pub(crate) address: String,
+    pub(crate) address: EmailAddress,
     /// Free label.
-    pub(crate) label: String,
+    pub(crate) label: Label,
     /// The address to contact first.
     pub(crate) primary: bool,
 }
@@ -42,9 +42,9 @@ pub(crate) struct Email {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Phone {
     /// E.164 number.
-    pub(crate) number: String,
+    pub(crate) number: PhoneNumber,
     /// Free label.
-    pub(crate) label: String,
+    pub(crate) label: Label,
     /// The number to call first.
     pub(crate) primary: bool,
 }
@@ -74,17 +74,17 @@ pub(crate) struct Address {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Profile {
     /// Name to show; 1 to 200 characters.
-    pub(crate) display_name: String,
+    pub(crate) display_name: DisplayName,
     /// Given name.
-    pub(crate) given_name: String,
+    pub(crate) given_name: PersonName,
     /// Family name.
-    pub(crate) family_name: String,
+    pub(crate) family_name: PersonName,
     /// BCP 47 tag or empty.
-    pub(crate) locale: String,
+    pub(crate) locale: Locale,
     /// IANA time zone or empty.
-    pub(crate) time_zone: String,
+    pub(crate) time_zone: TimeZone,
     /// Region code or empty.
-    pub(crate) region: String,
+    pub(crate) region: Region,
     /// Emails.
     pub(crate) emails: Vec<Email>,
     /// Phones.
@@ -107,14 +107,14 @@ pub(crate) struct Profile {
 
 impl Profile {
     /// A profile with only a display name, and the defaults for everything else.
-    pub(crate) fn named(display_name: String) -> Self {
+    pub(crate) fn named(display_name: DisplayName) -> Self {
         Self {
             display_name,
-            given_name: String::new(),
-            family_name: String::new(),
-            locale: String::new(),
-            time_zone: String::new(),
-            region: String::new(),
+            given_name: PersonName::default(),
+            family_name: PersonName::default(),
+            locale: Locale::default(),
+            time_zone: TimeZone::default(),
+            region: Region::default(),
             emails: Vec::new(),
             phones: Vec::new(),
             addresses: Vec::new(),
@@ -263,7 +263,7 @@ impl Customer {
             tier: p.tier,
             tier_locked: p.tier_locked,
             lifecycle_stage: p.lifecycle_stage,
-            ..Profile::named(ERASED_NAME.into())
+            ..Profile::named(DisplayName::trusted(ERASED_NAME.to_owned()))
         };
         self.erased = true;
         self.erase_time = Some(now);
@@ -279,8 +279,8 @@ impl Customer {
             profile.given_name.to_lowercase(),
             profile.family_name.to_lowercase(),
         ];
-        parts.extend(profile.emails.iter().map(|email| email.address.clone()));
-        parts.extend(profile.phones.iter().map(|phone| phone.number.clone()));
+        parts.extend(profile.emails.iter().map(|email| email.address.to_string()));
+        parts.extend(profile.phones.iter().map(|phone| phone.number.to_string()));
         parts.retain(|part| !part.is_empty());
         parts.join("\n")
     }
@@ -363,17 +363,17 @@ pub(crate) struct Updated {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Change {
     /// `display_name`
-    DisplayName(String),
+    DisplayName(DisplayName),
     /// `given_name`
-    GivenName(String),
+    GivenName(PersonName),
     /// `family_name`
-    FamilyName(String),
+    FamilyName(PersonName),
     /// `locale`
-    Locale(String),
+    Locale(Locale),
     /// `time_zone`
-    TimeZone(String),
+    TimeZone(TimeZone),
     /// `region`
-    Region(String),
+    Region(Region),
     /// `emails`
     Emails(Vec<Email>),
     /// `phones`
@@ -438,15 +438,6 @@ impl Change {
     }
 }
 
-/// Checks a display name: trimmed, 1 to 200 characters, no control characters.
-pub(crate) fn display_name(value: &str) -> Result<String, String> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err("is required".into());
-    }
-    bounded_text(value, 200)
-}
-
 /// Checks an optional text of at most `max` characters without control characters; trimmed.
 pub(crate) fn bounded_text(value: &str, max: usize) -> Result<String, String> {
     let value = value.trim();
@@ -457,49 +448,6 @@ pub(crate) fn bounded_text(value: &str, max: usize) -> Result<String, String> {
         return Err("must not contain control characters".into());
     }
     Ok(value.to_owned())
-}
-
-/// Checks a BCP 47 language tag (`zh-CN`, `en-GB`, `de`, `zh-Hans-CN`), or empty.
-pub(crate) fn locale(value: &str) -> Result<String, String> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Ok(String::new());
-    }
-    let mut subtags = value.split('-');
-    let language = subtags.next().unwrap_or_default();
-    let valid = value.len() <= 35
-        && (2..=8).contains(&language.len())
-        && language.chars().all(|c| c.is_ascii_alphabetic())
-        && subtags
-            .all(|s| (1..=8).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric()));
-    if valid {
-        Ok(value.to_owned())
-    } else {
-        Err("must be a BCP 47 language tag such as `zh-CN` or `de`".into())
-    }
-}
-
-/// Checks an IANA time zone name (`Asia/Shanghai`), or empty.
-pub(crate) fn time_zone(value: &str) -> Result<String, String> {
-    let value = value.trim();
-    if value.is_empty() || chrono_tz::Tz::from_str(value).is_ok() {
-        Ok(value.to_owned())
-    } else {
-        Err("must be an IANA time zone such as `Europe/Berlin`".into())
-    }
-}
-
-/// Checks a region code: lower-case letters, digits and hyphens, at most 32; or empty.
-pub(crate) fn region(value: &str) -> Result<String, String> {
-    let valid = value.len() <= 32
-        && value
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if valid {
-        Ok(value.to_owned())
-    } else {
-        Err("must be lower-case letters, digits and hyphens, at most 32 characters".into())
-    }
 }
 
 /// Checks an attribute map; violations are reported under `path`.
@@ -558,8 +506,8 @@ pub(crate) fn emails(
             violations.add(path, format!("at most {MAX_EMAILS} are allowed"));
         }
         let at = format!("{path}[{index}]");
-        let address = violations.check(&format!("{at}.address"), normalise_email(&address));
-        let label = violations.check(&format!("{at}.label"), bounded_text(&label, 32));
+        let address = violations.check(&format!("{at}.address"), EmailAddress::parse(&address));
+        let label = violations.check(&format!("{at}.label"), Label::parse(&label));
         if let (Some(address), Some(label)) = (address, label) {
             if checked.iter().any(|e| e.address == address) {
                 violations.add(format!("{at}.address"), "appears twice");
@@ -589,8 +537,8 @@ pub(crate) fn phones(
             violations.add(path, format!("at most {MAX_PHONES} are allowed"));
         }
         let at = format!("{path}[{index}]");
-        let number = violations.check(&format!("{at}.number"), normalise_phone(&number));
-        let label = violations.check(&format!("{at}.label"), bounded_text(&label, 32));
+        let number = violations.check(&format!("{at}.number"), PhoneNumber::parse(&number));
+        let label = violations.check(&format!("{at}.label"), Label::parse(&label));
         if let (Some(number), Some(label)) = (number, label) {
             if checked.iter().any(|p| p.number == number) {
                 violations.add(format!("{at}.number"), "appears twice");
@@ -729,7 +677,7 @@ mod tests {
         customer.profile.locale = "zh-CN".into();
         customer.profile.emails.push(Email {
             address: "li@example.com".into(),
-            label: String::new(),
+            label: Label::default(),
             primary: true,
         });
         customer
@@ -771,15 +719,18 @@ mod tests {
 
     #[test]
     fn field_rules_accept_good_values_and_refuse_bad_ones() {
-        assert_eq!(display_name("  Anna Schmidt "), Ok("Anna Schmidt".into()));
-        assert!(display_name("   ").is_err());
-        assert!(display_name(&"x".repeat(201)).is_err());
-        assert!(locale("zh-Hans-CN").is_ok());
-        assert!(locale("english please").is_err());
-        assert!(time_zone("Asia/Shanghai").is_ok());
-        assert!(time_zone("Mars/Olympus").is_err());
-        assert!(region("cn-east").is_ok());
-        assert!(region("CN East").is_err());
+        assert_eq!(
+            DisplayName::parse("  Anna Schmidt ").unwrap(),
+            "Anna Schmidt"
+        );
+        assert!(DisplayName::parse("   ").is_err());
+        assert!(DisplayName::parse(&"x".repeat(201)).is_err());
+        assert!(Locale::parse("zh-Hans-CN").is_ok());
+        assert!(Locale::parse("english please").is_err());
+        assert!(TimeZone::parse("Asia/Shanghai").is_ok());
+        assert!(TimeZone::parse("Mars/Olympus").is_err());
+        assert!(Region::parse("cn-east").is_ok());
+        assert!(Region::parse("CN East").is_err());
         assert!(attribute_key("vip_note").is_ok());
         assert!(attribute_key("VipNote").is_err());
         assert!(attribute_key("1st").is_err());

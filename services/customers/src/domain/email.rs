@@ -3,8 +3,17 @@
 /// The longest address accepted (RFC 5321 path limit, as the contracts state).
 const MAX_LEN: usize = 320;
 
-/// `raw` as stored: trimmed and lower-cased, or why it is not an email address.
-pub(crate) fn normalise_email(raw: &str) -> Result<String, String> {
+use super::values::EmailAddress;
+
+impl EmailAddress {
+    /// `raw` as stored: trimmed and lower-cased, or why it is not an email address.
+    pub(crate) fn parse(raw: &str) -> Result<Self, String> {
+        normalise(raw).map(Self::trusted)
+    }
+}
+
+/// `raw` trimmed and lower-cased, or why it is not an email address.
+fn normalise(raw: &str) -> Result<String, String> {
     let address = raw.trim().to_lowercase();
     let length = address.chars().count();
     if !(3..=MAX_LEN).contains(&length) {
@@ -65,14 +74,17 @@ mod tests {
     #[test]
     fn addresses_are_trimmed_and_lower_cased() {
         assert_eq!(
-            normalise_email("  Li.Wei@Example.COM \n").unwrap(),
+            EmailAddress::parse("  Li.Wei@Example.COM \n").unwrap(),
             "li.wei@example.com"
         );
         assert_eq!(
-            normalise_email("anna+orders@mail.contoso.de").unwrap(),
+            EmailAddress::parse("anna+orders@mail.contoso.de").unwrap(),
             "anna+orders@mail.contoso.de"
         );
-        assert_eq!(normalise_email("王伟@例子.中国").unwrap(), "王伟@例子.中国");
+        assert_eq!(
+            EmailAddress::parse("王伟@例子.中国").unwrap(),
+            "王伟@例子.中国"
+        );
     }
 
     #[test]
@@ -91,9 +103,9 @@ mod tests {
             ".li@example.com",
             "li..wei@example.com",
         ] {
-            assert!(normalise_email(bad).is_err(), "{bad:?} was accepted");
+            assert!(EmailAddress::parse(bad).is_err(), "{bad:?} was accepted");
         }
         let long = format!("{}@example.com", "a".repeat(65));
-        assert!(normalise_email(&long).is_err());
+        assert!(EmailAddress::parse(&long).is_err());
     }
 }

@@ -6,8 +6,7 @@ use aftercare_platform::time::Micros;
 use uuid::Uuid;
 
 use super::customer::Channel;
-use super::email::normalise_email;
-use super::phone::normalise_phone;
+use super::values::{EmailAddress, PhoneNumber};
 
 pub(crate) use super::wire::VerificationMethod;
 
@@ -74,8 +73,8 @@ impl IdentityKey {
 /// The handle as stored: emails lower-cased, phones in E.164, anything else trimmed.
 pub(crate) fn normalise_handle(channel: Channel, handle: &str) -> Result<String, String> {
     match channel {
-        Channel::Email => normalise_email(handle),
-        Channel::Phone => normalise_phone(handle),
+        Channel::Email => EmailAddress::parse(handle).map(String::from),
+        Channel::Phone => PhoneNumber::parse(handle).map(String::from),
         _ => {
             let handle = handle.trim();
             if handle.is_empty() || handle.chars().count() > 320 {

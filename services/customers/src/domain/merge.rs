@@ -98,6 +98,20 @@ pub(crate) fn balance_transfer(merged: Uuid, survivor: Uuid, points: i64) -> (Ne
     (out, into)
 }
 
+/// Takes the merged customer's text field `theirs` into `mine` when it has one that differs
+/// and `mine` is empty or the merged side wins; true when it did.
+fn take_text<T>(mine: &mut T, theirs: &T, take_merged: bool) -> bool
+where
+    T: Clone + PartialEq + std::ops::Deref<Target = str>,
+{
+    if !theirs.is_empty() && *mine != *theirs && (mine.is_empty() || take_merged) {
+        mine.clone_from(theirs);
+        true
+    } else {
+        false
+    }
+}
+
 /// Merges `merged` into `survivor` at `now` under `policy`.
 pub(crate) fn merge(
     survivor: &Customer,
@@ -113,18 +127,29 @@ pub(crate) fn merge(
     let mut next = survivor.clone();
     let (s, m) = (&mut next.profile, &merged.profile);
     let mut changed = Vec::new();
-    let mut text = |field: &str, mine: &mut String, theirs: &String| {
-        if !theirs.is_empty() && *mine != *theirs && (mine.is_empty() || take_merged) {
-            mine.clone_from(theirs);
+    let mut text = |field: &str, taken: bool| {
+        if taken {
             changed.push(field.to_owned());
         }
     };
-    text("display_name", &mut s.display_name, &m.display_name);
-    text("given_name", &mut s.given_name, &m.given_name);
-    text("family_name", &mut s.family_name, &m.family_name);
-    text("locale", &mut s.locale, &m.locale);
-    text("time_zone", &mut s.time_zone, &m.time_zone);
-    text("region", &mut s.region, &m.region);
+    text(
+        "display_name",
+        take_text(&mut s.display_name, &m.display_name, take_merged),
+    );
+    text(
+        "given_name",
+        take_text(&mut s.given_name, &m.given_name, take_merged),
+    );
+    text(
+        "family_name",
+        take_text(&mut s.family_name, &m.family_name, take_merged),
+    );
+    text("locale", take_text(&mut s.locale, &m.locale, take_merged));
+    text(
+        "time_zone",
+        take_text(&mut s.time_zone, &m.time_zone, take_merged),
+    );
+    text("region", take_text(&mut s.region, &m.region, take_merged));
     if m.organisation.is_some()
         && s.organisation != m.organisation
         && (s.organisation.is_none() || take_merged)
@@ -143,7 +168,7 @@ pub(crate) fn merge(
     if unite(
         &mut s.emails,
         &m.emails,
-        |e| e.address.clone(),
+        |e| e.address.to_string(),
         |e| e.primary,
         |e| e.primary = false,
     ) {
@@ -152,7 +177,7 @@ pub(crate) fn merge(
     if unite(
         &mut s.phones,
         &m.phones,
-        |p| p.number.clone(),
+        |p| p.number.to_string(),
         |p| p.primary,
         |p| p.primary = false,
     ) {
@@ -258,7 +283,7 @@ mod tests {
     fn email(address: &str, primary: bool) -> Email {
         Email {
             address: address.into(),
-            label: String::new(),
+            label: Default::default(),
             primary,
         }
     }

@@ -5,16 +5,17 @@ use uuid::Uuid;
 
 use super::customer::{Attributes, Tier};
 use super::email::check_domain;
+use super::values::{DisplayName, OrganisationDomain, Region};
 
 /// The fields of an organisation people set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct OrganisationSpec {
     /// Name to show; 1 to 200 characters.
-    pub(crate) display_name: String,
+    pub(crate) display_name: DisplayName,
     /// Primary internet domain, lower-cased; unique when set.
-    pub(crate) domain: Option<String>,
+    pub(crate) domain: Option<OrganisationDomain>,
     /// Region code or empty.
-    pub(crate) region: String,
+    pub(crate) region: Region,
     /// Service tier.
     pub(crate) tier: Tier,
     /// Custom attributes.
@@ -36,28 +37,33 @@ pub(crate) struct Organisation {
     pub(crate) update_time: Micros,
 }
 
-/// Checks a domain (`contoso.de`): lower-cased, no scheme; empty means none.
-pub(crate) fn domain(value: &str) -> Result<Option<String>, String> {
-    let value = value.trim().to_lowercase();
-    if value.is_empty() {
-        return Ok(None);
+impl OrganisationDomain {
+    /// `value` lower-cased when it is a bare domain (`contoso.de`, no scheme); `None` when
+    /// empty; or why it is not one.
+    pub(crate) fn parse(value: &str) -> Result<Option<Self>, String> {
+        let value = value.trim().to_lowercase();
+        if value.is_empty() {
+            return Ok(None);
+        }
+        if value.contains("://") || value.contains('/') {
+            return Err(
+                "must be a bare domain such as `contoso.de`, without scheme or path".into(),
+            );
+        }
+        check_domain(&value)?;
+        Ok(Some(Self::trusted(value)))
     }
-    if value.contains("://") || value.contains('/') {
-        return Err("must be a bare domain such as `contoso.de`, without scheme or path".into());
-    }
-    check_domain(&value)?;
-    Ok(Some(value))
 }
 
 /// One change an update makes to an organisation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum OrganisationChange {
     /// `display_name`
-    DisplayName(String),
+    DisplayName(DisplayName),
     /// `domain`
-    Domain(Option<String>),
+    Domain(Option<OrganisationDomain>),
     /// `region`
-    Region(String),
+    Region(Region),
     /// `tier`
     Tier(Tier),
     /// `attributes`
@@ -95,10 +101,13 @@ mod tests {
 
     #[test]
     fn domains_are_bare_and_lower_cased() {
-        assert_eq!(domain(" Contoso.DE "), Ok(Some("contoso.de".into())));
-        assert_eq!(domain(""), Ok(None));
-        assert!(domain("https://contoso.de").is_err());
-        assert!(domain("contoso").is_err());
+        assert_eq!(
+            OrganisationDomain::parse(" Contoso.DE "),
+            Ok(Some("contoso.de".into()))
+        );
+        assert_eq!(OrganisationDomain::parse(""), Ok(None));
+        assert!(OrganisationDomain::parse("https://contoso.de").is_err());
+        assert!(OrganisationDomain::parse("contoso").is_err());
     }
 
     #[test]
@@ -106,7 +115,7 @@ mod tests {
         let mut spec = OrganisationSpec {
             display_name: "Contoso".into(),
             domain: None,
-            region: String::new(),
+            region: Region::default(),
             tier: Tier::Standard,
             attributes: Attributes::new(),
         };

@@ -6,6 +6,8 @@
 //! they cannot be mistaken for anything else. Any other national number is refused: without
 //! its country code it is ambiguous.
 
+use super::values::PhoneNumber;
+
 /// Country calling codes of two digits (ITU-T E.164 assignments). Codes starting with 1 or
 /// 7 have one digit; every other code has three.
 const TWO_DIGIT_CODES: &[&str] = &[
@@ -14,8 +16,15 @@ const TWO_DIGIT_CODES: &[&str] = &[
     "66", "81", "82", "84", "86", "90", "91", "92", "93", "94", "95", "98",
 ];
 
-/// `raw` as an E.164 number, or why it cannot be one.
-pub(crate) fn normalise_phone(raw: &str) -> Result<String, String> {
+impl PhoneNumber {
+    /// `raw` as an E.164 number, or why it cannot be one.
+    pub(crate) fn parse(raw: &str) -> Result<Self, String> {
+        normalise(raw).map(Self::trusted)
+    }
+}
+
+/// `raw` as E.164 text, or why it cannot be one.
+fn normalise(raw: &str) -> Result<String, String> {
     let text: String = raw.trim().chars().map(half_width).collect();
     if text.is_empty() {
         return Err("must not be empty".into());
@@ -135,7 +144,7 @@ mod tests {
             "＋８６ １３８ ００１３ ８０００",
         ] {
             assert_eq!(
-                normalise_phone(written).as_deref(),
+                PhoneNumber::parse(written).as_deref(),
                 Ok("+8613800138000"),
                 "{written}"
             );
@@ -155,7 +164,11 @@ mod tests {
             ("+33 1.23.45.67.89", "+33123456789"),
         ];
         for (written, e164) in cases {
-            assert_eq!(normalise_phone(written).as_deref(), Ok(e164), "{written}");
+            assert_eq!(
+                PhoneNumber::parse(written).as_deref(),
+                Ok(e164),
+                "{written}"
+            );
         }
     }
 
@@ -174,7 +187,7 @@ mod tests {
             "+1234567890123456",
             "12345",
         ] {
-            assert!(normalise_phone(bad).is_err(), "{bad:?} was accepted");
+            assert!(PhoneNumber::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }
 }

@@ -3,22 +3,21 @@
 use aftercare_platform::time::Micros;
 use uuid::Uuid;
 
-use super::customer::bounded_text;
 use super::filter::Condition;
-use super::phone::normalise_phone;
 use super::query::{CustomerField, customer_filter};
+use super::values::{DisplayName, PhoneNumber, SegmentFilter, Text, TextQuery};
 
 /// The fields of a segment people set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SegmentSpec {
     /// Name to show; 1 to 200 characters.
-    pub(crate) display_name: String,
+    pub(crate) display_name: DisplayName,
     /// What it is for; at most 2000 characters.
-    pub(crate) description: String,
+    pub(crate) description: Description,
     /// A `ListCustomers` filter.
-    pub(crate) filter: String,
+    pub(crate) filter: SegmentFilter,
     /// A `ListCustomers` free-text query.
-    pub(crate) query: String,
+    pub(crate) query: TextQuery,
 }
 
 impl SegmentSpec {
@@ -59,24 +58,27 @@ pub(crate) struct Segment {
     pub(crate) update_time: Micros,
 }
 
-/// Checks a segment filter: at most 2000 characters, a valid `ListCustomers` filter.
-pub(crate) fn filter(value: &str) -> Result<String, String> {
-    if value.chars().count() > 2000 {
-        return Err("must be at most 2000 characters".into());
+/// A segment's description: at most 2000 characters, may be empty.
+pub(crate) type Description = Text<2000>;
+
+impl SegmentFilter {
+    /// `value` trimmed when it is at most 2000 characters and a valid `ListCustomers`
+    /// filter, or why not.
+    pub(crate) fn parse(value: &str) -> Result<Self, String> {
+        if value.chars().count() > 2000 {
+            return Err("must be at most 2000 characters".into());
+        }
+        customer_filter(value)?;
+        Ok(Self::trusted(value.trim().to_owned()))
     }
-    customer_filter(value)?;
-    Ok(value.trim().to_owned())
 }
 
-/// Checks a segment description: at most 2000 characters.
-pub(crate) fn description(value: &str) -> Result<String, String> {
-    bounded_text(value, 2000)
-}
-
-/// Checks a free-text query: empty, or 2 to 200 characters.
-pub(crate) fn query(value: &str) -> Result<String, String> {
-    text_query(value)?;
-    Ok(value.trim().to_owned())
+impl TextQuery {
+    /// `value` trimmed when it is empty or 2 to 200 characters, or why not.
+    pub(crate) fn parse(value: &str) -> Result<Self, String> {
+        text_query(value)?;
+        Ok(Self::trusted(value.trim().to_owned()))
+    }
 }
 
 /// A free-text query as lists match it: lower-cased, with its E.164 form when it reads as
@@ -88,7 +90,10 @@ pub(crate) fn text_query(value: &str) -> Result<Option<(String, Option<String>)>
     } else if !(2..=200).contains(&value.chars().count()) {
         Err("must be 2 to 200 characters".into())
     } else {
-        Ok(Some((value.to_lowercase(), normalise_phone(value).ok())))
+        Ok(Some((
+            value.to_lowercase(),
+            PhoneNumber::parse(value).ok().map(String::from),
+        )))
     }
 }
 
@@ -96,13 +101,13 @@ pub(crate) fn text_query(value: &str) -> Result<Option<(String, Option<String>)>
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum SegmentChange {
     /// `display_name`
-    DisplayName(String),
+    DisplayName(DisplayName),
     /// `description`
-    Description(String),
+    Description(Description),
     /// `filter`
-    Filter(String),
+    Filter(SegmentFilter),
     /// `query`
-    Query(String),
+    Query(TextQuery),
 }
 
 impl SegmentSpec {
@@ -127,10 +132,10 @@ mod tests {
 
     #[test]
     fn segment_filters_follow_the_list_grammar() {
-        assert!(filter("tier = VIP AND lifecycle_stage = AT_RISK").is_ok());
-        assert!(filter("tier = GOLD").is_err());
-        assert!(filter(&"x".repeat(2001)).is_err());
-        assert!(query("a").is_err());
+        assert!(SegmentFilter::parse("tier = VIP AND lifecycle_stage = AT_RISK").is_ok());
+        assert!(SegmentFilter::parse("tier = GOLD").is_err());
+        assert!(SegmentFilter::parse(&"x".repeat(2001)).is_err());
+        assert!(TextQuery::parse("a").is_err());
         assert_eq!(
             text_query("138 0013 8000").unwrap(),
             Some(("138 0013 8000".into(), Some("+8613800138000".into())))

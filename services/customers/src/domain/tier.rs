@@ -5,7 +5,8 @@ use aftercare_platform::error::FieldViolations;
 use aftercare_platform::time::Micros;
 use uuid::Uuid;
 
-use super::customer::{Tier, display_name};
+use super::customer::Tier;
+use super::values::DisplayName;
 
 pub(crate) use super::wire::Metric;
 
@@ -16,7 +17,7 @@ pub(crate) const MAX_WINDOW_MICROS: Micros = 3660 * 86_400 * 1_000_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RuleSpec {
     /// Name to show.
-    pub(crate) display_name: String,
+    pub(crate) display_name: DisplayName,
     /// The tier granted (never STANDARD or unspecified).
     pub(crate) tier: Tier,
     /// What is measured.
@@ -35,7 +36,7 @@ pub(crate) struct RuleSpec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RuleChange {
     /// `display_name`
-    DisplayName(String),
+    DisplayName(DisplayName),
     /// `tier`
     Tier(Tier),
     /// `metric`
@@ -143,8 +144,8 @@ pub(crate) fn rule_name(
     value: &str,
     field: &str,
     violations: &mut FieldViolations,
-) -> Option<String> {
-    violations.check(field, display_name(value))
+) -> Option<DisplayName> {
+    violations.check(field, DisplayName::parse(value))
 }
 
 /// How one rule measured for a customer.

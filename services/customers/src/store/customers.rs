@@ -18,6 +18,7 @@ use crate::domain::filter::{Condition, Scalar};
 use crate::domain::idempotency::RequestKey;
 use crate::domain::names::customer_name;
 use crate::domain::query::CustomerField;
+use crate::domain::values::{DisplayName, Locale, PersonName, Region, TimeZone};
 use crate::error::{CUSTOMER, Error};
 use crate::events::{self, publish};
 
@@ -45,12 +46,12 @@ pub async fn insert_customer(
     )
     .bind(customer.id.to_string())
     .bind(request_id.map(str::to_owned))
-    .bind(p.display_name.clone())
-    .bind(p.given_name.clone())
-    .bind(p.family_name.clone())
-    .bind(p.locale.clone())
-    .bind(p.time_zone.clone())
-    .bind(p.region.clone())
+    .bind(p.display_name.as_str())
+    .bind(p.given_name.as_str())
+    .bind(p.family_name.as_str())
+    .bind(p.locale.as_str())
+    .bind(p.time_zone.as_str())
+    .bind(p.region.as_str())
     .bind(json(&p.emails))
     .bind(json(&p.phones))
     .bind(json(&p.addresses))
@@ -93,12 +94,12 @@ pub async fn update_customer(
     )
     .bind(customer.id.to_string())
     .bind(expected_version)
-    .bind(p.display_name.clone())
-    .bind(p.given_name.clone())
-    .bind(p.family_name.clone())
-    .bind(p.locale.clone())
-    .bind(p.time_zone.clone())
-    .bind(p.region.clone())
+    .bind(p.display_name.as_str())
+    .bind(p.given_name.as_str())
+    .bind(p.family_name.as_str())
+    .bind(p.locale.as_str())
+    .bind(p.time_zone.as_str())
+    .bind(p.region.as_str())
     .bind(json(&p.emails))
     .bind(json(&p.phones))
     .bind(json(&p.addresses))
@@ -285,12 +286,12 @@ fn customer_from_row(row: &AnyRow) -> Result<Customer, sqlx::Error> {
     Ok(Customer {
         id: uuid(&row.try_get::<String, _>("id")?, "id")?,
         profile: Profile {
-            display_name: row.try_get("display_name")?,
-            given_name: row.try_get("given_name")?,
-            family_name: row.try_get("family_name")?,
-            locale: row.try_get("locale")?,
-            time_zone: row.try_get("time_zone")?,
-            region: row.try_get("region")?,
+            display_name: DisplayName::trusted(row.try_get("display_name")?),
+            given_name: PersonName::trusted(row.try_get("given_name")?),
+            family_name: PersonName::trusted(row.try_get("family_name")?),
+            locale: Locale::trusted(row.try_get("locale")?),
+            time_zone: TimeZone::trusted(row.try_get("time_zone")?),
+            region: Region::trusted(row.try_get("region")?),
             emails: from_json(row, "emails")?,
             phones: from_json(row, "phones")?,
             addresses: from_json(row, "addresses")?,

@@ -15,6 +15,7 @@ use crate::domain::idempotency::RequestKey;
 use crate::domain::names::organisation_name;
 use crate::domain::organisation::{Organisation, OrganisationChange, OrganisationSpec};
 use crate::domain::query::OrganisationField;
+use crate::domain::values::{DisplayName, OrganisationDomain, Region};
 use crate::error::{Error, ORGANISATION};
 
 const COLUMNS: &str = "id, display_name, domain, region, tier, attributes, version, create_time, \
@@ -37,9 +38,9 @@ pub async fn insert_organisation(
     )
     .bind(organisation.id.to_string())
     .bind(request_id.map(str::to_owned))
-    .bind(s.display_name.clone())
-    .bind(s.domain.clone())
-    .bind(s.region.clone())
+    .bind(s.display_name.as_str())
+    .bind(s.domain.as_ref().map(|domain| domain.as_str().to_owned()))
+    .bind(s.region.as_str())
     .bind(s.tier as i64)
     .bind(json(&s.attributes))
     .bind(organisation.version)
@@ -64,9 +65,9 @@ pub async fn update_organisation(
     )
     .bind(organisation.id.to_string())
     .bind(expected_version)
-    .bind(s.display_name.clone())
-    .bind(s.domain.clone())
-    .bind(s.region.clone())
+    .bind(s.display_name.as_str())
+    .bind(s.domain.as_ref().map(|domain| domain.as_str().to_owned()))
+    .bind(s.region.as_str())
     .bind(s.tier as i64)
     .bind(json(&s.attributes))
     .bind(organisation.version)
@@ -200,9 +201,11 @@ fn organisation_from_row(row: &AnyRow) -> Result<(Organisation, i64), sqlx::Erro
     let organisation = Organisation {
         id: uuid(&row.try_get::<String, _>("id")?, "id")?,
         spec: OrganisationSpec {
-            display_name: row.try_get("display_name")?,
-            domain: row.try_get("domain")?,
-            region: row.try_get("region")?,
+            display_name: DisplayName::trusted(row.try_get("display_name")?),
+            domain: row
+                .try_get::<Option<String>, _>("domain")?
+                .map(OrganisationDomain::trusted),
+            region: Region::trusted(row.try_get("region")?),
             tier: enum_column(row, "tier")?,
             attributes: from_json(row, "attributes")?,
         },

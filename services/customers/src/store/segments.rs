@@ -12,7 +12,9 @@ use crate::domain::access::Access;
 use crate::domain::filter::{Condition, Scalar};
 use crate::domain::idempotency::RequestKey;
 use crate::domain::query::SegmentField;
+use crate::domain::segment::Description;
 use crate::domain::segment::{Segment, SegmentChange, SegmentSpec};
+use crate::domain::values::{DisplayName, SegmentFilter, TextQuery};
 use crate::error::Error;
 
 const COLUMNS: &str = "id, display_name, description, filter, query, customer_count, count_time, \
@@ -33,10 +35,10 @@ pub async fn insert_segment(
     )
     .bind(segment.id.to_string())
     .bind(request_id.map(str::to_owned))
-    .bind(s.display_name.clone())
-    .bind(s.description.clone())
-    .bind(s.filter.clone())
-    .bind(s.query.clone())
+    .bind(s.display_name.as_str())
+    .bind(s.description.as_str())
+    .bind(s.filter.as_str())
+    .bind(s.query.as_str())
     .bind(segment.customer_count)
     .bind(segment.count_time)
     .bind(segment.version)
@@ -61,10 +63,10 @@ pub async fn update_segment(
     )
     .bind(segment.id.to_string())
     .bind(expected_version)
-    .bind(s.display_name.clone())
-    .bind(s.description.clone())
-    .bind(s.filter.clone())
-    .bind(s.query.clone())
+    .bind(s.display_name.as_str())
+    .bind(s.description.as_str())
+    .bind(s.filter.as_str())
+    .bind(s.query.as_str())
     .bind(segment.customer_count)
     .bind(segment.count_time)
     .bind(segment.version)
@@ -179,10 +181,10 @@ fn segment_from_row(row: &AnyRow) -> Result<Segment, sqlx::Error> {
     Ok(Segment {
         id: uuid(&row.try_get::<String, _>("id")?, "id")?,
         spec: SegmentSpec {
-            display_name: row.try_get("display_name")?,
-            description: row.try_get("description")?,
-            filter: row.try_get("filter")?,
-            query: row.try_get("query")?,
+            display_name: DisplayName::trusted(row.try_get("display_name")?),
+            description: Description::trusted(row.try_get("description")?),
+            filter: SegmentFilter::trusted(row.try_get("filter")?),
+            query: TextQuery::trusted(row.try_get("query")?),
         },
         customer_count: row.try_get("customer_count")?,
         count_time: row.try_get("count_time")?,

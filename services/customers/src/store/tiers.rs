@@ -19,6 +19,7 @@ use crate::domain::idempotency::RequestKey;
 use crate::domain::names::customer_name;
 use crate::domain::query::TierRuleField;
 use crate::domain::tier::{Measurement, Metric, Outcome, RuleChange, RuleSpec, TierRule, evaluate};
+use crate::domain::values::DisplayName;
 use crate::error::Error;
 use crate::events::{self, publish};
 
@@ -40,7 +41,7 @@ pub async fn insert_tier_rule(
     )
     .bind(rule.id.to_string())
     .bind(request_id.map(str::to_owned))
-    .bind(s.display_name.clone())
+    .bind(s.display_name.as_str())
     .bind(s.tier as i64)
     .bind(s.metric as i64)
     .bind(s.threshold)
@@ -69,7 +70,7 @@ pub async fn update_tier_rule(
     )
     .bind(rule.id.to_string())
     .bind(expected_version)
-    .bind(s.display_name.clone())
+    .bind(s.display_name.as_str())
     .bind(s.tier as i64)
     .bind(s.metric as i64)
     .bind(s.threshold)
@@ -195,7 +196,7 @@ fn rule_from_row(row: &AnyRow) -> Result<TierRule, sqlx::Error> {
     Ok(TierRule {
         id: uuid(&row.try_get::<String, _>("id")?, "id")?,
         spec: RuleSpec {
-            display_name: row.try_get("display_name")?,
+            display_name: DisplayName::trusted(row.try_get("display_name")?),
             tier: enum_column(row, "tier")?,
             metric: enum_column(row, "metric")?,
             threshold: row.try_get("threshold")?,
