@@ -859,26 +859,22 @@ async fn follow_the_sun_and_queue(databases: Databases) {
         (true, 1),
         "{signed_in:?}"
     );
-    // The workforce service tells the tickets service nothing of it (no event, no call), so
-    // the ticket itself is still unassigned: a lead routes it, and it goes to Lukas, counted
-    // once.
-    let current = get_ticket(&channel, &lead, &waiting.name).await;
-    let routed = tickets(&channel)
-        .assign_ticket(Sandbox::request(
-            &lead,
-            tk::AssignTicketRequest {
-                name: current.name.clone(),
-                etag: current.etag.clone(),
-                auto_route: true,
-                ..Default::default()
-            },
-        ))
-        .await
-        .expect("the lead routes the ticket")
-        .into_inner()
-        .ticket
-        .expect("a ticket");
-    assert_eq!(routed.assignee, lukas.name, "{routed:?}");
+    // The workforce service publishes the hold (`TicketRouted`) and the tickets service
+    // assigns the ticket itself to Lukas, as routed, with nobody asking; counted once.
+    let routed = poll_until("the queued ticket assigned to Lukas", EVENTUALLY, || {
+        let (channel, lead, name, lukas) = (
+            channel.clone(),
+            lead.clone(),
+            waiting.name.clone(),
+            lukas.name.clone(),
+        );
+        async move {
+            let ticket = get_ticket(&channel, &lead, &name).await;
+            (ticket.assignee == lukas).then_some(ticket)
+        }
+    })
+    .await;
+    assert_eq!(routed.status, tk::TicketStatus::Open as i32, "{routed:?}");
     poll_until("Lukas's assignment counted", EVENTUALLY, || {
         let (channel, token, agent) = (channel.clone(), lukas_token.clone(), lukas.name.clone());
         async move {

@@ -5,8 +5,10 @@
 //! Published (payloads in `aftercare.events.v1`): `TicketCreated`, `TicketUpdated` (fields
 //! or tags), `TicketStatusChanged`, `TicketResolved`, `TicketReopened`, `TicketAssigned`,
 //! `TicketEscalated`, `TicketReplied`, `TicketSlaAtRisk`, `TicketSlaBreached`, `TicketsMerged`,
-//! `AfterSalesCaseChanged`. The service
-//! consumes no events.
+//! `AfterSalesCaseChanged`.
+//!
+//! Consumed: `CustomerErased` (customers; scrubs the customer) and `TicketRouted` (workforce;
+//! a queued ticket held for an agent is assigned to them).
 
 use aftercare_platform::events::append;
 use aftercare_platform::time::to_timestamp;
@@ -91,7 +93,7 @@ impl ChangeFeed {
 }
 
 async fn emit<M: Name>(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     ticket: &Ticket,
     payload: &M,
 ) -> Result<String> {
@@ -104,7 +106,7 @@ fn excerpt(body: &str) -> String {
 
 /// Appends the event of each change to the outbox in `tx`.
 pub async fn publish(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     ticket: &Ticket,
     changes: Vec<Change>,
     actor: &Actor,
@@ -361,6 +363,101 @@ impl aftercare_platform::events::EventHandler for ErasureConsumer {
             tickets += crate::store::erase_customer(tx, customer).await?;
         }
         tracing::info!(customer = %erased.customer, tickets, "customer erased from tickets");
+        Ok(())
+    }
+}
+
+/// The name the routing consumer (`TicketRouted`) is known by on the bus.
+pub const ROUTING_CONSUMER: &str = "tickets-routing";
+
+/// Why a ticket routed from the workforce queue was assigned (its history).
+pub const ROUTED_FROM_QUEUE: &str = "routed from the queue by the workforce service";
+
+/// Applies the workforce service's `TicketRouted`: a queued ticket held for an agent (who
+/// came online or freed capacity) is assigned to them as the system, recorded as routed
+/// (`TicketAssigned.auto_routed`), while it is unassigned and neither resolved nor closed;
+/// otherwise nothing changes (the workforce service releases its hold when it sees the
+/// ticket assigned elsewhere, resolved or closed, or when the hold lapses). Idempotent
+/// through the platform's inbox; applied in the same transaction as the inbox row.
+#[derive(Debug, Clone)]
+pub struct RoutingConsumer {
+    db: aftercare_platform::db::Database,
+    relay: aftercare_platform::events::RelayWaker,
+    feed: ChangeFeed,
+}
+
+impl RoutingConsumer {
+    /// A consumer writing to `db`, waking `relay` and announcing on `feed`.
+    pub fn new(
+        db: aftercare_platform::db::Database,
+        relay: aftercare_platform::events::RelayWaker,
+        feed: ChangeFeed,
+    ) -> Self {
+        Self { db, relay, feed }
+    }
+
+    /// The events it handles.
+    pub fn filter() -> aftercare_platform::events::SubscriptionFilter {
+        aftercare_platform::events::SubscriptionFilter::all()
+            .with_type::<ev::TicketRouted>()
+            .from_source("workforce")
+    }
+
+    /// The system, as the actor of a routed assignment.
+    fn actor() -> Actor {
+        Actor {
+            kind: crate::domain::ActorKind::System,
+            id: "services/workforce".to_owned(),
+            display_name: "workforce routing".to_owned(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl aftercare_platform::events::EventHandler for RoutingConsumer {
+    async fn handle(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        event: &aftercare_platform::events::Event,
+    ) -> anyhow::Result<()> {
+        let routed: ev::TicketRouted = aftercare_platform::events::decode_payload(event)?;
+        let (Ok(id), Ok(agent)) = (
+            crate::domain::TicketId::parse_name(&routed.ticket),
+            crate::domain::AgentName::parse(&routed.agent),
+        ) else {
+            tracing::warn!(ticket = %routed.ticket, agent = %routed.agent, "TicketRouted with a malformed name: ignored");
+            return Ok(());
+        };
+        let Some(mut ticket) = crate::store::get_ticket_in(tx, id).await? else {
+            tracing::info!(ticket = %routed.ticket, "TicketRouted for an unknown ticket: ignored");
+            return Ok(());
+        };
+        let paused_at = ticket.sla.pause_time;
+        let now = aftercare_platform::time::now_micros();
+        let changes = ticket.take_routed(agent, ROUTED_FROM_QUEUE, now)?;
+        if changes.is_empty() {
+            tracing::info!(ticket = %routed.ticket, agent = %routed.agent, "routed ticket already taken or done: left alone");
+            return Ok(());
+        }
+        if ticket.sla_needs_calendar(paused_at) {
+            let calendars = crate::store::all_calendars(&self.db).await?;
+            let calendar = crate::domain::fallback_calendar(
+                &calendars,
+                ticket.sla.calendar.as_deref(),
+                &ticket,
+            )
+            .map_or_else(crate::domain::BusinessCalendar::around_the_clock, |c| {
+                c.calendar()
+            });
+            ticket.settle_sla(&calendar, paused_at);
+        }
+        let actor = Self::actor();
+        let (ticket, committed) = crate::store::save_ticket_in(tx, ticket, changes, &actor).await?;
+        // Announced before the inbox commits: a watcher may, rarely, see a change a failed
+        // commit undoes and the redelivery makes again.
+        self.relay.wake();
+        self.feed.send(&ticket, &actor, committed);
+        tracing::info!(ticket = %routed.ticket, agent = %routed.agent, "queued ticket assigned as routed");
         Ok(())
     }
 }

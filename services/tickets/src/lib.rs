@@ -209,6 +209,15 @@ impl ServiceDefinition for TicketsService {
             ctx.shutdown.clone(),
         )
         .await?;
+        aftercare_platform::events::spawn_consumer(
+            ctx.db.clone(),
+            ctx.bus.clone(),
+            events::ROUTING_CONSUMER,
+            events::RoutingConsumer::filter(),
+            events::RoutingConsumer::new(ctx.db.clone(), ctx.relay.clone(), feed.clone()),
+            ctx.shutdown.clone(),
+        )
+        .await?;
         // Suggestions while a ticket is created (deflection) and routing, where those
         // services are configured.
         let knowledge = match &self.knowledge {

@@ -39,7 +39,10 @@ pub use sla::{
     tickets_marked_for_recompute, tickets_resolved_before, update_calendar, update_policy,
 };
 pub use stats::{StatsQuery, ticket_stats};
-pub use tickets::{Created, TicketOrder, create_ticket, get_ticket, list_tickets, save_ticket};
+pub use tickets::{
+    Created, TicketOrder, create_ticket, get_ticket, get_ticket_in, list_tickets, save_ticket,
+    save_ticket_in,
+};
 
 /// A value to bind.
 #[derive(Debug, Clone)]
@@ -109,7 +112,7 @@ fn flag(value: bool) -> i64 {
 
 /// Writes history entries, messages and events for `changes`.
 async fn record(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     ticket: &Ticket,
     changes: Vec<Change>,
     actor: &Actor,

@@ -17,7 +17,10 @@ use tokio::sync::broadcast;
 use crate::Settings;
 use crate::convert::{self, certification_name, course_name, enrolment_name};
 use crate::domain::agent::{Agent, HeldSkill, PresenceState};
-use crate::domain::names::{agent_name, parse_agent_name, parse_ticket_name, team_name};
+use crate::domain::names::{
+    agent_name, parse_agent_name, parse_ticket_name, team_name, ticket_name,
+};
+use crate::domain::routing::Routable;
 use crate::domain::training::{Actor as Recorded, Certification, Course, Enrolment};
 use crate::store::{self, Conn, RecognitionRow};
 
@@ -195,6 +198,25 @@ pub fn recognition_awarded(r: &RecognitionRow, agent: &Agent) -> ev::Recognition
         references: r.references.clone(),
         awarded_by: Some(convert::actor(&r.awarded_by)),
         create_time: Some(to_timestamp(r.create_time)),
+    }
+}
+
+/// `TicketRouted`: the queued `ticket` (queued at `queue_time` for `reason`) held for
+/// `agent` at `now`.
+pub fn ticket_routed(
+    ticket: uuid::Uuid,
+    agent: &Routable,
+    reason: &str,
+    queue_time: i64,
+    now: i64,
+) -> ev::TicketRouted {
+    ev::TicketRouted {
+        ticket: ticket_name(ticket),
+        agent: agent_name(agent.id),
+        agent_display_name: agent.display_name.clone(),
+        queue_reason: reason.to_owned(),
+        queue_time: Some(to_timestamp(queue_time)),
+        route_time: Some(to_timestamp(now)),
     }
 }
 

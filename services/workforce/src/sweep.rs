@@ -59,6 +59,7 @@ pub async fn sweep_once(
         for agent in agents.iter().filter(|a| a.active_tickets < a.capacity) {
             let held = store::route_queued(db, agent.id, &takes, now).await?;
             if !held.is_empty() {
+                relay.wake();
                 tracing::info!(agent = %agent.id, tickets = held.len(), "queued tickets routed");
             }
         }

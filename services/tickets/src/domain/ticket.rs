@@ -827,6 +827,22 @@ impl Ticket {
         Ok(changes)
     }
 
+    /// Takes the agent routing held a queued ticket for (the workforce service's
+    /// `TicketRouted`): assigned to them, recorded as routed, while the ticket is still
+    /// unassigned and neither resolved nor closed; otherwise nothing changes (someone took
+    /// it meanwhile, or it is done).
+    pub fn take_routed(
+        &mut self,
+        agent: AgentName,
+        reason: &str,
+        now: i64,
+    ) -> Result<Vec<Change>, DomainError> {
+        if self.assignee.is_some() || matches!(self.status, Status::Resolved | Status::Closed) {
+            return Ok(Vec::new());
+        }
+        self.route_to(agent, None, reason, now)
+    }
+
     /// Raises the escalation level (to `level`, or the next one), optionally handing over.
     pub fn escalate(
         &mut self,

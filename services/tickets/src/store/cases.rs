@@ -123,7 +123,7 @@ pub async fn create_case(
 }
 
 async fn note(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     ticket: &Ticket,
     case: &AfterSalesCase,
     previous: Option<CaseState>,

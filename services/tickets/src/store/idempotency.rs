@@ -30,7 +30,7 @@ pub async fn key_use(db: &Database, key: &IdempotencyKey) -> Result<Option<KeyUs
 /// Records that `key` made `resource`, in the write's transaction; `false` when the key was
 /// taken meanwhile (by a concurrent call): the caller rolls back and answers as a replay.
 pub(super) async fn claim(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     key: &IdempotencyKey,
     resource: &str,
     now: i64,

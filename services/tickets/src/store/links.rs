@@ -79,11 +79,7 @@ struct NewLink {
 }
 
 /// Inserts both sides of a link; `false` when `from` already has that link to `to`.
-async fn insert_link(
-    tx: &mut Transaction<'static, Any>,
-    link: NewLink,
-    actor: &Actor,
-) -> Result<bool> {
+async fn insert_link(tx: &mut Transaction<'_, Any>, link: NewLink, actor: &Actor) -> Result<bool> {
     let NewLink {
         id,
         from,
@@ -118,7 +114,7 @@ async fn insert_link(
 
 /// Records `change` in `ticket`'s history at `now`, without changing the ticket.
 async fn note(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     ticket: &Ticket,
     change: Change,
     actor: &Actor,
@@ -187,7 +183,7 @@ pub async fn create_link(
 
 /// Links a new ticket as a follow-up of `other`, in the creating transaction.
 pub(super) async fn follow_up(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     ticket: &Ticket,
     other: &Ticket,
     actor: &Actor,

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use super::{Arg, Sql, corrupt, push_keyset, wire};
 
 pub(super) async fn insert_message(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     message: &TicketMessage,
 ) -> Result<()> {
     let attachments = serde_json::to_string(&message.attachments)

@@ -506,7 +506,7 @@ pub const SLA_RECOMPUTE_MARK: i64 = -1;
 
 /// Marks the running tickets counted in calendar `name` for recomputation by the sweep.
 async fn mark_tickets_of_calendar(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     name: &str,
 ) -> Result<()> {
     sqlx::query(

@@ -163,7 +163,7 @@ fn count(condition: &str) -> String {
 
 /// The counts and sums per group.
 async fn tallies(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     q: &StatsQuery<'_>,
     dimensions: &[Dimension],
 ) -> Result<BTreeMap<GroupKey, Tally>> {
@@ -258,7 +258,7 @@ async fn tallies(
 
 /// The median and 90th percentile of a duration per group.
 async fn percentiles(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     q: &StatsQuery<'_>,
     dimensions: &[Dimension],
     first_response: bool,
@@ -305,7 +305,7 @@ async fn percentiles(
 /// The figures of the tickets `q` counts, per group of `dimensions` (one group with an
 /// empty key when there are none), in key order.
 async fn figures(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     q: &StatsQuery<'_>,
     dimensions: &[Dimension],
 ) -> Result<BTreeMap<GroupKey, Figures>> {

@@ -308,7 +308,7 @@ pub async fn create_ticket(
 }
 
 pub(super) async fn write_tags(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     ticket: &Ticket,
     new: bool,
 ) -> Result<()> {
@@ -372,12 +372,42 @@ pub async fn save_ticket(
     Ok((ticket, committed))
 }
 
+/// One ticket, read in `tx`.
+pub async fn get_ticket_in(tx: &mut Transaction<'_, Any>, id: TicketId) -> Result<Option<Ticket>> {
+    let row = sqlx::query(&format!(
+        "SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(ticket_from_row).transpose()
+}
+
+/// [`save_ticket`] in `tx` (an event consumer's, with its inbox row): `StaleEtag` when the
+/// stored version moved on since `ticket` was read.
+pub async fn save_ticket_in(
+    tx: &mut Transaction<'_, Any>,
+    mut ticket: Ticket,
+    changes: Vec<Change>,
+    actor: &Actor,
+) -> Result<(Ticket, Committed)> {
+    if !update_row(tx, &ticket).await? {
+        return Err(Error::StaleEtag(ticket.name()));
+    }
+    ticket.version += 1;
+    if changes
+        .iter()
+        .any(|c| matches!(c, Change::TagsChanged { .. }))
+    {
+        write_tags(tx, &ticket, false).await?;
+    }
+    let committed = record(tx, &ticket, changes, actor, None).await?;
+    Ok((ticket, committed))
+}
+
 /// Writes the mutable columns of `ticket` if it is still at `ticket.version` (raising the
 /// version); `false` when it is not.
-pub(super) async fn update_row(
-    tx: &mut Transaction<'static, Any>,
-    ticket: &Ticket,
-) -> Result<bool> {
+pub(super) async fn update_row(tx: &mut Transaction<'_, Any>, ticket: &Ticket) -> Result<bool> {
     let mut sql = Sql::new("UPDATE tickets SET version = version + 1");
     for (column, arg) in MUTABLE_COLUMNS.iter().zip(mutable_args(ticket)?) {
         sql.push(&format!(", {column} = "));

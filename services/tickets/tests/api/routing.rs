@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use aftercare_platform::auth::{Principal, PrincipalVerifier, Role};
 use aftercare_platform::events::{EventBus, SubscriptionFilter, decode_payload};
 use aftercare_platform::on_both_databases;
-use aftercare_platform::testing::{TestDatabase, TestService};
+use aftercare_platform::testing::{TestDatabase, TestService, poll_until};
 use aftercare_proto::aftercare::common::v1 as common;
 use aftercare_proto::aftercare::events::v1 as ev;
 use aftercare_proto::aftercare::tickets::v1 as pb;
@@ -16,7 +16,7 @@ use aftercare_tickets::ServiceEndpoint;
 use aftercare_workforce::WorkforceService;
 use tokio::net::TcpListener;
 
-use super::support::{App, lead, spawn_app_with, ticket};
+use super::support::{App, lead, spawn_app, spawn_app_with, ticket};
 
 /// The workforce service with a shift on at all hours, a washing-machines skill, and two
 /// available agents of `eu-west` on that shift: Ada with the skill, Bo without.
@@ -366,4 +366,166 @@ on_both_databases!(
     a_ticket_needing_a_skill_is_routed_to_the_agent_who_has_it,
     with_workforce_down_or_slow_a_ticket_is_created_unassigned_in_time,
     with_knowledge_down_or_slow_a_ticket_is_created_without_suggestions_in_time,
+    a_ticket_routed_from_the_queue_is_assigned_once_and_a_taken_one_is_left_alone,
 );
+
+/// A `TicketRouted` from the workforce service (a queued ticket held for `agent`), as
+/// published on the bus.
+fn ticket_routed(ticket: &str, agent: &str) -> aftercare_platform::events::Event {
+    use prost::Name as _;
+    let routed = ev::TicketRouted {
+        ticket: ticket.into(),
+        agent: agent.into(),
+        agent_display_name: "Ada".into(),
+        queue_reason: "no agent of eu-west on shift".into(),
+        ..Default::default()
+    };
+    aftercare_platform::events::Event {
+        id: uuid::Uuid::now_v7().to_string(),
+        r#type: ev::TicketRouted::full_name(),
+        source: "workforce".into(),
+        subject: ticket.into(),
+        payload: Some(prost_types::Any::from_msg(&routed).unwrap()),
+        ..Default::default()
+    }
+}
+
+async fn a_ticket_routed_from_the_queue_is_assigned_once_and_a_taken_one_is_left_alone(
+    db: TestDatabase,
+) {
+    let app = spawn_app(db).await;
+    let mut events = app
+        .tickets
+        .bus()
+        .subscribe(
+            "test",
+            SubscriptionFilter::all().with_type::<ev::TicketAssigned>(),
+        )
+        .await
+        .unwrap();
+    let waiting = app
+        .create(&lead(), washer(app.name("c1"), "The washing machine leaks"))
+        .await;
+    assert_eq!(waiting.assignee, "");
+    let taken = app
+        .create(
+            &lead(),
+            pb::Ticket {
+                assignee: "agents/bo".into(),
+                ..washer(app.name("c1"), "Another leak")
+            },
+        )
+        .await;
+    let later = app
+        .create(&lead(), washer(app.name("c2"), "A third leak"))
+        .await;
+
+    // Delivered twice: assigned once. The taken ticket keeps its agent; the last event
+    // (ordered after the others) tells when they have all been handled.
+    let routed = ticket_routed(&waiting.name, "agents/ada");
+    let bus = app.tickets.bus();
+    bus.publish(&routed).await.unwrap();
+    bus.publish(&routed).await.unwrap();
+    bus.publish(&ticket_routed(&taken.name, "agents/ada"))
+        .await
+        .unwrap();
+    bus.publish(&ticket_routed(&later.name, "agents/cy"))
+        .await
+        .unwrap();
+    poll_until(
+        "the last routed ticket assigned",
+        Duration::from_secs(10),
+        || async {
+            let got = app.get(&lead(), &later.name).await.unwrap();
+            (got.assignee == "agents/cy").then_some(())
+        },
+    )
+    .await;
+
+    let assigned = app.get(&lead(), &waiting.name).await.unwrap();
+    assert_eq!(assigned.assignee, "agents/ada");
+    assert_eq!(assigned.status, pb::TicketStatus::Open as i32);
+    let kept = app.get(&lead(), &taken.name).await.unwrap();
+    assert_eq!(
+        (kept.assignee.as_str(), &kept.etag),
+        ("agents/bo", &taken.etag)
+    );
+
+    let mut seen = Vec::new();
+    while seen.last().map(|(name, _, _)| name) != Some(&later.name) {
+        let delivery = tokio::time::timeout(Duration::from_secs(10), events.next())
+            .await
+            .expect("an event in time")
+            .expect("a delivery")
+            .expect("no bus error");
+        let event: ev::TicketAssigned = decode_payload(delivery.event()).unwrap();
+        delivery.ack().await.unwrap();
+        assert_eq!(
+            event.actor.unwrap().r#type,
+            common::ActorType::System as i32
+        );
+        let snapshot = event.ticket.unwrap();
+        seen.push((snapshot.name, snapshot.assignee, event.auto_routed));
+    }
+    assert_eq!(
+        seen,
+        vec![
+            (waiting.name.clone(), "agents/ada".to_owned(), true),
+            (later.name.clone(), "agents/cy".to_owned(), true),
+        ],
+        "one assignment per routed waiting ticket, none for the taken one"
+    );
+
+    // Resolved meanwhile: a later routing leaves it alone.
+    let resolved = app
+        .client
+        .clone()
+        .resolve_ticket(app.req(
+            &lead(),
+            pb::ResolveTicketRequest {
+                name: later.name.clone(),
+                etag: app.get(&lead(), &later.name).await.unwrap().etag,
+                resolution_summary: "Fixed on the phone".into(),
+            },
+        ))
+        .await
+        .expect("resolved")
+        .into_inner()
+        .ticket
+        .unwrap();
+    bus.publish(&ticket_routed(&later.name, "agents/ada"))
+        .await
+        .unwrap();
+    bus.publish(&ticket_routed(&waiting.name, "agents/dee"))
+        .await
+        .unwrap();
+    let fresh = app
+        .create(&lead(), washer(app.name("c2"), "A fourth leak"))
+        .await;
+    bus.publish(&ticket_routed(&fresh.name, "agents/ada"))
+        .await
+        .unwrap();
+    poll_until(
+        "the fresh routed ticket assigned",
+        Duration::from_secs(10),
+        || async {
+            let got = app.get(&lead(), &fresh.name).await.unwrap();
+            (got.assignee == "agents/ada").then_some(())
+        },
+    )
+    .await;
+    let after = app.get(&lead(), &later.name).await.unwrap();
+    assert_eq!(
+        (after.assignee.as_str(), after.status, &after.etag),
+        (
+            "agents/cy",
+            pb::TicketStatus::Resolved as i32,
+            &resolved.etag
+        )
+    );
+    let still = app.get(&lead(), &waiting.name).await.unwrap();
+    assert_eq!(
+        (still.assignee.as_str(), &still.etag),
+        ("agents/ada", &assigned.etag)
+    );
+}

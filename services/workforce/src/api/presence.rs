@@ -50,7 +50,13 @@ pub async fn set(
         let settings = &api.settings;
         let takes = |r: &_, a: &_| settings.takes(r, a);
         match store::route_queued(&api.db, agent.id, &takes, now).await {
-            Ok(held) => agent.active_tickets += held.len() as i64,
+            Ok(held) => {
+                if !held.is_empty() {
+                    // Their `TicketRouted` events wait in the outbox.
+                    api.relay.wake();
+                }
+                agent.active_tickets += held.len() as i64
+            }
             Err(err) => {
                 tracing::warn!(error = %aftercare_platform::error::cause_chain(&err), "queued tickets not routed")
             }

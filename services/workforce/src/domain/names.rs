@@ -33,6 +33,11 @@ pub fn parse_agent_name(name: &str) -> Option<Uuid> {
     (agent_name(id) == name).then_some(id)
 }
 
+/// The resource name of a ticket (in the tickets service), `tickets/{id}`.
+pub fn ticket_name(id: Uuid) -> String {
+    format!("tickets/{id}")
+}
+
 /// The id in `tickets/{id}`, when it is one.
 pub fn parse_ticket_name(name: &str) -> Option<Uuid> {
     let id = Uuid::parse_str(name.strip_prefix("tickets/")?).ok()?;

@@ -5,10 +5,12 @@ use aftercare_platform::db::Database;
 use uuid::Uuid;
 
 use sqlx::Row as _;
+use sqlx::{Any, Transaction};
 
 use super::{Conn, Hold, hold, release_hold, routable_agent};
 use crate::domain::routing::{Routable, Route};
 use crate::error::Error;
+use crate::events;
 
 /// A ticket to queue when nobody can take it: the request to route again, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,9 +126,10 @@ const BATCH: i64 = 200;
 /// (eligible, with room) is held for the agent atomically within its capacity and stays
 /// queued with the agent until its assignment arrives. A ticket another routing holds is
 /// left alone, so concurrent passes never place a ticket twice (the tickets are visited in
-/// one order by every pass). Returns the tickets held.
+/// one order by every pass). Each hold writes `TicketRouted` to the outbox in the same
+/// transaction, so the tickets service assigns the ticket. Returns the tickets held.
 pub async fn route_queued_in(
-    conn: &mut Conn,
+    conn: &mut Transaction<'_, Any>,
     agent: Uuid,
     takes: &(dyn Fn(&Route, &Routable) -> bool + Send + Sync),
     now: i64,
@@ -135,11 +138,11 @@ pub async fn route_queued_in(
         return Ok(Vec::new());
     };
     let rows = sqlx::query(
-        "SELECT ticket_id, route FROM routing_queue WHERE agent_id IS NULL AND route IS NOT NULL
+        "SELECT ticket_id, route, reason, queue_time FROM routing_queue WHERE agent_id IS NULL AND route IS NOT NULL
          ORDER BY priority DESC, queue_time, ticket_id LIMIT $1",
     )
     .bind(BATCH)
-    .fetch_all(&mut *conn)
+    .fetch_all(&mut **conn)
     .await?;
     let mut held = Vec::new();
     for row in rows {
@@ -159,9 +162,17 @@ pub async fn route_queued_in(
                 .bind(ticket.to_string())
                 .bind(agent.to_string())
                 .bind(now)
-                .execute(&mut *conn)
+                .execute(&mut **conn)
                 .await?;
                 routable.active_tickets += 1;
+                let routed = events::ticket_routed(
+                    ticket,
+                    &routable,
+                    &row.try_get::<String, _>("reason")?,
+                    row.try_get::<i64, _>("queue_time")?,
+                    now,
+                );
+                events::publish(conn, &routed.ticket, &routed).await?;
                 held.push(ticket);
                 tracing::info!(ticket = %ticket, agent = %agent, "queued ticket routed");
             }

@@ -4,10 +4,14 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aftercare_platform::events::{Handled, handle};
+use aftercare_platform::events::{
+    EventBus as _, Handled, SubscriptionFilter, decode_payload, handle,
+};
 use aftercare_platform::testing::{TestDatabase, poll_until};
 use aftercare_platform::time::{now_micros, to_timestamp};
-use aftercare_proto::aftercare::events::v1::{TicketAssigned, TicketResolved, TicketSnapshot};
+use aftercare_proto::aftercare::events::v1::{
+    TicketAssigned, TicketResolved, TicketRouted, TicketSnapshot,
+};
 use aftercare_proto::aftercare::tickets::v1::TicketStatus;
 use aftercare_proto::aftercare::workforce::v1 as pb;
 use aftercare_workforce::{FollowTheSun, LOAD_CONSUMER, LoadTracker, Settings};
@@ -573,6 +577,15 @@ async fn queued_tickets_go_to_an_agent_coming_online_most_urgent_and_oldest_firs
     db: TestDatabase,
 ) {
     let app = spawn_app(db).await;
+    let mut published = app
+        .service
+        .bus()
+        .subscribe(
+            "test",
+            SubscriptionFilter::all().with_type::<TicketRouted>(),
+        )
+        .await
+        .unwrap();
     let on = app.create_shift("Always", "UTC", always()).await;
     let ada = offline(&app, "Ada", &on.name, 2).await;
     let (oldest, newer, urgent) = (ticket(), ticket(), ticket());
@@ -591,6 +604,23 @@ async fn queued_tickets_go_to_an_agent_coming_online_most_urgent_and_oldest_firs
     assert_eq!(held[&oldest].as_deref(), Some(ada.name.as_str()));
     assert_eq!(held[&newer], None, "no room for the third");
     assert_eq!(app.get_agent(&ada.name).await.active_tickets, 2);
+    // Each hold is published for the tickets service to assign, in queue order.
+    let first = next_routed(&mut published).await;
+    let second = next_routed(&mut published).await;
+    assert_eq!(
+        [
+            (first.ticket.as_str(), first.agent.as_str()),
+            (second.ticket.as_str(), second.agent.as_str())
+        ],
+        [
+            (urgent.as_str(), ada.name.as_str()),
+            (oldest.as_str(), ada.name.as_str())
+        ]
+    );
+    assert_eq!(first.agent_display_name, "Ada");
+    assert!(!first.queue_reason.is_empty());
+    assert!(first.queue_time.is_some() && first.route_time.is_some());
+    assert!(first.queue_time.unwrap().seconds <= first.route_time.unwrap().seconds);
 
     // The tickets service assigns the urgent one: it leaves the queue.
     app.publish(&assigned(&urgent, &ada.name, now_micros()))
@@ -625,6 +655,23 @@ async fn queued_tickets_go_to_an_agent_coming_online_most_urgent_and_oldest_firs
     )
     .await;
     assert_eq!(app.get_agent(&ada.name).await.active_tickets, 2);
+    let third = next_routed(&mut published).await;
+    assert_eq!(
+        (third.ticket.as_str(), third.agent.as_str()),
+        (newer.as_str(), ada.name.as_str())
+    );
+}
+
+/// The next `TicketRouted` the service publishes.
+async fn next_routed(published: &mut aftercare_platform::events::Subscription) -> TicketRouted {
+    let delivery = tokio::time::timeout(Duration::from_secs(10), published.next())
+        .await
+        .expect("a TicketRouted in time")
+        .expect("a delivery")
+        .expect("no bus error");
+    let routed = decode_payload(delivery.event()).unwrap();
+    delivery.ack().await.unwrap();
+    routed
 }
 
 async fn two_agents_coming_online_at_once_take_each_queued_ticket_once(db: TestDatabase) {
