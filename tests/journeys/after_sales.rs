@@ -15,169 +15,48 @@ use aftercare_proto::aftercare::workforce::v1 as wf;
 use tk::after_sales_service_client::AfterSalesServiceClient;
 use tonic::transport::Channel;
 use wf::performance_service_client::PerformanceServiceClient;
-use wf::training_service_client::TrainingServiceClient;
-use wf::workforce_service_client::WorkforceServiceClient;
 
+use super::workforce::{Staff, agent, online, shift, skill, training, washer_repair_certified};
 use super::{EVENTUALLY, csat_survey, feedback, get_ticket, invitations_of, knowledge, tickets};
 
 const LEAK_ARTICLE: &str = "洗衣机底部漏水的处理方法";
 
-fn workforce(channel: &Channel) -> WorkforceServiceClient<Channel> {
-    WorkforceServiceClient::new(channel.clone())
-}
-
-fn duration(seconds: i64) -> prost_types::Duration {
-    prost_types::Duration { seconds, nanos: 0 }
-}
-
 /// Two agents of cn-east, on a shift that is always on, both skilled in washing machines at
 /// the same level; only the first passes the repair course and holds its certification.
 async fn staff(channel: &Channel, admin: &str, trainer: &str) -> (wf::Agent, wf::Agent) {
-    let shift = workforce(channel)
-        .create_shift(Sandbox::request(
-            admin,
-            wf::CreateShiftRequest {
-                shift: Some(wf::Shift {
-                    display_name: "Shanghai around the clock".into(),
-                    time_zone: "Asia/Shanghai".into(),
-                    region: "cn-east".into(),
-                    intervals: (1..=7)
-                        .map(|weekday| wf::ShiftInterval {
-                            weekday,
-                            start_minute: 0,
-                            duration: Some(duration(86_400)),
-                        })
-                        .collect(),
-                    ..Default::default()
-                }),
-                request_id: uuid::Uuid::now_v7().to_string(),
-            },
-        ))
-        .await
-        .expect("an admin creates the shift")
-        .into_inner()
-        .shift
-        .expect("a shift");
-    let skill = workforce(channel)
-        .create_skill(Sandbox::request(
-            admin,
-            wf::CreateSkillRequest {
-                skill: Some(wf::Skill {
-                    display_name: "Washing machines".into(),
-                    category: wf::SkillCategory::ProductLine as i32,
-                    code: "washing-machine".into(),
-                    ..Default::default()
-                }),
-                request_id: uuid::Uuid::now_v7().to_string(),
-            },
-        ))
-        .await
-        .expect("an admin creates the skill")
-        .into_inner()
-        .skill
-        .expect("a skill");
+    let shift = shift(
+        channel,
+        admin,
+        "Shanghai around the clock",
+        "Asia/Shanghai",
+        "cn-east",
+        true,
+    )
+    .await;
+    let skill = skill(channel, admin, "washing-machine", "Washing machines").await;
     let mut agents = Vec::new();
     for (display_name, mailbox) in [("李明", "li.ming"), ("赵强", "zhao.qiang")] {
-        let agent = workforce(channel)
-            .create_agent(Sandbox::request(
-                admin,
-                wf::CreateAgentRequest {
-                    agent: Some(wf::Agent {
-                        display_name: display_name.into(),
-                        email: format!("{mailbox}@example.com"),
-                        roles: vec![wf::AgentRole::Agent as i32],
-                        region: "cn-east".into(),
-                        languages: vec!["zh-CN".into()],
-                        skills: vec![wf::AgentSkill {
-                            skill: skill.name.clone(),
-                            level: 3,
-                        }],
-                        max_concurrent_tickets: 5,
-                        shift: shift.name.clone(),
-                        ..Default::default()
-                    }),
-                    request_id: uuid::Uuid::now_v7().to_string(),
-                },
-            ))
-            .await
-            .expect("an admin creates the agent")
-            .into_inner()
-            .agent
-            .expect("an agent");
-        workforce(channel)
-            .set_presence(Sandbox::request(
-                admin,
-                wf::SetPresenceRequest {
-                    name: format!("{}/presence", agent.name),
-                    state: wf::PresenceState::Available as i32,
-                    ..Default::default()
-                },
-            ))
-            .await
-            .expect("the agent is online");
+        let agent = agent(
+            channel,
+            admin,
+            Staff {
+                display_name,
+                mailbox,
+                role: wf::AgentRole::Agent,
+                region: "cn-east",
+                language: "zh-CN",
+                skill: Some(&skill),
+                capacity: 5,
+                shift: &shift,
+            },
+        )
+        .await;
+        online(channel, admin, &agent).await;
         agents.push(agent);
     }
-    let training = TrainingServiceClient::new(channel.clone());
-    let course = training
-        .clone()
-        .create_course(Sandbox::request(
-            trainer,
-            wf::CreateCourseRequest {
-                course: Some(wf::Course {
-                    title: "洗衣机维修认证".into(),
-                    skills: vec![wf::CourseSkill {
-                        skill: skill.name.clone(),
-                        level: 3,
-                    }],
-                    certification_code: "washer-repair".into(),
-                    certification_display_name: "Washing machine repair".into(),
-                    certification_validity: Some(duration(365 * 86_400)),
-                    completion: wf::CourseCompletion::Assessment as i32,
-                    pass_mark: 70,
-                    state: wf::CourseState::Active as i32,
-                    ..Default::default()
-                }),
-                request_id: uuid::Uuid::now_v7().to_string(),
-            },
-        ))
-        .await
-        .expect("a trainer creates the course")
-        .into_inner()
-        .course
-        .expect("a course");
-    let enrolment = training
-        .clone()
-        .create_enrolment(Sandbox::request(
-            trainer,
-            wf::CreateEnrolmentRequest {
-                parent: course.name.clone(),
-                enrolment: Some(wf::Enrolment {
-                    agent: agents[0].name.clone(),
-                    ..Default::default()
-                }),
-                request_id: uuid::Uuid::now_v7().to_string(),
-            },
-        ))
-        .await
-        .expect("the trainer enrols the first agent")
-        .into_inner()
-        .enrolment
-        .expect("an enrolment");
-    training
-        .clone()
-        .submit_assessment(Sandbox::request(
-            trainer,
-            wf::SubmitAssessmentRequest {
-                enrolment: enrolment.name.clone(),
-                score: 92,
-                max_score: 100,
-                ..Default::default()
-            },
-        ))
-        .await
-        .expect("the trainer records a passed assessment");
-    let certified = training
-        .clone()
+    let certified = washer_repair_certified(channel, trainer, &skill, &agents[0], 92).await;
+    assert_eq!(certified.code, "washer-repair", "{certified:?}");
+    let held = training(channel)
         .list_certifications(Sandbox::request(
             trainer,
             wf::ListCertificationsRequest {
@@ -189,10 +68,7 @@ async fn staff(channel: &Channel, admin: &str, trainer: &str) -> (wf::Agent, wf:
         .expect("list the agent's certifications")
         .into_inner()
         .certifications;
-    assert!(
-        certified.iter().any(|c| c.code == "washer-repair"),
-        "{certified:?}"
-    );
+    assert!(held.iter().any(|c| c.code == "washer-repair"), "{held:?}");
     let second = agents.pop().expect("two agents");
     let first = agents.pop().expect("two agents");
     (first, second)

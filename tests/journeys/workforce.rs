@@ -26,15 +26,15 @@ use super::{EVENTUALLY, get_ticket, tickets};
 /// routing before it to be asked in time on a busy machine.
 const LAPSES_IN: Duration = Duration::from_secs(10);
 
-fn workforce(channel: &Channel) -> WorkforceServiceClient<Channel> {
+pub(super) fn workforce(channel: &Channel) -> WorkforceServiceClient<Channel> {
     WorkforceServiceClient::new(channel.clone())
 }
 
-fn training(channel: &Channel) -> TrainingServiceClient<Channel> {
+pub(super) fn training(channel: &Channel) -> TrainingServiceClient<Channel> {
     TrainingServiceClient::new(channel.clone())
 }
 
-fn duration(seconds: i64) -> prost_types::Duration {
+pub(super) fn duration(seconds: i64) -> prost_types::Duration {
     prost_types::Duration { seconds, nanos: 0 }
 }
 
@@ -46,7 +46,7 @@ fn now_seconds() -> i64 {
 }
 
 /// A shift in `time_zone` for `region`: around the clock every day, or never (no intervals).
-async fn shift(
+pub(super) async fn shift(
     channel: &Channel,
     admin: &str,
     display_name: &str,
@@ -87,7 +87,12 @@ async fn shift(
 }
 
 /// A product-line skill with `code`.
-async fn skill(channel: &Channel, admin: &str, code: &str, display_name: &str) -> wf::Skill {
+pub(super) async fn skill(
+    channel: &Channel,
+    admin: &str,
+    code: &str,
+    display_name: &str,
+) -> wf::Skill {
     workforce(channel)
         .create_skill(Sandbox::request(
             admin,
@@ -109,18 +114,18 @@ async fn skill(channel: &Channel, admin: &str, code: &str, display_name: &str) -
 }
 
 /// Who an agent is, for [`agent`].
-struct Staff<'a> {
-    display_name: &'a str,
-    mailbox: &'a str,
-    role: wf::AgentRole,
-    region: &'a str,
-    language: &'a str,
-    skill: Option<&'a wf::Skill>,
-    capacity: i32,
-    shift: &'a wf::Shift,
+pub(super) struct Staff<'a> {
+    pub(super) display_name: &'a str,
+    pub(super) mailbox: &'a str,
+    pub(super) role: wf::AgentRole,
+    pub(super) region: &'a str,
+    pub(super) language: &'a str,
+    pub(super) skill: Option<&'a wf::Skill>,
+    pub(super) capacity: i32,
+    pub(super) shift: &'a wf::Shift,
 }
 
-async fn agent(channel: &Channel, admin: &str, staff: Staff<'_>) -> wf::Agent {
+pub(super) async fn agent(channel: &Channel, admin: &str, staff: Staff<'_>) -> wf::Agent {
     workforce(channel)
         .create_agent(Sandbox::request(
             admin,
@@ -154,7 +159,7 @@ async fn agent(channel: &Channel, admin: &str, staff: Staff<'_>) -> wf::Agent {
 }
 
 /// `agent` signs in (`AVAILABLE`), as themself; the presence after it.
-async fn online(channel: &Channel, token: &str, agent: &wf::Agent) -> wf::Presence {
+pub(super) async fn online(channel: &Channel, token: &str, agent: &wf::Agent) -> wf::Presence {
     workforce(channel)
         .set_presence(Sandbox::request(
             token,
@@ -169,6 +174,76 @@ async fn online(channel: &Channel, token: &str, agent: &wf::Agent) -> wf::Presen
         .into_inner()
         .presence
         .expect("a presence")
+}
+
+/// `agent` passes the washing-machine repair course a trainer sets up (granting `skill` at
+/// level 3) with `score` out of 100; the certification it issues.
+pub(super) async fn washer_repair_certified(
+    channel: &Channel,
+    trainer: &str,
+    skill: &wf::Skill,
+    agent: &wf::Agent,
+    score: i32,
+) -> wf::Certification {
+    let course = training(channel)
+        .create_course(Sandbox::request(
+            trainer,
+            wf::CreateCourseRequest {
+                course: Some(wf::Course {
+                    title: "洗衣机维修认证".into(),
+                    skills: vec![wf::CourseSkill {
+                        skill: skill.name.clone(),
+                        level: 3,
+                    }],
+                    certification_code: "washer-repair".into(),
+                    certification_display_name: "Washing machine repair".into(),
+                    certification_validity: Some(duration(365 * 86_400)),
+                    completion: wf::CourseCompletion::Assessment as i32,
+                    pass_mark: 70,
+                    state: wf::CourseState::Active as i32,
+                    ..Default::default()
+                }),
+                request_id: uuid::Uuid::now_v7().to_string(),
+            },
+        ))
+        .await
+        .expect("a trainer creates the course")
+        .into_inner()
+        .course
+        .expect("a course");
+    let enrolment = training(channel)
+        .create_enrolment(Sandbox::request(
+            trainer,
+            wf::CreateEnrolmentRequest {
+                parent: course.name.clone(),
+                enrolment: Some(wf::Enrolment {
+                    agent: agent.name.clone(),
+                    ..Default::default()
+                }),
+                request_id: uuid::Uuid::now_v7().to_string(),
+            },
+        ))
+        .await
+        .expect("the trainer enrols the agent")
+        .into_inner()
+        .enrolment
+        .expect("an enrolment");
+    training(channel)
+        .submit_assessment(Sandbox::request(
+            trainer,
+            wf::SubmitAssessmentRequest {
+                enrolment: enrolment.name.clone(),
+                score,
+                max_score: 100,
+                request_id: uuid::Uuid::now_v7().to_string(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("the trainer records a passed assessment")
+        .into_inner()
+        .certification
+        .expect("passing issues the certification")
 }
 
 async fn load_of(channel: &Channel, token: &str, agent: &wf::Agent) -> i32 {
@@ -393,65 +468,7 @@ async fn certified_routing(databases: Databases) {
     }
 
     // Only 李明 passes the repair course: its certification backs the washing-machine skill.
-    let course = training(&channel)
-        .create_course(Sandbox::request(
-            &trainer,
-            wf::CreateCourseRequest {
-                course: Some(wf::Course {
-                    title: "洗衣机维修认证".into(),
-                    skills: vec![wf::CourseSkill {
-                        skill: washers.name.clone(),
-                        level: 3,
-                    }],
-                    certification_code: "washer-repair".into(),
-                    certification_display_name: "Washing machine repair".into(),
-                    certification_validity: Some(duration(365 * 86_400)),
-                    completion: wf::CourseCompletion::Assessment as i32,
-                    pass_mark: 70,
-                    state: wf::CourseState::Active as i32,
-                    ..Default::default()
-                }),
-                request_id: uuid::Uuid::now_v7().to_string(),
-            },
-        ))
-        .await
-        .expect("a trainer creates the course")
-        .into_inner()
-        .course
-        .expect("a course");
-    let enrolment = training(&channel)
-        .create_enrolment(Sandbox::request(
-            &trainer,
-            wf::CreateEnrolmentRequest {
-                parent: course.name.clone(),
-                enrolment: Some(wf::Enrolment {
-                    agent: li.name.clone(),
-                    ..Default::default()
-                }),
-                request_id: uuid::Uuid::now_v7().to_string(),
-            },
-        ))
-        .await
-        .expect("the trainer enrols 李明")
-        .into_inner()
-        .enrolment
-        .expect("an enrolment");
-    let repair = training(&channel)
-        .submit_assessment(Sandbox::request(
-            &trainer,
-            wf::SubmitAssessmentRequest {
-                enrolment: enrolment.name.clone(),
-                score: 88,
-                max_score: 100,
-                request_id: uuid::Uuid::now_v7().to_string(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .expect("the trainer records a passed assessment")
-        .into_inner()
-        .certification
-        .expect("passing issues the certification");
+    let repair = washer_repair_certified(&channel, &trainer, &washers, &li, 88).await;
     assert_eq!(
         (repair.code.as_str(), repair.state),
         ("washer-repair", wf::CertificationState::Active as i32),
