@@ -57,6 +57,8 @@ pub fn survey(s: &Survey) -> pb::Survey {
         customer_cooldown: Some(duration(s.customer_cooldown)),
         regions: s.regions.clone(),
         enabled: s.enabled,
+        ticket_kinds: s.ticket_kinds.iter().map(|k| k.number()).collect(),
+        ticket_channels: s.ticket_channels.iter().map(|c| c.number()).collect(),
         creator: Some(actor(&s.creator)),
         etag: Etag::of(s.version),
         create_time: Some(to_timestamp(s.create_time)),
@@ -113,7 +115,12 @@ pub fn invitation(i: &Invitation, now: i64, token: Option<&str>, portal: &str) -
 /// A classification.
 pub fn classification(c: &StoredClassification) -> pb::Classification {
     pb::Classification {
-        topic: c.value.topic().contract().number(),
+        topic: c.value.topic().number(),
+        topics: if c.value.topics.is_empty() {
+            vec![c.value.topic().number()]
+        } else {
+            c.value.topics.iter().map(|t| t.number()).collect()
+        },
         severity: c.value.severity.number(),
         sentiment: c.value.sentiment.number(),
         sentiment_score: c.value.score,

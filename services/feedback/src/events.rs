@@ -11,9 +11,9 @@ use sqlx::{Any, Transaction};
 
 use crate::convert;
 use crate::domain::follow_up::{LoopRules, is_severe, nps_category};
-use crate::domain::invite::Resolution;
+use crate::domain::invite::{Delivery, Resolution};
 use crate::domain::records::{FeedbackItem, FollowUp, Invitation, Response, StoredClassification};
-use crate::domain::values::{Actor, Channel};
+use crate::domain::values::{Actor, Channel, TicketKind};
 use crate::store;
 
 /// The consumer's durable name.
@@ -50,6 +50,25 @@ pub fn invitation_sent(i: &Invitation) -> ev::SurveyInvitationSent {
         send_time: i.send_time.map(to_timestamp),
         expire_time: i.expire_time.map(to_timestamp),
         actor: Some(convert::actor(&i.creator)),
+    }
+}
+
+/// `SurveyInvitationDelivery`: the one event that carries a token (in `survey_uri`), for
+/// the notifier that delivers an invitation the service made by itself.
+pub fn invitation_delivery(i: &Invitation, delivery: &Delivery) -> ev::SurveyInvitationDelivery {
+    ev::SurveyInvitationDelivery {
+        invitation: i.name(),
+        survey: format!("surveys/{}", i.survey_id),
+        customer: i.customer.clone(),
+        ticket: i.ticket.clone(),
+        follow_up: i.follow_up.clone(),
+        channel: i.channel.number(),
+        language: i.language.clone(),
+        title: delivery.title.clone(),
+        survey_uri: delivery.survey_uri.clone(),
+        schedule_time: Some(to_timestamp(i.schedule_time)),
+        expire_time: i.expire_time.map(to_timestamp),
+        region: i.region.clone(),
     }
 }
 
@@ -191,6 +210,8 @@ pub fn follow_up_overdue(f: &FollowUp, now: i64) -> ev::FollowUpOverdue {
 pub struct FeedbackConsumer {
     /// The closed-loop rules (quiet period).
     pub rules: LoopRules,
+    /// The survey page invitations link to (`…#token=`).
+    pub portal: String,
 }
 
 impl FeedbackConsumer {
@@ -200,6 +221,8 @@ impl FeedbackConsumer {
             .with_type::<ev::TicketResolved>()
             .with_type::<ev::TicketReopened>()
             .with_type::<ev::ConsentChanged>()
+            .with_type::<ev::CustomerCreated>()
+            .with_type::<ev::CustomerUpdated>()
             .with_type::<ev::CustomerErased>()
     }
 }
@@ -217,17 +240,21 @@ impl EventHandler for FeedbackConsumer {
                     ticket: ticket.name,
                     customer: ticket.customer,
                     channel: Channel::from_number(ticket.channel.into()),
+                    kind: TicketKind::from_number(ticket.kind.into()),
                     region: ticket.region,
                     team: ticket.team,
                     agent: ticket.assignee,
                     language: ticket.language_code,
+                    customer_locale: String::new(),
                     resolve_time: resolved
                         .resolve_time
                         .as_ref()
                         .and_then(from_timestamp)
                         .unwrap_or(now),
                 };
-                match store::invite_on_resolution(tx, &resolution, &self.rules, now).await? {
+                match store::invite_on_resolution(tx, &resolution, &self.rules, &self.portal, now)
+                    .await?
+                {
                     Ok(Some(invitation)) => {
                         tracing::info!(ticket = %resolution.ticket, invitation = %invitation.name(), "customer invited")
                     }
@@ -256,6 +283,21 @@ impl EventHandler for FeedbackConsumer {
                         .and_then(from_timestamp)
                         .unwrap_or(now);
                     store::consent_changed(tx, &changed.customer, channel, withdrawn, time).await?;
+                }
+            }
+            "CustomerCreated" | "CustomerUpdated" => {
+                let customer = if kind == "CustomerCreated" {
+                    decode_payload::<ev::CustomerCreated>(event)?.customer
+                } else {
+                    decode_payload::<ev::CustomerUpdated>(event)?.customer
+                };
+                if let Some(customer) = customer.filter(|c| !c.erased && c.merged_into.is_empty()) {
+                    let time = customer
+                        .update_time
+                        .as_ref()
+                        .and_then(from_timestamp)
+                        .unwrap_or(now);
+                    store::locale_changed(tx, &customer.name, &customer.locale, time).await?;
                 }
             }
             "CustomerErased" => {

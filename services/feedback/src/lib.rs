@@ -179,6 +179,7 @@ impl ServiceDefinition for FeedbackService {
             events::FeedbackConsumer::filter(),
             events::FeedbackConsumer {
                 rules: self.rules.clone(),
+                portal: self.portal.clone(),
             },
             ctx.shutdown.clone(),
         )

@@ -19,7 +19,9 @@ use crate::error::{Error, Result};
 pub use feedback::{ITEM_FIELDS, NewResponse, RESPONSE_FIELDS};
 pub use follow_ups::{Closing, FOLLOW_UP_FIELDS};
 pub use invitations::INVITATION_FIELDS;
-pub use privacy::{consent_changed, erase_customer, invite_on_resolution, ticket_reopened};
+pub use privacy::{
+    consent_changed, erase_customer, invite_on_resolution, locale_changed, ticket_reopened,
+};
 pub use stats::StatsQuery;
 pub use surveys::SURVEY_FIELDS;
 use surveys::resolution_surveys_in as surveys_in;

@@ -9,4 +9,5 @@ mod api {
     pub mod responses;
     pub mod stats;
     pub mod surveys;
+    pub mod targeting;
 }

@@ -1,5 +1,8 @@
 //! Times as the databases store them: UTC microseconds since the Unix epoch in a `BIGINT`,
-//! and their conversions to and from `google.protobuf.Timestamp`.
+//! and their conversions to and from `google.protobuf.Timestamp`; business calendars
+//! ([`calendar`]) for due times counted in opening hours.
+
+pub mod calendar;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -15,7 +15,7 @@ use crate::domain::access::{Reach, read_reach, write_reach};
 use crate::domain::follow_up::{
     FollowUpState, close as close_rule, outcome_allows_resurvey, record_contact,
 };
-use crate::domain::invite::{NewInvitation, Token, new_invitation};
+use crate::domain::invite::{Delivery, NewInvitation, Token, invitation_language, new_invitation};
 use crate::domain::records::FollowUp;
 use crate::domain::values::{Channel, Outcome};
 use crate::error::{Error, FOLLOW_UP, Result, finish};
@@ -280,7 +280,11 @@ pub async fn close(
                 } else {
                     f.channel
                 }),
-                language: survey.content.default_language.clone(),
+                language: invitation_language(
+                    &survey,
+                    &api.store.customer_locale(&f.customer).await?,
+                    &[],
+                ),
                 follow_up: f.name(),
                 schedule_time: now,
                 region: f.region.clone(),
@@ -291,7 +295,9 @@ pub async fn close(
             now,
         );
         f.resurvey_invitation = invitation.name();
-        resurvey = Some((invitation, Token::generate().hash()));
+        let token = Token::generate();
+        let delivery = Delivery::of(&survey, &invitation, &token, &api.portal);
+        resurvey = Some((invitation, token.hash(), delivery));
     }
     f.status = status;
     f.outcome = Some(outcome);

@@ -10,10 +10,10 @@ use super::parse::{channel, invitation_name, language, optional_name, page, requ
 use super::{Api, actor_of};
 use crate::convert;
 use crate::domain::access::{Reach, may_invite, may_see_tokens, read_reach};
-use crate::domain::invite::{NewInvitation, Token, new_invitation};
+use crate::domain::invite::{NewInvitation, Token, invitation_language, new_invitation};
 use crate::domain::records::Invitation;
 use crate::domain::survey::DAY;
-use crate::domain::values::{Channel, pick_language};
+use crate::domain::values::Channel;
 use crate::error::{Error, INVITATION, Result, finish};
 use crate::store::INVITATION_FIELDS;
 use crate::store::query::{Bind, Where};
@@ -111,13 +111,13 @@ pub async fn create(
         ));
     }
     let channel = chosen_channel.or(survey.channel).unwrap_or(Channel::Email);
-    let languages = survey.content.languages();
-    let language = pick_language(
-        wanted_language.as_deref().unwrap_or(""),
-        &languages,
-        &survey.content.default_language,
-    )
-    .to_owned();
+    let customer = customer.unwrap_or_default();
+    let locale = api.store.customer_locale(&customer).await?;
+    let language = invitation_language(
+        &survey,
+        wanted_language.as_deref().unwrap_or(&locale),
+        &[&locale],
+    );
     let region = match principal.region.as_deref() {
         Some(r) if !principal.sees_all_regions() => r.to_owned(),
         _ => String::new(),
@@ -126,7 +126,7 @@ pub async fn create(
     let invitation = new_invitation(
         &survey,
         NewInvitation {
-            customer: customer.unwrap_or_default(),
+            customer,
             ticket: ticket.unwrap_or_default(),
             channel,
             language,

@@ -202,7 +202,9 @@ fn pending_for_item(api: &Api, item: &FeedbackItem, actor: &Actor) -> Option<Pen
         agent: String::new(),
         language: item.language.clone(),
         summary: item.text.clone(),
-        due_time: item.receive_time.max(item.create_time - DAY) + api.rules.follow_up_within,
+        due_time: api
+            .rules
+            .due_time(item.receive_time.max(item.create_time - DAY)),
         actor: actor.clone(),
         attempts: 0,
         create_time: item.create_time,
@@ -417,7 +419,7 @@ pub async fn reclassify(
         agent: context.agent.clone(),
         language: pending_base.1.clone(),
         summary: pending_base.2.clone(),
-        due_time: now + api.rules.follow_up_within,
+        due_time: api.rules.due_time(now),
         actor: actor_of(principal),
         attempts: 0,
         create_time: now,

@@ -10,7 +10,9 @@ use aftercare_proto::aftercare::feedback::v1 as pb;
 use uuid::Uuid;
 
 use crate::domain::survey::{DAY, DEFAULT_TTL, HOUR, Question, SurveyContent, SurveyFields};
-use crate::domain::values::{Channel, QuestionType, Trigger, is_language_tag, is_region};
+use crate::domain::values::{
+    Channel, QuestionType, TicketKind, Trigger, is_language_tag, is_region,
+};
 
 /// Microseconds in a protobuf duration, if it is valid.
 pub fn micros_of(duration: &prost_types::Duration) -> Option<i64> {
@@ -282,6 +284,20 @@ pub fn survey_fields(
             None => {}
         }
     }
+    let ticket_kinds = targets(
+        v,
+        &format!("{prefix}.ticket_kinds"),
+        &s.ticket_kinds,
+        TicketKind::from_number,
+        "a ticket kind",
+    );
+    let ticket_channels = targets(
+        v,
+        &format!("{prefix}.ticket_channels"),
+        &s.ticket_channels,
+        Channel::from_number,
+        "a channel",
+    );
     if v.violations().len() > before {
         return None;
     }
@@ -297,8 +313,34 @@ pub fn survey_fields(
         send_delay,
         customer_cooldown,
         regions,
+        ticket_kinds,
+        ticket_channels,
         enabled: s.enabled,
     })
+}
+
+/// A survey's targeting list of enum numbers: each known, none unspecified, none repeated.
+fn targets<T: PartialEq>(
+    v: &mut FieldViolations,
+    field: &str,
+    numbers: &[i32],
+    from: fn(i64) -> Option<T>,
+    what: &str,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    for (index, number) in numbers.iter().enumerate() {
+        match from(i64::from(*number)) {
+            Some(value) if out.contains(&value) => {
+                v.add(format!("{field}[{index}]"), "is repeated")
+            }
+            Some(value) => out.push(value),
+            None => v.add(
+                format!("{field}[{index}]"),
+                format!("must be {what}, not {number}"),
+            ),
+        }
+    }
+    out
 }
 
 /// An enum of the feedback API by number (0 is none).

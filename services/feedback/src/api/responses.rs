@@ -151,7 +151,7 @@ async fn record(api: &Api, answer: Answer) -> Result<Response> {
         agent: response.agent.clone(),
         language,
         summary: comment,
-        due_time: now + api.rules.follow_up_within,
+        due_time: api.rules.due_time(now),
         actor: Actor::system(),
         attempts: 0,
         create_time: now,

@@ -26,6 +26,8 @@ const UPDATABLE: &[&str] = &[
     "customer_cooldown",
     "regions",
     "enabled",
+    "ticket_kinds",
+    "ticket_channels",
 ];
 
 fn manage(principal: &Principal) -> Result<()> {
@@ -93,6 +95,8 @@ pub async fn create(
         send_delay: fields.send_delay,
         customer_cooldown: fields.customer_cooldown,
         regions: fields.regions,
+        ticket_kinds: fields.ticket_kinds,
+        ticket_channels: fields.ticket_channels,
         enabled: fields.enabled,
         creator: actor_of(principal),
         create_time: now,
@@ -183,6 +187,8 @@ pub async fn update(
             "customer_cooldown" => merged.customer_cooldown = message.customer_cooldown,
             "regions" => merged.regions = message.regions.clone(),
             "enabled" => merged.enabled = message.enabled,
+            "ticket_kinds" => merged.ticket_kinds = message.ticket_kinds.clone(),
+            "ticket_channels" => merged.ticket_channels = message.ticket_channels.clone(),
             _ => {}
         }
     }
@@ -200,6 +206,8 @@ pub async fn update(
         send_delay: fields.send_delay,
         customer_cooldown: fields.customer_cooldown,
         regions: fields.regions,
+        ticket_kinds: fields.ticket_kinds,
+        ticket_channels: fields.ticket_channels,
         enabled: fields.enabled,
         update_time: now_micros(),
         ..current

@@ -1195,8 +1195,12 @@ mod tests {
         let mut per_topic: HashMap<Topic, (usize, usize)> = HashMap::new();
         let mut per_language: HashMap<&str, (usize, usize)> = HashMap::new();
         let mut misses = Vec::new();
+        let mut primary_correct = 0usize;
         for (expected, topic, text) in &set {
             let got = classify(text);
+            if got.topic() == *topic {
+                primary_correct += 1;
+            }
             let entry = per_class.entry(*expected).or_default();
             entry.1 += 1;
             let language = entry_language(text);
@@ -1242,6 +1246,10 @@ mod tests {
         println!(
             "  topic found among the topics: {:.1}%",
             100.0 * topic_correct as f64 / set.len() as f64
+        );
+        println!(
+            "  topic as the primary topic: {:.1}%",
+            100.0 * primary_correct as f64 / set.len() as f64
         );
         for topic in Topic::ALL {
             if let Some((c, n)) = per_topic.get(topic) {

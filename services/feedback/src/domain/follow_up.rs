@@ -1,12 +1,14 @@
 //! The closed loop: who is a detractor, what is a severe complaint, and the life of a
 //! follow-up (OPEN → CONTACTED / OVERDUE → CLOSED).
 
+use aftercare_platform::time::calendar::BusinessCalendar;
+
 use super::classify::Classification;
 use super::survey::{Answers, HOUR};
 use super::values::{FollowUpStatus, Outcome, Reason, Sentiment, Severity};
 
 /// The rules of the closed loop, configurable per deployment.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LoopRules {
     /// A CSAT at or below this is a detractor (default 2).
     pub csat_detractor_max: i32,
@@ -14,8 +16,12 @@ pub struct LoopRules {
     pub nps_detractor_max: i32,
     /// A CES at or above this opens a follow-up (default 5).
     pub ces_detractor_min: i32,
-    /// The service standard: contact within this many microseconds (default 24 h).
+    /// The service standard: contact within this many microseconds (default 24 h), of
+    /// wall-clock time, or of `business_hours` when set.
     pub follow_up_within: i64,
+    /// The opening hours `follow_up_within` counts in (the same business calendar the
+    /// tickets service counts SLA targets in); `None` (the default) counts around the clock.
+    pub business_hours: Option<BusinessCalendar>,
     /// A customer surveyed (by any survey) within this many microseconds is not invited
     /// again on a resolution (default 0: only each survey's own cooldown applies).
     pub quiet_period: i64,
@@ -28,6 +34,7 @@ impl Default for LoopRules {
             nps_detractor_max: 6,
             ces_detractor_min: 5,
             follow_up_within: 24 * HOUR,
+            business_hours: None,
             quiet_period: 0,
         }
     }
@@ -55,6 +62,15 @@ impl LoopRules {
             reasons.push(Reason::SevereComplaint);
         }
         reasons
+    }
+
+    /// When a follow-up opened at `opened` is due: `follow_up_within` later, counted in
+    /// `business_hours` when set (a calendar never open falls back to wall-clock time).
+    pub fn due_time(&self, opened: i64) -> i64 {
+        self.business_hours
+            .as_ref()
+            .and_then(|calendar| calendar.add(opened, self.follow_up_within))
+            .unwrap_or(opened + self.follow_up_within)
     }
 
     /// Whether the scores make the response a detractor (as the contract defines it for
@@ -200,6 +216,43 @@ mod tests {
             ..Answers::default()
         };
         assert_eq!(rules.reasons(&answers, None), [Reason::LowCsat]);
+    }
+
+    #[test]
+    fn the_due_time_counts_in_business_hours_when_configured() {
+        use aftercare_platform::time::calendar::OpenInterval;
+        use chrono::TimeZone;
+        let shanghai = chrono_tz::Asia::Shanghai;
+        let at = |m, d, h| {
+            shanghai
+                .with_ymd_and_hms(2026, m, d, h, 0, 0)
+                .unwrap()
+                .timestamp_micros()
+        };
+        // Friday 2026-11-27 at 16:00.
+        let opened = at(11, 27, 16);
+        assert_eq!(LoopRules::default().due_time(opened), opened + 24 * HOUR);
+        // Weekdays 09:00–18:00: 2 h on Friday, 9 h on Monday, 9 h on Tuesday, then 4 h on
+        // Wednesday: due Wednesday 13:00.
+        let mut weekly: [Vec<OpenInterval>; 7] = Default::default();
+        for day in weekly.iter_mut().take(5) {
+            day.push(OpenInterval::parse("09:00", "18:00").unwrap());
+        }
+        let office = LoopRules {
+            business_hours: Some(BusinessCalendar::new(shanghai, weekly, Default::default())),
+            ..LoopRules::default()
+        };
+        assert_eq!(office.due_time(opened), at(12, 2, 13));
+        // A calendar that is never open cannot be met: wall-clock time instead.
+        let never = LoopRules {
+            business_hours: Some(BusinessCalendar::new(
+                shanghai,
+                Default::default(),
+                Default::default(),
+            )),
+            ..LoopRules::default()
+        };
+        assert_eq!(never.due_time(opened), opened + 24 * HOUR);
     }
 
     #[test]

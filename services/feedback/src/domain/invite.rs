@@ -6,8 +6,8 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::records::Invitation;
-use super::survey::Survey;
-use super::values::{Actor, Channel, InvitationStatus, pick_language};
+use super::survey::{Survey, Target};
+use super::values::{Actor, Channel, InvitationStatus, TicketKind, pick_language};
 
 /// An invitation's secret: 256 random bits, 43 URL-safe characters. Only its hash is stored.
 #[derive(Clone, PartialEq, Eq)]
@@ -48,6 +48,46 @@ impl Token {
             .map(|b| format!("{b:02x}"))
             .collect()
     }
+
+    /// The link the customer answers with: the survey `portal` (`…#token=`) and the token.
+    pub fn survey_uri(&self, portal: &str) -> String {
+        format!("{portal}{}", self.0)
+    }
+}
+
+/// What a notifier needs to deliver an invitation the service made by itself (nobody else
+/// ever sees its token): the title to show and the link with the token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The survey's title in the invitation's language.
+    pub title: String,
+    /// The portal link with the token.
+    pub survey_uri: String,
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("title", &self.title)
+            .field("survey_uri", &"…")
+            .finish()
+    }
+}
+
+impl Delivery {
+    /// The delivery of `invitation` to `survey` with `token`, linked from `portal`.
+    pub fn of(survey: &Survey, invitation: &Invitation, token: &Token, portal: &str) -> Self {
+        let titles = &survey.content.titles;
+        let title = titles
+            .get(&invitation.language)
+            .or_else(|| titles.get(&survey.content.default_language))
+            .cloned()
+            .unwrap_or_default();
+        Self {
+            title,
+            survey_uri: token.survey_uri(portal),
+        }
+    }
 }
 
 /// What a resolved ticket says about the invitation it may get.
@@ -57,8 +97,10 @@ pub struct Resolution {
     pub ticket: String,
     /// `customers/{id}`.
     pub customer: String,
-    /// The ticket's channel.
+    /// The ticket's (intake) channel.
     pub channel: Option<Channel>,
+    /// The ticket's kind.
+    pub kind: Option<TicketKind>,
     /// Region, team, agent.
     pub region: String,
     /// Team.
@@ -67,6 +109,9 @@ pub struct Resolution {
     pub agent: String,
     /// The conversation language.
     pub language: String,
+    /// The customer's preferred language as the customers service last reported it (empty
+    /// when unknown).
+    pub customer_locale: String,
     /// When it was resolved.
     pub resolve_time: i64,
 }
@@ -80,6 +125,32 @@ pub enum Skip {
     Quiet,
     /// Survey consent withdrawn on the channel.
     NoConsent,
+}
+
+impl Resolution {
+    /// What the ticket offers surveys' targeting.
+    pub fn target(&self) -> Target<'_> {
+        Target {
+            region: &self.region,
+            kind: self.kind,
+            channel: self.channel,
+        }
+    }
+}
+
+/// The language of an invitation to `survey`: the customer's preferred language when the
+/// survey has it (exactly or by its primary language), else the first of `others` it has
+/// (the ticket's conversation language), else the survey's default language.
+pub fn invitation_language(survey: &Survey, customer_locale: &str, others: &[&str]) -> String {
+    let languages = survey.content.languages();
+    let default = survey.content.default_language.as_str();
+    std::iter::once(customer_locale)
+        .chain(others.iter().copied())
+        .filter(|wanted| !wanted.is_empty())
+        .map(|wanted| pick_language(wanted, &languages, ""))
+        .find(|picked| !picked.is_empty())
+        .unwrap_or(default)
+        .to_owned()
 }
 
 /// The channel a survey's invitation goes out on: the survey's, else the ticket's, with
@@ -104,13 +175,11 @@ pub fn for_resolution(
     channel: Channel,
     now: i64,
 ) -> Invitation {
-    let languages = survey.content.languages();
-    let language = pick_language(
-        &resolution.language,
-        &languages,
-        &survey.content.default_language,
-    )
-    .to_owned();
+    let language = invitation_language(
+        survey,
+        &resolution.customer_locale,
+        &[resolution.language.as_str()],
+    );
     let schedule = resolution.resolve_time.max(0) + survey.send_delay;
     new_invitation(
         survey,
@@ -212,6 +281,8 @@ mod tests {
             send_delay: 0,
             customer_cooldown: 0,
             regions: Vec::new(),
+            ticket_kinds: Vec::new(),
+            ticket_channels: Vec::new(),
             enabled: true,
             creator: Actor::system(),
             create_time: 0,
@@ -239,10 +310,12 @@ mod tests {
             ticket: "tickets/1".into(),
             customer: "customers/1".into(),
             channel: Some(Channel::Chat),
+            kind: Some(TicketKind::AfterSales),
             region: "cn-east".into(),
             team: String::new(),
             agent: String::new(),
             language: "zh-CN".into(),
+            customer_locale: String::new(),
             resolve_time: 100,
         };
         let channel = channel_for(&s, r.channel);
@@ -260,6 +333,25 @@ mod tests {
         let later = for_resolution(&delayed, &r, channel, 100);
         assert_eq!(later.status, InvitationStatus::Pending);
         assert_eq!(later.schedule_time, 150);
+    }
+
+    #[test]
+    fn the_customers_locale_wins_then_the_tickets_language_then_the_default() {
+        let s = survey();
+        // The customer prefers Chinese though the ticket was written in English.
+        assert_eq!(invitation_language(&s, "zh-CN", &["en"]), "zh-CN");
+        // A regional variant the survey lacks falls back to its primary language.
+        assert_eq!(invitation_language(&s, "zh-TW", &["en"]), "zh-CN");
+        assert_eq!(invitation_language(&s, "EN-gb", &["zh-CN"]), "en");
+        // A locale the survey does not have: the ticket's language, then the default.
+        assert_eq!(invitation_language(&s, "fr-FR", &["zh-CN"]), "zh-CN");
+        assert_eq!(invitation_language(&s, "fr-FR", &["de"]), "en");
+        assert_eq!(invitation_language(&s, "", &[""]), "en");
+        let token = Token::generate();
+        assert_eq!(
+            token.survey_uri("https://portal/survey#token="),
+            format!("https://portal/survey#token={}", token.as_str())
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::values::{Actor, Channel, QuestionType, Trigger};
+use super::values::{Actor, Channel, QuestionType, TicketKind, Trigger};
 
 /// Microseconds in an hour and in a day.
 pub const HOUR: i64 = 3_600_000_000;
@@ -81,6 +81,10 @@ pub struct Survey {
     pub customer_cooldown: i64,
     /// Regions it applies to (empty: all).
     pub regions: Vec<String>,
+    /// Ticket kinds it applies to (empty: all).
+    pub ticket_kinds: Vec<TicketKind>,
+    /// Intake channels of the tickets it applies to (empty: all).
+    pub ticket_channels: Vec<Channel>,
     /// Whether it sends invitations.
     pub enabled: bool,
     /// Who created it.
@@ -106,31 +110,63 @@ pub struct SurveyFields {
     pub customer_cooldown: i64,
     /// Regions.
     pub regions: Vec<String>,
+    /// Ticket kinds.
+    pub ticket_kinds: Vec<TicketKind>,
+    /// Ticket channels.
+    pub ticket_channels: Vec<Channel>,
     /// Enabled.
     pub enabled: bool,
 }
 
-impl Survey {
-    /// Whether this survey applies to a ticket handled in `region`, and how well: 2 when it is
-    /// scoped to that region, 1 when unscoped, `None` when it does not apply.
-    pub fn match_rank(&self, region: &str) -> Option<u8> {
-        if self.regions.is_empty() {
-            Some(1)
-        } else if self.regions.iter().any(|r| r == region) {
-            Some(2)
-        } else {
-            None
-        }
+/// What a resolved ticket offers a survey's targeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target<'a> {
+    /// The handling centre's region (may be empty).
+    pub region: &'a str,
+    /// The ticket's kind, when known.
+    pub kind: Option<TicketKind>,
+    /// The ticket's intake channel, when known.
+    pub channel: Option<Channel>,
+}
+
+/// How one targeting list judges a value: `None` when the survey excludes it, `Some(true)`
+/// when the survey is scoped to it, `Some(false)` when the list is empty (everything).
+fn scoped<T: PartialEq>(list: &[T], value: Option<&T>) -> Option<bool> {
+    if list.is_empty() {
+        Some(false)
+    } else if value.is_some_and(|v| list.contains(v)) {
+        Some(true)
+    } else {
+        None
     }
 }
 
-/// The survey a resolved ticket in `region` gets, among enabled ticket-resolved `surveys`:
-/// one scoped to the region wins over an unscoped one, then the most recently updated.
-pub fn matching_survey<'a>(surveys: &'a [Survey], region: &str) -> Option<&'a Survey> {
+impl Survey {
+    /// Whether this survey applies to `target`, and how closely: `None` when its regions,
+    /// kinds or channels exclude the ticket; else (how many of the three it is scoped on,
+    /// region scoped, kind scoped, channel scoped), larger being closer.
+    pub fn match_rank(&self, target: &Target<'_>) -> Option<(u8, bool, bool, bool)> {
+        let region = (!target.region.is_empty()).then(|| target.region.to_owned());
+        let region = scoped(&self.regions, region.as_ref())?;
+        let kind = scoped(&self.ticket_kinds, target.kind.as_ref())?;
+        let channel = scoped(&self.ticket_channels, target.channel.as_ref())?;
+        Some((
+            u8::from(region) + u8::from(kind) + u8::from(channel),
+            region,
+            kind,
+            channel,
+        ))
+    }
+}
+
+/// The survey a resolved ticket gets, among enabled ticket-resolved `surveys`: the one
+/// scoped most closely to the ticket (see [`Survey::match_rank`]), then the most recently
+/// updated.
+pub fn matching_survey<'a>(surveys: &'a [Survey], target: &Target<'_>) -> Option<&'a Survey> {
     surveys
         .iter()
         .filter(|s| s.enabled && s.trigger == Trigger::TicketResolved)
-        .filter_map(|s| s.match_rank(region).map(|rank| (rank, s.update_time, s)))
+        .filter_map(|s| s.match_rank(target).map(|rank| (rank, s.update_time, s)))
         .max_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)))
         .map(|(_, _, s)| s)
 }
@@ -312,6 +348,8 @@ mod tests {
             send_delay: 0,
             customer_cooldown: 0,
             regions: Vec::new(),
+            ticket_kinds: Vec::new(),
+            ticket_channels: Vec::new(),
             enabled: true,
             creator: Actor::system(),
             create_time: 0,
@@ -335,14 +373,89 @@ mod tests {
             ..base.clone()
         };
         let all = vec![base.clone(), newer.clone(), scoped.clone(), disabled];
+        let in_region = |region| Target {
+            region,
+            kind: Some(TicketKind::Inquiry),
+            channel: Some(Channel::Web),
+        };
         assert_eq!(
-            matching_survey(&all, "cn-east").map(|s| s.id),
+            matching_survey(&all, &in_region("cn-east")).map(|s| s.id),
             Some(scoped.id)
         );
         assert_eq!(
-            matching_survey(&all, "eu-west").map(|s| s.id),
+            matching_survey(&all, &in_region("eu-west")).map(|s| s.id),
             Some(newer.id)
         );
-        assert_eq!(matching_survey(&all[2..3], "eu-west"), None);
+        assert_eq!(matching_survey(&all[2..3], &in_region("eu-west")), None);
+        assert_eq!(matching_survey(&all[2..3], &in_region("")), None);
+    }
+
+    #[test]
+    fn a_survey_for_the_tickets_kind_and_channel_wins_and_others_are_excluded() {
+        let base = Survey {
+            id: uuid::Uuid::now_v7(),
+            version: 1,
+            content: content(&[(QuestionType::Csat, true)]),
+            trigger: Trigger::TicketResolved,
+            channel: None,
+            send_delay: 0,
+            customer_cooldown: 0,
+            regions: Vec::new(),
+            ticket_kinds: Vec::new(),
+            ticket_channels: Vec::new(),
+            enabled: true,
+            creator: Actor::system(),
+            create_time: 0,
+            update_time: 30,
+        };
+        let after_sales = Survey {
+            id: uuid::Uuid::now_v7(),
+            ticket_kinds: vec![TicketKind::AfterSales],
+            update_time: 10,
+            ..base.clone()
+        };
+        let after_sales_by_phone = Survey {
+            id: uuid::Uuid::now_v7(),
+            ticket_kinds: vec![TicketKind::AfterSales, TicketKind::Complaint],
+            ticket_channels: vec![Channel::Phone],
+            update_time: 5,
+            ..base.clone()
+        };
+        let all = vec![
+            base.clone(),
+            after_sales.clone(),
+            after_sales_by_phone.clone(),
+        ];
+        let target = |kind, channel| Target {
+            region: "cn-east",
+            kind: Some(kind),
+            channel: Some(channel),
+        };
+        let pick = |kind, channel| matching_survey(&all, &target(kind, channel)).map(|s| s.id);
+        assert_eq!(
+            pick(TicketKind::AfterSales, Channel::Phone),
+            Some(after_sales_by_phone.id)
+        );
+        assert_eq!(
+            pick(TicketKind::AfterSales, Channel::Web),
+            Some(after_sales.id)
+        );
+        assert_eq!(
+            pick(TicketKind::Complaint, Channel::Phone),
+            Some(after_sales_by_phone.id)
+        );
+        assert_eq!(pick(TicketKind::Inquiry, Channel::Phone), Some(base.id));
+        // Without the unscoped survey an inquiry gets nothing, and an unknown kind never
+        // matches a kind-scoped survey.
+        assert_eq!(
+            matching_survey(&all[1..], &target(TicketKind::Inquiry, Channel::Phone)),
+            None
+        );
+        let unknown = Target {
+            region: "cn-east",
+            kind: None,
+            channel: Some(Channel::Phone),
+        };
+        assert_eq!(matching_survey(&all[1..], &unknown), None);
     }
 }

@@ -98,22 +98,23 @@ numbered!(
         Usability = 5 => "USABILITY",
         Price = 6 => "PRICE",
         Other = 7 => "OTHER",
-        /// How long the customer waited (not yet in the contract: shown as `OTHER` there).
-        ResponseSpeed = 101 => "RESPONSE_SPEED",
-        /// Repairs, replacements and on-site visits (not yet in the contract: `OTHER`).
-        AfterSalesRepair = 102 => "AFTER_SALES_REPAIR",
+        /// How long the customer waited.
+        ResponseSpeed = 8 => "RESPONSE_SPEED",
+        /// Repairs, replacements and on-site visits.
+        AfterSalesRepair = 9 => "AFTER_SALES_REPAIR",
     }
 );
 
-impl Topic {
-    /// The topic as the contract can carry it (the two topics it lacks become `OTHER`).
-    pub fn contract(self) -> Self {
-        match self {
-            Self::ResponseSpeed | Self::AfterSalesRepair => Self::Other,
-            other => other,
-        }
+numbered!(
+    /// The kind of a resolved ticket, as the tickets service numbers it (a survey's
+    /// targeting).
+    TicketKind {
+        Inquiry = 1 => "INQUIRY",
+        TechnicalSupport = 2 => "TECHNICAL_SUPPORT",
+        AfterSales = 3 => "AFTER_SALES",
+        Complaint = 4 => "COMPLAINT",
     }
-}
+);
 
 numbered!(
     /// How serious feedback is.
@@ -288,7 +289,11 @@ mod tests {
             assert_eq!(Topic::from_name(topic.name()), Some(*topic));
         }
         assert_eq!(Channel::from_number(0), None);
-        assert_eq!(Topic::ResponseSpeed.contract(), Topic::Other);
+        assert_eq!(Topic::ResponseSpeed.number(), 8);
+        assert_eq!(Topic::AfterSalesRepair.number(), 9);
+        for kind in TicketKind::ALL {
+            assert_eq!(TicketKind::from_number(kind.number().into()), Some(*kind));
+        }
     }
 
     #[test]

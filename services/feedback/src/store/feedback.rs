@@ -127,7 +127,7 @@ async fn write_classification(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     ))
     .bind(feedback)
-    .bind(i64::from(stored.value.topic().contract().number()))
+    .bind(i64::from(stored.value.topic().number()))
     .bind(topics)
     .bind(i64::from(stored.value.severity.number()))
     .bind(i64::from(stored.value.sentiment.number()))
@@ -585,8 +585,8 @@ pub const RESPONSE_FIELDS: &[Field] = &[
     ("detractor", "r.detractor", Kind::Bool),
     (
         "topic",
-        "COALESCE(c.topic, 0)",
-        Kind::Enum(|n| Topic::from_name(n).map(|t| t.contract().number())),
+        TOPIC_CONDITION,
+        Kind::Enum(|n| Topic::from_name(n).map(Topic::number)),
     ),
     (
         "severity",
@@ -607,6 +607,10 @@ pub const RESPONSE_FIELDS: &[Field] = &[
     ("create_time", "r.create_time", Kind::Time),
 ];
 
+/// `topic = X` matches feedback with X among its topics (`c.topics`, the numbers joined by
+/// commas, primary first); `topic != X` feedback without it.
+const TOPIC_CONDITION: &str = "(CASE WHEN (',' || COALESCE(c.topics, '') || ',') LIKE ('%,' || CAST({} AS TEXT) || ',%') THEN 1 ELSE 0 END) {op} 1";
+
 /// The feedback item filter's fields.
 pub const ITEM_FIELDS: &[Field] = &[
     (
@@ -621,8 +625,8 @@ pub const ITEM_FIELDS: &[Field] = &[
     ("language", "i.language", Kind::Text),
     (
         "topic",
-        "COALESCE(c.topic, 0)",
-        Kind::Enum(|n| Topic::from_name(n).map(|t| t.contract().number())),
+        TOPIC_CONDITION,
+        Kind::Enum(|n| Topic::from_name(n).map(Topic::number)),
     ),
     (
         "severity",

@@ -8,6 +8,7 @@ use super::invitations::insert as insert_invitation;
 use super::query::{Field, Kind, Where};
 use super::{Store, boolean, int, opt_int, text, uuid};
 use crate::domain::follow_up::{FollowUpState, becomes_overdue};
+use crate::domain::invite::Delivery;
 use crate::domain::records::{
     FollowUp, Invitation, PendingFollowUp, reasons_from_text, reasons_to_text,
 };
@@ -78,8 +79,8 @@ fn pending(row: &AnyRow) -> Result<PendingFollowUp> {
 pub struct Closing {
     /// The follow-up as closed.
     pub follow_up: FollowUp,
-    /// The re-survey invitation and its token hash, if one is sent.
-    pub resurvey: Option<(Invitation, String)>,
+    /// The re-survey invitation, its token hash and its delivery, if one is sent.
+    pub resurvey: Option<(Invitation, String, Delivery)>,
     /// The closing note (for the event).
     pub note: String,
 }
@@ -290,8 +291,8 @@ impl Store {
     /// publishes `FollowUpClosed`.
     pub async fn close_follow_up(&self, closing: &Closing, expected: i64) -> Result<()> {
         let mut tx = self.begin().await?;
-        if let Some((invitation, hash)) = &closing.resurvey {
-            insert_invitation(&mut tx, invitation, hash).await?;
+        if let Some((invitation, hash, delivery)) = &closing.resurvey {
+            insert_invitation(&mut tx, invitation, hash, Some(delivery)).await?;
         }
         save(&mut tx, &closing.follow_up, expected).await?;
         let closer = closing

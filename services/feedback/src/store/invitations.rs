@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::query::{Field, Kind, Where};
 use super::{RequestKey, Store, int, opt_int, remember, text, uuid};
+use crate::domain::invite::Delivery;
 use crate::domain::records::Invitation;
 use crate::domain::values::{Actor, Channel, InvitationStatus};
 use crate::error::{Error, INVITATION, Result};
@@ -44,11 +45,14 @@ fn invitation(row: &AnyRow) -> Result<Invitation> {
 }
 
 /// Inserts `invitation` with its token's hash in `tx`; publishes `SurveyInvitationSent` when
-/// it is sent at once. `ALREADY_EXISTS` when the ticket already has an invitation.
+/// it is sent at once, and `SurveyInvitationDelivery` when the service made it by itself
+/// (`delivery`: nobody else holds its token). `ALREADY_EXISTS` when the ticket already has an
+/// invitation.
 pub(super) async fn insert(
     tx: &mut Transaction<'_, Any>,
     invitation: &Invitation,
     token_hash: &str,
+    delivery: Option<&Delivery>,
 ) -> Result<()> {
     if !invitation.ticket.is_empty() {
         let existing: Option<String> =
@@ -99,6 +103,15 @@ pub(super) async fn insert(
             "feedback",
             &invitation.name(),
             &events::invitation_sent(invitation),
+        )
+        .await?;
+    }
+    if let Some(delivery) = delivery.filter(|_| invitation.channel != Channel::Api) {
+        append(
+            tx,
+            "feedback",
+            &invitation.name(),
+            &events::invitation_delivery(invitation, delivery),
         )
         .await?;
     }
@@ -155,7 +168,31 @@ pub(super) async fn get_in(tx: &mut Transaction<'_, Any>, id: Uuid) -> Result<Op
     row.as_ref().map(invitation).transpose()
 }
 
+/// The preferred language of `customer` as last reported, or empty.
+pub(super) async fn customer_locale_in(
+    tx: &mut Transaction<'_, Any>,
+    customer: &str,
+) -> Result<String> {
+    let locale: Option<String> =
+        sqlx::query_scalar("SELECT locale FROM customer_locales WHERE customer = $1")
+            .bind(customer)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(locale.unwrap_or_default())
+}
+
 impl Store {
+    /// The preferred language of `customer` as the customers service last reported it, or
+    /// empty when unknown.
+    pub async fn customer_locale(&self, customer: &str) -> Result<String> {
+        let locale: Option<String> =
+            sqlx::query_scalar("SELECT locale FROM customer_locales WHERE customer = $1")
+                .bind(customer)
+                .fetch_optional(self.db.reader())
+                .await?;
+        Ok(locale.unwrap_or_default())
+    }
+
     /// Creates a manual invitation, remembering `key`; `FAILED_PRECONDITION` when the
     /// customer withdrew survey consent on its channel.
     pub async fn create_invitation(
@@ -175,7 +212,7 @@ impl Store {
                 ),
             });
         }
-        insert(&mut tx, invitation, token_hash).await?;
+        insert(&mut tx, invitation, token_hash, None).await?;
         remember(&mut tx, key, &invitation.name(), invitation.create_time).await?;
         self.commit(tx).await
     }

@@ -3,28 +3,37 @@
 
 use sqlx::{Any, Transaction};
 
-use super::invitations::{consent_withdrawn, insert, last_invited};
+use super::invitations::{consent_withdrawn, customer_locale_in, insert, last_invited};
 use super::surveys_in;
 use crate::domain::follow_up::LoopRules;
-use crate::domain::invite::{Resolution, Skip, Token, channel_for, for_resolution, within};
+use crate::domain::invite::{
+    Delivery, Resolution, Skip, Token, channel_for, for_resolution, within,
+};
 use crate::domain::records::Invitation;
 use crate::domain::survey::matching_survey;
 use crate::domain::values::Channel;
 use crate::error::{Error, Result};
 
-/// Invites the customer of a resolved ticket to the matching survey, unless skipped; returns
-/// the invitation made, or why none was.
+/// Invites the customer of a resolved ticket to the survey targeting it (region, kind,
+/// channel), in the customer's language, unless skipped; publishes what a notifier needs to
+/// deliver it (the link with the token made here, under `portal`); returns the invitation
+/// made, or why none was.
 pub async fn invite_on_resolution(
     tx: &mut Transaction<'_, Any>,
     resolution: &Resolution,
     rules: &LoopRules,
+    portal: &str,
     now: i64,
 ) -> Result<Result<Option<Invitation>, Skip>> {
     if resolution.customer.is_empty() {
         return Ok(Err(Skip::NoCustomer));
     }
+    let resolution = &Resolution {
+        customer_locale: customer_locale_in(tx, &resolution.customer).await?,
+        ..resolution.clone()
+    };
     let surveys = surveys_in(tx).await?;
-    let Some(survey) = matching_survey(&surveys, &resolution.region) else {
+    let Some(survey) = matching_survey(&surveys, &resolution.target()) else {
         return Ok(Ok(None));
     };
     let by_survey = last_invited(tx, &resolution.customer, Some(survey.id)).await?;
@@ -37,10 +46,10 @@ pub async fn invite_on_resolution(
         return Ok(Err(Skip::NoConsent));
     }
     let invitation = for_resolution(survey, resolution, channel, now);
-    // The token is made and only its hash kept: the customer answers a ticket-resolved
-    // invitation through the portal (`CreateResponse` as themselves) or by a link a delivery
-    // integration mints with `CreateInvitation`.
-    match insert(tx, &invitation, &Token::generate().hash()).await {
+    // Only the token's hash is kept; the token itself leaves once, in the delivery event.
+    let token = Token::generate();
+    let delivery = Delivery::of(survey, &invitation, &token, portal);
+    match insert(tx, &invitation, &token.hash(), Some(&delivery)).await {
         Ok(()) => Ok(Ok(Some(invitation))),
         Err(Error::AlreadyExists { .. }) => Ok(Ok(None)),
         Err(other) => Err(other),
@@ -55,6 +64,35 @@ pub async fn ticket_reopened(tx: &mut Transaction<'_, Any>, ticket: &str, time: 
         .await?;
     sqlx::query("INSERT INTO reopened_tickets (ticket, reopen_time) VALUES ($1, $2)")
         .bind(ticket)
+        .bind(time)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Records `customer`'s preferred language (`locale`, a BCP 47 tag; empty forgets it) as of
+/// `time`; an older report than the one kept is ignored.
+pub async fn locale_changed(
+    tx: &mut Transaction<'_, Any>,
+    customer: &str,
+    locale: &str,
+    time: i64,
+) -> Result<()> {
+    let current: Option<i64> =
+        sqlx::query_scalar("SELECT update_time FROM customer_locales WHERE customer = $1")
+            .bind(customer)
+            .fetch_optional(&mut **tx)
+            .await?;
+    if current.is_some_and(|t| t > time) {
+        return Ok(());
+    }
+    sqlx::query("DELETE FROM customer_locales WHERE customer = $1")
+        .bind(customer)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("INSERT INTO customer_locales (customer, locale, update_time) VALUES ($1, $2, $3)")
+        .bind(customer)
+        .bind(locale)
         .bind(time)
         .execute(&mut **tx)
         .await?;
@@ -130,6 +168,10 @@ pub async fn erase_customer(tx: &mut Transaction<'_, Any>, customer: &str, now: 
         .execute(&mut **tx)
         .await?;
     sqlx::query("DELETE FROM survey_consents WHERE customer = $1")
+        .bind(customer)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM customer_locales WHERE customer = $1")
         .bind(customer)
         .execute(&mut **tx)
         .await?;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use aftercare_platform::query::Filter;
+use aftercare_platform::query::{Comparison, Filter};
 use sqlx::Row;
 
 use super::Store;
@@ -59,6 +59,9 @@ struct FactSql {
     agent: &'static str,
     survey: &'static str,
     topic: &'static str,
+    /// The resource name of the feedback a row is about (whose classification a `topic`
+    /// condition reads), or `None` when the fact has none (a `topic` condition excludes it).
+    feedback: Option<&'static str>,
     metrics: &'static [&'static str],
 }
 
@@ -71,6 +74,7 @@ const INVITATIONS: FactSql = FactSql {
     agent: "x.agent",
     survey: "('surveys/' || x.survey_id)",
     topic: "0",
+    feedback: None,
     metrics: &[
         "COUNT(*)",
         "CAST(SUM(CASE WHEN x.status = 3 THEN 1 ELSE 0 END) AS BIGINT)",
@@ -86,6 +90,7 @@ const RESPONSES: FactSql = FactSql {
     agent: "x.agent",
     survey: "('surveys/' || x.survey_id)",
     topic: "0",
+    feedback: Some("('responses/' || x.id)"),
     metrics: &[
         "COUNT(*)",
         "COUNT(x.csat_score)",
@@ -114,6 +119,7 @@ const ITEMS: FactSql = FactSql {
     agent: "''",
     survey: "''",
     topic: "0",
+    feedback: Some("('feedbackItems/' || x.id)"),
     metrics: &["COUNT(*)"],
 };
 
@@ -133,6 +139,7 @@ const RESPONSE_TEXTS: FactSql = FactSql {
     agent: "x.agent",
     survey: "('surveys/' || x.survey_id)",
     topic: "c.topic",
+    feedback: Some("c.feedback"),
     metrics: SENTIMENT_METRICS,
 };
 
@@ -145,6 +152,7 @@ const ITEM_TEXTS: FactSql = FactSql {
     agent: "''",
     survey: "''",
     topic: "c.topic",
+    feedback: Some("c.feedback"),
     metrics: SENTIMENT_METRICS,
 };
 
@@ -157,6 +165,7 @@ const FOLLOW_UPS: FactSql = FactSql {
     agent: "x.agent",
     survey: "(CASE WHEN x.survey_id = '' THEN '' ELSE 'surveys/' || x.survey_id END)",
     topic: "0",
+    feedback: Some("x.source_feedback"),
     metrics: &[
         "COUNT(*)",
         "CAST(SUM(CASE WHEN x.original_due_time <= {now} OR x.contact_time IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT)",
@@ -190,18 +199,35 @@ impl FactSql {
 }
 
 /// Compiles the stats filter for one fact; values were checked when the request was parsed.
+/// A `topic` condition matches the facts whose feedback has that topic among its topics
+/// (not only as its primary topic): responses and items by their classification,
+/// follow-ups by their source feedback's; invitations have no topic and are left out.
 fn filter_for(fact: &FactSql, query: &StatsQuery, w: &mut Where) {
     for condition in &query.filter.conditions {
+        if condition.field == "topic" {
+            let Some(feedback) = fact.feedback else {
+                w.push("1 = 0");
+                continue;
+            };
+            let number = Topic::from_name(condition.value.text()).map_or(0, Topic::number);
+            let p = w.bind(Bind::Text(format!("%,{number},%")));
+            let exists = format!(
+                "EXISTS (SELECT 1 FROM classifications ct WHERE ct.feedback = {feedback}
+                    AND (',' || ct.topics || ',') LIKE {p})"
+            );
+            w.push(if condition.op == Comparison::Ne {
+                format!("NOT {exists}")
+            } else {
+                exists
+            });
+            continue;
+        }
         let Some(column) = fact.column(&condition.field) else {
             continue;
         };
         let value = match condition.field.as_str() {
             "channel" => Bind::Int(
                 Channel::from_name(condition.value.text()).map_or(0, |c| c.number().into()),
-            ),
-            "topic" => Bind::Int(
-                Topic::from_name(condition.value.text())
-                    .map_or(0, |t| t.contract().number().into()),
             ),
             _ => Bind::Text(condition.value.text().to_owned()),
         };

@@ -9,12 +9,27 @@ use uuid::Uuid;
 use super::query::Where;
 use super::{RequestKey, Store, boolean, int, remember, text, uuid};
 use crate::domain::survey::{Question, Survey, SurveyContent};
-use crate::domain::values::{Actor, Channel, Trigger};
+use crate::domain::values::{Actor, Channel, TicketKind, Trigger};
 use crate::error::{Error, Result, SURVEY};
 
 const COLUMNS: &str =
     "id, version, titles, default_language, questions, trigger_kind, channel, invitation_ttl,
-    send_delay, customer_cooldown, regions, enabled, creator, create_time, update_time";
+    send_delay, customer_cooldown, regions, enabled, creator, create_time, update_time, ticket_kinds,
+    ticket_channels";
+
+/// A list of numbered values as the JSON array of their numbers.
+fn numbers(values: impl Iterator<Item = i32>) -> String {
+    serde_json::to_string(&values.collect::<Vec<_>>()).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// The values of a JSON array of numbers (unknown numbers dropped).
+fn from_numbers<T>(json: &str, from: fn(i64) -> Option<T>) -> Vec<T> {
+    serde_json::from_str::<Vec<i64>>(json)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(from)
+        .collect()
+}
 
 fn survey(row: &AnyRow) -> Result<Survey> {
     let titles: BTreeMap<String, String> =
@@ -36,6 +51,8 @@ fn survey(row: &AnyRow) -> Result<Survey> {
         send_delay: int(row, "send_delay")?,
         customer_cooldown: int(row, "customer_cooldown")?,
         regions,
+        ticket_kinds: from_numbers(&text(row, "ticket_kinds")?, TicketKind::from_number),
+        ticket_channels: from_numbers(&text(row, "ticket_channels")?, Channel::from_number),
         enabled: boolean(row, "enabled")?,
         creator: Actor::from_json(&text(row, "creator")?),
         create_time: int(row, "create_time")?,
@@ -75,7 +92,8 @@ impl Store {
     pub async fn create_survey(&self, survey: &Survey, key: Option<&RequestKey>) -> Result<()> {
         let mut tx = self.begin().await?;
         sqlx::query(&format!(
-            "INSERT INTO surveys ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+            "INSERT INTO surveys ({COLUMNS})
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         ))
         .bind(survey.id.to_string())
         .bind(survey.version)
@@ -92,6 +110,8 @@ impl Store {
         .bind(survey.creator.to_json())
         .bind(survey.create_time)
         .bind(survey.update_time)
+        .bind(numbers(survey.ticket_kinds.iter().map(|k| k.number())))
+        .bind(numbers(survey.ticket_channels.iter().map(|c| c.number())))
         .execute(&mut *tx)
         .await?;
         write_version(&mut tx, survey).await?;
@@ -162,8 +182,9 @@ impl Store {
         let changed = sqlx::query(
             "UPDATE surveys SET version = $1, titles = $2, default_language = $3, questions = $4,
                 trigger_kind = $5, channel = $6, invitation_ttl = $7, send_delay = $8,
-                customer_cooldown = $9, regions = $10, enabled = $11, update_time = $12
-             WHERE id = $13 AND version = $14",
+                customer_cooldown = $9, regions = $10, enabled = $11, update_time = $12,
+                ticket_kinds = $13, ticket_channels = $14
+             WHERE id = $15 AND version = $16",
         )
         .bind(survey.version)
         .bind(serde_json::to_string(&survey.content.titles).unwrap_or_default())
@@ -177,6 +198,8 @@ impl Store {
         .bind(serde_json::to_string(&survey.regions).unwrap_or_default())
         .bind(i64::from(survey.enabled))
         .bind(survey.update_time)
+        .bind(numbers(survey.ticket_kinds.iter().map(|k| k.number())))
+        .bind(numbers(survey.ticket_channels.iter().map(|c| c.number())))
         .bind(survey.id.to_string())
         .bind(expected)
         .execute(&mut *tx)

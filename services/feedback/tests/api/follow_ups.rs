@@ -12,7 +12,9 @@ use aftercare_proto::aftercare::feedback::v1 as pb;
 use aftercare_proto::aftercare::tickets::v1 as tickets_pb;
 use tonic::Code;
 
-use super::harness::{App, csat_survey, customer, lead, resolved, spawn_app, spawn_loop, staff};
+use super::harness::{
+    App, csat_survey, customer, lead, resolved, spawn_app, spawn_app_with, spawn_loop, staff,
+};
 
 const JOURNEY: &str = "师傅上门很晚，态度也不好，非常不满意";
 
@@ -493,7 +495,48 @@ async fn follow_up_requests_name_their_bad_fields(db: TestDatabase) {
     assert_eq!(status.code(), Code::PermissionDenied);
 }
 
+async fn the_follow_up_is_due_in_business_hours_when_a_calendar_is_configured(db: TestDatabase) {
+    use aftercare_platform::time::calendar::{BusinessCalendar, HOUR, OpenInterval};
+    // A centre open one hour a day (09:00–10:00 Shanghai time), closed on weekends: 24
+    // business hours are more than four weeks of calendar time.
+    let mut weekly: [Vec<OpenInterval>; 7] = Default::default();
+    for day in weekly.iter_mut().take(5) {
+        day.push(OpenInterval::parse("09:00", "10:00").expect("an interval"));
+    }
+    let calendar = BusinessCalendar::new(chrono_tz::Asia::Shanghai, weekly, Default::default());
+    let rules = aftercare_feedback::LoopRules {
+        business_hours: Some(calendar.clone()),
+        ..aftercare_feedback::LoopRules::default()
+    };
+    let mut app = spawn_app_with(db, rules).await;
+    app.start_tickets().await;
+    let survey = app.create_survey(csat_survey()).await;
+    let invitation = app.invite(&survey.name, &app.customer_name("c1"), "").await;
+    let before = aftercare_platform::time::now_micros();
+    let submitted = app
+        .submit(&invitation.token, Some(1), "")
+        .await
+        .expect("a detractor answers");
+    let after = aftercare_platform::time::now_micros();
+    assert!(submitted.follow_up_opened, "{submitted:?}");
+    let due = submitted
+        .follow_up_due_time
+        .as_ref()
+        .and_then(aftercare_platform::time::from_timestamp)
+        .expect("a due time");
+    let (earliest, latest) = (
+        calendar.add(before, 24 * HOUR).expect("a due time"),
+        calendar.add(after, 24 * HOUR).expect("a due time"),
+    );
+    assert!(
+        earliest <= due && due <= latest,
+        "{due} not in {earliest}..={latest}"
+    );
+    assert!(due > after + 28 * 24 * HOUR, "{due}");
+}
+
 on_both_databases!(
+    the_follow_up_is_due_in_business_hours_when_a_calendar_is_configured,
     a_correction_that_makes_a_comment_a_severe_complaint_opens_a_follow_up,
     a_dissatisfied_customer_gets_one_linked_follow_up_and_is_re_invited_after_it_closes,
     while_tickets_is_down_the_follow_up_waits_and_then_exactly_one_ticket_is_made,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aftercare_customers::CustomersService;
-use aftercare_feedback::{CustomersEndpoint, FeedbackService, TicketsEndpoint};
+use aftercare_feedback::{CustomersEndpoint, FeedbackService, LoopRules, TicketsEndpoint};
 use aftercare_platform::auth::{Principal, PrincipalVerifier, Role};
 use aftercare_platform::config::{Config, Secret, ServiceConfig};
 use aftercare_platform::events::{Event, EventBus};
@@ -65,6 +65,11 @@ async fn reserve_port() -> std::net::SocketAddr {
 /// The feedback service on `db` with the customers service; tickets not running
 /// (follow-ups wait for it).
 pub async fn spawn_app(db: TestDatabase) -> App {
+    spawn_app_with(db, LoopRules::default()).await
+}
+
+/// [`spawn_app`] with other closed-loop rules.
+pub async fn spawn_app_with(db: TestDatabase, rules: LoopRules) -> App {
     let tickets_addr = reserve_port().await;
     let tickets_principals = PrincipalVerifier::random();
     let channel = Endpoint::from_shared(format!("http://{tickets_addr}"))
@@ -96,6 +101,7 @@ pub async fn spawn_app(db: TestDatabase) -> App {
         names.insert(label, name);
     }
     let definition = FeedbackService::new()
+        .with_rules(rules)
         .with_sweep_interval(Duration::from_millis(100))
         .with_tickets(TicketsEndpoint {
             channel,
@@ -293,6 +299,34 @@ impl App {
             .fetch_one(self.feedback.db().reader())
             .await
             .expect("count rows")
+    }
+
+    /// The payloads of the outbox events of type `M`, oldest first.
+    pub async fn outbox<M: prost::Name + Default>(&self) -> Vec<M> {
+        let envelopes: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT envelope FROM aftercare_outbox WHERE event_type = $1 ORDER BY seq",
+        )
+        .bind(M::full_name())
+        .fetch_all(self.feedback.db().reader())
+        .await
+        .expect("read the outbox");
+        envelopes
+            .iter()
+            .map(|bytes| {
+                let event = <Event as prost::Message>::decode(bytes.as_slice()).expect("an event");
+                aftercare_platform::events::decode_payload::<M>(&event).expect("its payload")
+            })
+            .collect()
+    }
+
+    /// Waits until the consumer has handled `n` events.
+    pub async fn wait_handled(&self, n: i64) {
+        poll_until(
+            &format!("{n} handled events"),
+            Duration::from_secs(8),
+            || async { (self.count("aftercare_inbox").await >= n).then_some(()) },
+        )
+        .await;
     }
 
     /// Counts outbox events of a type (`FollowUpOpened`).

@@ -348,20 +348,19 @@ async fn a_delayed_invitation_is_sent_by_the_sweep_unless_the_ticket_reopened(db
         .execute(app.feedback.db().writer())
         .await
         .unwrap();
-    let sent = poll_until(
-        "the delayed invitation sent",
+    // The sweep handles each due invitation in its own transaction: wait for both.
+    let (sent, expired) = poll_until(
+        "the delayed invitation sent and the reopened one expired",
         Duration::from_secs(5),
         || async {
-            invitations(&app, &lead(), "status = SENT")
-                .await
-                .into_iter()
-                .next()
+            let sent = invitations(&app, &lead(), "status = SENT").await;
+            let expired = invitations(&app, &lead(), "status = EXPIRED").await;
+            (!sent.is_empty() && !expired.is_empty()).then(|| (sent[0].clone(), expired))
         },
     )
     .await;
     assert_eq!(sent.ticket, kept);
     assert!(sent.expire_time.is_some());
-    let expired = invitations(&app, &lead(), "status = EXPIRED").await;
     assert_eq!(expired.len(), 1);
     assert_eq!(expired[0].ticket, reopened);
     assert_eq!(app.events("SurveyInvitationSent").await, 1);

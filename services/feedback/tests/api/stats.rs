@@ -162,7 +162,99 @@ async fn bad_stats_requests_name_their_fields(db: TestDatabase) {
     assert_eq!(denied.code(), Code::PermissionDenied);
 }
 
+async fn stats_and_lists_filter_by_any_of_a_comments_topics(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let survey = app.create_survey(csat_survey()).await;
+    let a = app.invite(&survey.name, ALICE, "").await;
+    let b = app.invite(&survey.name, BOB, "").await;
+    // Attitude first, response speed second.
+    let late = app
+        .submit(&a.token, Some(1), "师傅上门很晚，态度也不好，非常不满意")
+        .await
+        .unwrap();
+    app.submit(
+        &b.token,
+        Some(2),
+        "The invoice charged me twice, please refund",
+    )
+    .await
+    .unwrap();
+    let response = app.response(&late.response).await;
+    let topics = response.classification.as_ref().unwrap().topics.clone();
+    assert_eq!(
+        topics,
+        [
+            pb::FeedbackTopic::ServiceAttitude as i32,
+            pb::FeedbackTopic::ResponseSpeed as i32
+        ]
+    );
+    let total = |filter: &'static str| {
+        let app = &app;
+        async move {
+            app.client
+                .clone()
+                .get_feedback_stats(app.req(&lead(), request(Vec::new(), filter)))
+                .await
+                .unwrap()
+                .into_inner()
+                .total
+                .unwrap()
+        }
+    };
+    let speed = total("topic = RESPONSE_SPEED").await;
+    assert_eq!(speed.responses, 1, "{speed:?}");
+    assert_eq!(speed.csat_distribution, [1, 0, 0, 0, 0]);
+    assert_eq!(speed.sentiment_negative, 1);
+    assert_eq!(speed.invitations_sent, 0, "invitations have no topic");
+    let attitude = total("topic = SERVICE_ATTITUDE").await;
+    assert_eq!(attitude.responses, 1);
+    let billing = total("topic = BILLING").await;
+    assert_eq!(billing.csat_distribution, [0, 1, 0, 0, 0]);
+    let not_speed = total("topic != RESPONSE_SPEED").await;
+    assert_eq!(not_speed.csat_distribution, [0, 1, 0, 0, 0]);
+    assert_eq!(total("topic = AFTER_SALES_REPAIR").await.responses, 0);
+    // Grouped by topic, a comment counts under its primary topic.
+    let grouped = app
+        .client
+        .clone()
+        .get_feedback_stats(app.req(
+            &lead(),
+            request(vec![pb::FeedbackStatsDimension::Topic], ""),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let negative_in = |topic: pb::FeedbackTopic| {
+        grouped
+            .groups
+            .iter()
+            .filter(|g| g.topic == topic as i32)
+            .map(|g| g.metrics.as_ref().unwrap().sentiment_negative)
+            .sum::<i64>()
+    };
+    assert_eq!(negative_in(pb::FeedbackTopic::ServiceAttitude), 1);
+    assert_eq!(negative_in(pb::FeedbackTopic::ResponseSpeed), 0);
+    // Lists filter the same way.
+    let listed = app
+        .client
+        .clone()
+        .list_responses(app.req(
+            &lead(),
+            pb::ListResponsesRequest {
+                filter: "topic = RESPONSE_SPEED".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .responses;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].name, late.response);
+}
+
 on_both_databases!(
+    stats_and_lists_filter_by_any_of_a_comments_topics,
     stats_show_csat_response_rate_and_sentiment,
     bad_stats_requests_name_their_fields
 );
