@@ -10,6 +10,8 @@ use aftercare_gateway::{Gateway, RunningGateway};
 use aftercare_platform::auth::PrincipalVerifier;
 use aftercare_platform::config::{Config, Secret};
 use aftercare_platform::events::EventBus;
+use aftercare_platform::local::{self, LocalNetwork};
+use aftercare_platform::server::Connections;
 use aftercare_platform::service::{self, RunningService, ServiceDefinition};
 use anyhow::{Context as _, bail};
 use tokio::net::TcpListener;
@@ -123,7 +125,9 @@ pub struct Platform {
 }
 
 impl Platform {
-    /// Starts every service on its configured address, sharing one event bus.
+    /// Starts every service on its configured address, sharing one event bus. The gateway
+    /// and the services call each other in memory ([`aftercare_platform::local`]); their
+    /// ports serve the clients outside the process.
     ///
     /// Every service is prepared (database migrated, consumers subscribed) before any relays
     /// its outbox, so that on the in-process bus no event is published before its consumers
@@ -132,6 +136,7 @@ impl Platform {
         let principals = principals(&config, false)?;
         let gateway_addr = config.gateway.listen;
         let definitions = services();
+        let network = LocalNetwork::new();
         // Bind every listener first, so that services on port 0 (tests) are known by their
         // real address to each other and to the gateway.
         let mut listeners = Vec::new();
@@ -144,11 +149,16 @@ impl Platform {
             let listener = TcpListener::bind(service.listen)
                 .await
                 .with_context(|| format!("service `{name}` cannot listen on {}", service.listen))?;
+            let bound = listener.local_addr()?;
             if service.endpoint.is_none() {
-                let bound = listener.local_addr()?;
                 service.listen = bound;
             }
-            listeners.push(listener);
+            // The other services and the gateway reach it in memory, by the address they
+            // know it at.
+            let authorities = local::authority(&service.endpoint())
+                .into_iter()
+                .chain([bound.to_string()]);
+            listeners.push((listener, network.listen(authorities)));
         }
         let config = Arc::new(config);
         let bus = service::bus_from_config(&config).await?;
@@ -161,15 +171,16 @@ impl Platform {
                 bus.clone(),
                 principals.clone(),
                 shutdown.clone(),
+                Some(network.clone()),
             )
             .await
             .with_context(|| format!("starting {}", definition.name()))?;
             prepared.push(service);
         }
         let mut services = Vec::new();
-        for (service, listener) in prepared.into_iter().zip(listeners) {
+        for (service, (listener, local)) in prepared.into_iter().zip(listeners) {
             let name = service.name();
-            match service.serve(Some(listener)).await {
+            match service.serve_in_process(listener, local).await {
                 Ok(running) => services.push(running),
                 Err(err) => {
                     shutdown.cancel();
@@ -181,7 +192,10 @@ impl Platform {
             }
         }
         let gateway = match TcpListener::bind(gateway_addr).await {
-            Ok(listener) => Gateway::start(config, principals, listener, shutdown.clone()).await,
+            Ok(listener) => {
+                Gateway::start_in_process(config, principals, listener, network, shutdown.clone())
+                    .await
+            }
             Err(err) => Err(anyhow::anyhow!(
                 "the gateway cannot listen on {gateway_addr}: {err}"
             )),
@@ -219,6 +233,16 @@ impl Platform {
         self.services
             .iter()
             .map(|service| (service.name(), service.local_addr()))
+            .collect()
+    }
+
+    /// Each service's name and the connections its server has accepted, over TCP (its
+    /// port, from outside the process) and in memory (from the gateway and the other
+    /// services of this process).
+    pub fn connections(&self) -> Vec<(&'static str, Connections)> {
+        self.services
+            .iter()
+            .map(|service| (service.name(), service.connections()))
             .collect()
     }
 

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aftercare_platform::config::Config;
+use aftercare_platform::local::{LocalNetwork, LocalOrRemote};
 use aftercare_platform::telemetry::{GrpcClientLayer, GrpcClientService};
 use bytes::Bytes;
 use http::uri::Scheme;
@@ -44,7 +45,7 @@ const HOP_HEADERS: [&str; 8] = [
 /// The first retry waits this long; each further one twice as long.
 const RETRY_BACKOFF: Duration = Duration::from_millis(20);
 
-type HttpClient = GrpcClientService<Client<HttpConnector, Full<Bytes>>>;
+type HttpClient = GrpcClientService<Client<LocalOrRemote<HttpConnector>, Full<Bytes>>>;
 
 /// Where a backend listens.
 #[derive(Debug, Clone)]
@@ -78,9 +79,14 @@ pub struct Forwarder {
 }
 
 impl Forwarder {
-    /// A forwarder to the backends of `config`.
+    /// A forwarder to the backends of `config`; those of `local` (the services of this
+    /// process) are reached in memory, the others over TCP.
     /// Host names are resolved again every few seconds until `shutdown`.
-    pub fn new(config: &Config, shutdown: &CancellationToken) -> anyhow::Result<Self> {
+    pub fn new(
+        config: &Config,
+        local: &LocalNetwork,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<Self> {
         let mut backends = HashMap::new();
         for name in BACKENDS {
             let endpoint = config
@@ -134,7 +140,7 @@ impl Forwarder {
             // A service's error trailers (every field violation) can outgrow hyper's 16 KiB default.
             .http2_max_header_list_size(1 << 20)
             .pool_idle_timeout(Duration::from_secs(90))
-            .build(connector);
+            .build(local.or_remote(connector));
         Ok(Self {
             client: GrpcClientLayer::new().layer(client),
             backends,

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use aftercare_platform::config::Config;
+use aftercare_platform::local::LocalNetwork;
 use prost_reflect::DescriptorPool;
 use tokio_util::sync::CancellationToken;
 use tonic::service::{Routes, RoutesBuilder};
@@ -19,11 +20,12 @@ use crate::routes::BACKENDS;
 /// How long one health check of a backend may take.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Health and reflection, served by the gateway; health follows the backends until
-/// `shutdown`.
+/// Health and reflection, served by the gateway; health follows the backends (those of
+/// `local` in memory) until `shutdown`.
 pub fn local_services(
     config: &Config,
     pool: &DescriptorPool,
+    local: &LocalNetwork,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Routes> {
     let (reporter, health) = tonic_health::server::health_reporter();
@@ -59,6 +61,9 @@ pub fn local_services(
             );
         }
         let channel = match replicas.len() {
+            1 if local.serves_uri(&endpoint) => replicas
+                .remove(0)
+                .connect_with_connector_lazy(local.connector()),
             1 => replicas.remove(0).connect_lazy(),
             _ => tonic::transport::Channel::balance_list(replicas.into_iter()),
         };

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use aftercare_platform::auth::PrincipalVerifier;
 use aftercare_platform::config::Config;
+use aftercare_platform::local::LocalNetwork;
 use http::HeaderValue;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -58,6 +59,19 @@ impl Gateway {
         listener: TcpListener,
         shutdown: CancellationToken,
     ) -> anyhow::Result<RunningGateway> {
+        Self::start_in_process(config, principals, listener, LocalNetwork::new(), shutdown).await
+    }
+
+    /// Like [`Gateway::start`], reaching the services of `local` (those running in this
+    /// process, `aftercare up`) in memory rather than over loopback TCP; clients still reach
+    /// the gateway itself on `listener`.
+    pub async fn start_in_process(
+        config: Arc<Config>,
+        principals: PrincipalVerifier,
+        listener: TcpListener,
+        local: LocalNetwork,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<RunningGateway> {
         let gateway = &config.gateway;
         if gateway.concurrency_limit == 0 {
             anyhow::bail!("gateway.concurrency_limit: must be at least 1");
@@ -77,9 +91,9 @@ impl Gateway {
                 gateway.rate_limit_burst,
                 &shutdown,
             )?,
-            forwarder: Forwarder::new(&config, &shutdown)?,
+            forwarder: Forwarder::new(&config, &local, &shutdown)?,
             principals,
-            local: local_services(&config, &pool, &shutdown)?,
+            local: local_services(&config, &pool, &local, &shutdown)?,
             config: gateway.clone(),
         };
         let grpc: GrpcService = BoxCloneSyncService::new(GrpcPipeline::new(pipeline));

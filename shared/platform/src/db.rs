@@ -140,6 +140,10 @@ impl Database {
                 let options = || {
                     AnyPoolOptions::new()
                         .acquire_timeout(settings.acquire_timeout)
+                        // An embedded file cannot drop a connection the way a server can: a
+                        // ping before every acquire would only cost one more round trip to
+                        // the connection's worker thread per transaction and per read.
+                        .test_before_acquire(false)
                         .after_connect(|conn, _meta| {
                             Box::pin(async move {
                                 for pragma in SQLITE_PRAGMAS {

@@ -5,7 +5,11 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use futures::StreamExt as _;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -20,6 +24,7 @@ use tower::Service;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 use crate::config::ServerConfig;
+use crate::local::LocalListener;
 use crate::telemetry::GrpcServerLayer;
 
 /// The header that carries a request id; set when the client sends none, echoed back.
@@ -31,6 +36,7 @@ pub struct GrpcServer {
     routes: RoutesBuilder,
     service_names: Vec<&'static str>,
     database: Option<crate::db::Database>,
+    local: Option<LocalListener>,
 }
 
 /// How often a server checks that its database answers, for its health status.
@@ -44,7 +50,15 @@ impl GrpcServer {
             routes: RoutesBuilder::default(),
             service_names: Vec::new(),
             database: None,
+            local: None,
         }
+    }
+
+    /// Also serves the in-memory connections made to `listener` (the services of one
+    /// process calling each other), through the same layers as the TCP ones.
+    pub fn serve_local(mut self, listener: LocalListener) -> Self {
+        self.local = Some(listener);
+        self
     }
 
     /// Reports `NOT_SERVING` while `database` does not answer (checked every
@@ -147,10 +161,29 @@ impl GrpcServer {
         }
         let grace = config.shutdown_grace;
         let stop = shutdown.clone();
+        let connections = Arc::new(ConnectionCounters::default());
+        let local = self.local.map(|local| {
+            let counters = connections.clone();
+            let incoming = local.incoming().inspect(move |_| {
+                counters.local.fetch_add(1, Ordering::Relaxed);
+            });
+            let router = router.clone();
+            let stop = shutdown.clone();
+            async move {
+                router
+                    .serve_with_incoming_shutdown(incoming, stop.cancelled_owned())
+                    .await
+            }
+        });
+        let counters = connections.clone();
         let handle = tokio::spawn(async move {
             // Without TCP_NODELAY, Nagle's algorithm and the client's delayed ACK add ~40 ms
             // to every call.
-            let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+            let incoming = TcpIncoming::from(listener)
+                .with_nodelay(Some(true))
+                .inspect(move |_| {
+                    counters.tcp.fetch_add(1, Ordering::Relaxed);
+                });
             let signal = {
                 let health = health.clone();
                 let names = names.clone();
@@ -166,7 +199,16 @@ impl GrpcServer {
                         .await;
                 }
             };
-            let serve = router.serve_with_incoming_shutdown(incoming, signal);
+            let tcp = router.serve_with_incoming_shutdown(incoming, signal);
+            let serve = async move {
+                match local {
+                    Some(local) => {
+                        let (tcp, local) = tokio::join!(tcp, local);
+                        tcp.and(local)
+                    }
+                    None => tcp.await,
+                }
+            };
             tokio::pin!(serve);
             let result = tokio::select! {
                 result = &mut serve => result,
@@ -182,7 +224,11 @@ impl GrpcServer {
             result
         });
 
-        RunningServer { local_addr, handle }
+        RunningServer {
+            local_addr,
+            handle,
+            connections,
+        }
     }
 }
 
@@ -225,17 +271,42 @@ async fn after_cancel(token: &CancellationToken, grace: Duration) {
     tokio::time::sleep(grace).await;
 }
 
+/// How many connections a server has accepted, by kind.
+#[derive(Debug, Default)]
+struct ConnectionCounters {
+    tcp: AtomicU64,
+    local: AtomicU64,
+}
+
+/// How many connections a server has accepted since it started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Connections {
+    /// Over TCP (its port).
+    pub tcp: u64,
+    /// In memory, from the other services of its process ([`GrpcServer::serve_local`]).
+    pub local: u64,
+}
+
 /// A server that is accepting calls.
 #[derive(Debug)]
 pub struct RunningServer {
     local_addr: SocketAddr,
     handle: JoinHandle<Result<(), tonic::transport::Error>>,
+    connections: Arc<ConnectionCounters>,
 }
 
 impl RunningServer {
     /// The address it listens on (useful after binding port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The connections it has accepted so far.
+    pub fn connections(&self) -> Connections {
+        Connections {
+            tcp: self.connections.tcp.load(Ordering::Relaxed),
+            local: self.connections.local.load(Ordering::Relaxed),
+        }
     }
 
     /// Waits until the server has stopped (after its shutdown token was cancelled).

@@ -15,7 +15,8 @@ use crate::auth::PrincipalVerifier;
 use crate::config::{BusKind, Config};
 use crate::db::{Database, Migrations};
 use crate::events::{EventBus, InProcessBus, JetStreamBus, Relay, RelayWaker};
-use crate::server::{GrpcServer, RunningServer};
+use crate::local::{LocalListener, LocalNetwork};
+use crate::server::{Connections, GrpcServer, RunningServer};
 use crate::telemetry::{TracedChannel, traced};
 
 /// What the platform hands a service when it starts.
@@ -36,18 +37,30 @@ pub struct ServiceContext {
     pub principals: PrincipalVerifier,
     /// Cancelled when the process shuts down; background tasks stop on it.
     pub shutdown: CancellationToken,
+    /// The servers of this process (`aftercare up`), reached in memory; `None` when the
+    /// service runs alone.
+    pub local: Option<LocalNetwork>,
 }
 
 impl ServiceContext {
     /// A channel to another service (by name), connected lazily, with trace context
     /// propagation. `None` for an unknown service name.
+    ///
+    /// When the service runs in this process (`aftercare up`), the channel connects in
+    /// memory ([`crate::local`]): the same HTTP/2, deadlines, signed principal, tracing and
+    /// metrics, without the loopback TCP stack.
     pub fn channel_to(&self, service: &str) -> Option<TracedChannel> {
-        let endpoint = self.config.services.get(service)?.endpoint();
-        let channel = Endpoint::from_shared(endpoint)
+        let endpoint_url = self.config.services.get(service)?.endpoint();
+        let endpoint = Endpoint::from_shared(endpoint_url.clone())
             .ok()?
             .connect_timeout(std::time::Duration::from_secs(2))
-            .timeout(self.config.server.request_timeout)
-            .connect_lazy();
+            .timeout(self.config.server.request_timeout);
+        let channel = match &self.local {
+            Some(local) if local.serves_uri(&endpoint_url) => {
+                endpoint.connect_with_connector_lazy(local.connector())
+            }
+            _ => endpoint.connect_lazy(),
+        };
         Some(traced(channel))
     }
 }
@@ -84,6 +97,11 @@ impl RunningService {
     /// Where its gRPC server listens.
     pub fn local_addr(&self) -> std::net::SocketAddr {
         self.server.local_addr()
+    }
+
+    /// The connections its server has accepted so far, over TCP and in memory.
+    pub fn connections(&self) -> Connections {
+        self.server.connections()
     }
 
     /// Its database.
@@ -149,6 +167,24 @@ impl PreparedService {
 
     /// Starts the relay and serves on `listener`, or on the configured address.
     pub async fn serve(self, listener: Option<TcpListener>) -> anyhow::Result<RunningService> {
+        self.serve_with(listener, None).await
+    }
+
+    /// Like [`PreparedService::serve`], and also serves the in-memory connections made to
+    /// `local` by the other services of this process.
+    pub async fn serve_in_process(
+        self,
+        listener: TcpListener,
+        local: LocalListener,
+    ) -> anyhow::Result<RunningService> {
+        self.serve_with(Some(listener), Some(local)).await
+    }
+
+    async fn serve_with(
+        self,
+        listener: Option<TcpListener>,
+        local: Option<LocalListener>,
+    ) -> anyhow::Result<RunningService> {
         let name = self.name;
         let listener = match listener {
             Some(listener) => listener,
@@ -165,9 +201,11 @@ impl PreparedService {
             }
         };
         let relay = self.relay.spawn(self.shutdown.clone());
-        let server = self
-            .server
-            .watch_database(self.db.clone())
+        let mut server = self.server.watch_database(self.db.clone());
+        if let Some(local) = local {
+            server = server.serve_local(local);
+        }
+        let server = server
             .serve(listener, &self.config.server, self.shutdown)
             .await;
         Ok(RunningService {
@@ -179,13 +217,15 @@ impl PreparedService {
     }
 }
 
-/// Opens `definition`'s database and builds its server and background tasks.
+/// Opens `definition`'s database and builds its server and background tasks. With `local`,
+/// its calls to the services of this process go in memory.
 pub async fn prepare(
     definition: &dyn ServiceDefinition,
     config: Arc<Config>,
     bus: Arc<dyn EventBus>,
     principals: PrincipalVerifier,
     shutdown: CancellationToken,
+    local: Option<LocalNetwork>,
 ) -> anyhow::Result<PreparedService> {
     let name = definition.name();
     let db = open_database(definition, &config).await?;
@@ -198,6 +238,7 @@ pub async fn prepare(
         relay: relay.waker(),
         principals,
         shutdown: shutdown.clone(),
+        local,
     };
     let server = definition.build(ctx).await?;
     Ok(PreparedService {
@@ -220,7 +261,7 @@ pub async fn start(
     listener: Option<TcpListener>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<RunningService> {
-    prepare(definition, config, bus, principals, shutdown)
+    prepare(definition, config, bus, principals, shutdown, None)
         .await?
         .serve(listener)
         .await
