@@ -103,6 +103,23 @@ async fn nats_stopped_for_20_s_holds_the_events_and_delivers_each_once_after() {
     .await;
     tokio::time::sleep(OUTAGE.saturating_sub(load.elapsed() - down_at)).await;
     let held = pending_outbox(&tickets_db).await;
+    // The relays' gauges show the backlog (each replica measures the shared outbox).
+    let tickets_metrics = cluster.process("tickets-1").metrics;
+    let gauge = |name: &'static str| {
+        aftercare_journeys::cluster::metric_at(tickets_metrics, name, &[("service", "tickets")])
+    };
+    let pending_gauge = gauge("aftercare_outbox_pending").await.unwrap_or(0.0);
+    let oldest_age = gauge("aftercare_outbox_oldest_pending_age_seconds")
+        .await
+        .unwrap_or(0.0);
+    eprintln!(
+        "nats down: aftercare_outbox_pending {pending_gauge}, \
+         aftercare_outbox_oldest_pending_age_seconds {oldest_age:.1}"
+    );
+    assert!(
+        pending_gauge >= 20.0 && oldest_age >= 5.0,
+        "the outbox gauges show the held events: {pending_gauge} pending, oldest {oldest_age} s"
+    );
     cluster.nats_server().start_again().await;
     let up_at = load.elapsed();
     let returned = tokio::time::Instant::now();
@@ -156,6 +173,16 @@ async fn nats_stopped_for_20_s_holds_the_events_and_delivers_each_once_after() {
         cluster.logs()
     );
     assert!(duplicates.is_empty(), "each creation once: {duplicates:?}");
+    poll_until(
+        "the outbox gauges back to 0 once every event is published",
+        Duration::from_secs(10),
+        || async {
+            (gauge("aftercare_outbox_pending").await == Some(0.0)
+                && gauge("aftercare_outbox_oldest_pending_age_seconds").await == Some(0.0))
+            .then_some(())
+        },
+    )
+    .await;
     for process in &mut cluster.processes {
         assert!(process.alive(), "{} still runs", process.name);
     }
@@ -303,7 +330,14 @@ async fn postgres_restarted_under_load_loses_no_acknowledged_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_consuming_service_killed_under_load_gets_its_events_again_and_applies_each_once() {
-    let Some(mut cluster) = Cluster::start().await else {
+    // A short ack wait bounds the test: what the killed process had pulled is delivered again
+    // 5 s after it was sent, not 30 s.
+    let Some(mut cluster) = Cluster::start_with(Options {
+        ack_wait: Some(Duration::from_secs(5)),
+        ..Options::default()
+    })
+    .await
+    else {
         return;
     };
     let token = cluster.token("agents/cluster", Role::Lead, Some("eu-west"));

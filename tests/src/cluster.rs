@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aftercare_platform::auth::Role;
+use aftercare_platform::auth::{Principal, PrincipalVerifier, Role};
 use aftercare_platform::config::{GatewayConfig, Secret};
 use aftercare_platform::testing::{TestDatabase, nats_url};
 use aftercare_proto::aftercare::customers::v1 as customers_pb;
@@ -92,10 +92,36 @@ impl Process {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The sum of the series of the metric `name` whose labels include every one of
+    /// `labels`, from its `/metrics` (see [`metric_at`]).
+    pub async fn metric(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        metric_at(self.metrics, name, labels).await
+    }
+
     /// The number of calls of `method` (`CreateTicket`) it served, from its `/metrics`.
     pub async fn served(&self, method: &str) -> u64 {
         served(self.metrics, method).await
     }
+}
+
+/// The sum of the series of the metric `name` whose labels include every one of `labels`,
+/// from the `/metrics` at `metrics` (`None`: no such series, or no answer).
+pub async fn metric_at(metrics: SocketAddr, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let body = http_get(metrics, "/metrics").await.ok()?;
+    let values: Vec<f64> = body
+        .lines()
+        .filter(|line| {
+            line.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .filter(|line| {
+            labels
+                .iter()
+                .all(|(key, value)| line.contains(&format!("{key}=\"{value}\"")))
+        })
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .collect();
+    (!values.is_empty()).then(|| values.iter().sum())
 }
 
 /// The number of calls of `method` the process with metrics at `metrics` served.
@@ -127,6 +153,9 @@ pub struct Options {
     /// A PostgreSQL server of the cluster's own (which the test may restart), rather than the
     /// machine's.
     pub private_postgres: bool,
+    /// The JetStream consumers' ack wait (`events.ack_wait`), when not the default 30 s: how
+    /// long a delivery a killed consumer pulled waits before it is delivered again.
+    pub ack_wait: Option<Duration>,
 }
 
 /// Customers, two tickets replicas and the gateway, each its own process.
@@ -134,6 +163,7 @@ pub struct Cluster {
     /// `customers`, `tickets-1`, `tickets-2`, `gateway`.
     pub processes: Vec<Process>,
     gateway: GatewayConfig,
+    principals: PrincipalVerifier,
     stream: String,
     nats: String,
     private_nats: Option<PrivateNats>,
@@ -186,8 +216,13 @@ impl Cluster {
         let unique = uuid::Uuid::now_v7().simple().to_string();
         let stream = format!("AFTERCARE_CLUSTER_{unique}");
         let jwt_secret = hex_secret();
+        let principal_secret = hex_secret();
+        let principals = PrincipalVerifier::new(principal_secret.as_bytes());
         let mut common = BTreeMap::from([
-            ("AFTERCARE_AUTH__PRINCIPAL_SECRET".to_owned(), hex_secret()),
+            (
+                "AFTERCARE_AUTH__PRINCIPAL_SECRET".to_owned(),
+                principal_secret,
+            ),
             (
                 "AFTERCARE_GATEWAY__JWT_SECRET".to_owned(),
                 jwt_secret.clone(),
@@ -220,6 +255,12 @@ impl Cluster {
                 tickets_db.clone(),
             ),
         ]);
+        if let Some(ack_wait) = options.ack_wait {
+            common.insert(
+                "AFTERCARE_EVENTS__ACK_WAIT".to_owned(),
+                format!("{}ms", ack_wait.as_millis()),
+            );
+        }
         let customers = free_addr();
         let tickets = [free_addr(), free_addr()];
         let gateway = free_addr();
@@ -292,6 +333,7 @@ impl Cluster {
         Some(Self {
             processes,
             gateway,
+            principals,
             stream,
             nats,
             private_nats,
@@ -341,6 +383,25 @@ impl Cluster {
             .connect()
             .await
             .expect("connect to the gateway")
+    }
+
+    /// A channel straight to the process called `name` (`tickets-1`), past the gateway.
+    pub async fn channel_to(&mut self, name: &str) -> Channel {
+        let addr = self.process(name).addr;
+        Channel::from_shared(format!("http://{addr}"))
+            .expect("a valid endpoint")
+            .connect()
+            .await
+            .unwrap_or_else(|err| panic!("connect to {name}: {err}"))
+    }
+
+    /// `message` with `principal` signed for `service` as the gateway signs it, for a call
+    /// straight to one of its processes.
+    pub fn signed<T>(&self, principal: &Principal, service: &str, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        self.principals
+            .attach(principal, service, request.metadata_mut());
+        request
     }
 
     /// A bearer token for `subject` with `role`.

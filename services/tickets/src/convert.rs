@@ -605,6 +605,7 @@ pub fn watch_change(changed: &TicketChanged, change: &CommittedChange) -> pb::Wa
         changes: change.fields.clone(),
         change_time: Some(to_timestamp(changed.time)),
         event_id: change.event_id.clone(),
+        resume_token: String::new(),
     }
 }
 

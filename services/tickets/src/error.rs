@@ -47,6 +47,10 @@ pub enum Error {
     /// A limit was reached (watch streams).
     #[error("resource exhausted: {0}")]
     ResourceExhausted(String),
+    /// The call cannot go on from where the client asked (a watch's resume token that is
+    /// too old, or from another feed): the client starts over.
+    #[error("aborted: {0}")]
+    Aborted(String),
     /// The etag sent is not the current one.
     #[error("stale etag for {0}")]
     StaleEtag(String),
@@ -140,6 +144,7 @@ impl From<Error> for Status {
                 description,
             } => already_exists(resource_type, &name, &description),
             Error::ResourceExhausted(message) => Status::resource_exhausted(message),
+            Error::Aborted(message) => Status::aborted(message),
             Error::StaleEtag(name) => stale_etag(&name),
             Error::FailedPrecondition {
                 violation,

@@ -1,6 +1,7 @@
 //! What the service publishes: one event per change, written to the outbox in the
-//! transaction that makes the change; and, after the commit, the same changes on an
-//! in-process broadcast that feeds `WatchTickets`.
+//! transaction that makes the change; and the feed of committed changes that `WatchTickets`
+//! streams (`feed`: the service's own events read back from the bus, or, in one process,
+//! the writes announced after their commit).
 //!
 //! Published (payloads in `aftercare.events.v1`): `TicketCreated`, `TicketUpdated` (fields
 //! or tags), `TicketStatusChanged`, `TicketResolved`, `TicketReopened`, `TicketAssigned`,
@@ -10,17 +11,20 @@
 //! Consumed: `CustomerErased` (customers; scrubs the customer) and `TicketRouted` (workforce;
 //! a queued ticket held for an agent is assigned to them).
 
+mod feed;
+
 use aftercare_platform::events::append;
 use aftercare_platform::time::to_timestamp;
 use aftercare_proto::aftercare::events::v1 as ev;
 use aftercare_proto::aftercare::tickets::v1 as pb;
 use prost::Name;
 use sqlx::{Any, Transaction};
-use tokio::sync::broadcast;
 
 use crate::convert;
 use crate::domain::{Actor, Change, Ticket, Visibility};
 use crate::error::Result;
+
+pub use feed::{Backlog, ChangeFeed, ResumeToken};
 
 /// The service name events are published under.
 pub const SOURCE: &str = "tickets";
@@ -50,46 +54,8 @@ pub struct TicketChanged {
     pub changes: Committed,
     /// When (UTC microseconds).
     pub time: i64,
-}
-
-/// The in-process feed of committed changes.
-#[derive(Debug, Clone)]
-pub struct ChangeFeed {
-    sender: broadcast::Sender<TicketChanged>,
-    capacity: usize,
-}
-
-impl ChangeFeed {
-    /// A feed buffering up to `capacity` changes per slow subscriber.
-    pub fn new(capacity: usize) -> Self {
-        Self {
-            sender: broadcast::channel(capacity).0,
-            capacity,
-        }
-    }
-
-    /// How many changes a slow subscriber may fall behind before it misses some.
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    /// Sends a committed write to every subscriber (none is fine).
-    pub fn send(&self, ticket: &Ticket, actor: &Actor, changes: Committed) {
-        if changes.is_empty() {
-            return;
-        }
-        let _ = self.sender.send(TicketChanged {
-            ticket: ticket.clone(),
-            actor: actor.clone(),
-            changes,
-            time: ticket.update_time,
-        });
-    }
-
-    /// A new subscription.
-    pub fn subscribe(&self) -> broadcast::Receiver<TicketChanged> {
-        self.sender.subscribe()
-    }
+    /// The feed position of the first change (the next ones follow it).
+    pub position: u64,
 }
 
 async fn emit<M: Name>(

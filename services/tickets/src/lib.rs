@@ -192,7 +192,14 @@ impl ServiceDefinition for TicketsService {
                 store::set_up_defaults(&ctx.db, domain::DEFAULT_STANDARDS, &defaults, now).await?;
             tracing::info!(?outcome, "default service standards");
         }
-        let feed = events::ChangeFeed::new(self.feed_capacity);
+        let feed = events::ChangeFeed::start(
+            self.feed_capacity,
+            ctx.bus.clone(),
+            ctx.db.clone(),
+            &ctx.config.events.stream,
+            ctx.shutdown.clone(),
+        )
+        .await?;
         let sweep = sweep::Sweep {
             db: ctx.db.clone(),
             relay: ctx.relay.clone(),

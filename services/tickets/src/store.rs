@@ -33,10 +33,11 @@ pub use idempotency::key_use;
 pub use links::{LinkRow, MergePart, create_link, delete_link, get_link, list_links, merge};
 pub use messages::{MessageQuery, get_message, list_messages};
 pub use sla::{
-    CalendarCreated, all_calendars, all_policies, calendar_in_use, clear_recompute_mark,
-    create_calendar, create_policy, delete_calendar, delete_policy, get_calendar, get_policy,
-    list_calendars, set_up_defaults, sla_setup, tickets_due_for_sweep,
-    tickets_marked_for_recompute, tickets_resolved_before, update_calendar, update_policy,
+    CalendarCreated, SlaStanding, all_calendars, all_policies, calendar_in_use,
+    clear_recompute_mark, create_calendar, create_policy, delete_calendar, delete_policy,
+    get_calendar, get_policy, list_calendars, set_up_defaults, sla_setup, sla_standing,
+    tickets_due_for_sweep, tickets_marked_for_recompute, tickets_resolved_before, update_calendar,
+    update_policy,
 };
 pub use stats::{StatsQuery, ticket_stats};
 pub use tickets::{

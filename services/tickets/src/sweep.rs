@@ -26,6 +26,20 @@ use crate::store;
 /// Tickets handled per round; a backlog is worked off in consecutive rounds.
 const BATCH: u32 = 500;
 
+/// Gauge: open tickets inside a target's at-risk window, by `region` and `target`.
+pub const SLA_AT_RISK: &str = "aftercare_tickets_sla_at_risk";
+/// Gauge: open tickets past a target, by `region` and `target`.
+pub const SLA_BREACHED: &str = "aftercare_tickets_sla_breached";
+/// Counter: breaches the sweep found, by `region` and `target`.
+pub const SLA_BREACHES: &str = "aftercare_tickets_sla_breaches_total";
+
+fn target_label(target: crate::domain::Target) -> &'static str {
+    match target {
+        crate::domain::Target::FirstResponse => "first_response",
+        crate::domain::Target::Resolution => "resolution",
+    }
+}
+
 /// The sweep's dependencies.
 #[derive(Debug, Clone)]
 pub struct Sweep {
@@ -48,9 +62,12 @@ fn system() -> Actor {
 }
 
 impl Sweep {
-    /// Runs until `shutdown`, a round every `interval`.
+    /// Runs until `shutdown`, a round every `interval`, then records the tickets at risk and
+    /// breached (gauges [`SLA_AT_RISK`] and [`SLA_BREACHED`]).
     pub async fn run(self, interval: Duration, shutdown: CancellationToken) {
+        let mut regions = std::collections::BTreeSet::new();
         loop {
+            self.record_standing(&mut regions).await;
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 () = tokio::time::sleep(interval) => {}
@@ -72,6 +89,37 @@ impl Sweep {
                 }
             }
         }
+    }
+
+    /// Sets the SLA gauges from the database (every replica reports the same figures: read
+    /// them with `max`); a region no longer listed goes back to 0.
+    async fn record_standing(&self, regions: &mut std::collections::BTreeSet<String>) {
+        let standing = match store::sla_standing(&self.db).await {
+            Ok(standing) => standing,
+            Err(err) => {
+                tracing::debug!(error = %err, "cannot measure the sla standing");
+                return;
+            }
+        };
+        let listed: std::collections::BTreeSet<String> =
+            standing.iter().map(|s| s.region.clone()).collect();
+        let gone = regions.difference(&listed).cloned().collect::<Vec<_>>();
+        let zero = gone.into_iter().map(|region| store::SlaStanding {
+            region,
+            ..Default::default()
+        });
+        for s in standing.iter().cloned().chain(zero) {
+            for (name, target, value) in [
+                (SLA_AT_RISK, "first_response", s.first_response_at_risk),
+                (SLA_AT_RISK, "resolution", s.resolution_at_risk),
+                (SLA_BREACHED, "first_response", s.first_response_breached),
+                (SLA_BREACHED, "resolution", s.resolution_breached),
+            ] {
+                metrics::gauge!(name, "region" => s.region.clone(), "target" => target)
+                    .set(value as f64);
+            }
+        }
+        *regions = listed;
     }
 
     /// Closes up to a batch of tickets resolved before the auto-close period; returns how
@@ -168,8 +216,25 @@ impl Sweep {
             if changes.is_empty() {
                 continue;
             }
+            let breaches: Vec<&'static str> = changes
+                .iter()
+                .filter_map(|change| match change {
+                    crate::domain::Change::SlaBreached { target, .. } => {
+                        Some(target_label(*target))
+                    }
+                    _ => None,
+                })
+                .collect();
             match store::save_ticket(&self.db, ticket, changes, &actor, None).await {
                 Ok((ticket, committed)) => {
+                    for target in breaches {
+                        metrics::counter!(
+                            SLA_BREACHES,
+                            "region" => ticket.region.to_string(),
+                            "target" => target,
+                        )
+                        .increment(1);
+                    }
                     tracing::info!(ticket = %ticket.name(), "sla state changed");
                     self.relay.wake();
                     self.feed.send(&ticket, &actor, committed);

@@ -184,6 +184,15 @@ pub struct EventsConfig {
     /// stream's `max_age` is set to it. Keep it short enough for your erasure promise.
     #[serde(with = "humantime_serde")]
     pub retention: Duration,
+    /// How many NATS servers keep a copy of the JetStream stream (1 to 5; 3 in production,
+    /// on a 3-node NATS cluster). Applies when the stream is created; an existing stream is
+    /// used as it is.
+    pub stream_replicas: usize,
+    /// How long a JetStream consumer's delivery may stay unacknowledged (a consumer that
+    /// crashed mid-handler) before it is delivered again. Applies when the consumer is
+    /// created or next subscribes.
+    #[serde(with = "humantime_serde")]
+    pub ack_wait: Duration,
 }
 
 impl Default for EventsConfig {
@@ -196,6 +205,8 @@ impl Default for EventsConfig {
             relay_interval: Duration::from_millis(500),
             relay_batch: 256,
             retention: Duration::from_secs(7 * 24 * 3600),
+            stream_replicas: 1,
+            ack_wait: Duration::from_secs(30),
         }
     }
 }
@@ -483,6 +494,12 @@ impl Config {
         if self.events.relay_batch == 0 {
             problems.push("events.relay_batch: must be at least 1".to_owned());
         }
+        if !(1..=5).contains(&self.events.stream_replicas) {
+            problems.push("events.stream_replicas: must be from 1 to 5".to_owned());
+        }
+        if self.events.ack_wait < Duration::from_secs(1) {
+            problems.push("events.ack_wait: must be at least 1s".to_owned());
+        }
         let nats_url = self.events.nats_url.expose();
         if !(nats_url.starts_with("nats://") || nats_url.starts_with("tls://")) {
             problems.push(format!(
@@ -635,6 +652,31 @@ mod tests {
                 config.database_url("customers").unwrap().expose(),
                 "sqlite:///var/lib/aftercare/customers.db"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_streams_copies_and_the_ack_wait_come_from_the_environment_and_are_bounded() {
+        Jail::expect_with(|jail| {
+            let config = Config::load(None).expect("defaults load");
+            assert_eq!(config.events.stream_replicas, 1);
+            assert_eq!(config.events.ack_wait, Duration::from_secs(30));
+            jail.set_env("AFTERCARE_EVENTS__STREAM_REPLICAS", "3");
+            jail.set_env("AFTERCARE_EVENTS__ACK_WAIT", "5s");
+            let config = Config::load(None).expect("loads");
+            assert_eq!(config.events.stream_replicas, 3);
+            assert_eq!(config.events.ack_wait, Duration::from_secs(5));
+            let settings = crate::events::JetStreamSettings::from_config(&config.events);
+            assert_eq!(
+                (settings.replicas, settings.ack_wait),
+                (3, Duration::from_secs(5))
+            );
+            jail.set_env("AFTERCARE_EVENTS__STREAM_REPLICAS", "7");
+            jail.set_env("AFTERCARE_EVENTS__ACK_WAIT", "10ms");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("events.stream_replicas"), "{err}");
+            assert!(err.contains("events.ack_wait"), "{err}");
             Ok(())
         });
     }

@@ -29,7 +29,9 @@ mod trace;
 
 pub use aftercare_proto::aftercare::events::v1::Event;
 
-pub use bus::{Acknowledge, Delivery, EventBus, Subscription, SubscriptionFilter};
+pub use bus::{
+    Acknowledge, Delivery, EventBus, Subscription, SubscriptionFilter, Tail, TailStart, Tailed,
+};
 pub use consumer::{EventHandler, Handled, handle, spawn_consumer};
 pub use in_process::InProcessBus;
 pub use jetstream::{JetStreamBus, JetStreamSettings};
@@ -70,6 +72,15 @@ pub enum EventError {
     /// The consumer's handler failed; its transaction was rolled back.
     #[error("event handler failed")]
     Handler(#[source] BoxError),
+    /// A [`TailStart::After`] names a position the bus no longer keeps (older than its
+    /// retention): events after it may be gone.
+    #[error("the bus no longer keeps events after position {position} (it starts at {first})")]
+    Expired {
+        /// The position asked for.
+        position: u64,
+        /// The first position the bus still keeps.
+        first: u64,
+    },
 }
 
 impl EventError {

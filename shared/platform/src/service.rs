@@ -229,7 +229,7 @@ pub async fn prepare(
 ) -> anyhow::Result<PreparedService> {
     let name = definition.name();
     let db = open_database(definition, &config).await?;
-    let relay = Relay::from_config(db.clone(), bus.clone(), &config.events);
+    let relay = Relay::from_config(db.clone(), bus.clone(), &config.events).for_service(name);
     let ctx = ServiceContext {
         name,
         config: config.clone(),

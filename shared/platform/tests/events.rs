@@ -17,6 +17,7 @@ use aftercare_platform::events::{
 };
 use aftercare_platform::testing::{self, TestDatabase};
 use async_trait::async_trait;
+use futures::StreamExt as _;
 use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
 use sqlx::migrate::Migrator;
 use sqlx::{Any, Row as _, Transaction};
@@ -702,6 +703,81 @@ async fn jetstream_delivers_to_a_durable_consumer_by_type_and_the_ack_sticks() {
     assert_eq!((info.num_pending, info.num_ack_pending), (0, 0));
 
     drop(again);
+    delete_stream(&bus).await;
+}
+
+#[tokio::test]
+async fn jetstream_tails_a_source_in_order_from_now_or_after_a_position() {
+    let Some(bus) = jetstream_bus().await else {
+        return;
+    };
+    let note = |n: usize, source: &str| {
+        event_of(
+            &NoteAdded {
+                note_id: n.to_string(),
+                body: String::new(),
+            },
+            source,
+        )
+    };
+    let filter = SubscriptionFilter::all().from_source("notes");
+    let mut live = bus
+        .tail(&filter, events::TailStart::New)
+        .await
+        .unwrap()
+        .expect("jetstream keeps an ordered log");
+    assert_eq!(live.pending, 0);
+    let mut published = Vec::new();
+    for n in 0..4 {
+        let mine = note(n, "notes");
+        bus.publish(&mine).await.unwrap();
+        bus.publish(&note(n, "other")).await.unwrap();
+        published.push(mine);
+    }
+    let mut positions = Vec::new();
+    for mine in &published {
+        let tailed = tokio::time::timeout(Duration::from_secs(5), live.events.next())
+            .await
+            .expect("an event")
+            .unwrap()
+            .unwrap();
+        assert_eq!(&tailed.event, mine, "only its source's events, in order");
+        positions.push(tailed.position);
+    }
+    assert!(
+        positions.windows(2).all(|p| p[0] < p[1]),
+        "positions grow: {positions:?}"
+    );
+
+    // From after the second: the two after it, the last one with nothing pending.
+    let mut replay = bus
+        .tail(&filter, events::TailStart::After(positions[1]))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(replay.pending, 2);
+    let third = replay.events.next().await.unwrap().unwrap();
+    let fourth = replay.events.next().await.unwrap().unwrap();
+    assert_eq!(
+        (third.position, fourth.position, fourth.pending),
+        (positions[2], positions[3], 0)
+    );
+
+    // A position older than the stream keeps is refused.
+    bus.context()
+        .get_stream(&bus.settings().stream)
+        .await
+        .unwrap()
+        .purge()
+        .await
+        .unwrap();
+    let expired = bus
+        .tail(&filter, events::TailStart::After(positions[0]))
+        .await;
+    assert!(
+        matches!(expired, Err(events::EventError::Expired { .. })),
+        "{expired:?}"
+    );
     delete_stream(&bus).await;
 }
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use aftercare_platform::time::now_micros;
 use aftercare_proto::aftercare::tickets::v1 as pb;
-use futures::Stream;
+use futures::{Stream, StreamExt as _};
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
@@ -24,7 +24,7 @@ use super::{Api, Reply};
 use crate::convert;
 use crate::domain::{Access, Action, Ticket};
 use crate::error::Error;
-use crate::events::TicketChanged;
+use crate::events::{Backlog, ChangeFeed, TicketChanged};
 use crate::store;
 
 /// How long a quiet stream waits before a heartbeat.
@@ -38,12 +38,15 @@ fn marker(change_type: pb::TicketChangeType) -> pb::WatchTicketsResponse {
     convert::watch_marker(change_type, now_micros())
 }
 
-/// The responses a committed write sends to this queue: every change of a ticket in the
-/// queue, and an assignment that moved it out (so the client can drop it).
+/// The responses a committed write sends to this queue, for its changes after position
+/// `after`: every change of a ticket in the queue, and an assignment that moved it out (so
+/// the client can drop it), each with its resume token.
 fn responses(
     queue: &Queue,
     access: &Access,
+    feed: &ChangeFeed,
     changed: &TicketChanged,
+    after: u64,
 ) -> Vec<pb::WatchTicketsResponse> {
     let ticket = &changed.ticket;
     if !access.reaches(&ticket.customer, &ticket.region) {
@@ -53,7 +56,9 @@ fn responses(
     changed
         .changes
         .iter()
-        .filter(|change| {
+        .zip(changed.position..)
+        .filter(|(_, position)| *position > after)
+        .filter(|(change, _)| {
             holds_now
                 || (change.change_type == pb::TicketChangeType::Assigned && {
                     let old = |field: &str, now: Option<&str>| {
@@ -70,8 +75,16 @@ fn responses(
                     queue.holds(team.as_deref(), ticket.region.as_ref(), assignee.as_deref())
                 })
         })
-        .map(|change| convert::watch_change(changed, change))
+        .map(|(change, position)| pb::WatchTicketsResponse {
+            resume_token: feed.token(position),
+            ..convert::watch_change(changed, change)
+        })
         .collect()
+}
+
+/// The position of the last change of `changed`.
+fn last_position(changed: &TicketChanged) -> u64 {
+    changed.position + (changed.changes.len() as u64).saturating_sub(1)
 }
 
 /// How many watch streams one principal, and the server in total, may hold at once.
@@ -159,18 +172,43 @@ impl Drop for WatchSlot {
     }
 }
 
+/// What one watcher is sent: the initial tickets (optional), the backlog of a resumed
+/// watch, then the live changes of `changes`.
+pub struct Watch {
+    /// The queue.
+    pub queue: Queue,
+    /// What the caller may see.
+    pub access: Access,
+    /// The initial tickets.
+    pub initial: Vec<Ticket>,
+    /// The feed (for resume tokens).
+    pub feed: ChangeFeed,
+    /// The changes to send before the live ones (a resumed watch).
+    pub backlog: Backlog,
+    /// The live changes.
+    pub changes: broadcast::Receiver<TicketChanged>,
+    /// The position the watch resumes after (0: none).
+    pub after: u64,
+}
+
 /// Feeds `sender` until the client goes away or the server shuts down; `slot` is held
 /// as long as the stream runs.
 pub async fn run(
-    queue: Queue,
-    access: Access,
-    initial: Vec<Ticket>,
-    mut changes: broadcast::Receiver<TicketChanged>,
+    watch: Watch,
     sender: mpsc::Sender<Item>,
     shutdown: CancellationToken,
     slot: WatchSlot,
 ) {
     let _slot = slot;
+    let Watch {
+        queue,
+        access,
+        initial,
+        feed,
+        mut backlog,
+        mut changes,
+        mut after,
+    } = watch;
     if queue.send_initial {
         for ticket in initial {
             if sender
@@ -196,11 +234,39 @@ pub async fn run(
                 return;
             }
             () = sender.closed() => return,
+            next = backlog.next() => match next {
+                None => break,
+                Some(Ok(changed)) => changed,
+                Some(Err(err)) => {
+                    let _ = sender.send(Err(err.into())).await;
+                    return;
+                }
+            },
+        };
+        let responses = responses(&queue, &access, &feed, &next, after);
+        after = after.max(last_position(&next));
+        for response in responses {
+            if sender.send(Ok(response)).await.is_err() {
+                return;
+            }
+        }
+    }
+    loop {
+        let next = tokio::select! {
+            () = shutdown.cancelled() => {
+                let _ = sender.send(Err(Status::unavailable("the server is shutting down: reconnect"))).await;
+                return;
+            }
+            () = sender.closed() => return,
             next = tokio::time::timeout(HEARTBEAT, changes.recv()) => next,
         };
         let responses = match next {
             Err(_) => vec![marker(pb::TicketChangeType::Heartbeat)],
-            Ok(Ok(changed)) => responses(&queue, &access, &changed),
+            Ok(Ok(changed)) => {
+                let responses = responses(&queue, &access, &feed, &changed, after);
+                after = after.max(last_position(&changed));
+                responses
+            }
             Ok(Err(broadcast::error::RecvError::Lagged(missed))) => {
                 tracing::warn!(missed, "watcher fell behind; its stream ends");
                 let _ = sender
@@ -238,7 +304,8 @@ pub(super) async fn watch_tickets(
     let access = Api::access(&principal, Action::Read)?;
     let slot = api.watchers.admit(&principal.subject)?;
     // Subscribe before listing, so no change between the two is lost.
-    let changes = api.feed.subscribe();
+    let (backlog, changes) = api.feed.subscribe(queue.resume.as_ref()).await?;
+    let after = queue.resume.as_ref().map_or(0, |token| token.position);
     let initial = if queue.send_initial {
         store::list_tickets(
             &api.db,
@@ -254,15 +321,16 @@ pub(super) async fn watch_tickets(
         Vec::new()
     };
     let (sender, receiver) = tokio::sync::mpsc::channel(api.feed.capacity().min(64));
-    tokio::spawn(run(
+    let watch = Watch {
         queue,
         access,
         initial,
+        feed: api.feed.clone(),
+        backlog,
         changes,
-        sender,
-        api.shutdown.clone(),
-        slot,
-    ));
+        after,
+    };
+    tokio::spawn(run(watch, sender, api.shutdown.clone(), slot));
     Ok(Response::new(Box::pin(
         tokio_stream::wrappers::ReceiverStream::new(receiver),
     )))
@@ -315,6 +383,7 @@ mod tests {
             actor,
             changes: Vec::new(),
             time: n,
+            position: n as u64 + 1,
         }
     }
 
@@ -329,16 +398,16 @@ mod tests {
         let queue = Queue::try_from(pb::WatchTicketsRequest::default()).unwrap();
         let watchers = Watchers::new(WatchLimits::default());
         let slot = watchers.admit("agents/a1").unwrap();
-        run(
+        let watch = Watch {
             queue,
-            Access::All,
-            Vec::new(),
+            access: Access::All,
+            initial: Vec::new(),
+            feed: ChangeFeed::local(2),
+            backlog: futures::stream::empty().boxed(),
             changes,
-            sender,
-            CancellationToken::new(),
-            slot,
-        )
-        .await;
+            after: 0,
+        };
+        run(watch, sender, CancellationToken::new(), slot).await;
         let status = receiver.recv().await.unwrap().unwrap_err();
         assert_eq!(status.code(), tonic::Code::Aborted);
         assert!(status.message().contains("resubscribe"), "{status:?}");

@@ -615,6 +615,51 @@ pub async fn tickets_due_for_sweep(db: &Database, now: i64, limit: u32) -> Resul
     rows.iter().map(ticket_from_row).collect()
 }
 
+/// Open tickets by SLA standing, per region: how many are inside a target's at-risk window
+/// (not yet breached; for the first response, not yet answered) and how many are past it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SlaStanding {
+    /// The region.
+    pub region: String,
+    /// At risk of missing the first response.
+    pub first_response_at_risk: i64,
+    /// At risk of missing resolution.
+    pub resolution_at_risk: i64,
+    /// Past the first-response target, unanswered.
+    pub first_response_breached: i64,
+    /// Past the resolution target.
+    pub resolution_breached: i64,
+}
+
+/// The [`SlaStanding`] of every region with open tickets.
+pub async fn sla_standing(db: &Database) -> Result<Vec<SlaStanding>> {
+    let rows = sqlx::query(
+        "SELECT region,
+            SUM(CASE WHEN sla_first_response_at_risk <> 0 AND first_response_breached = 0
+                AND first_response_time IS NULL THEN 1 ELSE 0 END) AS fr_risk,
+            SUM(CASE WHEN sla_resolution_at_risk <> 0 AND resolution_breached = 0
+                THEN 1 ELSE 0 END) AS res_risk,
+            SUM(CASE WHEN first_response_breached <> 0 AND first_response_time IS NULL
+                THEN 1 ELSE 0 END) AS fr_breached,
+            SUM(CASE WHEN resolution_breached <> 0 THEN 1 ELSE 0 END) AS res_breached
+         FROM tickets WHERE status IN ('NEW', 'OPEN', 'PENDING', 'ON_HOLD') AND sla_policy IS NOT NULL
+         GROUP BY region ORDER BY region",
+    )
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(SlaStanding {
+                region: row.try_get("region")?,
+                first_response_at_risk: row.try_get("fr_risk")?,
+                resolution_at_risk: row.try_get("res_risk")?,
+                first_response_breached: row.try_get("fr_breached")?,
+                resolution_breached: row.try_get("res_breached")?,
+            })
+        })
+        .collect()
+}
+
 /// Up to `limit` tickets resolved at or before `cutoff` and still `RESOLVED`.
 pub async fn tickets_resolved_before(
     db: &Database,

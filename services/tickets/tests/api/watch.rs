@@ -180,9 +180,146 @@ async fn watch_streams_are_capped_per_principal_and_in_total(db: TestDatabase) {
     .await;
 }
 
+async fn watch_from(
+    app: &App,
+    resume_token: &str,
+) -> Result<tonic::Streaming<pb::WatchTicketsResponse>, tonic::Status> {
+    app.client
+        .clone()
+        .watch_tickets(app.req(
+            &lead(),
+            pb::WatchTicketsRequest {
+                region: "eu-west".into(),
+                resume_token: resume_token.into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+async fn a_resumed_watch_gets_every_change_it_missed_once_and_in_order(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let mut stream = watch_from(&app, "").await.unwrap();
+    let first = app
+        .create(
+            &lead(),
+            ticket(app.name("c1"), "eu-west", "Before the break"),
+        )
+        .await;
+    let seen = next(&mut stream).await;
+    assert_eq!(seen.ticket.as_ref().unwrap().name, first.name);
+    assert!(!seen.resume_token.is_empty());
+    drop(stream);
+
+    // Changes while the client is away: two in the queue, one elsewhere.
+    let mut missed = Vec::new();
+    for subject in ["Missed one", "Missed two"] {
+        missed.push(
+            app.create(&lead(), ticket(app.name("c1"), "eu-west", subject))
+                .await
+                .name,
+        );
+        app.create(&lead(), ticket(app.name("c1"), "cn-east", "Not watched"))
+            .await;
+    }
+    let mut stream = watch_from(&app, &seen.resume_token).await.unwrap();
+    let after = app
+        .create(
+            &lead(),
+            ticket(app.name("c1"), "eu-west", "After the break"),
+        )
+        .await;
+    let mut got = Vec::new();
+    let mut tokens = vec![seen.resume_token.clone()];
+    for _ in 0..3 {
+        let change = next(&mut stream).await;
+        assert_eq!(change.change_type, C::Created as i32);
+        got.push(change.ticket.unwrap().name);
+        tokens.push(change.resume_token);
+    }
+    missed.push(after.name);
+    assert_eq!(
+        got, missed,
+        "the missed changes, then the live one, in order"
+    );
+    let mut sorted = tokens.clone();
+    sorted.dedup();
+    assert_eq!(sorted.len(), tokens.len(), "every change its own token");
+    // Nothing more: no duplicate of the change before the break.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), stream.next())
+            .await
+            .is_err(),
+        "no further message"
+    );
+
+    // The last token resumes with nothing to replay.
+    let mut stream = watch_from(&app, tokens.last().unwrap()).await.unwrap();
+    let latest = app
+        .create(&lead(), ticket(app.name("c1"), "eu-west", "Latest"))
+        .await;
+    assert_eq!(next(&mut stream).await.ticket.unwrap().name, latest.name);
+}
+
+async fn a_resume_token_no_response_carried_is_refused(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let bad = watch_from(&app, "<b>not a token</b>").await.unwrap_err();
+    assert_eq!(bad.code(), tonic::Code::InvalidArgument, "{bad:?}");
+    // Well formed, but from another feed (a restarted server) or not yet given.
+    let mut stream = watch_from(&app, "").await.unwrap();
+    app.create(&lead(), ticket(app.name("c1"), "eu-west", "One"))
+        .await;
+    let token = next(&mut stream).await.resume_token;
+    let (feed, position) = token.rsplit_once('.').unwrap();
+    for other in [
+        format!("sOTHER.{position}"),
+        format!("{feed}.{}", position.parse::<u64>().unwrap() + 100),
+    ] {
+        let refused = watch_from(&app, &other).await.unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::Aborted, "{other}: {refused:?}");
+        assert!(refused.message().contains("send_initial"), "{refused:?}");
+    }
+    let both = app
+        .client
+        .clone()
+        .watch_tickets(app.req(
+            &lead(),
+            pb::WatchTicketsRequest {
+                send_initial: true,
+                resume_token: token,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(both.code(), tonic::Code::InvalidArgument, "{both:?}");
+}
+
+async fn a_resume_older_than_the_feed_keeps_is_refused(db: TestDatabase) {
+    let app = spawn_app_with(db, |service| service.with_feed_capacity(2)).await;
+    let mut stream = watch_from(&app, "").await.unwrap();
+    app.create(&lead(), ticket(app.name("c1"), "eu-west", "Kept?"))
+        .await;
+    let token = next(&mut stream).await.resume_token;
+    drop(stream);
+    for n in 0..3 {
+        app.create(
+            &lead(),
+            ticket(app.name("c1"), "eu-west", &format!("Later {n}")),
+        )
+        .await;
+    }
+    let refused = watch_from(&app, &token).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Aborted, "{refused:?}");
+}
+
 on_both_databases!(
     watch_streams_are_capped_per_principal_and_in_total,
     a_watcher_gets_the_queue_then_its_live_changes_only,
     an_assignment_out_of_the_queue_is_sent_so_the_client_can_drop_it,
     customers_cannot_watch_queues,
+    a_resumed_watch_gets_every_change_it_missed_once_and_in_order,
+    a_resume_token_no_response_carried_is_refused,
+    a_resume_older_than_the_feed_keeps_is_refused,
 );

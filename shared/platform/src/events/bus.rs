@@ -32,6 +32,58 @@ pub trait EventBus: Send + Sync + fmt::Debug {
         consumer: &str,
         filter: SubscriptionFilter,
     ) -> Result<Subscription, EventError>;
+
+    /// Reads the events `filter` selects in the order the bus stored them, from `start`,
+    /// without a durable consumer and without acknowledgements: every reader sees every
+    /// event, each with its position (a number that grows with each stored event and names
+    /// it to a later [`TailStart::After`]). `None` when the bus keeps no ordered log (the
+    /// in-process bus): the caller feeds itself another way.
+    async fn tail(
+        &self,
+        filter: &SubscriptionFilter,
+        start: TailStart,
+    ) -> Result<Option<Tail>, EventError> {
+        let _ = (filter, start);
+        Ok(None)
+    }
+}
+
+/// Where a [`Tail`] starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TailStart {
+    /// With the next event stored.
+    New,
+    /// With the first event stored after the one at this position.
+    After(u64),
+}
+
+/// One event read by a [`Tail`].
+#[derive(Debug, Clone)]
+pub struct Tailed {
+    /// Its position in the bus's log.
+    pub position: u64,
+    /// How many events the filter selects after it, as the bus knew when it sent it
+    /// (0: the reader is caught up).
+    pub pending: u64,
+    /// The event.
+    pub event: Event,
+}
+
+/// An ordered read of the bus's log (see [`EventBus::tail`]).
+pub struct Tail {
+    /// How many events the filter selected after the start when the tail opened (0: none
+    /// yet, the next one is new).
+    pub pending: u64,
+    /// The events, in order; the stream ends when the bus closes it.
+    pub events: BoxStream<'static, Result<Tailed, EventError>>,
+}
+
+impl fmt::Debug for Tail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tail")
+            .field("pending", &self.pending)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Which events a consumer receives: those whose type is one of `types` (all types when

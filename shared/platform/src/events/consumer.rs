@@ -22,6 +22,18 @@ use crate::time::now_micros;
 const RETRY_BASE: Duration = Duration::from_millis(100);
 /// The longest pause before a redelivery or a new subscription.
 const RETRY_MAX: Duration = Duration::from_secs(30);
+/// Counter: deliveries handled, by `service`, `consumer` and `outcome` (`handled`,
+/// `duplicate`, `failed`).
+pub const EVENTS_HANDLED: &str = "aftercare_events_handled_total";
+/// Gauge: events the durable consumer has not had acknowledged yet (JetStream), by `service`
+/// and `consumer`.
+pub const CONSUMER_PENDING: &str = "aftercare_events_consumer_pending";
+
+/// The service a consumer belongs to, for metrics: its name up to the first `-`
+/// (`customers-timeline` → `customers`).
+pub(crate) fn service_of(consumer: &str) -> &str {
+    consumer.split('-').next().unwrap_or(consumer)
+}
 
 /// What a consumer does with an event, inside the transaction that also records it in the
 /// consumer's inbox. Return an error to roll both back and have the event delivered again.
@@ -183,6 +195,18 @@ async fn process<H: EventHandler + ?Sized>(
         .catch_unwind()
         .await
         .unwrap_or_else(|panic| Err(EventError::Handler(panic_message(&*panic).into())));
+    let label = match &outcome {
+        Ok(Handled::Applied) => "handled",
+        Ok(Handled::Duplicate) => "duplicate",
+        Err(_) => "failed",
+    };
+    metrics::counter!(
+        EVENTS_HANDLED,
+        "service" => service_of(consumer).to_owned(),
+        "consumer" => consumer.to_owned(),
+        "outcome" => label,
+    )
+    .increment(1);
     match outcome {
         Ok(_) => {
             let event_id = delivery.event().id.clone();
@@ -242,6 +266,12 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_consumer_belongs_to_the_service_its_name_starts_with() {
+        assert_eq!(service_of("customers-timeline"), "customers");
+        assert_eq!(service_of("tickets"), "tickets");
+    }
 
     #[test]
     fn retries_back_off_from_100ms_to_30s() {

@@ -20,7 +20,11 @@ use bytes::Bytes;
 use futures::StreamExt as _;
 use prost::Message as _;
 
-use super::bus::{self, Acknowledge, Delivery, EventBus, Subscription, SubscriptionFilter};
+use super::bus::{
+    self, Acknowledge, Delivery, EventBus, Subscription, SubscriptionFilter, Tail, TailStart,
+    Tailed,
+};
+use super::consumer::{CONSUMER_PENDING, service_of};
 use super::{Event, EventError};
 use crate::config::EventsConfig;
 
@@ -39,6 +43,8 @@ pub struct JetStreamSettings {
     pub ack_wait: Duration,
     /// Deliveries of one event to one consumer before JetStream gives up on it.
     pub max_deliver: i64,
+    /// How many NATS servers keep a copy of the stream (set when the stream is created).
+    pub replicas: usize,
 }
 
 impl Default for JetStreamSettings {
@@ -50,17 +56,20 @@ impl Default for JetStreamSettings {
             duplicate_window: Duration::from_secs(120),
             ack_wait: Duration::from_secs(30),
             max_deliver: 10,
+            replicas: 1,
         }
     }
 }
 
 impl JetStreamSettings {
-    /// The defaults, with the stream named in `config`.
+    /// The defaults, with the stream, retention, replicas and ack wait of `config`.
     pub fn from_config(config: &EventsConfig) -> Self {
         Self {
             stream: config.stream.clone(),
             subject_prefix: config.subject_prefix.clone(),
             max_age: config.retention,
+            ack_wait: config.ack_wait,
+            replicas: config.stream_replicas,
             ..Self::default()
         }
     }
@@ -105,6 +114,7 @@ impl JetStreamBus {
                 storage: stream::StorageType::File,
                 max_age: settings.max_age,
                 duplicate_window: settings.duplicate_window,
+                num_replicas: settings.replicas.max(1),
                 ..stream::Config::default()
             })
             .await
@@ -219,6 +229,13 @@ impl EventBus for JetStreamBus {
             .map_err(|err| {
                 EventError::bus(format!("cannot create jetstream consumer {consumer}"), err)
             })?;
+        let info = pull.cached_info();
+        metrics::gauge!(
+            CONSUMER_PENDING,
+            "service" => service_of(consumer).to_owned(),
+            "consumer" => consumer.to_owned(),
+        )
+        .set((info.num_pending + info.num_ack_pending as u64) as f64);
         let messages = pull.messages().await.map_err(|err| {
             EventError::bus(
                 format!("cannot pull for jetstream consumer {consumer}"),
@@ -239,10 +256,22 @@ impl EventBus for JetStreamBus {
                         )));
                     }
                 };
-                let attempt = message
+                let (attempt, pending) = message
                     .info()
-                    .map(|info| u32::try_from(info.delivered).unwrap_or(u32::MAX))
-                    .unwrap_or(1);
+                    .map(|info| {
+                        (
+                            u32::try_from(info.delivered).unwrap_or(u32::MAX),
+                            info.pending,
+                        )
+                    })
+                    .unwrap_or((1, 0));
+                // The events still to deliver after this one.
+                metrics::gauge!(
+                    CONSUMER_PENDING,
+                    "service" => service_of(&consumer).to_owned(),
+                    "consumer" => consumer.clone(),
+                )
+                .set(pending as f64);
                 let (message, acker) = message.split();
                 let event = match Event::decode(message.payload) {
                     Ok(event) => event,
@@ -269,6 +298,96 @@ impl EventBus for JetStreamBus {
             }
         });
         Ok(Subscription::new(consumer, deliveries.boxed()))
+    }
+
+    /// An ordered consumer (ephemeral, in memory, recreated by the client on a gap) from
+    /// `start`; positions are stream sequences.
+    async fn tail(
+        &self,
+        filter: &SubscriptionFilter,
+        start: TailStart,
+    ) -> Result<Option<Tail>, EventError> {
+        let mut stream = self
+            .context
+            .get_stream(&self.settings.stream)
+            .await
+            .map_err(|err| {
+                EventError::bus(format!("cannot find stream {}", self.settings.stream), err)
+            })?;
+        let deliver_policy = match start {
+            TailStart::New => DeliverPolicy::New,
+            TailStart::After(position) => {
+                let first = stream
+                    .info()
+                    .await
+                    .map_err(|err| {
+                        EventError::bus(format!("cannot read stream {}", self.settings.stream), err)
+                    })?
+                    .state
+                    .first_sequence;
+                if position.saturating_add(1) < first {
+                    return Err(EventError::Expired { position, first });
+                }
+                DeliverPolicy::ByStartSequence {
+                    start_sequence: position.saturating_add(1),
+                }
+            }
+        };
+        let mut subjects = self.filter_subjects(filter);
+        let mut config = pull::OrderedConfig {
+            deliver_policy,
+            ..pull::OrderedConfig::default()
+        };
+        if subjects.len() == 1 {
+            config.filter_subject = subjects.remove(0);
+        } else {
+            config.filter_subjects = subjects;
+        }
+        let consumer: jetstream::consumer::Consumer<pull::OrderedConfig> = stream
+            .create_consumer(config)
+            .await
+            .map_err(|err| EventError::bus("cannot create an ordered jetstream consumer", err))?;
+        let pending = consumer.cached_info().num_pending;
+        let messages = consumer
+            .messages()
+            .await
+            .map_err(|err| EventError::bus("cannot read an ordered jetstream consumer", err))?;
+        let filter = filter.clone();
+        let events = messages.filter_map(move |message| {
+            let filter = filter.clone();
+            async move {
+                let message = match message {
+                    Ok(message) => message,
+                    Err(err) => {
+                        return Some(Err(EventError::bus("ordered jetstream consumer failed", err)));
+                    }
+                };
+                let (position, pending) = match message.info() {
+                    Ok(info) => (info.stream_sequence, info.pending),
+                    Err(err) => {
+                        return Some(Err(EventError::bus_msg(format!(
+                            "jetstream message without its sequence: {err}"
+                        ))));
+                    }
+                };
+                match Event::decode(message.payload.clone()) {
+                    Ok(event) if filter.matches(&event) => Some(Ok(Tailed {
+                        position,
+                        pending,
+                        event,
+                    })),
+                    Ok(_) => None,
+                    Err(err) => {
+                        tracing::error!(position, error = %err, "skipping an undecodable jetstream message");
+                        None
+                    }
+                }
+            }
+        });
+        Ok(Some(Tail {
+            pending,
+            events: events.boxed(),
+        }))
     }
 }
 

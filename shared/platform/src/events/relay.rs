@@ -25,6 +25,12 @@ use crate::time::{Micros, now_micros};
 /// How often the running relay deletes published rows and handled-event records older than
 /// its retention (`events.retention`).
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
+/// How often the running relay measures its backlog.
+const MEASURE_EVERY: Duration = Duration::from_secs(1);
+/// Gauge: outbox rows not yet published, per service.
+pub const OUTBOX_PENDING: &str = "aftercare_outbox_pending";
+/// Gauge: the age of the oldest unpublished outbox row (0 when none), per service.
+pub const OUTBOX_OLDEST_AGE: &str = "aftercare_outbox_oldest_pending_age_seconds";
 /// The longest pause after failed rounds.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -37,6 +43,7 @@ pub struct Relay {
     interval: Duration,
     retention: Duration,
     wake: Arc<Notify>,
+    service: String,
 }
 
 /// Wakes a running [`Relay`] at once, e.g. right after a transaction with an outbox row
@@ -62,7 +69,15 @@ impl Relay {
             interval,
             retention: EventsConfig::default().retention,
             wake: Arc::new(Notify::new()),
+            service: String::new(),
         }
+    }
+
+    /// The relay, recording its outbox's backlog (`aftercare_outbox_pending`,
+    /// `aftercare_outbox_oldest_pending_age_seconds`) under the label `service`.
+    pub fn for_service(mut self, service: &str) -> Self {
+        self.service = service.to_owned();
+        self
     }
 
     /// A relay with the batch and interval of `config`.
@@ -122,6 +137,33 @@ impl Relay {
         }
     }
 
+    /// How many outbox rows wait to be published, and when the oldest of them was written
+    /// (`None` when none waits).
+    pub async fn backlog(&self) -> Result<(i64, Option<Micros>), EventError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM aftercare_outbox
+             WHERE published_at IS NULL",
+        )
+        .fetch_one(self.db.reader())
+        .await?;
+        Ok((row.try_get("pending")?, row.try_get("oldest")?))
+    }
+
+    /// Records the outbox's backlog as gauges (see [`Relay::for_service`]).
+    async fn record_backlog(&self) {
+        match self.backlog().await {
+            Ok((pending, oldest)) => {
+                let age = oldest.map_or(0.0, |oldest| {
+                    (now_micros() - oldest).max(0) as f64 / 1_000_000.0
+                });
+                metrics::gauge!(OUTBOX_PENDING, "service" => self.service.clone())
+                    .set(pending as f64);
+                metrics::gauge!(OUTBOX_OLDEST_AGE, "service" => self.service.clone()).set(age);
+            }
+            Err(err) => tracing::debug!(error = %err, "cannot measure the outbox backlog"),
+        }
+    }
+
     /// Deletes outbox rows published before `before`, and the records of events this
     /// database's consumers handled before it. Returns how many rows went.
     pub async fn purge_published(&self, before: Micros) -> Result<u64, EventError> {
@@ -140,11 +182,22 @@ impl Relay {
 
     /// Runs the relay until `cancel`: at once (what a crash left pending), then whenever woken
     /// or every interval, straight on while full batches keep coming, backing off after
-    /// failures. Published rows older than the retention are deleted every hour.
+    /// failures. Published rows older than the retention are deleted every hour; the backlog
+    /// is measured every second (gauges `aftercare_outbox_pending` and
+    /// `aftercare_outbox_oldest_pending_age_seconds`, label `service`).
     pub fn spawn(self, cancel: CancellationToken) -> JoinHandle<()> {
         tokio::spawn(async move {
             let mut failures = 0u32;
             let mut last_purge: Option<Instant> = None;
+            let measuring = self.clone();
+            let stop = cancel.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(MEASURE_EVERY);
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                while stop.run_until_cancelled(every.tick()).await.is_some() {
+                    measuring.record_backlog().await;
+                }
+            });
             loop {
                 let pause = match cancel.run_until_cancelled(self.relay_once()).await {
                     None => break,

@@ -7,6 +7,7 @@ use crate::domain::{
     AgentName, Comparison, FieldValue, Region, TeamName, Ticket, TicketCriterion, TicketField,
 };
 use crate::error::Error;
+use crate::events::ResumeToken;
 
 /// Whose tickets `assignee` selects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +31,8 @@ pub struct Queue {
     pub assignee: AssigneeFilter,
     /// Whether to start with the queue's current tickets.
     pub send_initial: bool,
+    /// Where a watch that ended resumes.
+    pub resume: Option<ResumeToken>,
 }
 
 impl TryFrom<pb::WatchTicketsRequest> for Queue {
@@ -50,6 +53,14 @@ impl TryFrom<pb::WatchTicketsRequest> for Queue {
                 .check("assignee", AgentName::parse(name))
                 .map_or(AssigneeFilter::Any, AssigneeFilter::Agent),
         };
+        let resume = match r.resume_token.as_str() {
+            "" => None,
+            _ if r.send_initial => {
+                v.add("resume_token", "cannot be combined with send_initial");
+                None
+            }
+            token => v.check("resume_token", ResumeToken::parse(token)),
+        };
         if !v.is_empty() {
             return Err(Error::Invalid(v));
         }
@@ -58,6 +69,7 @@ impl TryFrom<pb::WatchTicketsRequest> for Queue {
             region,
             assignee,
             send_initial: r.send_initial,
+            resume,
         })
     }
 }
@@ -128,6 +140,7 @@ mod tests {
             region: region.into(),
             assignee: assignee.into(),
             send_initial: true,
+            resume_token: String::new(),
         })
     }
 
@@ -139,6 +152,27 @@ mod tests {
         assert_eq!(
             bad_fields(queue("teams/", "eu-west", "-").unwrap_err()),
             ["team"]
+        );
+    }
+
+    #[test]
+    fn a_resume_token_must_be_one_a_response_carried_and_not_with_send_initial() {
+        let watch = |resume_token: &str, send_initial| {
+            Queue::try_from(pb::WatchTicketsRequest {
+                resume_token: resume_token.into(),
+                send_initial,
+                ..Default::default()
+            })
+        };
+        let resumed = watch("sAFTERCARE.7", false).unwrap();
+        assert_eq!(resumed.resume.map(|t| t.position), Some(7));
+        assert_eq!(
+            bad_fields(watch("sAFTERCARE.7", true).unwrap_err()),
+            ["resume_token"]
+        );
+        assert_eq!(
+            bad_fields(watch("<script>", false).unwrap_err()),
+            ["resume_token"]
         );
     }
 
