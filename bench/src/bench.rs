@@ -338,8 +338,8 @@ async fn engine_figures(
         args.clients
     ));
     for (batch, label, key) in [
-        (1, "single-row autocommit", "autocommit"),
-        (engine::BATCH, "batched 100 per transaction", "batched"),
+        (1, "autocommit", "autocommit"),
+        (engine::BATCH, "100 per transaction", "batched"),
     ] {
         let path = dir.join(format!("rusqlite-{key}.db"));
         let rate =
@@ -347,15 +347,15 @@ async fn engine_figures(
                 .await??;
         report.value(
             &format!("engine.sqlite.rusqlite.{key}"),
-            &format!("SQLite rusqlite, 1 thread, {label}"),
+            &format!("SQLite rusqlite 1 thread, {label}"),
             rate,
             "/s",
             "",
         );
     }
     for (batch, label, key) in [
-        (1, "single-row autocommit", "autocommit"),
-        (engine::BATCH, "batched 100 per transaction", "batched"),
+        (1, "autocommit", "autocommit"),
+        (engine::BATCH, "100 per transaction", "batched"),
     ] {
         let url = format!("sqlite://{}", dir.join(format!("sqlx-{key}.db")).display());
         let db = engine::open(&url).await?;
@@ -363,7 +363,7 @@ async fn engine_figures(
         db.close().await;
         report.value(
             &format!("engine.sqlite.sqlx.{key}"),
-            &format!("SQLite sqlx (platform Database), {label}"),
+            &format!("SQLite sqlx (platform's pool), {label}"),
             rate,
             "/s",
             "",
@@ -383,10 +383,10 @@ async fn engine_figures(
     };
     let pool = aftercare_platform::db::PoolSettings::default().max_connections;
     for (batch, label, key) in [
-        (1, "single-row autocommit", "autocommit"),
-        (engine::BATCH, "batched 100 per transaction", "batched"),
+        (1, "autocommit", "autocommit"),
+        (engine::BATCH, "100 per transaction", "batched"),
     ] {
-        let label = format!("PostgreSQL sqlx, pool of {pool}, {label}");
+        let label = format!("PostgreSQL sqlx pool of {pool}, {label}");
         let key = format!("engine.postgres.sqlx.{key}");
         match &postgres {
             Ok(test_db) => {

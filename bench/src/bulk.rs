@@ -18,7 +18,7 @@ use uuid::{NoContext, Timestamp, Uuid};
 const CHUNK: u64 = 50_000;
 /// How far back the loaded tickets reach, microseconds (one year).
 const SPAN_MICROS: i64 = 365 * 24 * 3_600 * 1_000_000;
-/// At most this many loaded tickets are kept for reads to pick from.
+/// At most this many tickets are kept for reads to pick from.
 const SAMPLE: usize = 65_536;
 
 /// What a load did.
@@ -30,7 +30,7 @@ pub struct Loaded {
     pub inserted: u64,
     /// How long it took.
     pub elapsed: Duration,
-    /// Names (`tickets/…`) of loaded tickets, evenly spread over the load, for reads.
+    /// Names (`tickets/…`) of tickets evenly spread over the table, for reads.
     pub sample: Vec<String>,
 }
 
@@ -81,8 +81,6 @@ pub fn fill(path: &Path, template: &str, total: u64) -> anyhow::Result<Loaded> {
             row.get(0)
         })?;
     let step = (SPAN_MICROS / to_insert.max(1) as i64).max(1);
-    let every = (to_insert as usize / SAMPLE).max(1);
-    let mut sample = Vec::new();
     let mut done = 0u64;
     while done < to_insert {
         let tx = conn.transaction()?;
@@ -103,9 +101,6 @@ pub fn fill(path: &Path, template: &str, total: u64) -> anyhow::Result<Loaded> {
                 if inserted != 1 {
                     bail!("the template ticket {template} disappeared");
                 }
-                if (index as usize).is_multiple_of(every) && sample.len() < SAMPLE {
-                    sample.push(format!("tickets/{id}"));
-                }
             }
             done = end;
         }
@@ -116,8 +111,18 @@ pub fn fill(path: &Path, template: &str, total: u64) -> anyhow::Result<Loaded> {
         [first_number + to_insert as i64],
     )?;
     conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    // Every k-th row of the whole table, loaded or not, so reads spread over all of it.
+    let total = existing + to_insert;
+    let every = (total / SAMPLE as u64).max(1) as i64;
+    let sample = conn
+        .prepare("SELECT id FROM tickets WHERE rowid % ?1 = 0 LIMIT ?2")?
+        .query_map(rusqlite::params![every, SAMPLE as i64], |row| {
+            row.get::<_, String>(0)
+        })?
+        .map(|id| id.map(|id| format!("tickets/{id}")))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Loaded {
-        total: existing + to_insert,
+        total,
         inserted: to_insert,
         elapsed: started.elapsed(),
         sample,
@@ -170,7 +175,8 @@ mod tests {
             .query_row("SELECT value FROM ticket_counter", [], |r| r.get(0))
             .unwrap();
         assert_eq!(counter, 1_000, "the next ticket gets a free number");
-        // Every sampled name is a loaded ticket.
+        // Every sampled name is a ticket, and the sample reaches over the table.
+        assert_eq!(loaded.sample.len(), 1_000);
         for name in &loaded.sample {
             let id = name.strip_prefix("tickets/").unwrap();
             let found: i64 = conn
@@ -180,8 +186,9 @@ mod tests {
                 .unwrap();
             assert_eq!(found, 1, "{name}");
         }
-        // A second fill to the same total adds nothing.
-        assert_eq!(fill(&path, template, 1_000).unwrap().inserted, 0);
+        // A second fill to the same total adds nothing, and still has tickets to read.
+        let again = fill(&path, template, 1_000).unwrap();
+        assert_eq!((again.inserted, again.sample.len()), (0, 1_000));
     }
 
     #[test]

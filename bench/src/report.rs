@@ -81,6 +81,9 @@ impl Report {
     pub fn load(&mut self, key: &str, label: &str, outcome: &Outcome) {
         let note = match &outcome.first_error {
             Some(error) => format!("first error: {}", truncate(error, 160)),
+            None if outcome.ok == 0 => {
+                "not measured: no call started and answered in the measured window".to_owned()
+            }
             None => String::new(),
         };
         self.figure(Figure {
@@ -213,7 +216,7 @@ pub fn number(value: f64) -> String {
             grouped.insert(0, '-');
         }
         grouped
-    } else if value.abs() >= 100.0 {
+    } else if value.abs() >= 100.0 || value.fract() == 0.0 {
         format!("{value:.0}")
     } else if value.abs() >= 10.0 {
         format!("{value:.1}")
@@ -241,6 +244,8 @@ mod tests {
         assert_eq!(number(662.4), "662");
         assert_eq!(number(24.06), "24.1");
         assert_eq!(number(0.4321), "0.432");
+        assert_eq!(number(0.0), "0");
+        assert_eq!(number(307.0), "307");
     }
 
     #[test]
