@@ -5,7 +5,7 @@ BUF_VERSION := 1.75.0
 BUF ?= $(shell command -v buf 2>/dev/null || echo "npx --yes @bufbuild/buf@$(BUF_VERSION)")
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: run seed build test lint fmt fmt-check clippy buf-lint openapi-lint k8s-lint bench migrate clean api-fuzz \
+.PHONY: run seed build test lint fmt fmt-check clippy buf-lint openapi-lint k8s-lint bench soak bench-crates migrate clean api-fuzz \
 	lint-tools k8s-render k8s-validate k8s-checkov dockerfile-lint deploy-lint image
 
 ## run: build and start every service in one process on embedded SQLite (./data)
@@ -138,8 +138,30 @@ image:
 api-fuzz:
 	bash .ci/schemathesis.sh
 
-## bench: throughput and latency figures (see each crate's benches/)
+# Where cargo puts what it builds (the bench runs the release binaries from there).
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
+
+## bench: every figure of issue #13 in one run and one table: builds release, starts
+## `aftercare up` (SQLite, a temporary data folder) as a user would, measures time to ready
+## and RSS, ticket create/get/list/reply through the gateway (REST and gRPC) and direct, the
+## SQLite and PostgreSQL engines, the platform on PostgreSQL, get/list at 10k and 1M tickets,
+## and the ratios; the JSON goes to target/bench/. Options: BENCH_ARGS="--duration 10s"
+## (`aftercare-bench bench --help` lists them). A few minutes.
+BENCH_ARGS ?=
 bench:
+	$(CARGO) build --release --bin aftercare --bin aftercare-bench
+	$(TARGET_DIR)/release/aftercare-bench bench --binary $(TARGET_DIR)/release/aftercare $(BENCH_ARGS)
+
+## soak: a mixed load (creates, replies, status changes, reads, a watch stream per agent)
+## through the gateway for 10 minutes, RSS and p50/p99 every minute; fails on any error.
+## Options: SOAK_ARGS="--duration 2m" (`aftercare-bench soak --help`).
+SOAK_ARGS ?=
+soak:
+	$(CARGO) build --release --bin aftercare --bin aftercare-bench
+	$(TARGET_DIR)/release/aftercare-bench soak --binary $(TARGET_DIR)/release/aftercare $(SOAK_ARGS)
+
+## bench-crates: each crate's own micro-benchmarks (its benches/)
+bench-crates:
 	$(CARGO) bench --workspace
 
 ## migrate: run every service's migrations against its configured database
