@@ -27,7 +27,7 @@ use crate::error::{GatewayError, status_response};
 use crate::forward::{Forwarder, Outgoing};
 use crate::limits::RateLimits;
 use crate::observe::{Metrics, Protocol, call_span, on_end};
-use crate::policy::Policy;
+use crate::policy::{Policy, allows_anonymous};
 use crate::routes::RpcPath;
 
 /// Everything the pipeline needs, shared by every call.
@@ -97,10 +97,21 @@ impl Pipeline {
         }
         let metrics = Metrics::start(&rpc, protocol);
         let (parts, body) = request.into_parts();
-        let principal = self.auth.authenticate(&parts.headers);
-        let audit = AuditRecord::start(principal.as_ref().ok(), &rpc);
+        // The survey page's two methods are called without credentials (the invitation token
+        // is the credential); credentials sent with them are still checked.
+        let anonymous = allows_anonymous(&rpc) && !has_credentials(&parts.headers);
+        let principal = if anonymous {
+            Ok(None)
+        } else {
+            self.auth.authenticate(&parts.headers).map(Some)
+        };
+        let audit = AuditRecord::start(principal.as_ref().ok().and_then(Option::as_ref), &rpc);
         let answer = match principal {
-            Ok(principal) => self.call(&rpc, &principal, parts.headers, body).await,
+            Ok(Some(principal)) => self.call(&rpc, &principal, parts.headers, body).await,
+            Ok(None) => {
+                let peer = parts.extensions.get::<Peer>().copied();
+                self.call_anonymous(&rpc, peer, parts.headers, body).await
+            }
             Err(err) => Err(err),
         };
         let response = answer.unwrap_or_else(|err| status_response(Status::from(err)));
@@ -119,8 +130,7 @@ impl Pipeline {
         headers: HeaderMap,
         body: Body,
     ) -> Result<http::Response<Body>, GatewayError> {
-        let backend = rpc
-            .backend()
+        rpc.backend()
             .ok_or_else(|| GatewayError::UnknownService(rpc.service.clone()))?;
         if !self.policy.allows(principal, rpc) {
             let roles: Vec<&str> = principal.roles.iter().map(|r| r.as_str()).collect();
@@ -131,6 +141,36 @@ impl Pipeline {
             )));
         }
         self.limits.check(&principal.subject)?;
+        self.send(rpc, Some(principal), headers, body).await
+    }
+
+    /// A call without credentials to one of the methods that allow it: rate-limited per
+    /// client address (one shared bucket when the address is unknown), forwarded with no
+    /// principal.
+    async fn call_anonymous(
+        &self,
+        rpc: &RpcPath,
+        peer: Option<Peer>,
+        headers: HeaderMap,
+        body: Body,
+    ) -> Result<http::Response<Body>, GatewayError> {
+        let key = peer.map_or_else(|| "anonymous".to_owned(), |p| format!("anonymous@{}", p.0));
+        self.limits.check(&key)?;
+        self.send(rpc, None, headers, body).await
+    }
+
+    /// Forwards the call to its backend with `principal` signed for it (and whatever
+    /// principal or credentials the caller sent removed).
+    async fn send(
+        &self,
+        rpc: &RpcPath,
+        principal: Option<&Principal>,
+        headers: HeaderMap,
+        body: Body,
+    ) -> Result<http::Response<Body>, GatewayError> {
+        let backend = rpc
+            .backend()
+            .ok_or_else(|| GatewayError::UnknownService(rpc.service.clone()))?;
         let body = read_body(body, &headers, self.config.max_request_bytes).await?;
         let (deadline, send_deadline) = self.deadline(rpc, &headers);
         let mut metadata = MetadataMap::from_headers(headers);
@@ -142,8 +182,11 @@ impl Pipeline {
         ] {
             metadata.remove(name);
         }
-        self.principals.attach(principal, backend, &mut metadata);
-        tracing::debug!(subject = %principal.subject, method = %rpc.full(), backend, "forwarding");
+        if let Some(principal) = principal {
+            self.principals.attach(principal, backend, &mut metadata);
+        }
+        let subject = principal.map_or("anonymous", |p| p.subject.as_str());
+        tracing::debug!(subject, method = %rpc.full(), backend, "forwarding");
         self.forwarder
             .forward(Outgoing {
                 rpc,
@@ -170,6 +213,15 @@ impl Pipeline {
             None => (now + timeout, route.is_some()),
         }
     }
+}
+
+/// The address of the client a request came from (set per connection by the server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer(pub std::net::IpAddr);
+
+/// Whether the request carries credentials (a bearer token or an API key).
+fn has_credentials(headers: &HeaderMap) -> bool {
+    headers.contains_key(http::header::AUTHORIZATION) || headers.contains_key(API_KEY_HEADER)
 }
 
 /// The whole request body, refused past `limit` bytes.

@@ -142,6 +142,22 @@ impl Policy {
     }
 }
 
+/// The methods anyone may call without credentials: the survey page a customer opens from an
+/// invitation link reads the survey (`LookupInvitation`) and answers it (`SubmitResponse`)
+/// with the invitation's token as the only credential (the feedback service refuses an
+/// unknown or expired token with `NOT_FOUND` or `INVALID_ARGUMENT`). Exactly these two: every
+/// other method, and these two when credentials are sent, go through authentication and
+/// the role policy.
+const ANONYMOUS: [&str; 2] = [
+    "aftercare.feedback.v1.FeedbackService/LookupInvitation",
+    "aftercare.feedback.v1.FeedbackService/SubmitResponse",
+];
+
+/// Whether `rpc` may be called without credentials (see [`ANONYMOUS`]).
+pub fn allows_anonymous(rpc: &RpcPath) -> bool {
+    ANONYMOUS.contains(&rpc.full().as_str())
+}
+
 fn method(service: &str, method: &str) -> String {
     format!("{service}/{method}")
 }
@@ -289,6 +305,28 @@ mod tests {
 
     fn rpc(full: &str) -> RpcPath {
         RpcPath::parse(&format!("/{full}")).unwrap()
+    }
+
+    #[test]
+    fn only_the_two_invitation_token_methods_are_anonymous() {
+        assert!(allows_anonymous(&rpc(&method(
+            FEEDBACK,
+            "LookupInvitation"
+        ))));
+        assert!(allows_anonymous(&rpc(&method(FEEDBACK, "SubmitResponse"))));
+        for other in [
+            method(FEEDBACK, "CreateResponse"),
+            method(FEEDBACK, "GetInvitation"),
+            method(FEEDBACK, "ListResponses"),
+            method(FEEDBACK, "CreateInvitation"),
+            method(TICKETS, "GetTicket"),
+            method(CUSTOMERS, "GetCustomer"),
+            // Same method name on another service, or another package version.
+            "aftercare.feedback.v2.FeedbackService/SubmitResponse".to_owned(),
+            "aftercare.tickets.v1.TicketService/SubmitResponse".to_owned(),
+        ] {
+            assert!(!allows_anonymous(&rpc(&other)), "{other}");
+        }
     }
 
     #[test]

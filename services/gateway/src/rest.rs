@@ -21,6 +21,7 @@ use tonic::body::Body;
 use tower::{Service, ServiceExt as _};
 
 use crate::error::GatewayError;
+use crate::grpc::Peer;
 use crate::observe::Protocol;
 use crate::server::GrpcService;
 use template::PathTemplate;
@@ -184,6 +185,9 @@ impl Rest {
         );
         headers.insert("te", HeaderValue::from_static("trailers"));
         call.extensions_mut().insert(Protocol::Rest);
+        if let Some(peer) = parts.extensions.get::<Peer>() {
+            call.extensions_mut().insert(*peer);
+        }
         let response = match self.grpc.clone().oneshot(call).await {
             Ok(response) => response,
             Err(never) => match never {},

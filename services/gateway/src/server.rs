@@ -37,7 +37,7 @@ use crate::auth::Authenticator;
 use crate::cors::Cors;
 use crate::error::status_response;
 use crate::forward::Forwarder;
-use crate::grpc::{GrpcPipeline, Pipeline};
+use crate::grpc::{GrpcPipeline, Peer, Pipeline};
 use crate::health::local_services;
 use crate::limits::RateLimits;
 use crate::observe::Protocol;
@@ -103,6 +103,7 @@ impl Gateway {
             grpc,
         };
         let entry = Entry {
+            peer: None,
             cors: Arc::new(Cors::new(&gateway.cors_allowed_origins)),
             inner: ServiceBuilder::new()
                 .load_shed()
@@ -155,7 +156,10 @@ async fn serve(listener: TcpListener, entry: Entry, shutdown: CancellationToken,
             },
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(entry.clone());
+        let service = TowerToHyperService::new(Entry {
+            peer: Some(Peer(peer.ip())),
+            ..entry.clone()
+        });
         let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
         let connection = graceful.watch(connection.into_owned());
         tokio::spawn(async move {
@@ -204,6 +208,8 @@ impl Service<http::Request<Body>> for Dispatch {
 /// The outermost service: request ids, load shedding, access logs.
 #[derive(Clone)]
 struct Entry {
+    /// The client's address, for rate-limiting calls without credentials.
+    peer: Option<Peer>,
     cors: Arc<Cors>,
     inner: LoadShed<tower::limit::ConcurrencyLimit<Dispatch>>,
 }
@@ -224,6 +230,9 @@ impl Service<http::Request<Incoming>> for Entry {
         let path = request.uri().path().to_owned();
         let mut request = request.map(Body::new);
         request.extensions_mut().insert(protocol);
+        if let Some(peer) = self.peer {
+            request.extensions_mut().insert(peer);
+        }
         let request_id = match request.headers().get(REQUEST_ID_HEADER) {
             Some(id) => id.clone(),
             None => {
