@@ -8,14 +8,24 @@
 # conformance, negative data accepted, undeclared methods, auth ignored. Always stops the
 # platform it started.
 #
-# Every default check runs but `positive_data_acceptance`: the contracts' semantic rules
-# (resource names, region codes, IANA zones, `HH:MM`, list bounds, rules across fields, filter
-# grammar, opaque page tokens) are in their comments, not in anything a JSON schema can carry,
-# so schema-valid data is refused by design. Schemathesis's "Schema validation mismatch"
+# Every default check runs but `positive_data_acceptance`: the document carries the rules a
+# JSON schema can say (the contracts' `aftercare.api.v1.field_rules`: lengths, patterns,
+# bounds), but not those it cannot (rules across fields, the AIP-160 filter grammar, opaque
+# page tokens, a field mask naming fields the body must then give, resources that exist), so
+# some schema-valid data is refused by design. Schemathesis's "Schema validation mismatch"
 # warning still names the operations that refused all of it.
 #
+# Schemathesis runs in a virtual environment of its own, made once per version and Python
+# (under API_FUZZ_VENV_DIR). The newest python3.13 / python3.12 on PATH is preferred: the
+# coverage phase (deterministic boundary and negative values per keyword) needs it: under
+# CPython 3.11.7 hypothesis fails there with "SystemError: AST constructor recursion depth
+# mismatch" (a CPython bug; 3.13.0 runs it cleanly, 3.12 is untried); with a Python older
+# than 3.12 the phase is left out.
+#
 # Environment: SCHEMATHESIS_VERSION (pinned below), API_FUZZ_BIN (target/debug/aftercare),
-# API_FUZZ_MAX_EXAMPLES (10), API_FUZZ_MAX_SECONDS (240, schemathesis's own wall-clock bound;
+# API_FUZZ_PYTHON (the interpreter, chosen as above), API_FUZZ_VENV_DIR
+# (~/.cache/aftercare-api-fuzz), API_FUZZ_PHASES (examples,coverage,fuzzing),
+# API_FUZZ_MAX_EXAMPLES (10), API_FUZZ_MAX_SECONDS (300, schemathesis's own wall-clock bound;
 # the whole script is also killed 30 s after it), API_FUZZ_SEED (16), API_FUZZ_REPORT_DIR
 # (JUnit and NDJSON reports, and the platform's log), OPENAPI_SPEC_VALIDATOR_VERSION (0.9.0).
 set -euo pipefail
@@ -23,15 +33,38 @@ cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION=${SCHEMATHESIS_VERSION:-4.32.5}
 MAX_EXAMPLES=${API_FUZZ_MAX_EXAMPLES:-10}
-MAX_SECONDS=${API_FUZZ_MAX_SECONDS:-240}
+MAX_SECONDS=${API_FUZZ_MAX_SECONDS:-300}
 BIN=${API_FUZZ_BIN:-${CARGO_TARGET_DIR:-target}/debug/aftercare}
 
 log() { printf '==> api-fuzz: %s\n' "$*"; }
 
-if ! command -v st >/dev/null || [[ "$(st --version 2>/dev/null)" != *"$SCHEMATHESIS_VERSION"* ]]; then
-  log "installing schemathesis $SCHEMATHESIS_VERSION"
-  python3 -m pip install -q "schemathesis==$SCHEMATHESIS_VERSION"
+python=${API_FUZZ_PYTHON:-}
+if [[ -z "$python" ]]; then
+  # pyenv's shims answer only for the versions it has activated; its installs are tried too.
+  for candidate in python3.13 python3.12 \
+    $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV) \
+    python3; do
+    if command -v "$candidate" >/dev/null && "$candidate" -c 'import venv' 2>/dev/null; then
+      python=$candidate
+      break
+    fi
+  done
 fi
+py_version=$("$python" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')
+if "$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)'; then
+  PHASES=${API_FUZZ_PHASES:-examples,coverage,fuzzing}
+else
+  PHASES=${API_FUZZ_PHASES:-examples,fuzzing}
+  log "python $py_version: the coverage phase is left out (it needs Python 3.12 or newer)"
+fi
+venv=${API_FUZZ_VENV_DIR:-$HOME/.cache/aftercare-api-fuzz}/schemathesis-$SCHEMATHESIS_VERSION-py$py_version
+if [[ "$("$venv/bin/st" --version 2>/dev/null)" != *"$SCHEMATHESIS_VERSION"* ]]; then
+  log "installing schemathesis $SCHEMATHESIS_VERSION for python $py_version in $venv"
+  "$python" -m venv "$venv"
+  "$venv/bin/python" -m pip install -q "schemathesis==$SCHEMATHESIS_VERSION" \
+    "openapi-spec-validator==${OPENAPI_SPEC_VALIDATOR_VERSION:-0.9.0}"
+fi
+st=$venv/bin/st
 if [[ -z "${API_FUZZ_BIN:-}" && ! -x "$BIN" ]]; then
   log "building $BIN"
   cargo build -q --bin aftercare
@@ -90,9 +123,7 @@ for _ in $(seq 1 300); do
 done
 curl -fsS -o "$work/openapi.json" "$gateway/openapi.json"
 # The served document is valid OpenAPI 3.0 before anything is generated from it.
-python3 -c 'import openapi_spec_validator' 2>/dev/null ||
-  python3 -m pip install -q "openapi-spec-validator==${OPENAPI_SPEC_VALIDATOR_VERSION:-0.9.0}"
-python3 -m openapi_spec_validator "$work/openapi.json"
+"$venv/bin/python" -m openapi_spec_validator "$work/openapi.json"
 
 token=$("$BIN" token --role admin --subject agents/api-fuzz --ttl 1h)
 # The token as the document's `bearer` scheme, so that schemathesis authenticates with it (and
@@ -119,10 +150,10 @@ for item in document["paths"].values():
 
 report_dir=${API_FUZZ_REPORT_DIR:-$work/report}
 mkdir -p "$report_dir"
-log "schemathesis $SCHEMATHESIS_VERSION: at most $MAX_EXAMPLES examples per operation, ${MAX_SECONDS}s"
+log "schemathesis $SCHEMATHESIS_VERSION ($PHASES): at most $MAX_EXAMPLES examples per operation, ${MAX_SECONDS}s"
 status=0
 timeout --signal=INT --kill-after=20 "$((MAX_SECONDS + 30))" \
-  st --config-file "$work/schemathesis.toml" run "$gateway/openapi.json" \
+  "$st" --config-file "$work/schemathesis.toml" run "$gateway/openapi.json" \
     --url "$gateway" \
     --include-tag-regex "$tag_regex" \
     "${exclude[@]}" \
@@ -131,7 +162,7 @@ timeout --signal=INT --kill-after=20 "$((MAX_SECONDS + 30))" \
     --exclude-checks positive_data_acceptance \
     --request-timeout 10 \
     --workers 2 \
-    --phases examples,fuzzing \
+    --phases "$PHASES" \
     --seed "${API_FUZZ_SEED:-16}" \
     --report junit,ndjson --report-dir "$report_dir" \
   || status=$?

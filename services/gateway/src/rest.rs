@@ -4,6 +4,7 @@
 //! audit), so it is refused and answered the same way.
 
 mod openapi;
+mod rules;
 mod template;
 mod transcode;
 

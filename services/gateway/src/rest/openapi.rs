@@ -21,6 +21,7 @@ use prost_reflect::{
 use serde_json::{Map, Value, json};
 
 use super::RestRoute;
+use super::rules::{self, RuleReader, Rules};
 
 /// The `google.api.field_behavior` extension of `google.protobuf.FieldOptions`.
 const FIELD_BEHAVIOR: &str = "google.api.field_behavior";
@@ -45,7 +46,7 @@ pub const DURATION_PATTERN: &str = r"^-?[0-9]+(\.[0-9]+)?s$";
 const DURATION_INPUT_PATTERN: &str = r"^-?[0-9]{1,11}(\.[0-9]{1,9})?s$";
 
 /// A `google.protobuf.FieldMask`: comma-separated lowerCamelCase paths, or `*`.
-const FIELD_MASK_PATTERN: &str = r"^(\*|[a-zA-Z][a-zA-Z0-9]*(\.[a-zA-Z][a-zA-Z0-9]*)*)(,(\*|[a-zA-Z][a-zA-Z0-9]*(\.[a-zA-Z][a-zA-Z0-9]*)*))*$";
+const FIELD_MASK_PATTERN: &str = r"^(\*|[a-zA-Z][a-zA-Z0-9]*(\.[a-zA-Z][a-zA-Z0-9]*)*(,[a-zA-Z][a-zA-Z0-9]*(\.[a-zA-Z][a-zA-Z0-9]*)*)*)$";
 
 /// The HTTP status and gRPC code a server-streaming method answers over REST.
 const STREAMING_STATUS: &str = "501";
@@ -120,6 +121,7 @@ struct Behaviour {
 /// Builds the schemas, collecting the messages they refer to.
 struct Schemas {
     extension: Option<ExtensionDescriptor>,
+    rules: Option<RuleReader>,
     pending: Vec<(MessageDescriptor, Side)>,
 }
 
@@ -130,6 +132,9 @@ pub fn document(routes: &[RestRoute]) -> Value {
         .and_then(|route| behaviour_extension(route.method.parent_pool()));
     let mut schemas = Schemas {
         extension,
+        rules: routes
+            .first()
+            .map(|route| RuleReader::new(route.method.parent_pool())),
         pending: Vec::new(),
     };
     let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
@@ -150,6 +155,14 @@ pub fn document(routes: &[RestRoute]) -> Value {
             .insert(route.verb.as_str().to_ascii_lowercase(), operation);
     }
     let mut components = error_schemas();
+    components.insert(
+        rules::TIME_ZONE_COMPONENT.into(),
+        rules::time_zone_schema(false),
+    );
+    components.insert(
+        rules::OPTIONAL_TIME_ZONE_COMPONENT.into(),
+        rules::time_zone_schema(true),
+    );
     while let Some((message, side)) = schemas.pending.pop() {
         let name = side.component(&message);
         if components.contains_key(&name) {
@@ -275,7 +288,17 @@ impl Schemas {
                 if behaviour.output_only {
                     continue;
                 }
-                let schema = self.field(&field, Side::Request, behaviour);
+                let mut schema = self.field(&field, Side::Request, behaviour);
+                if update && field.name() == "update_mask" {
+                    // The paths a masked update takes: its resource's fields a client sets.
+                    if let Some(resource) = input
+                        .fields()
+                        .find(|f| is_resource_of_update(&input, f))
+                        .and_then(|f| f.kind().as_message().cloned())
+                    {
+                        schema["pattern"] = json!(self.mask_pattern(&resource));
+                    }
+                }
                 let mut parameter = json!({
                     "name": field.json_name(),
                     "in": "query",
@@ -336,14 +359,74 @@ impl Schemas {
             } else {
                 json!({})
             };
-            // The transcoder reads an absent or empty body as `{}`.
+            // The transcoder reads an absent or empty body as `{}`, which is enough unless the
+            // body has a required field.
+            let required = self.body_requires_something(route, &input, &bound);
             operation["requestBody"] = json!({
-                "required": false,
-                "description": "JSON; an absent or empty body is read as `{}`",
+                "required": required,
+                "description": if required {
+                    "JSON"
+                } else {
+                    "JSON; an absent or empty body is read as `{}`"
+                },
                 "content": {"application/json": {"schema": schema}},
             });
         }
         (path, operation)
+    }
+
+    /// Whether the body of `route` has a field a request must give (the path's `bound` fields
+    /// aside): then an absent body is refused, so the body is required.
+    fn body_requires_something(
+        &self,
+        route: &RestRoute,
+        input: &MessageDescriptor,
+        bound: &BTreeSet<&str>,
+    ) -> bool {
+        let requires = |message: &MessageDescriptor, prefix: &str, patch: bool| {
+            message.fields().any(|field| {
+                let behaviour = self.behaviour(&field);
+                let is_etag = field.name() == "etag" && matches!(field.kind(), Kind::String);
+                let given =
+                    (behaviour.required && !behaviour.output_only && !patch) || (patch && is_etag);
+                given && !bound.contains(format!("{prefix}{}", field.name()).as_str())
+            })
+        };
+        match route.body.as_deref() {
+            Some("*") => requires(input, "", false),
+            Some(body) => input.get_field_by_name(body).is_some_and(|field| {
+                let behaviour = self.behaviour(&field);
+                match field.kind() {
+                    Kind::Message(message) if well_known(&message, Side::Request).is_none() => {
+                        let patch = is_masked_update(input);
+                        behaviour.required || requires(&message, &format!("{body}."), patch)
+                    }
+                    _ => behaviour.required,
+                }
+            }),
+            None => false,
+        }
+    }
+
+    /// The `update_mask` of an update of `resource`: `*`, or a comma-separated list of the
+    /// resource's fields a client sets (not output only, immutable or its name).
+    fn mask_pattern(&self, resource: &MessageDescriptor) -> String {
+        let names: Vec<String> = resource
+            .fields()
+            .filter(|field| {
+                let behaviour = self.behaviour(field);
+                !(behaviour.output_only
+                    || behaviour.immutable
+                    || behaviour.identifier
+                    || field.name() == "etag")
+            })
+            .map(|field| field.json_name().to_owned())
+            .collect();
+        if names.is_empty() {
+            return FIELD_MASK_PATTERN.to_owned();
+        }
+        let one = format!("(?:{})", names.join("|"));
+        format!("^(\\*|{one}(,{one})*)$")
     }
 
     /// The schema of a successful answer of `route` (its `response_body` field, if any).
@@ -500,15 +583,36 @@ impl Schemas {
                 "At most this many items; 0 for the method's default. Larger values are clamped to the method's maximum."
             );
         }
+        // What a request's value must keep beyond its type: only requests are checked.
+        let rules = side.is_request().then(|| self.rules_of(field)).flatten();
         if field.is_list() {
             let mut list = json!({"type": "array", "items": schema});
             if side == Side::Request && required {
                 list["minItems"] = json!(1);
             }
+            if let Some(rules) = rules {
+                rules.apply_to_list(&mut list);
+            }
             list
         } else {
+            if let Some(rules) = rules {
+                rules.apply(&mut schema, side == Side::Request && required);
+            }
             schema
         }
+    }
+
+    /// The rules of `field`'s value: its `aftercare.api.v1.field_rules`, and for a
+    /// `request_id` the platform's one format of idempotency keys (a UUID).
+    fn rules_of(&self, field: &FieldDescriptor) -> Option<Rules> {
+        let declared = self.rules.as_ref().and_then(|reader| reader.of(field));
+        if declared.is_none()
+            && field.name() == "request_id"
+            && matches!(field.kind(), Kind::String)
+        {
+            return Some(Rules::uuid());
+        }
+        declared
     }
 }
 
@@ -840,7 +944,13 @@ mod tests {
             .map(|v| v.as_str().unwrap())
             .collect();
         assert_eq!(required, ["subject", "description"], "{input}");
-        assert_eq!(input["properties"]["subject"]["minLength"], 1);
+        assert!(
+            input["properties"]["subject"]["pattern"].is_string(),
+            "plain text: not blank, said by its pattern"
+        );
+        let message = schema(&document, "aftercare.tickets.v1.TicketMessage-Input");
+        assert_eq!(message["properties"]["body"]["minLength"], 1);
+        assert_eq!(message["properties"]["body"]["maxLength"], 50_000);
         assert_eq!(input["additionalProperties"], false);
         let output = schema(&document, "aftercare.tickets.v1.Ticket");
         assert!(output.get("required").is_none(), "{output}");
@@ -906,7 +1016,16 @@ mod tests {
             .find(|p| p["name"] == "updateMask")
             .expect("the mask is a query parameter");
         assert_eq!(mask["required"], true);
-        assert_eq!(mask["schema"]["pattern"], FIELD_MASK_PATTERN);
+        let pattern = mask["schema"]["pattern"].as_str().unwrap();
+        assert!(
+            pattern.starts_with(r"^(\*|(?:") && pattern.contains("|subject|"),
+            "`*` alone, or the ticket's settable fields: {pattern}"
+        );
+        assert!(!pattern.contains("|number|"), "output only: {pattern}");
+        assert_eq!(
+            patch["requestBody"]["required"], true,
+            "the etag is required, so an absent body is refused"
+        );
     }
 
     #[test]
@@ -1045,6 +1164,45 @@ mod tests {
             create["requestBody"]["content"]["application/json"]["schema"]["$ref"],
             "#/components/schemas/aftercare.tickets.v1.Ticket-Input"
         );
+    }
+
+    #[test]
+    fn declared_field_rules_reach_request_schemas_only() {
+        let document = document();
+        let input = schema(&document, "aftercare.tickets.v1.Ticket-Input");
+        let subject = &input["properties"]["subject"];
+        assert!(
+            subject["pattern"].as_str().unwrap().contains("{0,199}"),
+            "200 characters once trimmed: {subject}"
+        );
+        assert!(subject.get("minLength").is_none(), "{subject}");
+        assert_eq!(
+            input["properties"]["region"]["pattern"], "^(?:[a-z0-9-]{2,32})?$",
+            "an optional code may be left empty"
+        );
+        assert_eq!(input["properties"]["tags"]["maxItems"], 50);
+        let output = schema(&document, "aftercare.tickets.v1.Ticket");
+        assert!(output["properties"]["subject"].get("pattern").is_none());
+        let customer = schema(&document, "aftercare.customers.v1.Customer-Input");
+        assert_eq!(
+            customer["properties"]["timeZone"]["allOf"][0]["$ref"],
+            "#/components/schemas/TimeZone-Optional"
+        );
+        let create = &document["paths"]["/v1/tickets"]["post"];
+        let request_id = create["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "requestId")
+            .unwrap();
+        assert_eq!(request_id["schema"]["format"], "uuid");
+        let suggestions = create["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "maxSuggestions")
+            .unwrap();
+        assert_eq!(suggestions["schema"]["maximum"], 10);
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod journey;
 mod limits;
 mod openapi;
 mod rest;
+mod rules;
 mod support;
 mod tickets;
 mod web;

@@ -29,13 +29,13 @@ use crate::support::{Harness, bearer};
 use crate::web::call as grpc_web;
 
 /// The customers and tickets services, started the way `aftercare up` starts them.
-struct Services {
+pub(crate) struct Services {
     running: Vec<RunningService>,
     shutdown: CancellationToken,
     _databases: (TestDatabase, TestDatabase),
 }
 
-async fn start_services(
+pub(crate) async fn start_services(
     tickets_db: TestDatabase,
     principals: &PrincipalVerifier,
 ) -> (Services, Config) {
@@ -87,7 +87,7 @@ async fn start_services(
 }
 
 impl Services {
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.cancel();
         for service in self.running {
             service.stopped().await;
@@ -562,7 +562,67 @@ async fn an_api_key_bound_to_a_region_reaches_only_that_regions_tickets_and_writ
     services.stop().await;
 }
 
+/// Custom verbs after a resource id (`…/identities/{id}:verify`, `…/consents:set`,
+/// `…/afterSalesCases/{id}:review`) reach the service with a bearer token: an unknown resource
+/// is NOT_FOUND, never UNAUTHENTICATED. A junk `x-api-key` beside a valid token is refused:
+/// the key is checked first, and this deployment takes no keys (schemathesis's negative cases
+/// send one, which is why some operations answered it only 401).
+async fn custom_verbs_reach_the_service_with_a_bearer_token(db: TestDatabase) {
+    let principals = PrincipalVerifier::random();
+    let (services, platform) = start_services(db, &principals).await;
+    let harness = Harness::with_verifier(principals, |config| {
+        config.services.customers.endpoint = Some(platform.services.customers.endpoint());
+        config.services.tickets.endpoint = Some(platform.services.tickets.endpoint());
+    })
+    .await;
+    let admin = harness.token("agents/api-fuzz", &[Role::Admin]);
+    let id = "0190a5b4-0000-7000-8000-000000000001";
+    for (path, body) in [
+        (
+            format!("/v1/customers/{id}/identities/{id}:verify"),
+            json!({"method": "IDENTITY_VERIFICATION_METHOD_AGENT_CONFIRMED"}),
+        ),
+        (
+            format!("/v1/customers/{id}/consents:set"),
+            json!({"channel": "CHANNEL_EMAIL", "purpose": "CONSENT_PURPOSE_MARKETING", "state": "CONSENT_STATE_GRANTED", "source": "web form"}),
+        ),
+        (
+            format!("/v1/tickets/{id}/afterSalesCases/{id}:review"),
+            json!({"etag": "\"1\"", "review": {"decision": "ELIGIBILITY_DECISION_ELIGIBLE"}}),
+        ),
+    ] {
+        let (status, answer) = rest(
+            &harness,
+            "POST",
+            &path,
+            Some(&admin),
+            Some(&body.to_string()),
+        )
+        .await;
+        assert_eq!(status, 404, "{path}: {answer}");
+        assert_eq!(answer["error"]["status"], "NOT_FOUND", "{path}: {answer}");
+    }
+    let request = http::Request::builder()
+        .method("POST")
+        .uri(harness.url(&format!("/v1/customers/{id}/identities/{id}:verify")))
+        .header("authorization", format!("Bearer {admin}"))
+        .header("x-api-key", "junk")
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(bytes::Bytes::from_static(
+            br#"{"method": "IDENTITY_VERIFICATION_METHOD_AGENT_CONFIRMED"}"#,
+        )))
+        .unwrap();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    let response = client.request(request).await.unwrap();
+    assert_eq!(response.status(), 401, "the key is checked first");
+
+    harness.stop().await;
+    services.stop().await;
+}
+
 aftercare_platform::on_both_databases!(
+    custom_verbs_reach_the_service_with_a_bearer_token,
     a_customer_opens_a_ticket_gets_a_reply_and_reads_it_back_over_every_protocol,
     a_lead_watching_the_queue_through_the_gateway_sees_new_tickets_as_they_come,
     an_api_key_bound_to_a_region_reaches_only_that_regions_tickets_and_writes_only_as_itself
