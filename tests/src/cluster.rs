@@ -38,6 +38,27 @@ pub struct Process {
 }
 
 impl Process {
+    /// A process running `aftercare <command>` with `env`, serving gRPC health at `addr`,
+    /// logging to `log`; not started yet ([`Process::restart`] starts it).
+    pub fn new(
+        name: &str,
+        addr: SocketAddr,
+        metrics: SocketAddr,
+        command: &[&str],
+        env: BTreeMap<String, String>,
+        log: PathBuf,
+    ) -> Self {
+        Self {
+            name: name.to_owned(),
+            addr,
+            metrics,
+            command: command.iter().map(|arg| (*arg).to_owned()).collect(),
+            env,
+            child: None,
+            log,
+        }
+    }
+
     fn spawn(&mut self) {
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -499,13 +520,15 @@ pub fn aftercare_binary() -> PathBuf {
     binary
 }
 
-fn free_addr() -> SocketAddr {
+/// A free port on 127.0.0.1.
+pub fn free_addr() -> SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("a free port")
 }
 
-fn hex_secret() -> String {
+/// A random 256-bit secret in hex.
+pub fn hex_secret() -> String {
     aftercare_platform::auth::random_secret()
         .iter()
         .map(|byte| format!("{byte:02x}"))
