@@ -80,7 +80,7 @@ async fn main() -> anyhow::Result<()> {
         .tcp_nodelay(true)
         .connect()
         .await?;
-    let customers = customers(&channel, &auth, mode == "direct", addr).await?;
+    let customers = customers(&channel, &auth, mode == "direct").await?;
     let customers = Arc::new(customers);
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
@@ -137,12 +137,7 @@ async fn main() -> anyhow::Result<()> {
 
 /// Creates the customers the tickets name, through the gateway, or straight to customers
 /// (`CUSTOMERS_ADDR`, default 127.0.0.1:50062) when the load goes straight to tickets.
-async fn customers(
-    channel: &Channel,
-    auth: &Auth,
-    direct: bool,
-    _addr: &str,
-) -> anyhow::Result<Vec<String>> {
+async fn customers(channel: &Channel, auth: &Auth, direct: bool) -> anyhow::Result<Vec<String>> {
     let channel = if direct {
         let addr = std::env::var("CUSTOMERS_ADDR").unwrap_or_else(|_| "127.0.0.1:50062".to_owned());
         Endpoint::from_shared(format!("http://{addr}"))?
@@ -165,7 +160,6 @@ async fn customers(
                         ..Default::default()
                     }),
                     request_id: format!("{run}-{i}"),
-                    ..Default::default()
                 },
             ))
             .await?
