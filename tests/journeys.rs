@@ -11,9 +11,11 @@ use std::time::Duration;
 
 use aftercare_journeys::{Databases, Sandbox};
 use aftercare_platform::auth::Role;
+use aftercare_platform::events::decode_payload;
 use aftercare_platform::testing::poll_until;
 use aftercare_proto::aftercare::common::v1::{Channel as IntakeChannel, ChannelIdentity};
 use aftercare_proto::aftercare::customers::v1 as cu;
+use aftercare_proto::aftercare::events::v1 as ev;
 use aftercare_proto::aftercare::feedback::v1 as fb;
 use aftercare_proto::aftercare::knowledge::v1 as kb;
 use aftercare_proto::aftercare::tickets::v1 as tk;
@@ -618,6 +620,34 @@ async fn invitations_of(channel: &Channel, token: &str, filter: String) -> Vec<f
 
 const COMPLAINT: &str = "师傅上门很晚，态度也不好，非常不满意";
 
+/// The SurveyInvitationDelivery event of `invitation`, once published.
+async fn delivery_of(
+    published: &aftercare_journeys::EventLog,
+    invitation: &str,
+) -> ev::SurveyInvitationDelivery {
+    poll_until("the invitation's delivery event", EVENTUALLY, || {
+        let events = published.events();
+        async move {
+            events
+                .iter()
+                .filter(|e| e.r#type.ends_with("SurveyInvitationDelivery"))
+                .filter_map(|e| decode_payload::<ev::SurveyInvitationDelivery>(e).ok())
+                .find(|d| d.invitation == invitation)
+        }
+    })
+    .await
+}
+
+/// The token in a delivery's survey link (`…#token=<43 characters>`).
+fn token_of(delivery: &ev::SurveyInvitationDelivery) -> String {
+    let (_, token) = delivery
+        .survey_uri
+        .rsplit_once("#token=")
+        .expect("a link with the token");
+    assert_eq!(token.len(), 43, "{token}");
+    token.to_owned()
+}
+
 /// Complaint and closed loop: a complaint nobody answers goes at risk and is escalated to the
 /// team lead, who resolves it; the resolved ticket invites the customer, a CSAT 1 with a
 /// negative Chinese comment opens a follow-up with a linked ticket, the lead calls back, and
@@ -760,6 +790,7 @@ async fn complaint_and_closed_loop(databases: Databases) {
         },
     )
     .await;
+    let published = sandbox.record_events().await;
     let resolved = tickets(&channel)
         .resolve_ticket(Sandbox::request(
             &lead,
@@ -791,8 +822,9 @@ async fn complaint_and_closed_loop(databases: Databases) {
     assert!(invitation.name.starts_with(&survey.name), "{invitation:?}");
     assert_eq!(invitation.customer, ticket.customer);
 
-    // The token of a ticket-resolved invitation goes out by email and is shown to nobody
-    // (SubmitResponse needs it); the signed-in customer answers with CreateResponse.
+    // The token of a ticket-resolved invitation is shown to nobody through the API; it goes
+    // to the notifier in one SurveyInvitationDelivery event, with the link, the channel and
+    // the title in the customer's language.
     let customer = sandbox.token(&ticket.customer, Role::Customer, Some("cn-east"));
     let seen = feedback(&channel)
         .get_invitation(Sandbox::request(
@@ -807,21 +839,75 @@ async fn complaint_and_closed_loop(databases: Databases) {
         .invitation
         .expect("an invitation");
     assert!(seen.token.is_empty() && invitation.token.is_empty());
-    let response = feedback(&channel)
-        .create_response(Sandbox::request(
-            &customer,
-            fb::CreateResponseRequest {
-                response: Some(fb::Response {
-                    invitation: invitation.name.clone(),
-                    csat_score: Some(1),
-                    comment: COMPLAINT.into(),
-                    ..Default::default()
-                }),
-                request_id: uuid::Uuid::now_v7().to_string(),
+    let delivery = delivery_of(&published, &invitation.name).await;
+    assert_eq!(delivery.customer, ticket.customer);
+    assert_eq!(delivery.channel, IntakeChannel::Email as i32);
+    assert_eq!(delivery.language, "zh-CN");
+    assert_eq!(delivery.title, "服务评价");
+    let token = token_of(&delivery);
+
+    // The survey page calls the gateway without a login: the token is the credential. A
+    // wrong token finds nothing, and no other method is open without a login.
+    let looked_up = feedback(&channel)
+        .lookup_invitation(tonic::Request::new(fb::LookupInvitationRequest {
+            token: token.clone(),
+        }))
+        .await
+        .expect("the survey page looks the invitation up without a login")
+        .into_inner();
+    assert_eq!(looked_up.invitation, invitation.name);
+    assert_eq!(looked_up.language, "zh-CN");
+    let wrong = feedback(&channel)
+        .lookup_invitation(tonic::Request::new(fb::LookupInvitationRequest {
+            token: "A".repeat(43),
+        }))
+        .await
+        .expect_err("a wrong token finds nothing");
+    assert_eq!(wrong.code(), tonic::Code::NotFound, "{wrong:?}");
+    let closed_door = feedback(&channel)
+        .get_invitation(tonic::Request::new(fb::GetInvitationRequest {
+            name: invitation.name.clone(),
+        }))
+        .await
+        .expect_err("GetInvitation needs a login");
+    assert_eq!(
+        closed_door.code(),
+        tonic::Code::Unauthenticated,
+        "{closed_door:?}"
+    );
+    let forged = feedback(&channel)
+        .lookup_invitation(Sandbox::request(
+            "not-a-token",
+            fb::LookupInvitationRequest {
+                token: token.clone(),
             },
         ))
         .await
-        .expect("the customer answers CSAT 1")
+        .expect_err("credentials sent with the token are still checked");
+    assert_eq!(forged.code(), tonic::Code::Unauthenticated, "{forged:?}");
+
+    // The customer answers CSAT 1 with the complaint, without a login.
+    let submitted = feedback(&channel)
+        .submit_response(tonic::Request::new(fb::SubmitResponseRequest {
+            token: token.clone(),
+            csat_score: Some(1),
+            comment: COMPLAINT.into(),
+            request_id: uuid::Uuid::now_v7().to_string(),
+            ..Default::default()
+        }))
+        .await
+        .expect("the customer answers CSAT 1 through the survey link")
+        .into_inner();
+    assert!(submitted.follow_up_opened, "{submitted:?}");
+    let response = feedback(&channel)
+        .get_response(Sandbox::request(
+            &customer,
+            fb::GetResponseRequest {
+                name: submitted.response.clone(),
+            },
+        ))
+        .await
+        .expect("the customer reads their response")
         .into_inner()
         .response
         .expect("a response");
@@ -832,6 +918,14 @@ async fn complaint_and_closed_loop(databases: Databases) {
     assert_eq!(
         classification.topic,
         fb::FeedbackTopic::ServiceAttitude as i32
+    );
+    assert_eq!(
+        classification.topics,
+        [
+            fb::FeedbackTopic::ServiceAttitude as i32,
+            fb::FeedbackTopic::ResponseSpeed as i32
+        ],
+        "{classification:?}"
     );
     assert!(!response.triggered_follow_up.is_empty(), "{response:?}");
 
@@ -874,6 +968,98 @@ async fn complaint_and_closed_loop(databases: Databases) {
             && l.link_type == tk::TicketLinkType::FollowUpOf as i32),
         "{links:?}"
     );
+
+    // The bus delivers TicketResolved again (the same event, and a copy under a new id):
+    // still one invitation for the ticket, one follow-up, one follow-up ticket. The
+    // in-process bus returns from publish once every consumer has handled the event.
+    let resolved_event = published
+        .events()
+        .into_iter()
+        .find(|e| e.r#type.ends_with("TicketResolved") && e.subject == ticket.name)
+        .expect("the TicketResolved event was published");
+    sandbox.publish(&resolved_event).await;
+    let mut copy = resolved_event.clone();
+    copy.id = uuid::Uuid::now_v7().to_string();
+    sandbox.publish(&copy).await;
+    let invitations = invitations_of(&channel, &lead, by_ticket.clone()).await;
+    assert_eq!(invitations.len(), 1, "{invitations:?}");
+    let follow_ups = feedback(&channel)
+        .list_follow_ups(Sandbox::request(
+            &lead,
+            fb::ListFollowUpsRequest {
+                filter: format!("original_ticket = \"{}\"", ticket.name),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("list follow-ups")
+        .into_inner()
+        .follow_ups;
+    assert_eq!(follow_ups.len(), 1, "{follow_ups:?}");
+    let follow_up_links = tickets(&channel)
+        .list_ticket_links(Sandbox::request(
+            &lead,
+            tk::ListTicketLinksRequest {
+                parent: ticket.name.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("list the original ticket's links")
+        .into_inner()
+        .links;
+    assert_eq!(
+        follow_up_links
+            .iter()
+            .filter(|l| l.link_type == tk::TicketLinkType::FollowedUpBy as i32)
+            .count(),
+        1,
+        "{follow_up_links:?}"
+    );
+
+    // The stats show the detractor, also when filtered by the comment's second topic.
+    let stats = |filter: &str| {
+        let (channel, lead) = (channel.clone(), lead.clone());
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs() as i64;
+        let request = fb::GetFeedbackStatsRequest {
+            start_time: Some(prost_types::Timestamp {
+                seconds: now - 3_600,
+                nanos: 0,
+            }),
+            // Follow-ups count in the period they are due (24 h after they opened).
+            end_time: Some(prost_types::Timestamp {
+                seconds: now + 2 * 86_400,
+                nanos: 0,
+            }),
+            filter: filter.to_owned(),
+            ..Default::default()
+        };
+        async move {
+            feedback(&channel)
+                .get_feedback_stats(Sandbox::request(&lead, request))
+                .await
+                .expect("feedback stats")
+                .into_inner()
+                .total
+                .expect("a total")
+        }
+    };
+    for filter in ["", "region = \"cn-east\"", "topic = RESPONSE_SPEED"] {
+        let total = stats(filter).await;
+        assert_eq!(total.csat_count, 1, "{filter}: {total:?}");
+        assert_eq!(
+            total.csat_distribution.first(),
+            Some(&1),
+            "{filter}: {total:?}"
+        );
+        assert_eq!(total.sentiment_negative, 1, "{filter}: {total:?}");
+        assert_eq!(total.follow_ups_opened, 1, "{filter}: {total:?}");
+    }
+    let other_topic = stats("topic = BILLING").await;
+    assert_eq!(other_topic.csat_count, 0, "{other_topic:?}");
 
     // The lead calls back, closes the follow-up, and the customer is invited again.
     let contacted = feedback(&channel)
@@ -925,6 +1111,9 @@ async fn complaint_and_closed_loop(databases: Databases) {
         .expect("an invitation");
     assert_eq!(again.follow_up, follow_up.name);
     assert_eq!(again.customer, ticket.customer);
+    let redelivery = delivery_of(&published, &again.name).await;
+    assert_eq!(redelivery.follow_up, follow_up.name);
+    assert_ne!(token_of(&redelivery), token);
     let second = feedback(&channel)
         .create_response(Sandbox::request(
             &customer,

@@ -146,6 +146,17 @@ impl Sandbox {
         log
     }
 
+    /// Publishes `event` on the platform's bus again, as an at-least-once bus may redeliver it.
+    pub async fn publish(&self, event: &aftercare_platform::events::Event) {
+        self.platform
+            .as_ref()
+            .expect("the platform runs")
+            .bus()
+            .publish(event)
+            .await
+            .expect("publish the event");
+    }
+
     /// The gateway's configuration (its development secret mints the tokens).
     pub fn gateway_config(&self) -> &aftercare_platform::config::GatewayConfig {
         &self.config.gateway
