@@ -236,14 +236,17 @@ impl ServiceDefinition for TicketsService {
                 .channel_to("knowledge")
                 .map(|channel| knowledge::KnowledgeBase::new(channel, ctx.principals.clone())),
         };
+        let requirements = workforce::Requirements::parse(&ctx.config.routing.requirements)
+            .map_err(anyhow::Error::msg)?;
         let workforce = match &self.workforce {
             Some(endpoint) => Some(workforce::Workforce::new(
                 traced(endpoint.channel.clone()),
                 endpoint.principals.clone(),
+                requirements,
             )),
-            None => ctx
-                .channel_to("workforce")
-                .map(|channel| workforce::Workforce::new(channel, ctx.principals.clone())),
+            None => ctx.channel_to("workforce").map(|channel| {
+                workforce::Workforce::new(channel, ctx.principals.clone(), requirements)
+            }),
         };
         let api = api::Api::new(
             &ctx,

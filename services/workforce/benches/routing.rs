@@ -235,6 +235,34 @@ async fn run(label: &str, db: TestDatabase, n: usize) {
         n as f64 / total.as_secs_f64(),
         candidates as f64 / n as f64,
     );
+    // Real tickets: each call also holds the chosen agent (a write) and so moves the load
+    // the next call reads.
+    let mut latencies = Vec::with_capacity(n);
+    let mut held = 0usize;
+    let started = Instant::now();
+    for request in requests.iter().cycle().take(n) {
+        let request = pb::RouteTicketRequest {
+            ticket: format!("tickets/{}", uuid::Uuid::now_v7()),
+            ..request.clone()
+        };
+        let t = Instant::now();
+        let response = wf
+            .route_ticket(service.request(&who, request))
+            .await
+            .expect("route")
+            .into_inner();
+        latencies.push(t.elapsed());
+        held += usize::from(!response.candidates.is_empty());
+    }
+    let total = started.elapsed();
+    latencies.sort();
+    println!(
+        "{label}: RouteTicket holding real tickets, {n} calls: p50 {:?}, p99 {:?}, max {:?}, {:.0} calls/s, {held} held",
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+        latencies[latencies.len() - 1],
+        n as f64 / total.as_secs_f64(),
+    );
     service.stop().await;
 }
 

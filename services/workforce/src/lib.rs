@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aftercare_platform::config::{FollowTheSunMode, FollowTheSunPolicy, RoutingConfig};
 use aftercare_platform::db::Migrations;
 use aftercare_platform::server::GrpcServer;
 use aftercare_platform::service::{ServiceContext, ServiceDefinition};
@@ -72,6 +73,20 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// The defaults with the follow-the-sun policies of the configuration's `routing`
+    /// section (`routing.follow_the_sun`, `routing.default_follow_the_sun`).
+    pub fn from_config(routing: &RoutingConfig) -> Self {
+        Self {
+            follow_the_sun: routing
+                .follow_the_sun
+                .iter()
+                .map(|(region, policy)| (region.clone(), follow_the_sun(policy)))
+                .collect(),
+            default_policy: follow_the_sun(&routing.default_follow_the_sun),
+            ..Self::default()
+        }
+    }
+
     /// Whether a queued ticket needing `route` may go to `agent` now, under the policy of its
     /// region.
     pub(crate) fn takes(
@@ -95,21 +110,33 @@ impl Settings {
     }
 }
 
+/// The domain's policy for a configured one.
+fn follow_the_sun(policy: &FollowTheSunPolicy) -> FollowTheSun {
+    match policy {
+        FollowTheSunPolicy::Mode(FollowTheSunMode::Any) => FollowTheSun::AnyRegion,
+        FollowTheSunPolicy::Mode(FollowTheSunMode::Queue) => FollowTheSun::Queue,
+        FollowTheSunPolicy::Regions(regions) => FollowTheSun::Regions(regions.clone()),
+    }
+}
+
 /// The workforce service, as the platform runs it.
 #[derive(Debug, Clone, Default)]
 pub struct WorkforceService {
-    settings: Settings,
+    settings: Option<Settings>,
 }
 
 impl WorkforceService {
-    /// The service with default settings.
+    /// The service with its settings from the configuration it is started with
+    /// ([`Settings::from_config`]).
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// The service with `settings`.
+    /// The service with `settings`, whatever the configuration says.
     pub fn with_settings(settings: Settings) -> Self {
-        Self { settings }
+        Self {
+            settings: Some(settings),
+        }
     }
 }
 
@@ -125,7 +152,11 @@ impl ServiceDefinition for WorkforceService {
 
     async fn build(&self, ctx: ServiceContext) -> anyhow::Result<GrpcServer> {
         let max = ctx.config.server.max_message_bytes;
-        let settings = Arc::new(self.settings.clone());
+        let settings = Arc::new(
+            self.settings
+                .clone()
+                .unwrap_or_else(|| Settings::from_config(&ctx.config.routing)),
+        );
         let (feed, _) = tokio::sync::broadcast::channel(1024);
         aftercare_platform::events::spawn_consumer(
             ctx.db.clone(),

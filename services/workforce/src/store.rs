@@ -38,15 +38,12 @@ pub use performance::{
 };
 pub use queue::{Placed, Queued, place_ticket, queue_waiting, route_queued, route_queued_in};
 pub use requests::{RequestKey, claim, replayed};
-pub use routing_index::RoutingIndex;
+pub use routing_index::{Candidates, Catalogue, RoutingIndex};
 pub use shifts::{
     ShiftQuery, create_shift, find_shift, list_shifts, load_shift, load_shifts, remove_shift,
     save_shift,
 };
-pub use skills::{
-    SkillQuery, create_skill, list_skills, load_skill, remove_skill, save_skill, skills_by_code,
-    skills_named,
-};
+pub use skills::{SkillQuery, create_skill, list_skills, load_skill, remove_skill, save_skill};
 pub use teams::{
     TeamQuery, change_membership, create_team, led_teams, list_teams, load_team, remove_team,
     save_team,

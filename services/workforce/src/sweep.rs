@@ -72,8 +72,15 @@ pub async fn sweep_once(
         let Some(previous) = agent.time_out(now) else {
             continue;
         };
-        let on_shift =
-            store::set_presence(db, &agent, Some(previous), &recorded_system(), now).await?;
+        let on_shift = store::set_presence(
+            db,
+            &mut agent,
+            None,
+            Some(previous),
+            &recorded_system(),
+            now,
+        )
+        .await?;
         relay.wake();
         tracing::info!(agent = %agent.id, "presence timed out");
         let _ = feed.send(PresenceUpdate { agent, on_shift });

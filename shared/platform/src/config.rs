@@ -39,6 +39,9 @@ pub struct Config {
     pub services: ServicesConfig,
     /// How the gateway and the services trust each other.
     pub auth: AuthConfig,
+    /// What tickets need from the agent they are routed to, and where they go when nobody
+    /// in their region is on shift.
+    pub routing: RoutingConfig,
 }
 
 impl Default for Config {
@@ -52,6 +55,7 @@ impl Default for Config {
             gateway: GatewayConfig::default(),
             services: ServicesConfig::default(),
             auth: AuthConfig::default(),
+            routing: RoutingConfig::default(),
         }
     }
 }
@@ -302,6 +306,142 @@ pub struct AuthConfig {
     pub principal_secret: Option<Secret>,
 }
 
+/// Routing: what the tickets service asks of the agent a ticket goes to, and the workforce
+/// service's follow-the-sun policies.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoutingConfig {
+    /// Follow-the-sun policy by ticket region (`eu-west`): when nobody eligible in the
+    /// region is on shift, `"any"` routes the ticket to whichever region has someone,
+    /// `"queue"` keeps it waiting in its region's queue, and a list of regions
+    /// (`["us-east", "cn-east"]`) tries only those, in that order.
+    pub follow_the_sun: std::collections::BTreeMap<String, FollowTheSunPolicy>,
+    /// The policy of regions `follow_the_sun` does not list (default `"any"`).
+    pub default_follow_the_sun: FollowTheSunPolicy,
+    /// What tickets need: every rule a ticket matches adds its certifications and skills to
+    /// the ticket's `RouteTicket` request.
+    pub requirements: Vec<RoutingRequirement>,
+}
+
+/// Where a ticket goes when nobody eligible in its region is on shift.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FollowTheSunPolicy {
+    /// `"any"` or `"queue"`.
+    Mode(FollowTheSunMode),
+    /// These regions, in order.
+    Regions(Vec<String>),
+}
+
+impl Default for FollowTheSunPolicy {
+    fn default() -> Self {
+        Self::Mode(FollowTheSunMode::Any)
+    }
+}
+
+/// A follow-the-sun policy without a region list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FollowTheSunMode {
+    /// To whichever region has an eligible agent on shift.
+    Any,
+    /// Nowhere: the ticket waits in its queue until someone in its region can take it.
+    Queue,
+}
+
+/// One rule of what tickets need: a ticket matching every condition given (an empty
+/// condition matches every ticket) needs these certifications and skills.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoutingRequirement {
+    /// The ticket's kind, as the contract names it without its prefix (`AFTER_SALES`).
+    pub kind: Option<String>,
+    /// The ticket's sub-kind, likewise (`REPAIR`).
+    pub sub_kind: Option<String>,
+    /// The ticket's product line (`washing-machines`).
+    pub product_line: Option<String>,
+    /// Certification codes the agent must hold (`washer-repair-l2`).
+    pub certifications: Vec<String>,
+    /// Skills the agent must hold, `skills/{skill}`, at least at `min_level` (1 to 5).
+    pub skills: Vec<RequiredSkillConfig>,
+}
+
+/// A skill a routing requirement asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequiredSkillConfig {
+    /// The skill, `skills/{skill}`.
+    pub skill: String,
+    /// Minimum level, 1 to 5 (default 1).
+    #[serde(default = "one")]
+    pub min_level: u8,
+}
+
+fn one() -> u8 {
+    1
+}
+
+/// Whether `text` is a code as the contracts define one (regions, certification codes,
+/// product lines): lower-case letters, digits and hyphens, 1 to 64 characters, no hyphen
+/// at either end.
+fn is_code(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 64
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !text.starts_with('-')
+        && !text.ends_with('-')
+}
+
+impl RoutingConfig {
+    fn problems(&self, problems: &mut Vec<String>) {
+        let mut policy = |key: String, p: &FollowTheSunPolicy| {
+            if let FollowTheSunPolicy::Regions(regions) = p {
+                if regions.is_empty() {
+                    problems.push(format!("{key}: an empty region list (use \"queue\")"));
+                }
+                for r in regions.iter().filter(|r| !is_code(r)) {
+                    problems.push(format!("{key}: `{r}` is not a region code"));
+                }
+            }
+        };
+        policy(
+            "routing.default_follow_the_sun".to_owned(),
+            &self.default_follow_the_sun,
+        );
+        for (region, p) in &self.follow_the_sun {
+            policy(format!("routing.follow_the_sun.{region}"), p);
+        }
+        for region in self.follow_the_sun.keys().filter(|r| !is_code(r)) {
+            problems.push(format!(
+                "routing.follow_the_sun: `{region}` is not a region code"
+            ));
+        }
+        for (i, rule) in self.requirements.iter().enumerate() {
+            let key = format!("routing.requirements[{i}]");
+            if rule.certifications.is_empty() && rule.skills.is_empty() {
+                problems.push(format!("{key}: names no certification and no skill"));
+            }
+            for c in rule.certifications.iter().filter(|c| !is_code(c)) {
+                problems.push(format!("{key}.certifications: `{c}` is not a code"));
+            }
+            if let Some(line) = rule.product_line.as_deref().filter(|l| l.trim().is_empty()) {
+                problems.push(format!("{key}.product_line: `{line}` is empty"));
+            }
+            for s in &rule.skills {
+                let id = s.skill.strip_prefix("skills/").unwrap_or("");
+                if uuid::Uuid::parse_str(id).is_err() {
+                    problems.push(format!("{key}.skills: `{}` is not skills/{{id}}", s.skill));
+                }
+                if !(1..=5).contains(&s.min_level) {
+                    problems.push(format!("{key}.skills: min_level must be 1 to 5"));
+                }
+            }
+        }
+    }
+}
+
 /// Each service's settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -507,6 +647,7 @@ impl Config {
                 self.events.nats_url.redacted()
             ));
         }
+        self.routing.problems(&mut problems);
         if problems.is_empty() {
             Ok(())
         } else {
@@ -677,6 +818,70 @@ mod tests {
             let err = Config::load(None).unwrap_err().to_string();
             assert!(err.contains("events.stream_replicas"), "{err}");
             assert!(err.contains("events.ack_wait"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn routing_policies_and_requirements_load_from_the_file_and_bad_ones_are_named() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "aftercare.toml",
+                r#"
+                [routing]
+                default_follow_the_sun = "queue"
+                [routing.follow_the_sun]
+                eu-west = ["us-east", "cn-east"]
+                cn-east = "any"
+                [[routing.requirements]]
+                kind = "AFTER_SALES"
+                product_line = "washing-machines"
+                certifications = ["washer-repair-l2"]
+                skills = [{ skill = "skills/0192f0c4-0000-7000-8000-000000000001", min_level = 3 }]
+                "#,
+            )?;
+            let config = Config::load(Some(Path::new("aftercare.toml"))).expect("loads");
+            let routing = &config.routing;
+            assert_eq!(
+                routing.default_follow_the_sun,
+                FollowTheSunPolicy::Mode(FollowTheSunMode::Queue)
+            );
+            assert_eq!(
+                routing.follow_the_sun["eu-west"],
+                FollowTheSunPolicy::Regions(vec!["us-east".into(), "cn-east".into()])
+            );
+            assert_eq!(
+                routing.follow_the_sun["cn-east"],
+                FollowTheSunPolicy::Mode(FollowTheSunMode::Any)
+            );
+            assert_eq!(routing.requirements[0].certifications, ["washer-repair-l2"]);
+            assert_eq!(routing.requirements[0].skills[0].min_level, 3);
+            jail.create_file(
+                "bad.toml",
+                r#"
+                [routing.follow_the_sun]
+                eu-west = []
+                "EU West" = "queue"
+                [[routing.requirements]]
+                kind = "AFTER_SALES"
+                [[routing.requirements]]
+                certifications = ["Washer Repair"]
+                skills = [{ skill = "washers", min_level = 9 }]
+                "#,
+            )?;
+            let err = Config::load(Some(Path::new("bad.toml")))
+                .unwrap_err()
+                .to_string();
+            for expected in [
+                "routing.follow_the_sun.eu-west: an empty region list",
+                "routing.follow_the_sun: `EU West` is not a region code",
+                "routing.requirements[0]: names no certification and no skill",
+                "routing.requirements[1].certifications: `Washer Repair` is not a code",
+                "routing.requirements[1].skills: `washers` is not skills/{id}",
+                "routing.requirements[1].skills: min_level must be 1 to 5",
+            ] {
+                assert!(err.contains(expected), "{expected} in {err}");
+            }
             Ok(())
         });
     }

@@ -266,7 +266,18 @@ impl TestService {
         definition: &dyn crate::service::ServiceDefinition,
         db: &TestDatabase,
     ) -> Self {
+        Self::start_configured(definition, db, |_| {}).await
+    }
+
+    /// Starts `definition` on `db` with the test configuration changed by `configure`
+    /// first (its listener and database are set after).
+    pub async fn start_configured(
+        definition: &dyn crate::service::ServiceDefinition,
+        db: &TestDatabase,
+        configure: impl FnOnce(&mut crate::config::Config),
+    ) -> Self {
         let mut config = crate::config::Config::default();
+        configure(&mut config);
         config.telemetry.metrics_listen = None;
         config.events.relay_interval = Duration::from_millis(20);
         let listener = TcpListener::bind("127.0.0.1:0")

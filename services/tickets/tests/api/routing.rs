@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use aftercare_platform::auth::{Principal, PrincipalVerifier, Role};
+use aftercare_platform::config::RoutingRequirement;
 use aftercare_platform::events::{EventBus, SubscriptionFilter, decode_payload};
 use aftercare_platform::on_both_databases;
 use aftercare_platform::testing::{TestDatabase, TestService, poll_until};
@@ -16,7 +17,7 @@ use aftercare_tickets::ServiceEndpoint;
 use aftercare_workforce::WorkforceService;
 use tokio::net::TcpListener;
 
-use super::support::{App, lead, spawn_app, spawn_app_with, ticket};
+use super::support::{App, lead, spawn_app, spawn_app_configured, spawn_app_with, ticket};
 
 /// The workforce service with a shift on at all hours, a washing-machines skill, and two
 /// available agents of `eu-west` on that shift: Ada with the skill, Bo without.
@@ -266,6 +267,114 @@ async fn a_ticket_needing_a_skill_is_routed_to_the_agent_who_has_it(db: TestData
     );
 }
 
+/// Certifies `agent` with `code` (issued now, no expiry) as the workforce admin.
+async fn certify(workforce: &Workforce, agent: &str, code: &str) {
+    use aftercare_proto::aftercare::workforce::v1::training_service_client::TrainingServiceClient;
+    TrainingServiceClient::new(workforce.service.channel())
+        .create_certification(workforce.service.request(
+            &wf_admin(),
+            wf::CreateCertificationRequest {
+                parent: agent.into(),
+                certification: Some(wf::Certification {
+                    code: code.into(),
+                    display_name: code.into(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            },
+        ))
+        .await
+        .expect("a certification");
+}
+
+async fn a_ticket_needing_a_certification_by_configuration_goes_only_to_a_certified_agent(
+    db: TestDatabase,
+) {
+    let workforce = workforce().await;
+    certify(&workforce, &workforce.bo, "dryer-repair").await;
+    let app = spawn_app_configured(
+        db,
+        |s| {
+            s.with_workforce(ServiceEndpoint {
+                channel: workforce.service.channel(),
+                principals: workforce.service.principals().clone(),
+            })
+        },
+        |config| {
+            config.routing.requirements = vec![RoutingRequirement {
+                kind: Some("AFTER_SALES".into()),
+                product_line: Some("dryers".into()),
+                certifications: vec!["dryer-repair".into()],
+                ..Default::default()
+            }];
+        },
+    )
+    .await;
+    let dryer = |customer: &str, kind: pb::TicketKind, subject: &str| pb::Ticket {
+        kind: kind as i32,
+        product: Some(pb::Product {
+            product_line: "dryers".into(),
+            ..Default::default()
+        }),
+        ..ticket(customer, "eu-west", subject)
+    };
+    // Ada and Bo can both take a dryer ticket; an after-sales one needs the certification
+    // only Bo holds, so every one goes to Bo, however the load is spread.
+    for i in 0..3 {
+        let repair = app
+            .create(
+                &lead(),
+                dryer(
+                    app.name("c1"),
+                    pb::TicketKind::AfterSales,
+                    &format!("Dryer {i} needs a repair"),
+                ),
+            )
+            .await;
+        assert_eq!(repair.assignee, workforce.bo, "repair {i}");
+    }
+    // An inquiry about a dryer matches no rule: Ada, with less load, takes it.
+    let inquiry = app
+        .create(
+            &lead(),
+            dryer(
+                app.name("c2"),
+                pb::TicketKind::Inquiry,
+                "Which dryer programme for wool?",
+            ),
+        )
+        .await;
+    assert_eq!(inquiry.assignee, workforce.ada);
+}
+
+#[tokio::test]
+async fn an_unknown_kind_in_the_routing_requirements_stops_the_start() {
+    let db = TestDatabase::sqlite();
+    let definition = aftercare_tickets::TicketsService::new();
+    let mut config = aftercare_platform::config::Config::default();
+    config.routing.requirements = vec![RoutingRequirement {
+        kind: Some("REPAIRS".into()),
+        certifications: vec!["dryer-repair".into()],
+        ..Default::default()
+    }];
+    config.services.tickets.database_url = Some(aftercare_platform::config::Secret::new(db.url()));
+    let err = aftercare_platform::service::start(
+        &definition,
+        std::sync::Arc::new(config),
+        std::sync::Arc::new(aftercare_platform::events::InProcessBus::new()),
+        PrincipalVerifier::random(),
+        Some(TcpListener::bind("127.0.0.1:0").await.unwrap()),
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .err()
+    .expect("the start is refused");
+    assert!(
+        format!("{err:#}").contains("routing.requirements[0].kind: `REPAIRS` is not a ticket kind"),
+        "{err:#}"
+    );
+}
+
 /// An address where nothing listens (a port bound and released).
 async fn nothing_listening() -> ServiceEndpoint {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -367,6 +476,7 @@ on_both_databases!(
     with_workforce_down_or_slow_a_ticket_is_created_unassigned_in_time,
     with_knowledge_down_or_slow_a_ticket_is_created_without_suggestions_in_time,
     a_ticket_routed_from_the_queue_is_assigned_once_and_a_taken_one_is_left_alone,
+    a_ticket_needing_a_certification_by_configuration_goes_only_to_a_certified_agent,
 );
 
 /// A `TicketRouted` from the workforce service (a queued ticket held for `agent`), as

@@ -33,9 +33,20 @@ pub async fn spawn_app_with(
     db: TestDatabase,
     configure: impl FnOnce(TicketsService) -> TicketsService,
 ) -> App {
+    spawn_app_configured(db, configure, |_| {}).await
+}
+
+/// [`spawn_app_with`] with the platform configuration changed by `config` first.
+pub async fn spawn_app_configured(
+    db: TestDatabase,
+    configure: impl FnOnce(TicketsService) -> TicketsService,
+    config: impl FnOnce(&mut aftercare_platform::config::Config),
+) -> App {
     let customers_db = TestDatabase::sqlite();
     let customers = TestService::start(&CustomersService, &customers_db).await;
-    let tickets = TestService::start(&tickets_definition(&customers, configure), &db).await;
+    let tickets =
+        TestService::start_configured(&tickets_definition(&customers, configure), &db, config)
+            .await;
     let client = TicketServiceClient::new(tickets.channel());
     let mut app = App {
         tickets,

@@ -40,7 +40,15 @@ pub async fn set(
         )
         .map_err(|why| Error::state(agent_name(agent.id), why))?;
     let by = recorded(&caller.principal);
-    let on_shift = store::set_presence(&api.db, &agent, previous, &by, now).await?;
+    let on_shift = store::set_presence(
+        &api.db,
+        &mut agent,
+        request.active_tickets,
+        previous,
+        &by,
+        now,
+    )
+    .await?;
     if previous.is_some() {
         api.relay.wake();
     }

@@ -1,4 +1,4 @@
-//! `RouteTicket`: candidates from indexed data (only active, available agents are read),
+//! `RouteTicket`: candidates from the routing index (one round trip while nothing changed),
 //! scored by the domain; for a real ticket the best agent is held atomically within
 //! capacity, or the ticket is queued with the reason.
 
@@ -15,37 +15,35 @@ use crate::domain::access::Caller;
 use crate::domain::routing::{self, Need, Route};
 use crate::domain::skill::Category;
 use crate::error::{Error, finish};
-use crate::store::{self, Conn, Placed, Queued};
+use crate::store::{self, Candidates, Catalogue, Placed, Queued};
 
 /// Resolves the request against the catalogue: skills needed by id, product line and kind,
 /// and the `LANGUAGE` skills of the language.
-async fn resolve(conn: &mut Conn, request: &RouteTicket) -> Result<Route, Error> {
-    let ids: Vec<Uuid> = request.required.iter().map(|(id, _)| *id).collect();
-    let named = store::skills_named(conn, &ids).await?;
+fn resolve(catalogue: &Catalogue, request: &RouteTicket) -> Result<Route, Error> {
     let mut violations = FieldViolations::new();
     let mut needs = Vec::new();
     for (i, (id, min)) in request.required.iter().enumerate() {
-        match named.iter().find(|(n, _)| n == id) {
-            Some((_, name)) => needs.push(Need {
+        match catalogue.skill_name(*id) {
+            Some(name) => needs.push(Need {
                 skill: *id,
-                display_name: name.clone(),
+                display_name: name.to_owned(),
                 min_level: *min,
             }),
             None => violations.add(format!("required_skills[{i}].skill"), "no such skill"),
         }
     }
     finish(violations)?;
-    let catalogue = [
+    let catalogued = [
         (Category::ProductLine, request.product_line.clone()),
         (Category::TicketKind, request.kind.clone()),
     ];
-    for (category, code) in catalogue {
+    for (category, code) in catalogued {
         let Some(code) = code else { continue };
-        for skill in store::skills_by_code(conn, category, &[code]).await? {
+        for skill in catalogue.skills_by_code(category, &[code]) {
             if !needs.iter().any(|n| n.skill == skill.id) {
                 needs.push(Need {
                     skill: skill.id,
-                    display_name: skill.display_name,
+                    display_name: skill.display_name.clone(),
                     min_level: 1,
                 });
             }
@@ -54,9 +52,8 @@ async fn resolve(conn: &mut Conn, request: &RouteTicket) -> Result<Route, Error>
     let language_skills = match &request.language {
         Some(tag) => {
             let codes = vec![tag.as_str().to_lowercase(), tag.primary().to_owned()];
-            store::skills_by_code(conn, Category::Language, &codes)
-                .await?
-                .into_iter()
+            catalogue
+                .skills_by_code(Category::Language, &codes)
                 .map(|s| s.id)
                 .collect()
         }
@@ -98,10 +95,17 @@ pub async fn route(
     }
     let now = now_micros();
     let mut conn = api.db.reader().acquire().await?;
-    let route = resolve(&mut conn, &request).await?;
-    let (considered, removed, agents) =
-        api.index.candidates(&mut conn, &route.exclude, now).await?;
+    let Candidates {
+        catalogue,
+        considered,
+        removed,
+        agents,
+    } = api
+        .index
+        .candidates(&mut conn, &request.exclude, now)
+        .await?;
     drop(conn);
+    let route = resolve(&catalogue, &request)?;
     let outcome = routing::route(&route, &agents, &removed);
     let policy = api.settings.policy_of(route.region.as_deref());
     let mut outcome = routing::follow_the_sun(policy, &route, &agents, &removed, outcome);

@@ -47,6 +47,12 @@ impl Caller {
         }
     }
 
+    /// A caller judged on the principal's roles alone, for actions no agent record
+    /// changes (routing), so the record is not read.
+    pub fn by_roles(principal: Principal) -> Self {
+        Self::anonymous(principal)
+    }
+
     /// Admins and services.
     pub fn is_admin(&self) -> bool {
         self.principal.has_any_role(&[Role::Admin, Role::Service])

@@ -126,9 +126,11 @@ pub async fn update_agent(
         "UPDATE agents SET display_name = $3, display_key = $4, email = $5,
             identity_subject = $6, roles = $7, region = $8, service_centre = $9,
             languages = $10, language_tags = $11, language_primaries = $12,
-            max_concurrent_tickets = $13, shift_id = $14, state = $15, presence_state = $16,
-            state_change_time = $17, presence_update_time = $18, version = $19,
-            update_time = $20, delete_time = $21
+            max_concurrent_tickets = $13, shift_id = $14, state = $15,
+            presence_state = CASE WHEN $15 = 1 THEN presence_state ELSE $16 END,
+            state_change_time = CASE WHEN $15 = 1 THEN state_change_time ELSE $17 END,
+            presence_update_time = CASE WHEN $15 = 1 THEN presence_update_time ELSE $18 END,
+            version = $19, update_time = $20, delete_time = $21
          WHERE id = $1 AND version = $2",
     )
     .bind(agent.id.to_string())
@@ -171,12 +173,20 @@ pub async fn update_agent(
     Ok(true)
 }
 
-/// Writes an agent's presence and load (not a profile change: no version bump).
-async fn save_presence(conn: &mut Conn, agent: &Agent) -> Result<(), sqlx::Error> {
-    sqlx::query(
+/// Writes an agent's presence (not a profile change: no version bump) and, when `load` is
+/// given (an override), its load; returns the load as stored. The load is otherwise left as
+/// the row has it: routing holds and ticket events change it concurrently, and the agent
+/// read before this write may carry an older count.
+async fn save_presence(
+    conn: &mut Conn,
+    agent: &Agent,
+    load: Option<i64>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
         "UPDATE agents SET presence_state = $2, status_message = $3, state_change_time = $4,
-            heartbeat_time = $5, presence_update_time = $6, active_tickets = $7
-         WHERE id = $1",
+            heartbeat_time = $5, presence_update_time = $6,
+            active_tickets = COALESCE($7, active_tickets)
+         WHERE id = $1 RETURNING active_tickets",
     )
     .bind(agent.id.to_string())
     .bind(agent.presence.state.number())
@@ -184,10 +194,9 @@ async fn save_presence(conn: &mut Conn, agent: &Agent) -> Result<(), sqlx::Error
     .bind(agent.presence.state_change_time)
     .bind(agent.presence.heartbeat_time)
     .bind(agent.presence.update_time)
-    .bind(agent.active_tickets)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    .bind(load)
+    .fetch_one(&mut *conn)
+    .await
 }
 
 fn decode(row: &AnyRow) -> Result<Agent, sqlx::Error> {
@@ -757,7 +766,7 @@ pub async fn save_agent(
         return Err(Error::StaleEtag(agent_name(agent.id)));
     }
     if agent.is_deleted() {
-        save_presence(&mut tx, agent).await?;
+        save_presence(&mut tx, agent, None).await?;
     }
     let event = events::agent_updated(agent, changed, by);
     events::publish(&mut tx, &agent_name(agent.id), &event).await?;
@@ -766,18 +775,19 @@ pub async fn save_agent(
     Ok(())
 }
 
-/// Writes an agent's presence (a heartbeat too) and, when the state changed from
-/// `previous`, its `PresenceChanged`, in one transaction; returns whether the agent's shift
-/// is working now.
+/// Writes an agent's presence (a heartbeat too), and its load when `load` overrides it,
+/// and, when the state changed from `previous`, its `PresenceChanged`, in one transaction;
+/// `agent` gets the load as stored. Returns whether the agent's shift is working now.
 pub async fn set_presence(
     db: &Database,
-    agent: &Agent,
+    agent: &mut Agent,
+    load: Option<i64>,
     previous: Option<PresenceState>,
     by: &Actor,
     now: i64,
 ) -> Result<bool, Error> {
     let mut tx = db.begin().await?;
-    save_presence(&mut tx, agent).await?;
+    agent.active_tickets = save_presence(&mut tx, agent, load).await?;
     let on_shift = match agent.profile.shift {
         Some(shift) => super::find_shift(&mut tx, shift)
             .await?

@@ -1,14 +1,18 @@
-//! What `RouteTicket` reads, indexed in memory: each agent's profile as routing sees it
-//! (name, region, languages, skills, teams) by agent version; the active certifications,
-//! team tiers and shifts by a validator of their tables; and the active agents' changing
-//! columns (version, presence, heartbeat, load, capacity, shift) by a checksum the database
-//! computes in one row. A call reads the checksums (two one-row queries); only what moved is
-//! read again, so presence, load and changes committed by another replica are seen at once.
+//! What `RouteTicket` reads, indexed in memory, kept current by a change feed: the
+//! `routing_version` row holds two counters that triggers move in the same transaction as
+//! any change routing reads (`live`: the agents' rows and skills; `config`: certifications,
+//! teams and their members, shifts and the skill catalogue). A call reads that one row;
+//! while a counter holds, what was read under it is current, so a routing call costs one
+//! round trip. When `live` moves, the active agents' changing columns (version, presence,
+//! heartbeat, load, capacity, shift) are read again in one query, and the profiles (name,
+//! region, languages, skills) of the agents whose version moved; when `config` moves, the
+//! certifications, team tiers and members, shifts and skill catalogue are. Changes committed
+//! by another replica move the same counters, so they are seen at the next call.
 //! Holds stay atomic in the database ([`super::place_ticket`]): a stale read could only
 //! propose, never over-fill.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use sqlx::Row as _;
 use uuid::Uuid;
@@ -17,6 +21,7 @@ use super::{Conn, Where, enum_value, optional_uuid, uuid};
 use crate::domain::agent::HEARTBEAT_TIMEOUT_MICROS;
 use crate::domain::routing::{Exclusion, HeldCertification, Routable};
 use crate::domain::shift::Shift;
+use crate::domain::skill::{Category, Skill};
 use crate::domain::team::Tier;
 use crate::domain::values::LanguageTag;
 
@@ -28,7 +33,6 @@ struct Profile {
     region: String,
     languages: Vec<LanguageTag>,
     skills: HashMap<Uuid, u8>,
-    teams: Vec<Uuid>,
 }
 
 /// A certification as routing counts it.
@@ -37,27 +41,6 @@ struct Held {
     certification: HeldCertification,
     issue_time: i64,
     expire_time: Option<i64>,
-}
-
-/// (row count, latest update time, a sum over the columns routing reads) of a table: moves
-/// with every insert, update and delete that matters here (certifications and shifts are
-/// never deleted while used; a team's deletion bumps its members' versions), also with a
-/// change written without raising `update_time`.
-type Validator = (i64, i64, i64);
-
-#[derive(Debug, Default)]
-struct Inner {
-    profiles: HashMap<Uuid, Profile>,
-    certifications: Option<(Validator, HashMap<Uuid, Vec<Held>>)>,
-    tiers: Option<(Validator, HashMap<Uuid, Tier>)>,
-    shifts: Option<(Validator, HashMap<Uuid, Shift>)>,
-    live: Option<(LiveValidator, Vec<Live>)>,
-}
-
-/// The routing index of one service instance.
-#[derive(Debug, Default)]
-pub struct RoutingIndex {
-    inner: Mutex<Inner>,
 }
 
 /// One active agent's changing columns.
@@ -73,10 +56,65 @@ struct Live {
     shift: Option<Uuid>,
 }
 
-/// A checksum of every active agent's changing columns, each weighted by the agent (so a
-/// ticket moving from one agent to another moves it too): computed by the database in one
-/// row; while it holds, the rows read last are current.
-type LiveValidator = (i64, i64, i64, i64, i64);
+/// What changes rarely: certifications, teams (tiers and members), shifts and the skill
+/// catalogue, as read at one `config` version.
+#[derive(Debug, Default)]
+pub struct Catalogue {
+    certifications: HashMap<Uuid, Vec<Held>>,
+    tiers: HashMap<Uuid, Tier>,
+    members: HashMap<Uuid, Vec<Uuid>>,
+    shifts: HashMap<Uuid, Shift>,
+    skills: Vec<Skill>,
+}
+
+impl Catalogue {
+    /// The display name of the skill `id`, if there is one.
+    pub fn skill_name(&self, id: Uuid) -> Option<&str> {
+        self.skills
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.display_name.as_str())
+    }
+
+    /// The skills of `category` whose code is one of `codes`.
+    pub fn skills_by_code<'a>(
+        &'a self,
+        category: Category,
+        codes: &'a [String],
+    ) -> impl Iterator<Item = &'a Skill> + 'a {
+        self.skills
+            .iter()
+            .filter(move |s| s.category == category && codes.contains(&s.code))
+    }
+}
+
+/// What one routing call reads: the catalogue, the agents routing considers (active, not
+/// deleted), the counts removed before the domain sees them (excluded, not available), and
+/// the available agents with `on_shift` computed at the call's instant.
+#[derive(Debug)]
+pub struct Candidates {
+    /// The catalogue the agents were read with.
+    pub catalogue: Arc<Catalogue>,
+    /// Active agents considered.
+    pub considered: i64,
+    /// Agents removed before scoring, by why.
+    pub removed: Vec<(Exclusion, i64)>,
+    /// The available agents.
+    pub agents: Vec<Routable>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    profiles: HashMap<Uuid, Profile>,
+    config: Option<(i64, Arc<Catalogue>)>,
+    live: Option<(i64, Arc<Vec<Live>>)>,
+}
+
+/// The routing index of one service instance.
+#[derive(Debug, Default)]
+pub struct RoutingIndex {
+    inner: Mutex<Inner>,
+}
 
 impl RoutingIndex {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -85,58 +123,51 @@ impl RoutingIndex {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The active agents' changing columns: the rows read last while the checksum holds,
-    /// else read again.
-    async fn live(
-        &self,
-        conn: &mut Conn,
-        validator: LiveValidator,
-    ) -> Result<Vec<Live>, sqlx::Error> {
-        if let Some((seen, rows)) = &self.lock().live
-            && *seen == validator
-        {
-            return Ok(rows.clone());
-        }
-        let rows = sqlx::query(
-            "SELECT id, version, presence_state, heartbeat_time, active_tickets,
-                max_concurrent_tickets, last_assign_time, shift_id
-             FROM agents WHERE state = 1 AND delete_time IS NULL",
-        )
-        .fetch_all(&mut *conn)
-        .await?;
-        let mut live = Vec::with_capacity(rows.len());
-        for row in &rows {
-            live.push(Live {
-                id: uuid(&row.try_get::<String, _>("id")?, "agents.id")?,
-                version: row.try_get("version")?,
-                presence_state: row.try_get("presence_state")?,
-                heartbeat_time: row.try_get("heartbeat_time")?,
-                active_tickets: row.try_get("active_tickets")?,
-                capacity: row.try_get("max_concurrent_tickets")?,
-                last_assign_time: row.try_get("last_assign_time")?,
-                shift: optional_uuid(row.try_get("shift_id")?, "agents.shift_id")?,
-            });
-        }
-        self.lock().live = Some((validator, live.clone()));
-        Ok(live)
-    }
-
-    /// The agents routing considers (active, not deleted), the counts removed before the
-    /// domain sees them (excluded, not available), and the available agents with `on_shift`
-    /// computed at `now`.
+    /// The catalogue and the candidates for a routing at `now`, without the agents in
+    /// `exclude`: one round trip while nothing routing reads has changed.
     pub async fn candidates(
         &self,
         conn: &mut Conn,
         exclude: &[Uuid],
         now: i64,
-    ) -> Result<(i64, Vec<(Exclusion, i64)>, Vec<Routable>), sqlx::Error> {
+    ) -> Result<Candidates, sqlx::Error> {
+        let (live_version, config_version) = versions(conn).await?;
+        let (live, config) = {
+            let inner = self.lock();
+            (
+                inner
+                    .live
+                    .as_ref()
+                    .filter(|(v, _)| *v == live_version)
+                    .map(|(_, l)| l.clone()),
+                inner
+                    .config
+                    .as_ref()
+                    .filter(|(v, _)| *v == config_version)
+                    .map(|(_, c)| c.clone()),
+            )
+        };
+        let config = match config {
+            Some(config) => config,
+            None => {
+                let config = Arc::new(load_catalogue(conn).await?);
+                self.lock().config = Some((config_version, config.clone()));
+                config
+            }
+        };
+        let all = match live {
+            Some(live) => live,
+            None => {
+                let live = Arc::new(load_live(conn).await?);
+                self.lock().live = Some((live_version, live.clone()));
+                live
+            }
+        };
         let fresh = now - HEARTBEAT_TIMEOUT_MICROS;
-        let (live_validator, validators) = validators(conn).await?;
-        let all = self.live(conn, live_validator).await?;
         let considered = all.len() as i64;
         let excluded = all.iter().filter(|l| exclude.contains(&l.id)).count() as i64;
-        let live: Vec<Live> = all
-            .into_iter()
+        let live: Vec<&Live> = all
+            .iter()
             .filter(|l| {
                 !exclude.contains(&l.id) && l.presence_state == 1 && l.heartbeat_time > fresh
             })
@@ -148,10 +179,9 @@ impl RoutingIndex {
                 considered - excluded - live.len() as i64,
             ),
         ];
-        let (stale, certifications, tiers, shifts) = {
+        let stale: Vec<Uuid> = {
             let inner = self.lock();
-            let stale: Vec<Uuid> = live
-                .iter()
+            live.iter()
                 .filter(|l| {
                     inner
                         .profiles
@@ -159,62 +189,25 @@ impl RoutingIndex {
                         .is_none_or(|p| p.version != l.version)
                 })
                 .map(|l| l.id)
-                .collect();
-            let moved = |v: Option<Validator>, now: Validator| v != Some(now);
-            (
-                stale,
-                moved(inner.certifications.as_ref().map(|(v, _)| *v), validators.0),
-                moved(inner.tiers.as_ref().map(|(v, _)| *v), validators.1),
-                moved(inner.shifts.as_ref().map(|(v, _)| *v), validators.2),
-            )
+                .collect()
         };
         let profiles = load_profiles(conn, &stale).await?;
-        let certifications = match certifications {
-            true => Some((validators.0, load_certifications(conn).await?)),
-            false => None,
-        };
-        let tiers = match tiers {
-            true => Some((validators.1, load_tiers(conn).await?)),
-            false => None,
-        };
-        let shifts = match shifts {
-            true => Some((validators.2, super::shifts::all_shifts(conn).await?)),
-            false => None,
-        };
         let mut inner = self.lock();
         inner.profiles.extend(profiles);
-        if certifications.is_some() {
-            inner.certifications = certifications;
-        }
-        if tiers.is_some() {
-            inner.tiers = tiers;
-        }
-        if shifts.is_some() {
-            inner.shifts = shifts;
-        }
-        if inner.profiles.len() > 2 * considered as usize + 64 {
-            let known: HashSet<Uuid> = live.iter().map(|l| l.id).collect();
+        if inner.profiles.len() > 2 * all.len() + 64 {
+            let known: HashSet<Uuid> = all.iter().map(|l| l.id).collect();
             inner.profiles.retain(|id, _| known.contains(id));
         }
-        let inner = &*inner;
-        let empty = HashMap::new();
-        let certifications = inner.certifications.as_ref().map_or(&empty, |(_, c)| c);
-        let tiers = inner.tiers.as_ref().map(|(_, t)| t);
-        let working: HashSet<Uuid> = inner
+        let working: HashSet<Uuid> = config
             .shifts
-            .as_ref()
-            .map(|(_, shifts)| {
-                shifts
-                    .values()
-                    .filter(|s| s.on_shift_at(now))
-                    .map(|s| s.id)
-                    .collect()
-            })
-            .unwrap_or_default();
+            .values()
+            .filter(|s| s.on_shift_at(now))
+            .map(|s| s.id)
+            .collect();
         let mut agents = Vec::with_capacity(live.len());
         for l in live {
             let Some(p) = inner.profiles.get(&l.id) else {
-                continue; // deleted or deactivated since the first read
+                continue; // deleted or deactivated since the live rows were read
             };
             agents.push(Routable {
                 id: l.id,
@@ -222,17 +215,20 @@ impl RoutingIndex {
                 region: p.region.clone(),
                 languages: p.languages.clone(),
                 skills: p.skills.clone(),
-                certifications: certifications
+                certifications: config
+                    .certifications
                     .get(&l.id)
                     .into_iter()
                     .flatten()
                     .filter(|h| h.issue_time <= now && h.expire_time.is_none_or(|e| e > now))
                     .map(|h| h.certification.clone())
                     .collect(),
-                teams: p
-                    .teams
-                    .iter()
-                    .filter_map(|t| Some((*t, *tiers?.get(t)?)))
+                teams: config
+                    .members
+                    .get(&l.id)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| Some((*t, *config.tiers.get(t)?)))
                     .collect(),
                 available: true,
                 active_tickets: l.active_tickets,
@@ -241,51 +237,57 @@ impl RoutingIndex {
                 last_assign_time: l.last_assign_time,
             });
         }
-        Ok((considered, removed, agents))
+        drop(inner);
+        Ok(Candidates {
+            catalogue: config,
+            considered,
+            removed,
+            agents,
+        })
     }
 }
 
-/// The checksum of the active agents and the validators of certifications, teams and
-/// shifts, in one round trip.
-async fn validators(
-    conn: &mut Conn,
-) -> Result<(LiveValidator, (Validator, Validator, Validator)), sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT a.n, a.w, a.h, a.l, a.m,
-            (SELECT COUNT(*) FROM certifications) AS c_count,
-            (SELECT COALESCE(MAX(update_time), 0) FROM certifications) AS c_time,
-            (SELECT CAST(COALESCE(SUM(state + issue_time % 1000003
-                + COALESCE(expire_time, 0) % 1000003), 0) AS BIGINT) FROM certifications)
-                AS c_sum,
-            (SELECT COUNT(*) FROM teams) AS t_count,
-            (SELECT COALESCE(MAX(update_time), 0) FROM teams) AS t_time,
-            (SELECT CAST(COALESCE(SUM(escalation_tier + version), 0) AS BIGINT) FROM teams)
-                AS t_sum,
-            (SELECT COUNT(*) FROM shifts) AS s_count,
-            (SELECT COALESCE(MAX(update_time), 0) FROM shifts) AS s_time,
-            (SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM shifts) AS s_sum
-         FROM (SELECT COUNT(*) AS n,
-                CAST(COALESCE(SUM((version + 7 * active_tickets + 131 * presence_state
-                    + 977 * max_concurrent_tickets) * (create_time % 1000003 + 1)), 0)
-                    AS BIGINT) AS w,
-                CAST(COALESCE(SUM((heartbeat_time % 1000003) * (create_time % 1009 + 1)), 0)
-                    AS BIGINT) AS h,
-                CAST(COALESCE(SUM((COALESCE(last_assign_time, 0) % 1000003)
-                    * (create_time % 1013 + 1)), 0) AS BIGINT) AS l,
-                COALESCE(MAX(heartbeat_time), 0) AS m
-             FROM agents WHERE state = 1 AND delete_time IS NULL) a",
+/// The change feed's counters: (`live`, `config`).
+async fn versions(conn: &mut Conn) -> Result<(i64, i64), sqlx::Error> {
+    let row = sqlx::query("SELECT live, config FROM routing_version WHERE id = 1")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok((row.try_get("live")?, row.try_get("config")?))
+}
+
+/// The active agents' changing columns.
+async fn load_live(conn: &mut Conn) -> Result<Vec<Live>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, version, presence_state, heartbeat_time, active_tickets,
+            max_concurrent_tickets, last_assign_time, shift_id
+         FROM agents WHERE state = 1 AND delete_time IS NULL",
     )
-    .fetch_one(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
-    let get = |column: &str| row.try_get::<i64, _>(column);
-    Ok((
-        (get("n")?, get("w")?, get("h")?, get("l")?, get("m")?),
-        (
-            (get("c_count")?, get("c_time")?, get("c_sum")?),
-            (get("t_count")?, get("t_time")?, get("t_sum")?),
-            (get("s_count")?, get("s_time")?, get("s_sum")?),
-        ),
-    ))
+    let mut live = Vec::with_capacity(rows.len());
+    for row in &rows {
+        live.push(Live {
+            id: uuid(&row.try_get::<String, _>("id")?, "agents.id")?,
+            version: row.try_get("version")?,
+            presence_state: row.try_get("presence_state")?,
+            heartbeat_time: row.try_get("heartbeat_time")?,
+            active_tickets: row.try_get("active_tickets")?,
+            capacity: row.try_get("max_concurrent_tickets")?,
+            last_assign_time: row.try_get("last_assign_time")?,
+            shift: optional_uuid(row.try_get("shift_id")?, "agents.shift_id")?,
+        });
+    }
+    Ok(live)
+}
+
+async fn load_catalogue(conn: &mut Conn) -> Result<Catalogue, sqlx::Error> {
+    Ok(Catalogue {
+        certifications: load_certifications(conn).await?,
+        tiers: load_tiers(conn).await?,
+        members: load_members(conn).await?,
+        shifts: super::shifts::all_shifts(conn).await?,
+        skills: super::skills::all_skills(conn).await?,
+    })
 }
 
 async fn load_profiles(conn: &mut Conn, ids: &[Uuid]) -> Result<Vec<(Uuid, Profile)>, sqlx::Error> {
@@ -313,7 +315,6 @@ async fn load_profiles(conn: &mut Conn, ids: &[Uuid]) -> Result<Vec<(Uuid, Profi
                     .filter_map(|tag| LanguageTag::parse(tag).ok())
                     .collect(),
                 skills: HashMap::new(),
-                teams: Vec::new(),
             },
         );
     }
@@ -334,10 +335,15 @@ async fn load_profiles(conn: &mut Conn, ids: &[Uuid]) -> Result<Vec<(Uuid, Profi
             p.skills.insert(skill, u8::try_from(level).unwrap_or(0));
         }
     }
-    let mut w = Where::default();
-    let list = w.ids_in("agent_id", ids);
-    let sql = format!("SELECT agent_id, team_id FROM team_members WHERE {list}");
-    for row in w.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? {
+    Ok(profiles.into_iter().collect())
+}
+
+async fn load_members(conn: &mut Conn) -> Result<HashMap<Uuid, Vec<Uuid>>, sqlx::Error> {
+    let mut members: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for row in sqlx::query("SELECT agent_id, team_id FROM team_members")
+        .fetch_all(&mut *conn)
+        .await?
+    {
         let agent = uuid(
             &row.try_get::<String, _>("agent_id")?,
             "team_members.agent_id",
@@ -346,11 +352,9 @@ async fn load_profiles(conn: &mut Conn, ids: &[Uuid]) -> Result<Vec<(Uuid, Profi
             &row.try_get::<String, _>("team_id")?,
             "team_members.team_id",
         )?;
-        if let Some(p) = profiles.get_mut(&agent) {
-            p.teams.push(team);
-        }
+        members.entry(agent).or_default().push(team);
     }
-    Ok(profiles.into_iter().collect())
+    Ok(members)
 }
 
 async fn load_certifications(conn: &mut Conn) -> Result<HashMap<Uuid, Vec<Held>>, sqlx::Error> {

@@ -200,54 +200,18 @@ pub async fn find_skill_by_code(
     .transpose()
 }
 
-/// Skills of a category whose code is one of `codes`.
-pub async fn skills_by_code(
-    conn: &mut Conn,
-    category: Category,
-    codes: &[String],
-) -> Result<Vec<Skill>, sqlx::Error> {
-    if codes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut w = Where::default();
-    let category = w.int(category.number());
-    let list: Vec<String> = codes.iter().map(|code| w.text(code.clone())).collect();
-    let sql = format!(
+/// Every skill (the routing index's catalogue).
+pub(super) async fn all_skills(conn: &mut Conn) -> Result<Vec<Skill>, sqlx::Error> {
+    sqlx::query(
         "SELECT id, display_name, category, code, description, version, create_time,
             update_time, 0 AS agent_count
-         FROM skills WHERE category = {category} AND code IN ({})",
-        list.join(", ")
-    );
-    w.bind(sqlx::query(&sql))
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(decode)
-        .collect()
-}
-
-/// The display names of skills by id.
-pub async fn skills_named(
-    conn: &mut Conn,
-    ids: &[Uuid],
-) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut w = Where::default();
-    let list = w.ids_in("id", ids);
-    let sql = format!("SELECT id, display_name FROM skills WHERE {list}");
-    w.bind(sqlx::query(&sql))
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|row| {
-            Ok((
-                uuid(&row.try_get::<String, _>("id")?, "skills.id")?,
-                row.try_get("display_name")?,
-            ))
-        })
-        .collect()
+         FROM skills",
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(decode)
+    .collect()
 }
 
 /// A page of skills ordered by category and code.

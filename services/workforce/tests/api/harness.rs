@@ -23,6 +23,21 @@ pub async fn spawn_app(db: TestDatabase) -> App {
     spawn_app_with(db, Settings::default()).await
 }
 
+/// Starts the workforce service on `db` as `aftercare` does (its settings from the
+/// configuration), with the test configuration changed by `configure`.
+pub async fn spawn_app_configured(
+    db: TestDatabase,
+    configure: impl FnOnce(&mut aftercare_platform::config::Config),
+) -> App {
+    let service = TestService::start_configured(&WorkforceService::new(), &db, configure).await;
+    let client = WorkforceServiceClient::new(service.channel());
+    App {
+        service,
+        client,
+        _db: db,
+    }
+}
+
 /// Starts the workforce service on `db` with `settings`.
 pub async fn spawn_app_with(db: TestDatabase, settings: Settings) -> App {
     let service = TestService::start(&WorkforceService::with_settings(settings), &db).await;

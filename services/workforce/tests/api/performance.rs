@@ -389,6 +389,29 @@ async fn recognitions_are_awarded_listed_and_never_to_oneself(db: TestDatabase) 
         "newest first"
     );
     assert!(!all.next_page_token.is_empty());
+    // One recognition by name: staff read it, a customer does not, a bad name is named.
+    let get = |principal: aftercare_platform::auth::Principal, name: &str| {
+        let mut client = client(&app);
+        let request = app.req(&principal, pb::GetRecognitionRequest { name: name.into() });
+        async move { client.get_recognition(request).await }
+    };
+    let read = get(as_bo.clone(), &first.name)
+        .await
+        .expect("staff read a recognition")
+        .into_inner()
+        .recognition
+        .unwrap();
+    assert_eq!(read, first);
+    let hidden = get(customer(), &first.name).await.unwrap_err();
+    assert_eq!(hidden.code(), Code::PermissionDenied);
+    assert_eq!(
+        bad_fields(&get(admin(), "kudos/1").await.unwrap_err()),
+        ["name"]
+    );
+    let missing = get(admin(), "recognitions/0192f0c4-0000-7000-8000-0000000000ff")
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
     let bad = client(&app)
         .create_recognition(app.req(
             &admin(),

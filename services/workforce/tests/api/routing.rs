@@ -18,7 +18,8 @@ use aftercare_workforce::{FollowTheSun, LOAD_CONSUMER, LoadTracker, Settings};
 use tonic::Code;
 
 use super::harness::{
-    App, agent, always, bad_fields, customer, event, spawn_app, spawn_app_with, tickets_service,
+    App, admin, agent, always, bad_fields, customer, event, spawn_app, spawn_app_configured,
+    spawn_app_with, tickets_service,
 };
 
 aftercare_platform::on_both_databases!(
@@ -31,6 +32,9 @@ aftercare_platform::on_both_databases!(
     a_held_ticket_is_confirmed_by_its_assignment_and_a_reroute_holds_nobody_twice,
     queued_tickets_go_to_an_agent_coming_online_most_urgent_and_oldest_first,
     two_agents_coming_online_at_once_take_each_queued_ticket_once,
+    follow_the_sun_policies_come_from_the_configuration_per_region,
+    presence_heartbeats_never_overwrite_the_load_routing_holds,
+    a_new_team_member_is_routed_as_one_at_once,
 );
 
 /// Creates an available agent on `shift` with `skills`.
@@ -710,4 +714,161 @@ async fn two_agents_coming_online_at_once_take_each_queued_ticket_once(db: TestD
         assert_eq!(load, per_agent.get(name).copied().unwrap_or(0));
         assert!(i64::from(reported) <= load);
     }
+}
+
+async fn follow_the_sun_policies_come_from_the_configuration_per_region(db: TestDatabase) {
+    use aftercare_platform::config::{FollowTheSunMode, FollowTheSunPolicy};
+    let setup = |app: App| async move {
+        let on = app.create_shift("Always", "UTC", always()).await;
+        let off = app.create_shift("Never", "Europe/Berlin", vec![]).await;
+        on_duty(&app, "Ada", "eu-west", &off.name, vec![], 5).await;
+        let bo = on_duty(&app, "Bo", "cn-east", &on.name, vec![], 5).await;
+        let cy = on_duty(&app, "Cy", "us-east", &on.name, vec![], 5).await;
+        // Cy carries three tickets: by load, Bo is the better choice anywhere.
+        app.client()
+            .set_presence(app.req(
+                &admin(),
+                pb::SetPresenceRequest {
+                    name: format!("{}/presence", cy.name),
+                    state: pb::PresenceState::Available as i32,
+                    active_tickets: Some(3),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("a load override");
+        (app, bo.name, cy.name)
+    };
+    let from = |region: &str| pb::RouteTicketRequest {
+        region: region.into(),
+        ..Default::default()
+    };
+    let chosen = |r: &pb::RouteTicketResponse| r.candidates.first().map(|c| c.agent.clone());
+
+    // The defaults: nobody on shift in eu-west, so the ticket goes to whoever is best
+    // anywhere; a region without agents likewise.
+    let backend = db.backend();
+    let (app, bo, _) = setup(spawn_app(db).await).await;
+    assert_eq!(
+        chosen(&route(&app, from("eu-west")).await),
+        Some(bo.clone())
+    );
+    assert_eq!(chosen(&route(&app, from("ap-south")).await), Some(bo));
+    drop(app);
+
+    // Configured: eu-west tries us-east first, every other region queues.
+    let again = match backend {
+        aftercare_platform::db::Backend::Postgres => TestDatabase::postgres()
+            .await
+            .expect("PostgreSQL, as for the first part"),
+        _ => TestDatabase::sqlite(),
+    };
+    let (app, bo, cy) = setup(
+        spawn_app_configured(again, |config| {
+            config.routing.follow_the_sun.insert(
+                "eu-west".into(),
+                FollowTheSunPolicy::Regions(vec!["us-east".into(), "cn-east".into()]),
+            );
+            config.routing.default_follow_the_sun =
+                FollowTheSunPolicy::Mode(FollowTheSunMode::Queue);
+        })
+        .await,
+    )
+    .await;
+    let response = route(&app, from("eu-west")).await;
+    assert_eq!(chosen(&response), Some(cy), "us-east before cn-east");
+    assert_eq!(response.candidates[1].agent, bo);
+    assert!(
+        response.candidates[0]
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("follow-the-sun"))
+    );
+    let waiting = route(&app, from("ap-south")).await;
+    assert!(waiting.candidates.is_empty(), "ap-south queues");
+    // In its own region a ticket is routed as ever.
+    assert_eq!(chosen(&route(&app, from("cn-east")).await), Some(bo));
+}
+
+async fn presence_heartbeats_never_overwrite_the_load_routing_holds(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let on = app.create_shift("Always", "UTC", always()).await;
+    let ada = on_duty(&app, "Ada", "eu-west", &on.name, vec![], 100).await;
+    // Forty tickets held for Ada while she sends forty heartbeats, interleaved: each
+    // heartbeat reads her agent and writes her presence; none may write back a load it read
+    // before a hold committed.
+    let tickets: Vec<String> = (0..40).map(|_| ticket()).collect();
+    let mut calls: Vec<futures::future::BoxFuture<'_, ()>> = Vec::new();
+    for t in &tickets {
+        let mut client = app.client();
+        let request = app.req(
+            &tickets_service(),
+            pb::RouteTicketRequest {
+                ticket: t.clone(),
+                ..Default::default()
+            },
+        );
+        calls.push(Box::pin(async move {
+            let response = client.route_ticket(request).await.expect("routing answers");
+            assert_eq!(response.into_inner().candidates.len(), 1, "held for Ada");
+        }));
+        let mut client = app.client();
+        let beat = app.req(
+            &admin(),
+            pb::SetPresenceRequest {
+                name: format!("{}/presence", ada.name),
+                state: pb::PresenceState::Available as i32,
+                ..Default::default()
+            },
+        );
+        calls.push(Box::pin(async move {
+            client.set_presence(beat).await.expect("a heartbeat");
+        }));
+    }
+    futures::future::join_all(calls).await;
+    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ticket_load WHERE agent_id = $1")
+        .bind(ada.name.trim_start_matches("agents/").to_owned())
+        .fetch_one(app.service.db().reader())
+        .await
+        .unwrap();
+    assert_eq!(held, 40);
+    assert_eq!(app.get_agent(&ada.name).await.active_tickets, 40);
+    // A heartbeat answers the load as it is.
+    let presence = app
+        .set_presence(&ada.name, pb::PresenceState::Available)
+        .await;
+    assert_eq!(presence.active_tickets, 40);
+}
+
+async fn a_new_team_member_is_routed_as_one_at_once(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let on = app.create_shift("Always", "UTC", always()).await;
+    let team = app
+        .create_team("Washers", "eu-west", pb::EscalationTier::FirstLine)
+        .await;
+    let ada = on_duty(&app, "Ada", "eu-west", &on.name, vec![], 5).await;
+    let for_team = || pb::RouteTicketRequest {
+        teams: vec![team.name.clone()],
+        ..Default::default()
+    };
+    // Routed once before she joins (what routing read is kept): nobody in the team.
+    assert!(route(&app, for_team()).await.candidates.is_empty());
+    app.add_member(&team.name, &ada.name).await;
+    let response = route(&app, for_team()).await;
+    assert_eq!(
+        response.candidates.first().map(|c| c.agent.as_str()),
+        Some(ada.name.as_str())
+    );
+    // And routed as a non-member at once after she leaves.
+    app.client()
+        .remove_team_member(app.req(
+            &admin(),
+            pb::RemoveTeamMemberRequest {
+                team: team.name.clone(),
+                agent: ada.name.clone(),
+            },
+        ))
+        .await
+        .expect("an admin removes a member");
+    assert!(route(&app, for_team()).await.candidates.is_empty());
 }

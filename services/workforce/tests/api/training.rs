@@ -22,6 +22,7 @@ aftercare_platform::on_both_databases!(
     the_last_failed_attempt_fails_the_enrolment,
     progress_courses_complete_when_the_agent_reports_100_percent,
     the_sweep_expires_certifications_and_routing_drops_them,
+    courses_update_by_mask_and_etag_and_enrolments_are_read_and_withdrawn,
 );
 
 fn training(app: &App) -> TrainingServiceClient<Channel> {
@@ -610,4 +611,151 @@ async fn the_sweep_expires_certifications_and_routing_drops_them(db: TestDatabas
         bad_fields(&bad),
         ["parent", "certification.code", "certification.display_name"]
     );
+}
+
+async fn courses_update_by_mask_and_etag_and_enrolments_are_read_and_withdrawn(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let course = create_course(
+        &app,
+        pb::Course {
+            title: "Dryer basics".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let update = |course: pb::Course, paths: &[&str]| pb::UpdateCourseRequest {
+        course: Some(course),
+        update_mask: Some(prost_types::FieldMask {
+            paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+        }),
+    };
+    // Only the masked field changes; the etag moves.
+    let updated = training(&app)
+        .update_course(app.req(
+            &trainer(),
+            update(
+                pb::Course {
+                    title: "Dryer basics, 2nd edition".into(),
+                    pass_mark: 90,
+                    ..course.clone()
+                },
+                &["title"],
+            ),
+        ))
+        .await
+        .expect("a trainer updates a course")
+        .into_inner()
+        .course
+        .unwrap();
+    assert_eq!(updated.title, "Dryer basics, 2nd edition");
+    assert_eq!(updated.pass_mark, course.pass_mark);
+    assert_ne!(updated.etag, course.etag);
+    // The stale etag, a bad value, an unknown path and an agent are refused; nothing moves.
+    let stale = training(&app)
+        .update_course(app.req(
+            &trainer(),
+            update(
+                pb::Course {
+                    pass_mark: 80,
+                    ..course.clone()
+                },
+                &["pass_mark"],
+            ),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(precondition(&stale), "ETAG");
+    let bad = training(&app)
+        .update_course(app.req(
+            &trainer(),
+            update(
+                pb::Course {
+                    pass_mark: 101,
+                    ..updated.clone()
+                },
+                &["pass_mark", "colour"],
+            ),
+        ))
+        .await
+        .unwrap_err();
+    assert!(!bad_fields(&bad).is_empty());
+    let denied = training(&app)
+        .update_course(app.req(
+            &as_agent("agents/x", Role::Agent),
+            update(updated.clone(), &["title"]),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let now = training(&app)
+        .get_course(app.req(
+            &trainer(),
+            pb::GetCourseRequest {
+                name: course.name.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .course
+        .unwrap();
+    assert_eq!(now, updated);
+
+    // An enrolment is read by its trainer and its agent, not by another agent or a
+    // customer, and withdrawn with its etag.
+    let ada = app
+        .create_agent(agent("Ada", "ada@example.com", "eu-west"))
+        .await;
+    let bo = app
+        .create_agent(agent("Bo", "bo@example.com", "eu-west"))
+        .await;
+    let enrolment = enrol(&app, &course.name, &ada.name).await;
+    let get = |principal: aftercare_platform::auth::Principal, name: String| {
+        let mut client = training(&app);
+        let request = app.req(&principal, pb::GetEnrolmentRequest { name });
+        async move { client.get_enrolment(request).await }
+    };
+    let read = get(trainer(), enrolment.name.clone())
+        .await
+        .expect("the trainer reads it")
+        .into_inner()
+        .enrolment
+        .unwrap();
+    assert_eq!(read, enrolment);
+    let own = get(as_agent(&ada.name, Role::Agent), enrolment.name.clone())
+        .await
+        .expect("the agent reads their own")
+        .into_inner()
+        .enrolment
+        .unwrap();
+    assert_eq!(own.agent, ada.name);
+    for outsider in [as_agent(&bo.name, Role::Agent), customer()] {
+        let refused = get(outsider, enrolment.name.clone()).await.unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied);
+    }
+    let malformed = get(trainer(), "enrolments/1".into()).await.unwrap_err();
+    assert_eq!(bad_fields(&malformed), ["name"]);
+    let delete = |etag: String| pb::DeleteEnrolmentRequest {
+        name: enrolment.name.clone(),
+        etag,
+    };
+    let stale = training(&app)
+        .delete_enrolment(app.req(&trainer(), delete("\"99\"".into())))
+        .await
+        .unwrap_err();
+    assert_eq!(precondition(&stale), "ETAG");
+    let by_bo = training(&app)
+        .delete_enrolment(app.req(
+            &as_agent(&bo.name, Role::Agent),
+            delete(enrolment.etag.clone()),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(by_bo.code(), Code::PermissionDenied);
+    training(&app)
+        .delete_enrolment(app.req(&trainer(), delete(enrolment.etag.clone())))
+        .await
+        .expect("the trainer withdraws the enrolment");
+    let gone = get(trainer(), enrolment.name.clone()).await.unwrap_err();
+    assert_eq!(gone.code(), Code::NotFound);
 }
