@@ -367,8 +367,7 @@ async fn an_unknown_kind_in_the_routing_requirements_stops_the_start() {
         tokio_util::sync::CancellationToken::new(),
     )
     .await
-    .err()
-    .expect("the start is refused");
+    .expect_err("the start is refused");
     assert!(
         format!("{err:#}").contains("routing.requirements[0].kind: `REPAIRS` is not a ticket kind"),
         "{err:#}"
