@@ -76,7 +76,7 @@ pub struct FeedbackService {
     tickets: Option<TicketsEndpoint>,
     customers: Option<CustomersEndpoint>,
     sweep_interval: Duration,
-    rules: LoopRules,
+    rules: Option<LoopRules>,
     portal: String,
 }
 
@@ -86,7 +86,7 @@ impl Default for FeedbackService {
             tickets: None,
             customers: None,
             sweep_interval: DEFAULT_SWEEP_INTERVAL,
-            rules: LoopRules::default(),
+            rules: None,
             portal: DEFAULT_PORTAL.to_owned(),
         }
     }
@@ -122,10 +122,13 @@ impl FeedbackService {
         }
     }
 
-    /// The service with other closed-loop rules (detractor thresholds, contact standard,
-    /// quiet period).
+    /// The service with these closed-loop rules (detractor thresholds, contact standard,
+    /// quiet period), whatever the configuration's `feedback` section says.
     pub fn with_rules(self, rules: LoopRules) -> Self {
-        Self { rules, ..self }
+        Self {
+            rules: Some(rules),
+            ..self
+        }
     }
 
     /// The service linking invitations to another survey page (`…#token=`).
@@ -170,6 +173,10 @@ impl ServiceDefinition for FeedbackService {
                 ctx.principals.clone(),
             ),
         };
+        let rules = self
+            .rules
+            .clone()
+            .unwrap_or_else(|| LoopRules::from_config(&ctx.config.feedback));
         // Load the segmenter's dictionary now rather than on the first comment.
         let _ = domain::classify::classify("预热");
         aftercare_platform::events::spawn_consumer(
@@ -178,7 +185,7 @@ impl ServiceDefinition for FeedbackService {
             events::CONSUMER,
             events::FeedbackConsumer::filter(),
             events::FeedbackConsumer {
-                rules: self.rules.clone(),
+                rules: rules.clone(),
                 portal: self.portal.clone(),
             },
             ctx.shutdown.clone(),
@@ -194,7 +201,7 @@ impl ServiceDefinition for FeedbackService {
             store,
             ctx.principals.clone(),
             api::Clients { tickets, customers },
-            self.rules.clone(),
+            rules,
             self.portal.clone(),
         );
         let max = ctx.config.server.max_message_bytes;

@@ -42,6 +42,9 @@ pub struct Config {
     /// What tickets need from the agent they are routed to, and where they go when nobody
     /// in their region is on shift.
     pub routing: RoutingConfig,
+    /// The feedback service's closed loop: who is a detractor, the follow-up standard and
+    /// the hours it counts in, the quiet period between surveys.
+    pub feedback: FeedbackConfig,
 }
 
 impl Default for Config {
@@ -56,6 +59,7 @@ impl Default for Config {
             services: ServicesConfig::default(),
             auth: AuthConfig::default(),
             routing: RoutingConfig::default(),
+            feedback: FeedbackConfig::default(),
         }
     }
 }
@@ -304,6 +308,138 @@ pub struct AuthConfig {
     /// with (at least 32 characters). Unset: `aftercare up` uses a random one for its single
     /// process; `aftercare serve` refuses to start, since separate processes must share it.
     pub principal_secret: Option<Secret>,
+}
+
+/// The feedback service's closed loop (read by the feedback service when it starts).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeedbackConfig {
+    /// A CSAT answer (1–5) at or below this is a detractor and opens a follow-up.
+    pub csat_detractor_max: i32,
+    /// An NPS answer (0–10) at or below this is a detractor and opens a follow-up.
+    pub nps_detractor_max: i32,
+    /// A CES answer (1–7) at or above this opens a follow-up.
+    pub ces_detractor_min: i32,
+    /// The standard: a follow-up is due this long after it opens.
+    #[serde(with = "humantime_serde")]
+    pub follow_up_within: Duration,
+    /// A customer surveyed within this long is not invited again on a resolution (zero:
+    /// only each survey's own cooldown applies).
+    #[serde(with = "humantime_serde")]
+    pub quiet_period: Duration,
+    /// The opening hours `follow_up_within` counts in; unset counts around the clock.
+    pub business_hours: Option<BusinessHoursConfig>,
+}
+
+impl Default for FeedbackConfig {
+    fn default() -> Self {
+        Self {
+            csat_detractor_max: 2,
+            nps_detractor_max: 6,
+            ces_detractor_min: 5,
+            follow_up_within: Duration::from_secs(24 * 3600),
+            quiet_period: Duration::ZERO,
+            business_hours: None,
+        }
+    }
+}
+
+/// Opening hours: a time zone, open intervals per weekday, and holidays.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessHoursConfig {
+    /// An IANA time zone (`Asia/Shanghai`).
+    pub time_zone: String,
+    /// Open intervals by weekday (`mon` … `sun`), each `"HH:MM-HH:MM"`; a day not listed
+    /// is closed.
+    pub weekly: std::collections::BTreeMap<String, Vec<String>>,
+    /// Closed dates, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub holidays: Vec<String>,
+}
+
+impl BusinessHoursConfig {
+    /// The calendar, or what is wrong with it (each problem prefixed with `key`).
+    pub fn calendar(
+        &self,
+        key: &str,
+    ) -> Result<crate::time::calendar::BusinessCalendar, Vec<String>> {
+        use crate::time::calendar::{BusinessCalendar, OpenInterval};
+        const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        let mut problems = Vec::new();
+        let zone = self.time_zone.parse::<chrono_tz::Tz>().map_err(|_| {
+            format!(
+                "{key}.time_zone: `{}` is not an IANA time zone",
+                self.time_zone
+            )
+        });
+        let mut weekly: [Vec<OpenInterval>; 7] = Default::default();
+        for (day, intervals) in &self.weekly {
+            let Some(index) = DAYS.iter().position(|d| d == day) else {
+                problems.push(format!("{key}.weekly: `{day}` is not one of mon … sun"));
+                continue;
+            };
+            for text in intervals {
+                let parsed = text
+                    .split_once('-')
+                    .ok_or_else(|| "must be HH:MM-HH:MM".to_owned())
+                    .and_then(|(start, end)| OpenInterval::parse(start.trim(), end.trim()));
+                match parsed {
+                    Ok(interval) => weekly[index].push(interval),
+                    Err(err) => problems.push(format!("{key}.weekly.{day}: `{text}`: {err}")),
+                }
+            }
+            weekly[index].sort_by_key(|interval| interval.start);
+            if weekly[index]
+                .windows(2)
+                .any(|pair| pair[1].start < pair[0].end)
+            {
+                problems.push(format!("{key}.weekly.{day}: intervals overlap"));
+            }
+        }
+        if weekly.iter().all(Vec::is_empty) {
+            problems.push(format!("{key}.weekly: no open hours on any day"));
+        }
+        let mut holidays = BTreeSet::new();
+        for date in &self.holidays {
+            match chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d") {
+                Ok(date) => {
+                    holidays.insert(date);
+                }
+                Err(_) => problems.push(format!("{key}.holidays: `{date}` is not YYYY-MM-DD")),
+            }
+        }
+        match zone {
+            Ok(zone) if problems.is_empty() => Ok(BusinessCalendar::new(zone, weekly, holidays)),
+            Ok(_) => Err(problems),
+            Err(err) => {
+                problems.insert(0, err);
+                Err(problems)
+            }
+        }
+    }
+}
+
+impl FeedbackConfig {
+    fn problems(&self, problems: &mut Vec<String>) {
+        if !(1..=5).contains(&self.csat_detractor_max) {
+            problems.push("feedback.csat_detractor_max: must be from 1 to 5".to_owned());
+        }
+        if !(0..=10).contains(&self.nps_detractor_max) {
+            problems.push("feedback.nps_detractor_max: must be from 0 to 10".to_owned());
+        }
+        if !(1..=7).contains(&self.ces_detractor_min) {
+            problems.push("feedback.ces_detractor_min: must be from 1 to 7".to_owned());
+        }
+        if self.follow_up_within < Duration::from_secs(60) {
+            problems.push("feedback.follow_up_within: must be at least 1m".to_owned());
+        }
+        if let Some(hours) = &self.business_hours
+            && let Err(found) = hours.calendar("feedback.business_hours")
+        {
+            problems.extend(found);
+        }
+    }
 }
 
 /// Routing: what the tickets service asks of the agent a ticket goes to, and the workforce
@@ -648,6 +784,7 @@ impl Config {
             ));
         }
         self.routing.problems(&mut problems);
+        self.feedback.problems(&mut problems);
         if problems.is_empty() {
             Ok(())
         } else {
@@ -879,6 +1016,71 @@ mod tests {
                 "routing.requirements[1].certifications: `Washer Repair` is not a code",
                 "routing.requirements[1].skills: `washers` is not skills/{id}",
                 "routing.requirements[1].skills: min_level must be 1 to 5",
+            ] {
+                assert!(err.contains(expected), "{expected} in {err}");
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_feedback_loop_loads_from_the_file_and_bad_values_are_named() {
+        Jail::expect_with(|jail| {
+            assert_eq!(
+                Config::load(None).expect("defaults load").feedback,
+                FeedbackConfig::default()
+            );
+            jail.create_file(
+                "aftercare.toml",
+                r#"
+                [feedback]
+                csat_detractor_max = 3
+                follow_up_within = "8h"
+                quiet_period = "30d"
+                [feedback.business_hours]
+                time_zone = "Asia/Shanghai"
+                holidays = ["2027-01-01"]
+                [feedback.business_hours.weekly]
+                mon = ["09:00-12:00", "13:00-18:00"]
+                fri = ["09:00-18:00"]
+                "#,
+            )?;
+            let config = Config::load(Some(Path::new("aftercare.toml"))).expect("loads");
+            let feedback = &config.feedback;
+            assert_eq!(feedback.csat_detractor_max, 3);
+            assert_eq!(feedback.nps_detractor_max, 6);
+            assert_eq!(feedback.follow_up_within, Duration::from_secs(8 * 3600));
+            assert_eq!(feedback.quiet_period, Duration::from_secs(30 * 86_400));
+            let hours = feedback.business_hours.as_ref().expect("hours");
+            assert!(hours.calendar("feedback.business_hours").is_ok());
+            jail.create_file(
+                "bad.toml",
+                r#"
+                [feedback]
+                csat_detractor_max = 6
+                ces_detractor_min = 0
+                follow_up_within = "1s"
+                [feedback.business_hours]
+                time_zone = "Mars/Olympus"
+                holidays = ["1 May"]
+                [feedback.business_hours.weekly]
+                mon = ["09:00-12:00", "11:00-18:00"]
+                tue = ["18:00-09:00"]
+                funday = ["09:00-10:00"]
+                "#,
+            )?;
+            let err = Config::load(Some(Path::new("bad.toml")))
+                .unwrap_err()
+                .to_string();
+            for expected in [
+                "feedback.csat_detractor_max: must be from 1 to 5",
+                "feedback.ces_detractor_min: must be from 1 to 7",
+                "feedback.follow_up_within: must be at least 1m",
+                "feedback.business_hours.time_zone: `Mars/Olympus` is not an IANA time zone",
+                "feedback.business_hours.weekly.mon: intervals overlap",
+                "feedback.business_hours.weekly.tue: `18:00-09:00`: end must be after start",
+                "feedback.business_hours.weekly: `funday` is not one of mon",
+                "feedback.business_hours.holidays: `1 May` is not YYYY-MM-DD",
             ] {
                 assert!(err.contains(expected), "{expected} in {err}");
             }

@@ -1,6 +1,7 @@
 //! The closed loop: who is a detractor, what is a severe complaint, and the life of a
 //! follow-up (OPEN → CONTACTED / OVERDUE → CLOSED).
 
+use aftercare_platform::config::FeedbackConfig;
 use aftercare_platform::time::calendar::BusinessCalendar;
 
 use super::classify::Classification;
@@ -41,6 +42,23 @@ impl Default for LoopRules {
 }
 
 impl LoopRules {
+    /// The rules of the configuration's `feedback` section (checked when it was loaded; a
+    /// calendar that no longer builds counts around the clock).
+    pub fn from_config(config: &FeedbackConfig) -> Self {
+        let micros = |d: std::time::Duration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
+        Self {
+            csat_detractor_max: config.csat_detractor_max,
+            nps_detractor_max: config.nps_detractor_max,
+            ces_detractor_min: config.ces_detractor_min,
+            follow_up_within: micros(config.follow_up_within),
+            business_hours: config
+                .business_hours
+                .as_ref()
+                .and_then(|hours| hours.calendar("feedback.business_hours").ok()),
+            quiet_period: micros(config.quiet_period),
+        }
+    }
+
     /// Why `answers` (with the comment's classification, if any) need a follow-up; empty
     /// when they do not.
     pub fn reasons(
@@ -216,6 +234,47 @@ mod tests {
             ..Answers::default()
         };
         assert_eq!(rules.reasons(&answers, None), [Reason::LowCsat]);
+    }
+
+    #[test]
+    fn the_configurations_feedback_section_makes_the_rules() {
+        use aftercare_platform::config::BusinessHoursConfig;
+        use chrono::TimeZone;
+        assert_eq!(
+            LoopRules::from_config(&FeedbackConfig::default()),
+            LoopRules::default()
+        );
+        let config = FeedbackConfig {
+            csat_detractor_max: 3,
+            follow_up_within: std::time::Duration::from_secs(8 * 3600),
+            quiet_period: std::time::Duration::from_secs(86_400),
+            business_hours: Some(BusinessHoursConfig {
+                time_zone: "Asia/Shanghai".into(),
+                weekly: ["mon", "tue", "wed", "thu", "fri"]
+                    .into_iter()
+                    .map(|day| (day.to_owned(), vec!["09:00-18:00".to_owned()]))
+                    .collect(),
+                holidays: vec!["2026-11-30".into()],
+            }),
+            ..FeedbackConfig::default()
+        };
+        let rules = LoopRules::from_config(&config);
+        assert_eq!(rules.csat_detractor_max, 3);
+        assert_eq!(rules.quiet_period, 24 * HOUR);
+        let answers = Answers {
+            csat: Some(3),
+            ..Answers::default()
+        };
+        assert_eq!(rules.reasons(&answers, None), [Reason::LowCsat]);
+        // Friday 16:00 + 8 business hours: 2 h on Friday, Monday is a holiday, 6 h on
+        // Tuesday: due Tuesday 15:00.
+        let at = |m, d, h| {
+            chrono_tz::Asia::Shanghai
+                .with_ymd_and_hms(2026, m, d, h, 0, 0)
+                .unwrap()
+                .timestamp_micros()
+        };
+        assert_eq!(rules.due_time(at(11, 27, 16)), at(12, 1, 15));
     }
 
     #[test]

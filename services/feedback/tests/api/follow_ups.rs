@@ -13,7 +13,8 @@ use aftercare_proto::aftercare::tickets::v1 as tickets_pb;
 use tonic::Code;
 
 use super::harness::{
-    App, csat_survey, customer, lead, resolved, spawn_app, spawn_app_with, spawn_loop, staff,
+    App, csat_survey, customer, lead, resolved, spawn_app, spawn_app_configured, spawn_app_with,
+    spawn_loop, staff,
 };
 
 const JOURNEY: &str = "师傅上门很晚，态度也不好，非常不满意";
@@ -535,7 +536,58 @@ async fn the_follow_up_is_due_in_business_hours_when_a_calendar_is_configured(db
     assert!(due > after + 28 * 24 * HOUR, "{due}");
 }
 
+async fn the_configurations_feedback_section_sets_the_detractor_threshold_and_the_hours(
+    db: TestDatabase,
+) {
+    use aftercare_platform::config::{BusinessHoursConfig, FeedbackConfig};
+    use aftercare_platform::time::calendar::HOUR;
+    // CSAT 3 is a detractor here, and the 8-hour standard counts in one open hour a day.
+    let config = FeedbackConfig {
+        csat_detractor_max: 3,
+        follow_up_within: Duration::from_secs(8 * 3600),
+        business_hours: Some(BusinessHoursConfig {
+            time_zone: "Asia/Shanghai".into(),
+            weekly: ["mon", "tue", "wed", "thu", "fri"]
+                .into_iter()
+                .map(|day| (day.to_owned(), vec!["09:00-10:00".to_owned()]))
+                .collect(),
+            holidays: Vec::new(),
+        }),
+        ..FeedbackConfig::default()
+    };
+    let calendar = config
+        .business_hours
+        .as_ref()
+        .and_then(|hours| hours.calendar("feedback.business_hours").ok())
+        .expect("a calendar");
+    let mut app = spawn_app_configured(db, config).await;
+    app.start_tickets().await;
+    let survey = app.create_survey(csat_survey()).await;
+    let invitation = app.invite(&survey.name, &app.customer_name("c1"), "").await;
+    let before = aftercare_platform::time::now_micros();
+    let submitted = app
+        .submit(&invitation.token, Some(3), "")
+        .await
+        .expect("a CSAT 3 answer");
+    let after = aftercare_platform::time::now_micros();
+    assert!(submitted.follow_up_opened, "{submitted:?}");
+    let due = submitted
+        .follow_up_due_time
+        .as_ref()
+        .and_then(aftercare_platform::time::from_timestamp)
+        .expect("a due time");
+    let (earliest, latest) = (
+        calendar.add(before, 8 * HOUR).expect("a due time"),
+        calendar.add(after, 8 * HOUR).expect("a due time"),
+    );
+    assert!(
+        earliest <= due && due <= latest,
+        "{due} not in {earliest}..={latest}"
+    );
+}
+
 on_both_databases!(
+    the_configurations_feedback_section_sets_the_detractor_threshold_and_the_hours,
     the_follow_up_is_due_in_business_hours_when_a_calendar_is_configured,
     a_correction_that_makes_a_comment_a_severe_complaint_opens_a_follow_up,
     a_dissatisfied_customer_gets_one_linked_follow_up_and_is_re_invited_after_it_closes,

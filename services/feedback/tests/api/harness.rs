@@ -8,6 +8,7 @@ use std::time::Duration;
 use aftercare_customers::CustomersService;
 use aftercare_feedback::{CustomersEndpoint, FeedbackService, LoopRules, TicketsEndpoint};
 use aftercare_platform::auth::{Principal, PrincipalVerifier, Role};
+use aftercare_platform::config::FeedbackConfig;
 use aftercare_platform::config::{Config, Secret, ServiceConfig};
 use aftercare_platform::events::{Event, EventBus};
 use aftercare_platform::service::{RunningService, start};
@@ -70,6 +71,16 @@ pub async fn spawn_app(db: TestDatabase) -> App {
 
 /// [`spawn_app`] with other closed-loop rules.
 pub async fn spawn_app_with(db: TestDatabase, rules: LoopRules) -> App {
+    spawn(db, Some(rules), FeedbackConfig::default()).await
+}
+
+/// [`spawn_app`] with the configuration's `feedback` section set to `feedback` (the rules
+/// come from it, as in a deployment).
+pub async fn spawn_app_configured(db: TestDatabase, feedback: FeedbackConfig) -> App {
+    spawn(db, None, feedback).await
+}
+
+async fn spawn(db: TestDatabase, rules: Option<LoopRules>, feedback: FeedbackConfig) -> App {
     let tickets_addr = reserve_port().await;
     let tickets_principals = PrincipalVerifier::random();
     let channel = Endpoint::from_shared(format!("http://{tickets_addr}"))
@@ -100,8 +111,11 @@ pub async fn spawn_app_with(db: TestDatabase, rules: LoopRules) -> App {
             .name;
         names.insert(label, name);
     }
-    let definition = FeedbackService::new()
-        .with_rules(rules)
+    let mut definition = FeedbackService::new();
+    if let Some(rules) = rules {
+        definition = definition.with_rules(rules);
+    }
+    let definition = definition
         .with_sweep_interval(Duration::from_millis(100))
         .with_tickets(TicketsEndpoint {
             channel,
@@ -111,7 +125,8 @@ pub async fn spawn_app_with(db: TestDatabase, rules: LoopRules) -> App {
             channel: customers.channel(),
             principals: customers.principals().clone(),
         });
-    let feedback = TestService::start(&definition, &db).await;
+    let feedback =
+        TestService::start_configured(&definition, &db, |config| config.feedback = feedback).await;
     let client = FeedbackServiceClient::new(feedback.channel());
     App {
         feedback,
