@@ -1,6 +1,7 @@
 //! The feedback service through its gRPC API, on SQLite and PostgreSQL.
 
 mod api {
+    pub mod bad_inputs;
     pub mod follow_ups;
     pub mod harness;
     pub mod invitations;

@@ -1,0 +1,262 @@
+//! Every RPC not covered by its own bad-input test refuses a malformed request with
+//! INVALID_ARGUMENT naming each bad field (reads, lists, updates, deletes, the follow-up
+//! contact, reclassification), before any authorisation or lookup.
+
+use aftercare_platform::on_both_databases;
+use aftercare_platform::testing::TestDatabase;
+use aftercare_proto::aftercare::feedback::v1 as pb;
+use prost_types::FieldMask;
+
+use super::harness::{bad_fields, lead, spawn_app};
+
+const MALFORMED: &str = "surveys/not-a-uuid";
+
+async fn reads_and_lists_name_their_bad_fields(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let client = || app.client.clone();
+    let who = lead();
+    let list_page = |filter: &str| (-1, "not a page token".to_owned(), filter.to_owned());
+    let mut seen = Vec::new();
+
+    let status = client()
+        .get_survey(app.req(
+            &who,
+            pb::GetSurveyRequest {
+                name: MALFORMED.into(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    seen.push(("GetSurvey", bad_fields(&status), vec!["name"]));
+    let status = client()
+        .get_invitation(app.req(
+            &who,
+            pb::GetInvitationRequest {
+                name: "invitations/x".into(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    seen.push(("GetInvitation", bad_fields(&status), vec!["name"]));
+    let status = client()
+        .get_response(app.req(
+            &who,
+            pb::GetResponseRequest {
+                name: "responses/x".into(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    seen.push(("GetResponse", bad_fields(&status), vec!["name"]));
+    let status = client()
+        .get_feedback_item(app.req(
+            &who,
+            pb::GetFeedbackItemRequest {
+                name: "feedbackItems/x".into(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    seen.push(("GetFeedbackItem", bad_fields(&status), vec!["name"]));
+    let status = client()
+        .get_follow_up(app.req(
+            &who,
+            pb::GetFollowUpRequest {
+                name: "followUps/x".into(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    seen.push(("GetFollowUp", bad_fields(&status), vec!["name"]));
+
+    let (size, token, filter) = list_page("no_such_field = 1");
+    let status = client()
+        .list_surveys(app.req(
+            &who,
+            pb::ListSurveysRequest {
+                page_size: size,
+                page_token: token,
+                filter,
+            },
+        ))
+        .await
+        .unwrap_err();
+    seen.push((
+        "ListSurveys",
+        bad_fields(&status),
+        vec!["page_size", "page_token", "filter"],
+    ));
+    let (size, token, filter) = list_page("no_such_field = 1");
+    let status = client()
+        .list_responses(app.req(
+            &who,
+            pb::ListResponsesRequest {
+                page_size: size,
+                page_token: token,
+                filter,
+            },
+        ))
+        .await
+        .unwrap_err();
+    seen.push((
+        "ListResponses",
+        bad_fields(&status),
+        vec!["page_size", "page_token", "filter"],
+    ));
+    let (size, token, filter) = list_page("no_such_field = 1");
+    let status = client()
+        .list_feedback_items(app.req(
+            &who,
+            pb::ListFeedbackItemsRequest {
+                page_size: size,
+                page_token: token,
+                filter,
+            },
+        ))
+        .await
+        .unwrap_err();
+    seen.push((
+        "ListFeedbackItems",
+        bad_fields(&status),
+        vec!["page_size", "page_token", "filter"],
+    ));
+    let (size, token, filter) = list_page("no_such_field = 1");
+    let status = client()
+        .list_invitations(app.req(
+            &who,
+            pb::ListInvitationsRequest {
+                parent: "surveys/x".into(),
+                page_size: size,
+                page_token: token,
+                filter,
+            },
+        ))
+        .await
+        .unwrap_err();
+    seen.push((
+        "ListInvitations",
+        bad_fields(&status),
+        vec!["parent", "page_size", "page_token", "filter"],
+    ));
+    let (size, token, filter) = list_page("no_such_field = 1");
+    let status = client()
+        .list_follow_ups(app.req(
+            &who,
+            pb::ListFollowUpsRequest {
+                page_size: size,
+                page_token: token,
+                filter,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    seen.push((
+        "ListFollowUps",
+        bad_fields(&status),
+        vec!["page_size", "page_token", "filter"],
+    ));
+
+    for (rpc, fields, expected) in seen {
+        for field in expected {
+            assert!(
+                fields.iter().any(|f| f == field),
+                "{rpc}: {field} not in {fields:?}"
+            );
+        }
+    }
+}
+
+async fn writes_name_their_bad_fields_and_change_nothing(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let client = || app.client.clone();
+    let who = lead();
+    let mut seen = Vec::new();
+
+    let status = client()
+        .update_survey(app.req(
+            &who,
+            pb::UpdateSurveyRequest {
+                survey: Some(pb::Survey {
+                    name: MALFORMED.into(),
+                    ..Default::default()
+                }),
+                update_mask: Some(FieldMask {
+                    paths: vec!["no_such_field".into()],
+                }),
+            },
+        ))
+        .await
+        .unwrap_err();
+    seen.push((
+        "UpdateSurvey",
+        bad_fields(&status),
+        vec!["survey.name", "update_mask"],
+    ));
+    let status = client()
+        .delete_survey(app.req(
+            &who,
+            pb::DeleteSurveyRequest {
+                name: MALFORMED.into(),
+                etag: "not an etag".into(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    seen.push(("DeleteSurvey", bad_fields(&status), vec!["name"]));
+    let status = client()
+        .record_follow_up_contact(app.req(
+            &who,
+            pb::RecordFollowUpContactRequest {
+                name: "followUps/x".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    seen.push(("RecordFollowUpContact", bad_fields(&status), vec!["name"]));
+    let status = client()
+        .reclassify_feedback(app.req(
+            &who,
+            pb::ReclassifyFeedbackRequest {
+                name: "feedbackItems/x".into(),
+                etag: "not an etag".into(),
+                topic: 999,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    seen.push((
+        "ReclassifyFeedback",
+        bad_fields(&status),
+        vec!["name", "topic"],
+    ));
+    let status = client()
+        .lookup_invitation(tonic::Request::new(pb::LookupInvitationRequest {
+            token: String::new(),
+        }))
+        .await
+        .unwrap_err();
+    seen.push(("LookupInvitation", bad_fields(&status), vec!["token"]));
+
+    for (rpc, fields, expected) in seen {
+        for field in expected {
+            assert!(
+                fields.iter().any(|f| f == field),
+                "{rpc}: {field} not in {fields:?}"
+            );
+        }
+    }
+    let surveys = client()
+        .list_surveys(app.req(&who, pb::ListSurveysRequest::default()))
+        .await
+        .expect("list surveys")
+        .into_inner();
+    assert!(surveys.surveys.is_empty(), "{surveys:?}");
+}
+
+on_both_databases!(
+    reads_and_lists_name_their_bad_fields,
+    writes_name_their_bad_fields_and_change_nothing,
+);
