@@ -146,7 +146,6 @@ async fn reads_and_lists_name_their_bad_fields(db: TestDatabase) {
                 page_size: size,
                 page_token: token,
                 filter,
-                ..Default::default()
             },
         ))
         .await
