@@ -239,6 +239,46 @@ async fn writes_name_their_bad_fields_and_change_nothing(db: TestDatabase) {
         .unwrap_err();
     seen.push(("LookupInvitation", bad_fields(&status), vec!["token"]));
 
+    let status = client()
+        .update_follow_up(app.req(
+            &who,
+            pb::UpdateFollowUpRequest {
+                follow_up: Some(pb::FollowUp {
+                    name: "followUps/x".into(),
+                    ..Default::default()
+                }),
+                update_mask: Some(FieldMask {
+                    paths: vec!["no_such_field".into()],
+                }),
+            },
+        ))
+        .await
+        .unwrap_err();
+    seen.push((
+        "UpdateFollowUp",
+        bad_fields(&status),
+        vec!["follow_up.name", "update_mask"],
+    ));
+    let status = client()
+        .create_response(app.req(
+            &who,
+            pb::CreateResponseRequest {
+                response: Some(pb::Response {
+                    invitation: "invitations/x".into(),
+                    csat_score: Some(9),
+                    ..Default::default()
+                }),
+                request_id: "not a uuid".into(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    seen.push((
+        "CreateResponse",
+        bad_fields(&status),
+        vec!["response.invitation", "request_id"],
+    ));
+
     for (rpc, fields, expected) in seen {
         for field in expected {
             assert!(
