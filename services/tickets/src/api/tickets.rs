@@ -358,6 +358,7 @@ pub(super) async fn create_ticket(
         ticket.customer.clone_from(own);
     }
     let max_suggestions = request.max_suggestions;
+    let skip_routing = request.skip_routing;
     let command = CreateTicket::try_from(request)?;
     tracing::Span::current().record(
         "request_id",
@@ -367,8 +368,8 @@ pub(super) async fn create_ticket(
     // After the commit, with a short deadline, as the service's own follow-up work (the
     // caller may be a customer, whom routing would refuse): a ticket created with neither
     // an assignee nor a team is routed; a slow or absent workforce service leaves it
-    // unassigned and never fails the create.
-    let ticket = if new && ticket.assignee.is_none() && ticket.team.is_none() {
+    // unassigned and never fails the create. `skip_routing` leaves it in its queue.
+    let ticket = if new && !skip_routing && ticket.assignee.is_none() && ticket.team.is_none() {
         api.route(&Principal::service("tickets"), ticket, None)
             .await
     } else {

@@ -221,6 +221,29 @@ async fn a_ticket_needing_a_skill_is_routed_to_the_agent_who_has_it(db: TestData
         )
         .await;
     assert_eq!(queued.assignee, "");
+    // Asked not to be routed, a ticket waits in its queue though Ada could take it.
+    let skipped = app
+        .client
+        .clone()
+        .create_ticket(app.req(
+            &lead(),
+            pb::CreateTicketRequest {
+                ticket: Some(washer(app.name("c2"), "A leak for the queue")),
+                skip_routing: true,
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("create without routing")
+        .into_inner()
+        .ticket
+        .unwrap();
+    assert_eq!(skipped.assignee, "");
+    let stored = app.get(&lead(), &skipped.name).await.unwrap();
+    assert_eq!(
+        (stored.assignee.as_str(), stored.status),
+        ("", pb::TicketStatus::New as i32)
+    );
 
     // auto_route: Bo's ticket goes to the agent with the skill, recorded as routed.
     let rerouted = app
