@@ -1195,7 +1195,11 @@ mod tests {
             .iter()
             .find(|p| p["name"] == "requestId")
             .unwrap();
-        assert_eq!(request_id["schema"]["format"], "uuid");
+        // Optional: a UUID or nothing, so no `format: uuid` (which refuses "").
+        assert!(request_id["schema"].get("format").is_none(), "{request_id}");
+        let pattern = regex::Regex::new(request_id["schema"]["pattern"].as_str().unwrap()).unwrap();
+        assert!(pattern.is_match("") && pattern.is_match("0192f0c4-0000-7000-8000-000000000001"));
+        assert!(!pattern.is_match("not-a-uuid"));
         let suggestions = create["parameters"]
             .as_array()
             .unwrap()

@@ -219,8 +219,10 @@ impl Rules {
                 return;
             }
             UUID => {
-                object.insert("format".into(), json!("uuid"));
+                // `format: uuid` refuses the empty string, which an optional field (a
+                // `request_id` left out) accepts: the pattern alone says so then.
                 let pattern = if required {
+                    object.insert("format".into(), json!("uuid"));
                     UUID_PATTERN.to_owned()
                 } else {
                     optional(UUID_PATTERN)
