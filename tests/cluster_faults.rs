@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aftercare_journeys::Sandbox;
-use aftercare_journeys::cluster::{Cluster, Load, Options, delivered, new_ticket};
+use aftercare_journeys::cluster::{Cluster, Load, Options, delivered, delivered_by, new_ticket};
 use aftercare_platform::auth::Role;
 use aftercare_platform::testing::poll_until;
 use aftercare_proto::aftercare::tickets::v1 as pb;
@@ -146,19 +146,14 @@ async fn nats_stopped_for_20_s_holds_the_events_and_delivers_each_once_after() {
         .iter()
         .map(|(_, ticket)| ticket.clone())
         .collect();
-    let mut last = (0, BTreeMap::new());
-    let deadline = returned + Duration::from_secs(60);
-    while tokio::time::Instant::now() < deadline {
-        if let Ok(now) = delivered(&channel, &token, &acknowledged).await {
-            last = now;
-            if last.0 == acknowledged.len() {
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let (found, duplicates) = delivered_by(
+        &channel,
+        &token,
+        &acknowledged,
+        returned + Duration::from_secs(60),
+    )
+    .await;
     let recovery = returned.elapsed();
-    let (found, duplicates) = last;
     eprintln!(
         "nats outage: {} delivered to the customers timeline {recovery:.1?} after NATS returned; \
          lost {}, duplicates {}",
@@ -294,18 +289,13 @@ async fn postgres_restarted_under_load_loses_no_acknowledged_write() {
         .iter()
         .map(|(_, ticket)| ticket.clone())
         .collect();
-    let mut last = (0, BTreeMap::new());
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while tokio::time::Instant::now() < deadline {
-        if let Ok(now) = delivered(&channel, &token, &acknowledged).await {
-            last = now;
-            if last.0 == acknowledged.len() {
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let (found, duplicates) = last;
+    let (found, duplicates) = delivered_by(
+        &channel,
+        &token,
+        &acknowledged,
+        tokio::time::Instant::now() + Duration::from_secs(60),
+    )
+    .await;
     eprintln!(
         "postgres restart: lost {}, {found} of {} creations on the timeline {:.1?} after it returned, duplicates {}",
         lost.len(),
@@ -376,18 +366,13 @@ async fn the_consuming_service_killed_under_load_gets_its_events_again_and_appli
         .iter()
         .map(|(_, ticket)| ticket.clone())
         .collect();
-    let mut last = (0, BTreeMap::new());
-    let deadline = returned + Duration::from_secs(60);
-    while tokio::time::Instant::now() < deadline {
-        if let Ok(now) = delivered(&channel, &token, &acknowledged).await {
-            last = now;
-            if last.0 == acknowledged.len() {
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let (found, duplicates) = last;
+    let (found, duplicates) = delivered_by(
+        &channel,
+        &token,
+        &acknowledged,
+        returned + Duration::from_secs(60),
+    )
+    .await;
     eprintln!(
         "consumer killed: {found} of {} creations on the timeline {:.1?} after it returned; lost {}, duplicates {}",
         acknowledged.len(),

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use aftercare_journeys::Sandbox;
-use aftercare_journeys::cluster::{Load, Process, delivered, free_addr, hex_secret};
+use aftercare_journeys::cluster::{Load, Process, delivered_by, free_addr, hex_secret};
 use aftercare_platform::auth::Role;
 use aftercare_platform::config::{GatewayConfig, Secret};
 use aftercare_proto::aftercare::tickets::v1 as pb;
@@ -158,18 +158,13 @@ async fn up_killed_under_create_load_keeps_every_acknowledged_create_and_deliver
         "acknowledged creates without their TicketCreated outbox row: {without_event:?}"
     );
     // ...and the event is delivered: each creation on its customer's timeline, once.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let mut last = (0, BTreeMap::new());
-    while tokio::time::Instant::now() < deadline {
-        if let Ok(now) = delivered(&channel, &token, &acknowledged).await {
-            last = now;
-            if last.0 == acknowledged.len() {
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let (found, duplicates) = last;
+    let (found, duplicates) = delivered_by(
+        &channel,
+        &token,
+        &acknowledged,
+        tokio::time::Instant::now() + Duration::from_secs(30),
+    )
+    .await;
     eprintln!(
         "{found} of {} acknowledged creations delivered to the timeline; duplicates {}",
         acknowledged.len(),

@@ -734,6 +734,27 @@ pub async fn ticket_creations(
     }
 }
 
+/// [`delivered`], asked again every 250 ms until every ticket of `acknowledged` is on its
+/// customer's timeline or `deadline` passes: the last answer (a failed read counts as none).
+pub async fn delivered_by(
+    channel: &Channel,
+    token: &str,
+    acknowledged: &[tickets_pb::Ticket],
+    deadline: tokio::time::Instant,
+) -> (usize, BTreeMap<String, usize>) {
+    let mut last = (0, BTreeMap::new());
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(now) = delivered(channel, token, acknowledged).await {
+            last = now;
+            if last.0 == acknowledged.len() {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    last
+}
+
 /// Whether every ticket of `acknowledged` is on its customer's timeline; the tickets found more
 /// than once, with their counts.
 pub async fn delivered(

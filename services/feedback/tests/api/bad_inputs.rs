@@ -10,13 +10,24 @@ use prost_types::FieldMask;
 use super::harness::{bad_fields, lead, spawn_app};
 
 const MALFORMED: &str = "surveys/not-a-uuid";
+const BAD_PAGE_TOKEN: &str = "not a page token";
+const BAD_FILTER: &str = "no_such_field = 1";
+
+/// Asserts `status` is INVALID_ARGUMENT naming (at least) each of `expected`.
+fn names(rpc: &str, status: &tonic::Status, expected: &[&str]) {
+    let fields = bad_fields(status);
+    for field in expected {
+        assert!(
+            fields.iter().any(|f| f == field),
+            "{rpc}: {field} not in {fields:?}"
+        );
+    }
+}
 
 async fn reads_and_lists_name_their_bad_fields(db: TestDatabase) {
     let app = spawn_app(db).await;
     let client = || app.client.clone();
     let who = lead();
-    let list_page = |filter: &str| (-1, "not a page token".to_owned(), filter.to_owned());
-    let mut seen = Vec::new();
 
     let status = client()
         .get_survey(app.req(
@@ -27,7 +38,7 @@ async fn reads_and_lists_name_their_bad_fields(db: TestDatabase) {
         ))
         .await
         .unwrap_err();
-    seen.push(("GetSurvey", bad_fields(&status), vec!["name"]));
+    names("GetSurvey", &status, &["name"]);
     let status = client()
         .get_invitation(app.req(
             &who,
@@ -37,7 +48,7 @@ async fn reads_and_lists_name_their_bad_fields(db: TestDatabase) {
         ))
         .await
         .unwrap_err();
-    seen.push(("GetInvitation", bad_fields(&status), vec!["name"]));
+    names("GetInvitation", &status, &["name"]);
     let status = client()
         .get_response(app.req(
             &who,
@@ -47,7 +58,7 @@ async fn reads_and_lists_name_their_bad_fields(db: TestDatabase) {
         ))
         .await
         .unwrap_err();
-    seen.push(("GetResponse", bad_fields(&status), vec!["name"]));
+    names("GetResponse", &status, &["name"]);
     let status = client()
         .get_feedback_item(app.req(
             &who,
@@ -57,7 +68,7 @@ async fn reads_and_lists_name_their_bad_fields(db: TestDatabase) {
         ))
         .await
         .unwrap_err();
-    seen.push(("GetFeedbackItem", bad_fields(&status), vec!["name"]));
+    names("GetFeedbackItem", &status, &["name"]);
     let status = client()
         .get_follow_up(app.req(
             &who,
@@ -67,110 +78,95 @@ async fn reads_and_lists_name_their_bad_fields(db: TestDatabase) {
         ))
         .await
         .unwrap_err();
-    seen.push(("GetFollowUp", bad_fields(&status), vec!["name"]));
+    names("GetFollowUp", &status, &["name"]);
 
-    let (size, token, filter) = list_page("no_such_field = 1");
     let status = client()
         .list_surveys(app.req(
             &who,
             pb::ListSurveysRequest {
-                page_size: size,
-                page_token: token,
-                filter,
+                page_size: -1,
+                page_token: BAD_PAGE_TOKEN.into(),
+                filter: BAD_FILTER.into(),
             },
         ))
         .await
         .unwrap_err();
-    seen.push((
+    names(
         "ListSurveys",
-        bad_fields(&status),
-        vec!["page_size", "page_token", "filter"],
-    ));
-    let (size, token, filter) = list_page("no_such_field = 1");
+        &status,
+        &["page_size", "page_token", "filter"],
+    );
     let status = client()
         .list_responses(app.req(
             &who,
             pb::ListResponsesRequest {
-                page_size: size,
-                page_token: token,
-                filter,
+                page_size: -1,
+                page_token: BAD_PAGE_TOKEN.into(),
+                filter: BAD_FILTER.into(),
             },
         ))
         .await
         .unwrap_err();
-    seen.push((
+    names(
         "ListResponses",
-        bad_fields(&status),
-        vec!["page_size", "page_token", "filter"],
-    ));
-    let (size, token, filter) = list_page("no_such_field = 1");
+        &status,
+        &["page_size", "page_token", "filter"],
+    );
     let status = client()
         .list_feedback_items(app.req(
             &who,
             pb::ListFeedbackItemsRequest {
-                page_size: size,
-                page_token: token,
-                filter,
+                page_size: -1,
+                page_token: BAD_PAGE_TOKEN.into(),
+                filter: BAD_FILTER.into(),
             },
         ))
         .await
         .unwrap_err();
-    seen.push((
+    names(
         "ListFeedbackItems",
-        bad_fields(&status),
-        vec!["page_size", "page_token", "filter"],
-    ));
-    let (size, token, filter) = list_page("no_such_field = 1");
+        &status,
+        &["page_size", "page_token", "filter"],
+    );
     let status = client()
         .list_invitations(app.req(
             &who,
             pb::ListInvitationsRequest {
                 parent: "surveys/x".into(),
-                page_size: size,
-                page_token: token,
-                filter,
+                page_size: -1,
+                page_token: BAD_PAGE_TOKEN.into(),
+                filter: BAD_FILTER.into(),
             },
         ))
         .await
         .unwrap_err();
-    seen.push((
+    names(
         "ListInvitations",
-        bad_fields(&status),
-        vec!["parent", "page_size", "page_token", "filter"],
-    ));
-    let (size, token, filter) = list_page("no_such_field = 1");
+        &status,
+        &["parent", "page_size", "page_token", "filter"],
+    );
     let status = client()
         .list_follow_ups(app.req(
             &who,
             pb::ListFollowUpsRequest {
-                page_size: size,
-                page_token: token,
-                filter,
+                page_size: -1,
+                page_token: BAD_PAGE_TOKEN.into(),
+                filter: BAD_FILTER.into(),
             },
         ))
         .await
         .unwrap_err();
-    seen.push((
+    names(
         "ListFollowUps",
-        bad_fields(&status),
-        vec!["page_size", "page_token", "filter"],
-    ));
-
-    for (rpc, fields, expected) in seen {
-        for field in expected {
-            assert!(
-                fields.iter().any(|f| f == field),
-                "{rpc}: {field} not in {fields:?}"
-            );
-        }
-    }
+        &status,
+        &["page_size", "page_token", "filter"],
+    );
 }
 
 async fn writes_name_their_bad_fields_and_change_nothing(db: TestDatabase) {
     let app = spawn_app(db).await;
     let client = || app.client.clone();
     let who = lead();
-    let mut seen = Vec::new();
 
     let status = client()
         .update_survey(app.req(
@@ -187,11 +183,7 @@ async fn writes_name_their_bad_fields_and_change_nothing(db: TestDatabase) {
         ))
         .await
         .unwrap_err();
-    seen.push((
-        "UpdateSurvey",
-        bad_fields(&status),
-        vec!["survey.name", "update_mask"],
-    ));
+    names("UpdateSurvey", &status, &["survey.name", "update_mask"]);
     let status = client()
         .delete_survey(app.req(
             &who,
@@ -202,7 +194,7 @@ async fn writes_name_their_bad_fields_and_change_nothing(db: TestDatabase) {
         ))
         .await
         .unwrap_err();
-    seen.push(("DeleteSurvey", bad_fields(&status), vec!["name"]));
+    names("DeleteSurvey", &status, &["name"]);
     let status = client()
         .record_follow_up_contact(app.req(
             &who,
@@ -213,7 +205,7 @@ async fn writes_name_their_bad_fields_and_change_nothing(db: TestDatabase) {
         ))
         .await
         .unwrap_err();
-    seen.push(("RecordFollowUpContact", bad_fields(&status), vec!["name"]));
+    names("RecordFollowUpContact", &status, &["name"]);
     let status = client()
         .reclassify_feedback(app.req(
             &who,
@@ -226,18 +218,14 @@ async fn writes_name_their_bad_fields_and_change_nothing(db: TestDatabase) {
         ))
         .await
         .unwrap_err();
-    seen.push((
-        "ReclassifyFeedback",
-        bad_fields(&status),
-        vec!["name", "topic"],
-    ));
+    names("ReclassifyFeedback", &status, &["name", "topic"]);
     let status = client()
         .lookup_invitation(tonic::Request::new(pb::LookupInvitationRequest {
             token: String::new(),
         }))
         .await
         .unwrap_err();
-    seen.push(("LookupInvitation", bad_fields(&status), vec!["token"]));
+    names("LookupInvitation", &status, &["token"]);
 
     let status = client()
         .update_follow_up(app.req(
@@ -254,11 +242,11 @@ async fn writes_name_their_bad_fields_and_change_nothing(db: TestDatabase) {
         ))
         .await
         .unwrap_err();
-    seen.push((
+    names(
         "UpdateFollowUp",
-        bad_fields(&status),
-        vec!["follow_up.name", "update_mask"],
-    ));
+        &status,
+        &["follow_up.name", "update_mask"],
+    );
     let status = client()
         .create_response(app.req(
             &who,
@@ -273,20 +261,12 @@ async fn writes_name_their_bad_fields_and_change_nothing(db: TestDatabase) {
         ))
         .await
         .unwrap_err();
-    seen.push((
+    names(
         "CreateResponse",
-        bad_fields(&status),
-        vec!["response.invitation", "request_id"],
-    ));
+        &status,
+        &["response.invitation", "request_id"],
+    );
 
-    for (rpc, fields, expected) in seen {
-        for field in expected {
-            assert!(
-                fields.iter().any(|f| f == field),
-                "{rpc}: {field} not in {fields:?}"
-            );
-        }
-    }
     let surveys = client()
         .list_surveys(app.req(&who, pb::ListSurveysRequest::default()))
         .await
